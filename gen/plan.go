@@ -1,0 +1,138 @@
+package gen
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/convgen/convgen/templates"
+)
+
+// Plan is what convgen will generate for a spec: one kernel per distinct
+// shape, and for every layer the kernel it runs.
+type Plan struct {
+	Package string
+	Layers  []LayerPlan
+	Kernels []templates.Kernel // in order of first use
+}
+
+// LayerPlan ties a layer to its kernel.
+type LayerPlan struct {
+	Layer
+	Kernel int // index into Plan.Kernels
+}
+
+// NewPlan validates s and plans its kernels. Layers whose kernels would be
+// identical share one: padding, vertical stride and vertical dilation are
+// applied by the driver and bias is always packed, so they do not count.
+func NewPlan(s *Spec) (*Plan, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Plan{Package: s.Package}
+	index := map[templates.Kernel]int{}
+	for _, l := range s.Layers {
+		k := kernelFor(l)
+		if err := k.Check(); err != nil {
+			return nil, fmt.Errorf("%s: layer %d %q: %w", l.Source, l.Index, l.Name, err)
+		}
+		i, ok := index[k]
+		if !ok {
+			i = len(p.Kernels)
+			index[k] = i
+			p.Kernels = append(p.Kernels, k)
+		}
+		p.Layers = append(p.Layers, LayerPlan{Layer: l, Kernel: i})
+	}
+	return p, nil
+}
+
+// kernelFor picks the family, tile and name of a layer's kernel.
+func kernelFor(l Layer) templates.Kernel {
+	k := templates.Kernel{
+		Cin: l.Cin, Cout: l.Cout, Groups: l.Groups,
+		KH: l.KH, KW: l.KW, StrideW: l.StrideW, DilW: l.DilationW,
+		ActMin: l.Act.Min, ActMax: l.Act.Max,
+	}
+	switch {
+	case l.Groups == l.Cin && l.Cout == l.Cin:
+		k.Family = templates.Depthwise
+	case l.KH == 1 && l.KW == 1:
+		k.Family = templates.Pointwise
+	default:
+		k.Family = templates.Grouped
+	}
+	k.BlockVec, k.PixTile, k.CinChunk = tile(k)
+	k.Name = kernelName(k)
+	return k
+}
+
+// tile chooses the register tile: BlockVec vectors of 8 output channels by
+// PixTile pixels, as large as 16 YMM registers allow (accumulators plus one
+// step's weights and input), preferring a BlockVec that divides the
+// channel vectors so that no block is left short.
+func tile(k templates.Kernel) (vecs, pixels, chunk int) {
+	full := k.PackCout() / templates.Lanes
+	if k.Family == templates.Depthwise {
+		// Inputs are FMA memory operands: acc P·V + V weights ≤ 16.
+		vecs = pickVecs(full, []int{4, 3, 2})
+		pixels = map[int]int{4: 3, 3: 4, 2: 7, 1: 8}[vecs]
+		return vecs, pixels, 0
+	}
+	// Inputs are broadcast: acc P·V + V weights + 1 broadcast ≤ 16.
+	vecs = pickVecs(full, []int{3, 2})
+	pixels = map[int]int{3: 4, 2: 6, 1: 8}[vecs]
+	taps := k.Taps()
+	cinG := k.PackCin()
+	switch {
+	case k.Family == templates.Pointwise:
+		chunk = 8
+	case cinG*taps <= 72:
+		chunk = cinG // unroll the whole group
+	default:
+		chunk = max(1, 36/taps)
+	}
+	return vecs, pixels, min(chunk, cinG)
+}
+
+// pickVecs returns the first of prefs that divides full, else the largest
+// that fits, else 1.
+func pickVecs(full int, prefs []int) int {
+	for _, v := range prefs {
+		if full >= v && full%v == 0 {
+			return v
+		}
+	}
+	for _, v := range prefs {
+		if full >= v {
+			return v
+		}
+	}
+	return 1
+}
+
+// kernelName makes the kernel's identifier from its shape, the way XNNPACK
+// names its microkernels: family, taps, channels, groups, stride, dilation,
+// epilogue. Everything that makes two kernels differ is in the name.
+func kernelName(k templates.Kernel) string {
+	act := actName(k.ActMin, k.ActMax)
+	switch k.Family {
+	case templates.Depthwise:
+		return fmt.Sprintf("dwconv%dx%d_c%d_s%d_d%d_%s", k.KH, k.KW, k.Cin, k.StrideW, k.DilW, act)
+	case templates.Pointwise:
+		return fmt.Sprintf("pwconv_ci%d_co%d_g%d_s%d_%s", k.Cin, k.Cout, k.Groups, k.StrideW, act)
+	}
+	return fmt.Sprintf("gconv%dx%d_ci%d_co%d_g%d_s%d_d%d_%s", k.KH, k.KW, k.Cin, k.Cout, k.Groups, k.StrideW, k.DilW, act)
+}
+
+func actName(lo, hi float32) string {
+	inf := float32(math.Inf(1))
+	switch {
+	case lo == -inf && hi == inf:
+		return "none"
+	case lo == 0 && hi == inf:
+		return "relu"
+	case lo == 0 && hi == 6:
+		return "relu6"
+	}
+	return fmt.Sprintf("clamp%08x_%08x", math.Float32bits(lo), math.Float32bits(hi))
+}

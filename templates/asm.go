@@ -1,0 +1,264 @@
+package templates
+
+import (
+	"fmt"
+	"go/token"
+	"math"
+	"strings"
+
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/ir"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/pass"
+	"github.com/mmcloughlin/avo/printer"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// AVX2Name is the name of a kernel's assembly function.
+func (k Kernel) AVX2Name() string { return k.Name + "_avx2" }
+
+// rowKernelSignature is the Go signature every row kernel has; the driver
+// documents what the arguments mean.
+const rowKernelSignature = "func(dst, src, w []float32, count, rowStride int)"
+
+// AVX2File assembles kernels into one Go assembly file for package pkg,
+// built for amd64 without the purego tag. It fails rather than emit a kernel
+// that would need a register only AVX-512 has.
+func AVX2File(pkg string, kernels []Kernel) ([]byte, error) {
+	a := &avx2{c: build.NewContext(), consts: map[string]operand.Mem{}}
+	a.c.ConstraintExpr("amd64,!purego")
+	for _, k := range kernels {
+		if err := k.Check(); err != nil {
+			return nil, err
+		}
+		if !token.IsIdentifier(k.AVX2Name()) {
+			return nil, fmt.Errorf("kernel name %q is not a Go identifier", k.AVX2Name())
+		}
+		a.kernel(k)
+	}
+	f, err := a.c.Result()
+	if err != nil {
+		return nil, fmt.Errorf("avo: %w", err)
+	}
+	if err := pass.Compile.Execute(f); err != nil {
+		return nil, fmt.Errorf("avo: %w", err)
+	}
+	if err := checkAVX2Registers(f); err != nil {
+		return nil, err
+	}
+	return printer.NewGoAsm(printer.Config{Name: "convgen", Pkg: pkg}).Print(f)
+}
+
+// checkAVX2Registers rejects any use of Y16–Y31 (or X16–X31): those need
+// EVEX encoding, and the kernel would fault on an AVX2-only CPU.
+func checkAVX2Registers(f *ir.File) error {
+	for _, fn := range f.Functions() {
+		for _, in := range fn.Instructions() {
+			for _, op := range in.Operands {
+				r, ok := op.(reg.Register)
+				if !ok || r.Kind() != reg.KindVector {
+					continue
+				}
+				if p, ok := r.(reg.Physical); ok && p.PhysicalIndex() >= ymmBudget {
+					return fmt.Errorf("%s: %s uses %s, which needs AVX-512", fn.Name, in.Opcode, r.Asm())
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// avx2 is the state of one assembly file being built.
+type avx2 struct {
+	c      *build.Context
+	consts map[string]operand.Mem // DATA symbols already emitted, by name
+	labels int                    // label counter, so every loop label is unique
+}
+
+func (a *avx2) kernel(k Kernel) {
+	c := a.c
+	c.Function(k.AVX2Name())
+	c.Attributes(attr.NOSPLIT)
+	c.Pragma("noescape")
+	c.SignatureExpr(rowKernelSignature)
+	c.Doc(strings.Split(k.describe(), "\n")...)
+	switch k.Family {
+	case Depthwise:
+		a.dwconv(k)
+	case Grouped, Pointwise:
+		a.gconv(k)
+	}
+	c.VZEROUPPER()
+	c.RET()
+}
+
+// describe is the pseudo-code comment over each kernel.
+func (k Kernel) describe() string {
+	return fmt.Sprintf(`%s: %s, cin %d, cout %d, groups %d, %dx%d taps, stride_w %d, dilation_w %d, clamp [%v, %v].
+Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·%d + tap][ci]·w[o][ci][tap]).
+Register tile: %d pixels × %d vectors of 8 channels.`,
+		k.Name, k.Family, k.Cin, k.Cout, k.Groups, k.KH, k.KW, k.StrideW, k.DilW, k.ActMin, k.ActMax,
+		k.StrideW*k.Cin, k.PixTile, k.BlockVec)
+}
+
+// label returns a fresh label name with the given stem.
+func (a *avx2) label(stem string) string {
+	a.labels++
+	return fmt.Sprintf("%s%d", stem, a.labels)
+}
+
+// rowArgs loads the pointers and sizes every row kernel starts from.
+// rowStride is converted from floats to bytes.
+func (a *avx2) rowArgs() (dst, src, count, rowStride reg.GPVirtual) {
+	c := a.c
+	dst, src, count, rowStride = c.GP64(), c.GP64(), c.GP64(), c.GP64()
+	c.Load(c.Param("dst").Base(), dst)
+	c.Load(c.Param("src").Base(), src)
+	c.Load(c.Param("count"), count)
+	c.Load(c.Param("rowStride"), rowStride)
+	c.SHLQ(operand.U8(2), rowStride)
+	return dst, src, count, rowStride
+}
+
+// pixelLoop runs tile(P) over count pixels in tiles of k.PixTile, then
+// tile(1) over the rest; after each tile it advances src and dst.
+func (a *avx2) pixelLoop(k Kernel, dst, src, count reg.GPVirtual, tile func(pixels int)) {
+	c := a.c
+	srcStep := k.StrideW * k.Cin * 4
+	dstStep := k.Cout * 4
+	done := a.label("done")
+	if k.PixTile > 1 {
+		top, tail := a.label("tile"), a.label("tail")
+		c.Comment(fmt.Sprintf("Tiles of %d pixels.", k.PixTile))
+		c.Label(top)
+		c.CMPQ(count, operand.U32(k.PixTile))
+		c.JL(operand.LabelRef(tail))
+		tile(k.PixTile)
+		c.ADDQ(operand.U32(k.PixTile*srcStep), src)
+		c.ADDQ(operand.U32(k.PixTile*dstStep), dst)
+		c.SUBQ(operand.U32(k.PixTile), count)
+		c.JMP(operand.LabelRef(top))
+		c.Label(tail)
+	}
+	c.Comment("Remaining pixels one at a time.")
+	one := a.label("pixel")
+	c.TESTQ(count, count)
+	c.JZ(operand.LabelRef(done))
+	c.Label(one)
+	tile(1)
+	c.ADDQ(operand.U32(srcStep), src)
+	c.ADDQ(operand.U32(dstStep), dst)
+	c.DECQ(count)
+	c.JNZ(operand.LabelRef(one))
+	c.Label(done)
+}
+
+// repeat emits body n times: inline once when n == 1, else as a counted loop.
+func (a *avx2) repeat(n int, comment string, body func()) {
+	c := a.c
+	if n <= 0 {
+		return
+	}
+	c.Comment(comment)
+	if n == 1 {
+		body()
+		return
+	}
+	ctr := c.GP64()
+	c.MOVQ(operand.U32(n), ctr)
+	l := a.label("loop")
+	c.Label(l)
+	body()
+	c.DECQ(ctr)
+	c.JNZ(operand.LabelRef(l))
+}
+
+// tileRegs allocates pixels×vecs accumulators, initialized from the bias
+// vectors at bias (every pixel starts from the same bias).
+func (a *avx2) tileRegs(pixels, vecs int, bias operand.Mem) [][]reg.VecVirtual {
+	c := a.c
+	acc := make([][]reg.VecVirtual, pixels)
+	for p := range acc {
+		acc[p] = make([]reg.VecVirtual, vecs)
+		for v := range acc[p] {
+			acc[p][v] = c.YMM()
+			if p == 0 {
+				c.VMOVUPS(bias.Offset(32*v), acc[p][v])
+			} else {
+				c.VMOVAPS(acc[0][v], acc[p][v])
+			}
+		}
+	}
+	return acc
+}
+
+// epilogue clamps the accumulators and stores them at out (pixel p at
+// p·cout floats). The clamp keeps NaN: max/min return their second source
+// operand when either is NaN, and the accumulator is that operand.
+func (a *avx2) epilogue(k Kernel, acc [][]reg.VecVirtual, b Block, out operand.Mem) {
+	c := a.c
+	bound := func(v float32, op func(ops ...operand.Op)) {
+		r := c.YMM()
+		c.VBROADCASTSS(a.f32(v), r)
+		for _, row := range acc {
+			for _, x := range row {
+				op(x, r, x)
+			}
+		}
+	}
+	if k.HasMin() {
+		bound(k.ActMin, c.VMAXPS)
+	}
+	if k.HasMax() {
+		bound(k.ActMax, c.VMINPS)
+	}
+	var mask reg.VecVirtual
+	if b.Lanes < Lanes {
+		mask = c.YMM()
+		c.VMOVUPS(a.mask(b.Lanes), mask)
+	}
+	for p, row := range acc {
+		for v, x := range row {
+			m := out.Offset(p*k.Cout*4 + v*32)
+			if v == len(row)-1 && mask != nil {
+				c.VMASKMOVPS(x, mask, m)
+			} else {
+				c.VMOVUPS(x, m)
+			}
+		}
+	}
+}
+
+// f32 returns a DATA symbol holding v.
+func (a *avx2) f32(v float32) operand.Mem {
+	name := fmt.Sprintf("f32_%08x", math.Float32bits(v))
+	if m, ok := a.consts[name]; ok {
+		return m
+	}
+	m := a.c.StaticGlobal(name)
+	a.c.DataAttributes(attr.RODATA | attr.NOPTR)
+	a.c.AppendDatum(operand.U32(math.Float32bits(v)))
+	a.consts[name] = m
+	return m
+}
+
+// mask returns a DATA symbol of 8 int32 lanes, the first n all ones: the
+// VMASKMOVPS mask for a vector with n valid channels.
+func (a *avx2) mask(n int) operand.Mem {
+	name := fmt.Sprintf("mask_%d", n)
+	if m, ok := a.consts[name]; ok {
+		return m
+	}
+	m := a.c.StaticGlobal(name)
+	a.c.DataAttributes(attr.RODATA | attr.NOPTR)
+	for l := 0; l < Lanes; l++ {
+		v := uint32(0)
+		if l < n {
+			v = 0xffffffff
+		}
+		a.c.AppendDatum(operand.U32(v))
+	}
+	a.consts[name] = m
+	return m
+}

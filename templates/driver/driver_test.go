@@ -1,0 +1,174 @@
+package driver
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// genericKernel is the row-kernel contract written out plainly over the
+// packed layout: what every generated kernel must compute.
+func genericKernel(g *geometry) rowKernel {
+	depthwise := g.packGroups == 1 && g.packCin == 1 && g.groups == g.cin && g.groups > 1
+	return func(dst, src, w []float32, count, rowStride int) {
+		taps := g.kh * g.kw
+		for p := 0; p < count; p++ {
+			wp := 0
+			for grp := 0; grp < g.packGroups; grp++ {
+				o0 := 0
+				for _, nv := range g.blocks() {
+					n := nv * lanes
+					for l := 0; l < n && o0+l < g.packCout; l++ {
+						o := grp*g.packCout + o0 + l
+						acc := w[wp+l]
+						for ci := 0; ci < g.packCin; ci++ {
+							ch := grp*g.packCin + ci
+							if depthwise {
+								ch = o
+							}
+							for ky := 0; ky < g.kh; ky++ {
+								for kx := 0; kx < g.kw; kx++ {
+									x := src[p*g.sw*g.cin+ky*rowStride+kx*g.dw*g.cin+ch]
+									acc += x * w[wp+n+(ci*taps+ky*g.kw+kx)*n+l]
+								}
+							}
+						}
+						dst[p*g.cout+o] = acc
+					}
+					wp += n * (1 + g.packCin*taps)
+					o0 += n
+				}
+			}
+		}
+	}
+}
+
+// naive is the textbook convolution, for comparison.
+func naive(g *geometry, weights, bias, src []float32, n, h, w int) []float32 {
+	oh, ow := g.outputSize(h, w)
+	pt, pl, _, _ := g.pads(h, w)
+	cinG, coutG := g.cin/g.groups, g.cout/g.groups
+	out := make([]float32, n*oh*ow*g.cout)
+	for b := 0; b < n; b++ {
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				for o := 0; o < g.cout; o++ {
+					var acc float32
+					if bias != nil {
+						acc = bias[o]
+					}
+					grp := o / coutG
+					for ci := 0; ci < cinG; ci++ {
+						for ky := 0; ky < g.kh; ky++ {
+							for kx := 0; kx < g.kw; kx++ {
+								iy, ix := oy*g.sh-pt+ky*g.dh, ox*g.sw-pl+kx*g.dw
+								if iy < 0 || iy >= h || ix < 0 || ix >= w {
+									continue
+								}
+								acc += src[((b*h+iy)*w+ix)*g.cin+grp*cinG+ci] * weights[((o*cinG+ci)*g.kh+ky)*g.kw+kx]
+							}
+						}
+					}
+					out[((b*oh+oy)*ow+ox)*g.cout+o] = acc
+				}
+			}
+		}
+	}
+	return out
+}
+
+func ints(rng *rand.Rand, n, lim int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.IntN(2*lim+1) - lim)
+	}
+	return s
+}
+
+func layer(cin, cout, groups, k, stride, dil, pad int, same bool) *geometry {
+	g := &geometry{name: "T", cin: cin, cout: cout, groups: groups, kh: k, kw: k + 1, sh: stride, sw: stride,
+		dh: dil, dw: dil, pt: pad, pl: pad + 1, pb: pad, pr: pad, same: same, bias: true, blockVecs: 2}
+	if groups == cin && cout == cin && groups > 1 {
+		g.packGroups, g.packCin, g.packCout = 1, 1, cout
+	} else {
+		g.packGroups, g.packCin, g.packCout = groups, cin/groups, cout/groups
+	}
+	return g
+}
+
+// TestForwardMatchesNaive drives the row walk (interior runs, bands,
+// patches) and the packing over many shapes and sizes with exact integer
+// data.
+func TestForwardMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	shapes := []*geometry{
+		layer(20, 20, 20, 3, 1, 1, 1, false), // depthwise, partial vector
+		layer(16, 16, 16, 3, 2, 1, 1, false), // depthwise stride 2
+		layer(12, 36, 3, 3, 1, 2, 2, false),  // grouped, dilated
+		layer(8, 24, 1, 1, 1, 1, 0, false),   // pointwise
+		layer(6, 12, 6, 5, 2, 1, 2, false),   // depthwise multiplier 2
+		layer(10, 10, 10, 3, 2, 1, 0, true),  // TF same, stride 2
+	}
+	for _, g := range shapes {
+		for _, hw := range [][2]int{{1, 1}, {2, 3}, {5, 4}, {7, 9}, {11, 6}} {
+			h, w := hw[0], hw[1]
+			name := fmt.Sprintf("c%d_%d_g%d_k%d_s%d_d%d_%dx%d", g.cin, g.cout, g.groups, g.kh, g.sh, g.dh, h, w)
+			t.Run(name, func(t *testing.T) {
+				oh, ow := g.outputSize(h, w)
+				weights := ints(rng, g.cout*g.cin/g.groups*g.kh*g.kw, 3)
+				bias := ints(rng, g.cout, 5)
+				src := ints(rng, 2*h*w*g.cin, 3)
+				packed, err := g.pack(weights, bias)
+				require.NoError(t, err)
+				dst := make([]float32, 2*max(oh, 0)*max(ow, 0)*g.cout)
+				err = g.forward(genericKernel(g), packed, dst, src, 2, h, w)
+				if oh < 1 || ow < 1 {
+					require.ErrorContains(t, err, "smaller than the kernel span")
+					return
+				}
+				require.NoError(t, err)
+				assert.Equal(t, naive(g, weights, bias, src, 2, h, w), dst)
+			})
+		}
+	}
+}
+
+func TestCheckErrors(t *testing.T) {
+	g := layer(4, 4, 4, 3, 1, 1, 1, false)
+	k := genericKernel(g)
+	w, err := g.pack(make([]float32, 4*3*4), make([]float32, 4))
+	require.NoError(t, err)
+	for _, c := range []struct {
+		dst, src []float32
+		n, h, w  int
+		want     string
+	}{
+		{make([]float32, 64), make([]float32, 64), 0, 4, 4, "n=0: must be between 1"},
+		{make([]float32, 64), make([]float32, 64), 1, -1, 4, "h=-1"},
+		{make([]float32, 64), make([]float32, 63), 1, 4, 4, "src has 63 elements, want n·h·w·cin = 1·4·4·4 = 64"},
+		{make([]float32, 10), make([]float32, 64), 1, 4, 4, "dst has 10 elements"},
+		{nil, nil, 1, 4, 4, "src has 0 elements"},
+		{nil, nil, 1 << 23, 1 << 23, 1 << 23, "overflows int"},
+	} {
+		err := g.forward(k, w, c.dst, c.src, c.n, c.h, c.w)
+		require.Error(t, err)
+		assert.True(t, strings.HasPrefix(err.Error(), "T.Forward: "), err.Error())
+		assert.Contains(t, err.Error(), c.want)
+	}
+	_, err = g.pack(make([]float32, 47), make([]float32, 4))
+	assert.ErrorContains(t, err, "weights has 47 elements, want")
+	_, err = g.pack(make([]float32, 48), nil)
+	assert.ErrorContains(t, err, "bias has 0 elements, want cout = 4")
+}
+
+func TestSamePad(t *testing.T) {
+	// TensorFlow: in 7, stride 2, k 3 → out 4, total pad 2 → 1, 1; in 8 → out 4, total 1 → 0, 1.
+	b, a := samePad(7, 2, 3)
+	assert.Equal(t, [2]int{1, 1}, [2]int{b, a})
+	b, a = samePad(8, 2, 3)
+	assert.Equal(t, [2]int{0, 1}, [2]int{b, a})
+}

@@ -1,0 +1,188 @@
+// Package templates holds the kernel families: parameterized generators
+// that turn one planned Kernel into AVX2/FMA assembly (through avo) and
+// into a specialized pure-Go function (through jennifer). Every family
+// streams the same packed weight layout, built at run time by the driver
+// (see templates/driver), so the two paths are interchangeable.
+package templates
+
+import (
+	"fmt"
+	"math"
+)
+
+// Family is a kernel family.
+type Family int
+
+const (
+	// Depthwise: groups == cin == cout. Vectors run over channels; every
+	// lane reads its own input channel, so inputs are vector loads.
+	Depthwise Family = iota
+	// Grouped: any cin/groups, cout/groups, k (dense is groups == 1,
+	// a depthwise channel multiplier is cin/groups == 1). An implicit GEMM
+	// per group: vectors over the group's output channels, inputs broadcast.
+	Grouped
+	// Pointwise: 1×1 without padding, the grouped GEMM with a single tap
+	// and a deeper input-channel unroll.
+	Pointwise
+)
+
+func (f Family) String() string {
+	switch f {
+	case Depthwise:
+		return "dwconv"
+	case Grouped:
+		return "gconv"
+	case Pointwise:
+		return "pwconv"
+	}
+	return fmt.Sprintf("Family(%d)", int(f))
+}
+
+// Lanes is the number of float32 in a YMM register.
+const Lanes = 8
+
+// Kernel is one shape-specialized row kernel: what the planner decided.
+// Padding, vertical stride and vertical dilation are not part of it: the
+// driver applies them, so layers that differ only there share a kernel.
+type Kernel struct {
+	Name     string // base name; the AVX2 and Go functions add a suffix
+	Family   Family
+	Cin      int
+	Cout     int
+	Groups   int
+	KH, KW   int
+	StrideW  int     // horizontal stride: the distance between output pixels
+	DilW     int     // horizontal dilation: the distance between tap columns
+	ActMin   float32 // output clamp; -Inf when unbounded
+	ActMax   float32 // +Inf when unbounded
+	BlockVec int     // channel vectors per block (the register tile's width)
+	PixTile  int     // output pixels per register tile
+	CinChunk int     // input channels unrolled per loop trip (Grouped, Pointwise)
+}
+
+// Taps is kh·kw.
+func (k Kernel) Taps() int { return k.KH * k.KW }
+
+// PackGroups, PackCin and PackCout describe the packed weight layout the
+// driver builds: PackGroups groups of PackCout output channels reading
+// PackCin input channels each. A depthwise layer packs as one group of cout
+// channels reading one input channel each (its own).
+func (k Kernel) PackGroups() int {
+	if k.Family == Depthwise {
+		return 1
+	}
+	return k.Groups
+}
+
+// PackCin is the number of input channels one packed output reads per tap.
+func (k Kernel) PackCin() int {
+	if k.Family == Depthwise {
+		return 1
+	}
+	return k.Cin / k.Groups
+}
+
+// PackCout is the number of output channels in one packed group.
+func (k Kernel) PackCout() int { return k.Cout / k.PackGroups() }
+
+// Block is a run of output channels held in registers at once.
+type Block struct {
+	Vecs  int // YMM vectors
+	Lanes int // valid lanes of the last vector (8 when full)
+}
+
+// Blocks lists the channel blocks of one packed group: full vectors in
+// blocks of BlockVec (the last may be shorter), then the partial vector, if
+// any, as a block of its own. The driver's pack follows the same rule.
+func (k Kernel) Blocks() []Block {
+	var bs []Block
+	c := k.PackCout()
+	full := c / Lanes
+	for v := 0; v < full; v += k.BlockVec {
+		bs = append(bs, Block{Vecs: min(k.BlockVec, full-v), Lanes: Lanes})
+	}
+	if c%Lanes != 0 {
+		bs = append(bs, Block{Vecs: 1, Lanes: c % Lanes})
+	}
+	return bs
+}
+
+// BlockRun is a sequence of equal blocks, emitted as one loop.
+type BlockRun struct {
+	Block
+	Count int
+}
+
+// BlockRuns groups consecutive equal blocks.
+func (k Kernel) BlockRuns() []BlockRun {
+	var rs []BlockRun
+	for _, b := range k.Blocks() {
+		if n := len(rs); n > 0 && rs[n-1].Block == b {
+			rs[n-1].Count++
+			continue
+		}
+		rs = append(rs, BlockRun{Block: b, Count: 1})
+	}
+	return rs
+}
+
+// PackedFloats is the length of the packed weight buffer.
+func (k Kernel) PackedFloats() int {
+	n := 0
+	for _, b := range k.Blocks() {
+		n += b.Vecs * Lanes * (1 + k.PackCin()*k.Taps())
+	}
+	return n * k.PackGroups()
+}
+
+// HasMin and HasMax tell whether the clamp has that side.
+func (k Kernel) HasMin() bool { return !math.IsInf(float64(k.ActMin), -1) }
+
+// HasMax tells whether the clamp has an upper bound.
+func (k Kernel) HasMax() bool { return !math.IsInf(float64(k.ActMax), 1) }
+
+// ymmBudget is the number of vector registers an AVX2 kernel may use:
+// Y16–Y31 need AVX-512VL.
+const ymmBudget = 16
+
+// Check asserts the parameters a template relies on.
+func (k Kernel) Check() error {
+	switch {
+	case k.Cin < 1 || k.Cout < 1 || k.Groups < 1 || k.Cin%k.Groups != 0 || k.Cout%k.Groups != 0:
+		return fmt.Errorf("%s: bad channels cin=%d cout=%d groups=%d", k.Name, k.Cin, k.Cout, k.Groups)
+	case k.KH < 1 || k.KW < 1 || k.StrideW < 1 || k.DilW < 1:
+		return fmt.Errorf("%s: bad kernel %dx%d stride %d dilation %d", k.Name, k.KH, k.KW, k.StrideW, k.DilW)
+	case k.Family == Depthwise && (k.Groups != k.Cin || k.Cout != k.Cin):
+		return fmt.Errorf("%s: depthwise needs groups == cin == cout", k.Name)
+	case k.Family == Pointwise && k.Taps() != 1:
+		return fmt.Errorf("%s: pointwise needs a 1x1 kernel", k.Name)
+	case k.BlockVec < 1 || k.PixTile < 1 || (k.Family != Depthwise && k.CinChunk < 1):
+		return fmt.Errorf("%s: bad tile %d vectors x %d pixels, chunk %d", k.Name, k.BlockVec, k.PixTile, k.CinChunk)
+	case k.ActMin > k.ActMax:
+		return fmt.Errorf("%s: clamp min %v > max %v", k.Name, k.ActMin, k.ActMax)
+	}
+	if n := k.liveVectors(); n > ymmBudget {
+		return fmt.Errorf("%s: tile needs %d vector registers, AVX2 has %d", k.Name, n, ymmBudget)
+	}
+	return nil
+}
+
+// liveVectors is the peak number of YMM values the AVX2 template keeps live:
+// the accumulators plus the weights (and broadcast or masked input) of one
+// step, or plus the clamp bounds and store mask in the epilogue.
+func (k Kernel) liveVectors() int {
+	peak := 0
+	for _, b := range k.Blocks() {
+		acc := k.PixTile * b.Vecs
+		step := b.Vecs + 1 // weights + broadcast input
+		if k.Family == Depthwise {
+			step = b.Vecs // inputs are FMA memory operands
+			if b.Lanes < Lanes {
+				step += 2 // mask + masked input
+			}
+		}
+		epi := 3 // min, max, mask
+		peak = max(peak, acc+max(step, epi))
+	}
+	return peak
+}

@@ -1,0 +1,171 @@
+package templates
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dave/jennifer/jen"
+)
+
+// GoName is the name of a kernel's pure-Go function.
+func (k Kernel) GoName() string { return k.Name + "_go" }
+
+// GoKernel returns the pure-Go row kernel: the portable path (purego
+// builds, other architectures, CPUs without AVX2/FMA). It has the shape
+// baked in like the assembly (constant strides, taps unrolled) and streams
+// the same packed weights.
+func GoKernel(k Kernel) jen.Code {
+	doc := "// " + strings.ReplaceAll(k.describe(), "\n", "\n// ")
+	var body []jen.Code
+	switch k.Family {
+	case Depthwise:
+		body = goDwconv(k)
+	default:
+		body = goGconv(k)
+	}
+	return jen.Id(doc).Line().Func().Id(k.GoName()).
+		Params(jen.List(jen.Id("dst"), jen.Id("src"), jen.Id("w")).Index().Float32(), jen.List(jen.Id("count"), jen.Id("rowStride")).Int()).
+		Block(body...)
+}
+
+// rowOffsets declares r1 … r(kh-1) = ky·rowStride, the offsets of the tap
+// rows, once per call.
+func rowOffsets(k Kernel) []jen.Code {
+	var out []jen.Code
+	for ky := 1; ky < k.KH; ky++ {
+		out = append(out, jen.Id(fmt.Sprintf("r%d", ky)).Op(":=").Lit(ky).Op("*").Id("rowStride"))
+	}
+	if k.KH == 1 {
+		out = append(out, jen.Id("_").Op("=").Id("rowStride"))
+	}
+	return out
+}
+
+// tapOffset is the float offset of tap (ky, kx) from a pixel's first tap.
+func tapOffset(k Kernel, ky, kx int) *jen.Statement {
+	col := kx * k.DilW * k.Cin
+	if ky == 0 {
+		return jen.Lit(col)
+	}
+	return jen.Id(fmt.Sprintf("r%d", ky)).Op("+").Lit(col)
+}
+
+// pixelLoop wraps body in the loop over count pixels with in and out set to
+// the pixel's input and output.
+func pixelLoop(k Kernel, body ...jen.Code) jen.Code {
+	head := []jen.Code{
+		jen.Id("in").Op(":=").Id("src").Index(jen.Id("p").Op("*").Lit(k.StrideW * k.Cin).Op(":")),
+		jen.Id("out").Op(":=").Id("dst").Index(jen.Id("p").Op("*").Lit(k.Cout).Op(":").Parens(jen.Id("p").Op("+").Lit(1)).Op("*").Lit(k.Cout)),
+		jen.Id("wp").Op(":=").Id("w"),
+	}
+	return jen.For(jen.Id("p").Op(":=").Lit(0), jen.Id("p").Op("<").Id("count"), jen.Id("p").Op("++")).Block(append(head, body...)...)
+}
+
+// storeClamped writes acc[:n] to to[at:], clamped.
+func storeClamped(k Kernel, to string, n int, at jen.Code) jen.Code {
+	var clamp []jen.Code
+	clamp = append(clamp, jen.Id("v").Op(":=").Id("acc").Index(jen.Id("l")))
+	if k.HasMin() {
+		clamp = append(clamp, jen.If(jen.Id("v").Op("<").Lit(k.ActMin)).Block(jen.Id("v").Op("=").Lit(k.ActMin)))
+	}
+	if k.HasMax() {
+		clamp = append(clamp, jen.If(jen.Id("v").Op(">").Lit(k.ActMax)).Block(jen.Id("v").Op("=").Lit(k.ActMax)))
+	}
+	clamp = append(clamp, jen.Id("o").Index(jen.Id("l")).Op("=").Id("v"))
+	return jen.Block(
+		jen.Id("o").Op(":=").Id(to).Index(jen.Add(at).Op(":").Add(at).Op("+").Lit(n)),
+		jen.For(jen.Id("l").Op(":=").Range().Id("o")).Block(clamp...),
+	)
+}
+
+// blockRun repeats body count times (a loop when count > 1).
+func blockRun(count int, body ...jen.Code) jen.Code {
+	if count == 1 {
+		return jen.Block(body...)
+	}
+	return jen.For(jen.Id("b").Op(":=").Lit(0), jen.Id("b").Op("<").Lit(count), jen.Id("b").Op("++")).Block(body...)
+}
+
+// goDwconv: per pixel, per channel block, the taps unrolled over a lane loop.
+func goDwconv(k Kernel) []jen.Code {
+	var blocks []jen.Code
+	blocks = append(blocks, jen.Id("c").Op(":=").Lit(0))
+	for _, run := range k.BlockRuns() {
+		n := run.Vecs * Lanes
+		valid := (run.Vecs-1)*Lanes + run.Lanes
+		var st []jen.Code
+		st = append(st,
+			jen.Var().Id("acc").Index(jen.Lit(n)).Float32(),
+			jen.Copy(jen.Id("acc").Index(jen.Op(":")), jen.Id("wp").Index(jen.Op(":").Lit(n))),
+		)
+		for ky := 0; ky < k.KH; ky++ {
+			for kx := 0; kx < k.KW; kx++ {
+				tap := ky*k.KW + kx
+				off := tapOffset(k, ky, kx).Op("+").Id("c")
+				st = append(st, jen.Block(
+					jen.Id("x").Op(":=").Id("in").Index(jen.Add(off).Op(":").Add(tapOffset(k, ky, kx)).Op("+").Id("c").Op("+").Lit(valid)),
+					jen.Id("wt").Op(":=").Id("wp").Index(jen.Lit((1+tap)*n).Op(":").Lit((1+tap)*n+valid)),
+					jen.For(jen.Id("l").Op(",").Id("xv").Op(":=").Range().Id("x")).Block(
+						jen.Id("acc").Index(jen.Id("l")).Op("+=").Id("xv").Op("*").Id("wt").Index(jen.Id("l")),
+					),
+				))
+			}
+		}
+		st = append(st,
+			storeClamped(k, "out", valid, jen.Id("c")),
+			jen.Id("wp").Op("=").Id("wp").Index(jen.Lit((1+k.Taps())*n).Op(":")),
+			jen.Id("c").Op("+=").Lit(valid),
+		)
+		blocks = append(blocks, blockRun(run.Count, st...))
+	}
+	blocks = append(blocks, jen.Id("_").Op("=").Id("c"))
+	return append(rowOffsets(k), pixelLoop(k, blocks...))
+}
+
+// goGconv: per pixel, per group, per channel block, per input channel, the
+// taps unrolled over a lane loop.
+func goGconv(k Kernel) []jen.Code {
+	cinG, coutG := k.PackCin(), k.PackCout()
+	var group []jen.Code
+	group = append(group,
+		jen.Id("gin").Op(":=").Id("in").Index(jen.Id("g").Op("*").Lit(cinG).Op(":")),
+		jen.Id("gout").Op(":=").Id("out").Index(jen.Id("g").Op("*").Lit(coutG).Op(":").Parens(jen.Id("g").Op("+").Lit(1)).Op("*").Lit(coutG)),
+		jen.Id("c").Op(":=").Lit(0),
+	)
+	for _, run := range k.BlockRuns() {
+		n := run.Vecs * Lanes
+		valid := (run.Vecs-1)*Lanes + run.Lanes
+		var taps []jen.Code
+		for ky := 0; ky < k.KH; ky++ {
+			for kx := 0; kx < k.KW; kx++ {
+				tap := ky*k.KW + kx
+				taps = append(taps, jen.Block(
+					jen.Id("x").Op(":=").Id("gin").Index(tapOffset(k, ky, kx).Op("+").Id("ci")),
+					jen.Id("wt").Op(":=").Id("wc").Index(jen.Lit(tap*n).Op(":").Lit(tap*n+valid)),
+					jen.For(jen.Id("l").Op(",").Id("wv").Op(":=").Range().Id("wt")).Block(
+						jen.Id("acc").Index(jen.Id("l")).Op("+=").Id("x").Op("*").Id("wv"),
+					),
+				))
+			}
+		}
+		st := []jen.Code{
+			jen.Var().Id("acc").Index(jen.Lit(n)).Float32(),
+			jen.Copy(jen.Id("acc").Index(jen.Op(":")), jen.Id("wp").Index(jen.Op(":").Lit(n))),
+			jen.Id("wp").Op("=").Id("wp").Index(jen.Lit(n).Op(":")),
+			jen.For(jen.Id("ci").Op(":=").Lit(0), jen.Id("ci").Op("<").Lit(cinG), jen.Id("ci").Op("++")).Block(
+				append([]jen.Code{
+					jen.Id("wc").Op(":=").Id("wp").Index(jen.Id("ci").Op("*").Lit(k.Taps()*n).Op(":")),
+				}, taps...)...,
+			),
+			jen.Id("wp").Op("=").Id("wp").Index(jen.Lit(cinG * k.Taps() * n).Op(":")),
+			storeClamped(k, "gout", valid, jen.Id("c")),
+			jen.Id("c").Op("+=").Lit(valid),
+		}
+		group = append(group, blockRun(run.Count, st...))
+	}
+	group = append(group, jen.Id("_").Op("=").Id("c"))
+	body := []jen.Code{
+		jen.For(jen.Id("g").Op(":=").Lit(0), jen.Id("g").Op("<").Lit(k.Groups), jen.Id("g").Op("++")).Block(group...),
+	}
+	return append(rowOffsets(k), pixelLoop(k, body...))
+}
