@@ -306,7 +306,7 @@ func testFile(p *Plan) *jen.File {
 			)),
 		)
 		paths := jen.Id("kernelPaths").Call(jen.Id(kernelID(k)))
-		f.Func().Id("Test"+t).Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		f.Func().Id("Test" + t).Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 			jen.For(jen.List(jen.Id("_"), jen.Id("path")).Op(":=").Range().Add(paths)).Block(
 				jen.Id("t").Dot("Run").Call(jen.Id("path").Dot("name"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"))),

@@ -154,7 +154,7 @@ func goGconv(k Kernel) []jen.Code {
 			jen.Id("wp").Op("=").Id("wp").Index(jen.Lit(n).Op(":")),
 			jen.For(jen.Id("ci").Op(":=").Lit(0), jen.Id("ci").Op("<").Lit(cinG), jen.Id("ci").Op("++")).Block(
 				append([]jen.Code{
-					jen.Id("wc").Op(":=").Id("wp").Index(jen.Id("ci").Op("*").Lit(k.Taps()*n).Op(":")),
+					jen.Id("wc").Op(":=").Id("wp").Index(jen.Id("ci").Op("*").Lit(k.Taps() * n).Op(":")),
 				}, taps...)...,
 			),
 			jen.Id("wp").Op("=").Id("wp").Index(jen.Lit(cinG * k.Taps() * n).Op(":")),
