@@ -13,3 +13,5 @@ require (
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect
 )
+
+tool github.com/convgen/convgen/cmd/convgen

@@ -11,6 +11,7 @@ import (
 
 	"github.com/convgen/convgen/templates"
 	"github.com/convgen/convgen/templates/driver"
+	"github.com/convgen/convgen/verify"
 )
 
 // Header starts every generated file; it is the form Go tools recognize.
@@ -339,11 +340,89 @@ func testFile(p *Plan) *jen.File {
 			)),
 		)
 	}
+	example(f, p.Layers[0])
 	return f
+}
+
+// example writes ExampleNew<first layer>: make the layer, run one small
+// image, print the sizes and a checksum. The data are multiples of 1/8, so
+// every sum is exact, both kernel paths print the same line, and the
+// expected line is computed here with verify's reference.
+func example(f *jen.File, l LayerPlan) {
+	t := l.TypeName()
+	c := l.Conv()
+	h, w := 8, 8
+	for oh, ow := c.OutputSize(h, w); oh < 1 || ow < 1; oh, ow = c.OutputSize(h, w) {
+		h, w = h+1, w+1
+	}
+	oh, ow := c.OutputSize(h, w)
+	eighths := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(i%7-3) / 8
+		}
+		return s
+	}
+	var bias []float32
+	if c.Bias {
+		bias = eighths(c.BiasLen())
+	}
+	ref, _ := verify.Reference(c, eighths(h*w*c.Cin), eighths(c.WeightLen()), bias, 1, h, w)
+	sum := 0.0
+	for _, v := range ref {
+		sum += float64(float32(v))
+	}
+	want := fmt.Sprintf("%s: %dx%dx%d -> %dx%dx%d, checksum %.4f", t, h, w, c.Cin, oh, ow, c.Cout, sum)
+
+	fill := func(name string) jen.Code {
+		return jen.For(jen.Id("i").Op(":=").Range().Id(name)).Block(
+			jen.Id(name).Index(jen.Id("i")).Op("=").Float32().Call(jen.Id("i").Op("%").Lit(7).Op("-").Lit(3)).Op("/").Lit(8),
+		)
+	}
+	body := []jen.Code{
+		jen.Id("weights").Op(":=").Make(jen.Index().Float32(), jen.Lit(c.WeightLen())),
+		fill("weights"),
+	}
+	if c.Bias {
+		body = append(body, jen.Id("bias").Op(":=").Make(jen.Index().Float32(), jen.Lit(c.BiasLen())), fill("bias"))
+	} else {
+		body = append(body, jen.Var().Id("bias").Index().Float32().Comment("the layer has no bias"))
+	}
+	body = append(body,
+		jen.List(jen.Id("layer"), jen.Err()).Op(":=").Id("New"+t).Call(jen.Id("weights"), jen.Id("bias")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Qual("fmt", "Println").Call(jen.Err()), jen.Return()),
+		jen.List(jen.Id("h"), jen.Id("w")).Op(":=").List(jen.Lit(h), jen.Lit(w)),
+		jen.Id("src").Op(":=").Make(jen.Index().Float32(), jen.Id("h").Op("*").Id("w").Op("*").Lit(c.Cin)),
+		fill("src"),
+		jen.List(jen.Id("oh"), jen.Id("ow")).Op(":=").Id("layer").Dot("OutputSize").Call(jen.Id("h"), jen.Id("w")),
+		jen.Id("dst").Op(":=").Make(jen.Index().Float32(), jen.Id("oh").Op("*").Id("ow").Op("*").Lit(c.Cout)),
+		jen.If(jen.Err().Op(":=").Id("layer").Dot("Forward").Call(jen.Id("dst"), jen.Id("src"), jen.Lit(1), jen.Id("h"), jen.Id("w")), jen.Err().Op("!=").Nil()).Block(
+			jen.Qual("fmt", "Println").Call(jen.Err()), jen.Return(),
+		),
+		jen.Id("sum").Op(":=").Lit(0.0),
+		jen.For(jen.List(jen.Id("_"), jen.Id("v")).Op(":=").Range().Id("dst")).Block(jen.Id("sum").Op("+=").Float64().Call(jen.Id("v"))),
+		jen.Qual("fmt", "Printf").Call(jen.Lit(t+": %dx%dx%d -> %dx%dx%d, checksum %.4f\n"), jen.Id("h"), jen.Id("w"), jen.Lit(c.Cin), jen.Id("oh"), jen.Id("ow"), jen.Lit(c.Cout), jen.Id("sum")),
+		jen.Comment("Output: "+want),
+	)
+	f.Commentf("ExampleNew%s runs layer %s on one %dx%d image.", t, t, h, w)
+	f.Func().Id("ExampleNew" + t).Params().Block(body...)
+}
+
+// Conv is the layer's semantics in verify's terms.
+func (l Layer) Conv() verify.Conv {
+	return verify.Conv{
+		Cin: l.Cin, Cout: l.Cout, KH: l.KH, KW: l.KW, Groups: l.Groups,
+		StrideH: l.StrideH, StrideW: l.StrideW, DilationH: l.DilationH, DilationW: l.DilationW,
+		PadTop: l.Pad.Top, PadLeft: l.Pad.Left, PadBottom: l.Pad.Bottom, PadRight: l.Pad.Right,
+		SamePad: l.Pad.Same, Bias: l.Bias, ActMin: l.Act.Min, ActMax: l.Act.Max,
+	}
 }
 
 // benchSize is the input size a layer is benchmarked at: the spec's
 // "input" when given, else 56×56.
 func benchSize(l Layer) (h, w int) {
+	if l.InputH > 0 {
+		return l.InputH, l.InputW
+	}
 	return 56, 56
 }

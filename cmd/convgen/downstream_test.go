@@ -1,0 +1,40 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestDownstreamModule is how users meet convgen: a module of their own
+// adds it as a tool, writes a go:generate line, runs go generate and tests
+// the generated package on both kernel paths.
+func TestDownstreamModule(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	writeFile(t, dir, "go.mod", "module example.com/app\n\ngo 1.24\n\nreplace github.com/convgen/convgen => "+root+"\n")
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "kernels"), 0o755))
+	writeFile(t, filepath.Join(dir, "kernels"), "gen.go", `package kernels
+
+//go:generate go tool convgen -layer "dw:cin=24,cout=24,k=3,groups=24,stride=2,pad=1,bias=true,act=relu6" -layer "pw:cin=24,cout=40,k=1,bias=true" -layer "g:cin=16,cout=16,k=3,groups=4,pad=same,dilation=2" -pkg kernels
+`)
+	gocmd := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "go %v:\n%s", args, out)
+	}
+	gocmd("get", "-tool", "github.com/convgen/convgen/cmd/convgen")
+	gocmd("generate", "./...")
+	gocmd("mod", "tidy")
+	gocmd("vet", "./...")
+	gocmd("test", "-count=1", "./kernels")
+	gocmd("test", "-count=1", "-tags", "purego", "./kernels")
+	require.FileExists(t, filepath.Join(dir, "kernels", "dwconv_amd64.s"))
+}
