@@ -169,7 +169,8 @@ func (k Kernel) Check() error {
 
 // liveVectors is the peak number of YMM values the AVX2 template keeps live:
 // the accumulators plus the weights (and broadcast or masked input) of one
-// step, or plus the clamp bounds and store mask in the epilogue.
+// step, or plus one more in the epilogue (a clamp bound or the store mask,
+// each loaded when the previous is dead).
 func (k Kernel) liveVectors() int {
 	peak := 0
 	for _, b := range k.Blocks() {
@@ -181,8 +182,7 @@ func (k Kernel) liveVectors() int {
 				step += 2 // mask + masked input
 			}
 		}
-		epi := 3 // min, max, mask
-		peak = max(peak, acc+max(step, epi))
+		peak = max(peak, acc+max(step, 1))
 	}
 	return peak
 }

@@ -65,8 +65,8 @@ func (c Conv) exactOK() bool {
 	return 9*(c.Cin/c.Groups)*c.KH*c.KW+8 <= 1<<24
 }
 
-// where names a case in failure messages.
-func where(c Conv, n, h, w int, seed int64) string {
+// caseName names a case in failure messages.
+func caseName(c Conv, n, h, w int, seed int64) string {
 	return fmt.Sprintf("%v, size n=%d h=%d w=%d, seed %d", c, n, h, w, seed)
 }
 
@@ -192,7 +192,7 @@ var placements = [...]Placement{AtEnd, AtStart}
 // than the kernel span must make Forward return an error instead.
 func Check(t testing.TB, c Conv, newLayer New, n, h, w int, seed int64) {
 	t.Helper()
-	at := where(c, n, h, w, seed)
+	at := caseName(c, n, h, w, seed)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("%s: invalid Conv: %v", at, err)
 	}

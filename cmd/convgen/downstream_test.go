@@ -16,7 +16,7 @@ func TestDownstreamModule(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	require.NoError(t, err)
 	dir := t.TempDir()
-	writeFile(t, dir, "go.mod", "module example.com/app\n\ngo 1.24\n\nreplace github.com/convgen/convgen => "+root+"\n")
+	writeFile(t, dir, "go.mod", "module example.com/app\n\ngo 1.24\n\nrequire github.com/convgen/convgen v0.0.0\n\nreplace github.com/convgen/convgen => "+root+"\n")
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "kernels"), 0o755))
 	writeFile(t, filepath.Join(dir, "kernels"), "gen.go", `package kernels
 
@@ -30,7 +30,12 @@ func TestDownstreamModule(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, "go %v:\n%s", args, out)
 	}
-	gocmd("get", "-tool", "github.com/convgen/convgen/cmd/convgen")
+	// What `go get -tool github.com/convgen/convgen/cmd/convgen` does for a
+	// published module. Here the module is only a replace directive, and
+	// `go get` would first ask the module proxy whether cmd/convgen is a
+	// module of its own, which fails offline.
+	gocmd("mod", "edit", "-tool=github.com/convgen/convgen/cmd/convgen")
+	gocmd("mod", "tidy")
 	gocmd("generate", "./...")
 	gocmd("mod", "tidy")
 	gocmd("vet", "./...")
