@@ -144,7 +144,7 @@ func layersFile(p *Plan) *jen.File {
 			jen.Id("packCout"):   jen.Lit(k.PackCout()),
 			jen.Id("blockVecs"):  jen.Lit(k.BlockVec),
 		})
-		biasDoc := "bias must be nil (the layer has no bias)"
+		biasDoc := "bias must be nil or empty (the layer has no bias)"
 		if l.Bias {
 			biasDoc = fmt.Sprintf("bias has cout = %d elements", l.Cout)
 		}
@@ -344,7 +344,7 @@ func testFile(p *Plan) *jen.File {
 	return f
 }
 
-// example writes ExampleNew<first layer>: make the layer, run one small
+// example writes the package example with the first layer: make the layer, run one small
 // image, print the sizes and a checksum. The data are multiples of 1/8, so
 // every sum is exact, both kernel paths print the same line, and the
 // expected line is computed here with verify's reference.
@@ -404,8 +404,8 @@ func example(f *jen.File, l LayerPlan) {
 		jen.Qual("fmt", "Printf").Call(jen.Lit(t+": %dx%dx%d -> %dx%dx%d, checksum %.4f\n"), jen.Id("h"), jen.Id("w"), jen.Lit(c.Cin), jen.Id("oh"), jen.Id("ow"), jen.Lit(c.Cout), jen.Id("sum")),
 		jen.Comment("Output: "+want),
 	)
-	f.Commentf("ExampleNew%s runs layer %s on one %dx%d image.", t, t, h, w)
-	f.Func().Id("ExampleNew" + t).Params().Block(body...)
+	f.Commentf("Example runs layer %s on one %dx%d image.", t, h, w)
+	f.Func().Id("Example").Params().Block(body...)
 }
 
 // Conv is the layer's semantics in verify's terms.

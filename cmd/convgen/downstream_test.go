@@ -18,9 +18,13 @@ func TestDownstreamModule(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "go.mod", "module example.com/app\n\ngo 1.24\n\nrequire github.com/convgen/convgen v0.0.0\n\nreplace github.com/convgen/convgen => "+root+"\n")
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "kernels"), 0o755))
+	spec, err := os.ReadFile("testdata/every_field.json")
+	require.NoError(t, err)
+	writeFile(t, filepath.Join(dir, "kernels"), "layers.json", string(spec))
+	// The spec uses every field of the JSON form; the -layer flags use the inline form's.
 	writeFile(t, filepath.Join(dir, "kernels"), "gen.go", `package kernels
 
-//go:generate go tool convgen -layer "dw:cin=24,cout=24,k=3,groups=24,stride=2,pad=1,bias=true,act=relu6" -layer "pw:cin=24,cout=40,k=1,bias=true" -layer "g:cin=16,cout=16,k=3,groups=4,pad=same,dilation=2" -pkg kernels
+//go:generate go tool convgen -spec layers.json -layer "pw:cin=24,cout=40,k=1,bias=true" -layer "g:cin=16,cout=16,k=3x5,groups=4,stride=2x1,pad=1x2x0x2,dilation=1x2,act=-1:2" -layer "s:cin=8,cout=8,k=3,groups=8,pad=same,act=relu6,input=9x9" -pkg kernels
 `)
 	gocmd := func(args ...string) {
 		t.Helper()
@@ -41,5 +45,7 @@ func TestDownstreamModule(t *testing.T) {
 	gocmd("vet", "./...")
 	gocmd("test", "-count=1", "./kernels")
 	gocmd("test", "-count=1", "-tags", "purego", "./kernels")
-	require.FileExists(t, filepath.Join(dir, "kernels", "dwconv_amd64.s"))
+	for _, f := range []string{"dwconv_amd64.s", "gconv_amd64.s", "pwconv_amd64.s", "layers.go"} {
+		require.FileExists(t, filepath.Join(dir, "kernels", f))
+	}
 }

@@ -1642,8 +1642,8 @@ func BenchmarkPw14(b *testing.B) {
 	})
 }
 
-// ExampleNewConv1 runs layer Conv1 on one 8x8 image.
-func ExampleNewConv1() {
+// Example runs layer Conv1 on one 8x8 image.
+func Example() {
 	weights := make([]float32, 864)
 	for i := range weights {
 		weights[i] = float32(i%7-3) / 8

@@ -2243,8 +2243,8 @@ func BenchmarkConv_last(b *testing.B) {
 	})
 }
 
-// ExampleNewConv1 runs layer Conv1 on one 8x8 image.
-func ExampleNewConv1() {
+// Example runs layer Conv1 on one 8x8 image.
+func Example() {
 	weights := make([]float32, 864)
 	for i := range weights {
 		weights[i] = float32(i%7-3) / 8

@@ -443,8 +443,8 @@ func BenchmarkConv5(b *testing.B) {
 	})
 }
 
-// ExampleNewConv2 runs layer Conv2 on one 8x8 image.
-func ExampleNewConv2() {
+// Example runs layer Conv2 on one 8x8 image.
+func Example() {
 	weights := make([]float32, 4608)
 	for i := range weights {
 		weights[i] = float32(i%7-3) / 8

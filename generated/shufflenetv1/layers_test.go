@@ -1163,8 +1163,8 @@ func BenchmarkS4r_gconv2(b *testing.B) {
 	})
 }
 
-// ExampleNewConv1 runs layer Conv1 on one 8x8 image.
-func ExampleNewConv1() {
+// Example runs layer Conv1 on one 8x8 image.
+func Example() {
 	weights := make([]float32, 648)
 	for i := range weights {
 		weights[i] = float32(i%7-3) / 8

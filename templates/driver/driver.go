@@ -117,8 +117,8 @@ func (g *geometry) pack(weights, bias []float32) ([]float32, error) {
 	switch {
 	case g.bias && len(bias) != g.cout:
 		return nil, fmt.Errorf("New%s: bias has %d elements, want cout = %d", g.name, len(bias), g.cout)
-	case !g.bias && bias != nil:
-		return nil, fmt.Errorf("New%s: bias must be nil: the layer has no bias (bias: false in the spec)", g.name)
+	case !g.bias && len(bias) != 0:
+		return nil, fmt.Errorf("New%s: bias has %d elements, want none: the layer has no bias (bias: false in the spec)", g.name, len(bias))
 	}
 	blocks := g.blocks()
 	size := 0
@@ -175,6 +175,13 @@ func (g *geometry) forward(k rowKernel, w, dst, src []float32, n, h, wd int) err
 		oxHi = min(max(last/g.sw+1, oxLo), ow)
 	}
 
+	// A row with left or right padding runs its interior straight from src
+	// and its border pixels one patch each, at one pixel per kernel call.
+	// When the layer does many MACs per input value copied (wide groups),
+	// copying the row into a band is cheap and keeps the whole row in full
+	// register tiles instead.
+	bandAll := oxHi-oxLo < ow && g.cout*g.kw >= 32*g.groups*g.sw
+
 	buf := scratch.Get().(*[]float32)
 	defer scratch.Put(buf)
 
@@ -183,7 +190,7 @@ func (g *geometry) forward(k rowKernel, w, dst, src []float32, n, h, wd int) err
 		for oy := 0; oy < oh; oy++ {
 			out := dst[(img*oh+oy)*ow*cout : (img*oh+oy+1)*ow*cout]
 			iy0 := oy*g.sh - pt
-			if iy0 < 0 || iy0+spanH > h {
+			if iy0 < 0 || iy0+spanH > h || bandAll {
 				// Rows cut by the top or bottom padding: copy the kh tap
 				// rows, zero-padded on every side, and run the whole row.
 				bw := (ow-1)*g.sw + spanW
