@@ -45,7 +45,8 @@ bench:
 # The README's first command: generate a package from a preset and run it.
 demo:
 	$(GO) run ./cmd/convgen -spec generated/mobilenetv2/spec.json -pkg demo -out demo
-	$(GO) test -count=1 -run 'Example|TestB2' -v ./demo | tail -20
+	$(GO) test ./demo
+	$(GO) test -run '^$$' -bench 'B2_dw' ./demo
 
 clean:
 	rm -rf demo
