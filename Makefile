@@ -34,9 +34,9 @@ fuzz:
 	@for p in $(PRESETS); do \
 	  for f in $$($(GO) test -list '^Fuzz' ./generated/$$p | grep '^Fuzz'); do \
 	    echo "fuzz $$p $$f"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./generated/$$p >/dev/null || exit 1; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./generated/$$p >fuzz.log 2>&1 || { cat fuzz.log; exit 1; }; \
 	  done; \
-	done
+	done; rm -f fuzz.log
 
 # GFLOP/s per preset layer: AVX2, pure Go and the naive loop side by side.
 bench:

@@ -73,10 +73,13 @@ func kernelFor(l Layer) templates.Kernel {
 func tile(k templates.Kernel) (vecs, pixels, chunk int) {
 	full := k.PackCout() / templates.Lanes
 	if k.Family == templates.Depthwise {
-		// Inputs are FMA memory operands: acc P·V + V weights ≤ 16.
-		vecs = pickVecs(full, []int{4, 3, 2})
-		pixels = map[int]int{4: 3, 3: 4, 2: 7, 1: 8}[vecs]
-		return vecs, pixels, 0
+		// One vector of channels; P accumulators + a kernel row of kw
+		// weights + the input column (+ the mask of a partial vector) ≤ 16.
+		pixels = 15 - k.KW
+		if k.PackCout()%templates.Lanes != 0 {
+			pixels--
+		}
+		return 1, min(pixels, 12), 0
 	}
 	// Inputs are broadcast: acc P·V + V weights + 1 broadcast ≤ 16.
 	vecs = pickVecs(full, []int{3, 2})

@@ -121,37 +121,39 @@ func (a *avx2) rowArgs() (dst, src, count, rowStride reg.GPVirtual) {
 	return dst, src, count, rowStride
 }
 
-// pixelLoop runs tile(P) over count pixels in tiles of k.PixTile, then
-// tile(1) over the rest; after each tile it advances src and dst.
+// pixelLoop runs tile(P) over count pixels in tiles of k.PixTile, then the
+// remaining fewer than P pixels in tiles of 8, 4, 2 and 1 (each at most
+// once), so a short row still runs mostly in wide tiles. After each tile it
+// advances src and dst.
 func (a *avx2) pixelLoop(k Kernel, dst, src, count reg.GPVirtual, tile func(pixels int)) {
 	c := a.c
 	srcStep := k.StrideW * k.Cin * 4
 	dstStep := k.Cout * 4
-	done := a.label("done")
-	if k.PixTile > 1 {
-		top, tail := a.label("tile"), a.label("tail")
-		c.Comment(fmt.Sprintf("Tiles of %d pixels.", k.PixTile))
-		c.Label(top)
-		c.CMPQ(count, operand.U32(k.PixTile))
-		c.JL(operand.LabelRef(tail))
-		tile(k.PixTile)
-		c.ADDQ(operand.U32(k.PixTile*srcStep), src)
-		c.ADDQ(operand.U32(k.PixTile*dstStep), dst)
-		c.SUBQ(operand.U32(k.PixTile), count)
-		c.JMP(operand.LabelRef(top))
-		c.Label(tail)
+	step := func(n int) {
+		tile(n)
+		c.ADDQ(operand.U32(n*srcStep), src)
+		c.ADDQ(operand.U32(n*dstStep), dst)
+		c.SUBQ(operand.U32(n), count)
 	}
-	c.Comment("Remaining pixels one at a time.")
-	one := a.label("pixel")
-	c.TESTQ(count, count)
-	c.JZ(operand.LabelRef(done))
-	c.Label(one)
-	tile(1)
-	c.ADDQ(operand.U32(srcStep), src)
-	c.ADDQ(operand.U32(dstStep), dst)
-	c.DECQ(count)
-	c.JNZ(operand.LabelRef(one))
-	c.Label(done)
+	top, tail := a.label("tile"), a.label("tail")
+	c.Comment(fmt.Sprintf("Tiles of %d pixels.", k.PixTile))
+	c.Label(top)
+	c.CMPQ(count, operand.U32(k.PixTile))
+	c.JL(operand.LabelRef(tail))
+	step(k.PixTile)
+	c.JMP(operand.LabelRef(top))
+	c.Label(tail)
+	for _, n := range []int{8, 4, 2, 1} {
+		if n >= k.PixTile {
+			continue
+		}
+		skip := a.label("skip")
+		c.Comment(fmt.Sprintf("Tail: %d pixel(s).", n))
+		c.CMPQ(count, operand.U32(n))
+		c.JL(operand.LabelRef(skip))
+		step(n)
+		c.Label(skip)
+	}
 }
 
 // repeat emits body n times: inline once when n == 1, else as a counted loop.

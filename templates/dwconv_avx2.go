@@ -7,19 +7,22 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// dwconv emits a depthwise row kernel (groups == cin == cout):
+// dwconv emits a depthwise row kernel (groups == cin == cout), one vector
+// of 8 channels at a time:
 //
 //	for each tile of P pixels:
-//	  for each channel block of V vectors (8 channels each):
-//	    acc[p][v] = bias
-//	    for ky, kx (unrolled):
-//	      wv = w[block][tap][v]                        // V loads, reused by P pixels
-//	      acc[p][v] += src[p·sw + ky·row + kx·dw][block·8V + 8v : +8] · wv
+//	  for each vector of 8 channels c:
+//	    acc[p] = bias[c]
+//	    for ky:
+//	      wk[kx] = w[c][ky][kx]                       // kw weight vectors in registers
+//	      for each input column x the tile's row ky touches:
+//	        v = src[ky][x][c]                          // loaded once …
+//	        acc[p] += v · wk[kx] for every (p, kx) with p·sw + kx·dw == x   // … used by every pixel that reads it
 //	    clamp; store
 //
-// Each lane reads its own channel, so inputs are plain vector loads folded
-// into the FMA; the partial vector at the end of the channels uses a masked
-// load so that nothing past the pixel's channels is read.
+// A stride-1 3×3 kernel loads P+2 inputs per row for 3·P FMAs. The partial
+// vector at the end of the channels uses masked loads and stores, so nothing
+// past the pixel's channels is touched.
 func (a *avx2) dwconv(k Kernel) {
 	c := a.c
 	dst, src, count, rowStride := a.rowArgs()
@@ -30,18 +33,16 @@ func (a *avx2) dwconv(k Kernel) {
 		c.MOVQ(src, s)
 		c.MOVQ(dst, d)
 		for _, run := range k.BlockRuns() {
-			a.repeat(run.Count, fmt.Sprintf("%d block(s) of %d vector(s), %d pixel(s).", run.Count, run.Vecs, pixels), func() {
-				a.dwconvBlock(k, run.Block, pixels, w, s, d, rowStride)
+			a.repeat(run.Count, fmt.Sprintf("%d vector(s) of channels, %d pixel(s).", run.Count, pixels), func() {
+				a.dwconvVector(k, run.Block, pixels, w, s, d, rowStride)
 			})
 		}
 	})
 }
 
-func (a *avx2) dwconvBlock(k Kernel, b Block, pixels int, w, s, d, rowStride reg.GPVirtual) {
+func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, d, rowStride reg.GPVirtual) {
 	c := a.c
-	acc := a.tileRegs(pixels, b.Vecs, operand.Mem{Base: w})
-	c.ADDQ(operand.U32(b.Vecs*32), w)
-
+	acc := a.tileRegs(pixels, 1, operand.Mem{Base: w})
 	var mask reg.VecVirtual
 	if b.Lanes < Lanes {
 		mask = c.YMM()
@@ -49,34 +50,41 @@ func (a *avx2) dwconvBlock(k Kernel, b Block, pixels int, w, s, d, rowStride reg
 	}
 	t := c.GP64()
 	c.MOVQ(s, t)
-	pix := k.StrideW * k.Cin * 4
+	col := k.Cin * 4 // bytes between input columns
 	for ky := 0; ky < k.KH; ky++ {
 		if ky > 0 {
 			c.ADDQ(rowStride, t)
 		}
-		for kx := 0; kx < k.KW; kx++ {
-			tap := ky*k.KW + kx
-			wv := make([]reg.VecVirtual, b.Vecs)
-			for v := range wv {
-				wv[v] = c.YMM()
-				c.VMOVUPS(operand.Mem{Base: w, Disp: (tap*b.Vecs + v) * 32}, wv[v])
-			}
+		wk := make([]reg.VecVirtual, k.KW)
+		for kx := range wk {
+			wk[kx] = c.YMM()
+			c.VMOVUPS(operand.Mem{Base: w, Disp: (1 + ky*k.KW + kx) * 32}, wk[kx])
+		}
+		last := (pixels-1)*k.StrideW + (k.KW-1)*k.DilW
+		for x := 0; x <= last; x++ {
+			var users [][2]int // (pixel, kx) pairs that read column x
 			for p := 0; p < pixels; p++ {
-				for v := range wv {
-					in := operand.Mem{Base: t, Disp: p*pix + kx*k.DilW*k.Cin*4 + v*32}
-					if mask != nil && v == b.Vecs-1 {
-						x := c.YMM()
-						c.VMASKMOVPS(in, mask, x)
-						c.VFMADD231PS(x, wv[v], acc[p][v])
-					} else {
-						c.VFMADD231PS(in, wv[v], acc[p][v])
-					}
+				if off := x - p*k.StrideW; off >= 0 && off%k.DilW == 0 && off/k.DilW < k.KW {
+					users = append(users, [2]int{p, off / k.DilW})
 				}
+			}
+			if len(users) == 0 {
+				continue
+			}
+			v := c.YMM()
+			in := operand.Mem{Base: t, Disp: x * col}
+			if mask != nil {
+				c.VMASKMOVPS(in, mask, v)
+			} else {
+				c.VMOVUPS(in, v)
+			}
+			for _, u := range users {
+				c.VFMADD231PS(v, wk[u[1]], acc[u[0]][0])
 			}
 		}
 	}
-	c.ADDQ(operand.U32(k.Taps()*b.Vecs*32), w)
+	c.ADDQ(operand.U32((1+k.Taps())*32), w)
 	a.epilogue(k, acc, b, operand.Mem{Base: d})
-	c.ADDQ(operand.U32(b.Vecs*32), s)
-	c.ADDQ(operand.U32(b.Vecs*32), d)
+	c.ADDQ(operand.U32(32), s)
+	c.ADDQ(operand.U32(32), d)
 }

@@ -177,9 +177,9 @@ func (k Kernel) liveVectors() int {
 		acc := k.PixTile * b.Vecs
 		step := b.Vecs + 1 // weights + broadcast input
 		if k.Family == Depthwise {
-			step = b.Vecs // inputs are FMA memory operands
+			step = k.KW + 1 // one kernel row of weights + the input column
 			if b.Lanes < Lanes {
-				step += 2 // mask + masked input
+				step++ // the load mask
 			}
 		}
 		peak = max(peak, acc+max(step, 1))

@@ -144,7 +144,7 @@ func gconv3x3_ci3_co32_g1_s2_d1_relu6_go(dst, src, w []float32, count, rowStride
 
 // dwconv3x3_c32_s1_d1_relu6: dwconv, cin 32, cout 32, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -153,74 +153,74 @@ func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 		out := dst[p*32 : (p+1)*32]
 		wp := w
 		c := 0
-		{
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 4; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[32+c : 32+c+32]
-				wt := wp[64:96]
+				x := in[32+c : 32+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[64+c : 64+c+32]
-				wt := wp[96:128]
+				x := in[64+c : 64+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+32+c : r1+32+c+32]
-				wt := wp[160:192]
+				x := in[r1+32+c : r1+32+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+64+c : r1+64+c+32]
-				wt := wp[192:224]
+				x := in[r1+64+c : r1+64+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+32+c : r2+32+c+32]
-				wt := wp[256:288]
+				x := in[r2+32+c : r2+32+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+64+c : r2+64+c+32]
-				wt := wp[288:320]
+				x := in[r2+64+c : r2+64+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -232,8 +232,8 @@ func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -289,7 +289,7 @@ func pwconv_ci32_co64_g1_s1_relu6_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c64_s2_d1_relu6: dwconv, cin 64, cout 64, groups 64, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c64_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -298,74 +298,74 @@ func dwconv3x3_c64_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 		out := dst[p*64 : (p+1)*64]
 		wp := w
 		c := 0
-		for b := 0; b < 2; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 8; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[64+c : 64+c+32]
-				wt := wp[64:96]
+				x := in[64+c : 64+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[128+c : 128+c+32]
-				wt := wp[96:128]
+				x := in[128+c : 128+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+64+c : r1+64+c+32]
-				wt := wp[160:192]
+				x := in[r1+64+c : r1+64+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+128+c : r1+128+c+32]
-				wt := wp[192:224]
+				x := in[r1+128+c : r1+128+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+64+c : r2+64+c+32]
-				wt := wp[256:288]
+				x := in[r2+64+c : r2+64+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+128+c : r2+128+c+32]
-				wt := wp[288:320]
+				x := in[r2+128+c : r2+128+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -377,8 +377,8 @@ func dwconv3x3_c64_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -434,7 +434,7 @@ func pwconv_ci64_co128_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c128_s1_d1_relu6: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c128_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -443,74 +443,74 @@ func dwconv3x3_c128_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*128 : (p+1)*128]
 		wp := w
 		c := 0
-		for b := 0; b < 4; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 16; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[128+c : 128+c+32]
-				wt := wp[64:96]
+				x := in[128+c : 128+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[256+c : 256+c+32]
-				wt := wp[96:128]
+				x := in[256+c : 256+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+128+c : r1+128+c+32]
-				wt := wp[160:192]
+				x := in[r1+128+c : r1+128+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+256+c : r1+256+c+32]
-				wt := wp[192:224]
+				x := in[r1+256+c : r1+256+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+128+c : r2+128+c+32]
-				wt := wp[256:288]
+				x := in[r2+128+c : r2+128+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+256+c : r2+256+c+32]
-				wt := wp[288:320]
+				x := in[r2+256+c : r2+256+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -522,8 +522,8 @@ func dwconv3x3_c128_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -579,7 +579,7 @@ func pwconv_ci128_co128_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c128_s2_d1_relu6: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c128_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -588,74 +588,74 @@ func dwconv3x3_c128_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*128 : (p+1)*128]
 		wp := w
 		c := 0
-		for b := 0; b < 4; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 16; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[128+c : 128+c+32]
-				wt := wp[64:96]
+				x := in[128+c : 128+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[256+c : 256+c+32]
-				wt := wp[96:128]
+				x := in[256+c : 256+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+128+c : r1+128+c+32]
-				wt := wp[160:192]
+				x := in[r1+128+c : r1+128+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+256+c : r1+256+c+32]
-				wt := wp[192:224]
+				x := in[r1+256+c : r1+256+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+128+c : r2+128+c+32]
-				wt := wp[256:288]
+				x := in[r2+128+c : r2+128+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+256+c : r2+256+c+32]
-				wt := wp[288:320]
+				x := in[r2+256+c : r2+256+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -667,8 +667,8 @@ func dwconv3x3_c128_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -724,7 +724,7 @@ func pwconv_ci128_co256_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c256_s1_d1_relu6: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c256_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -733,74 +733,74 @@ func dwconv3x3_c256_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*256 : (p+1)*256]
 		wp := w
 		c := 0
-		for b := 0; b < 8; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 32; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[256+c : 256+c+32]
-				wt := wp[64:96]
+				x := in[256+c : 256+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[512+c : 512+c+32]
-				wt := wp[96:128]
+				x := in[512+c : 512+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+256+c : r1+256+c+32]
-				wt := wp[160:192]
+				x := in[r1+256+c : r1+256+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+512+c : r1+512+c+32]
-				wt := wp[192:224]
+				x := in[r1+512+c : r1+512+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+256+c : r2+256+c+32]
-				wt := wp[256:288]
+				x := in[r2+256+c : r2+256+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+512+c : r2+512+c+32]
-				wt := wp[288:320]
+				x := in[r2+512+c : r2+512+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -812,8 +812,8 @@ func dwconv3x3_c256_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -869,7 +869,7 @@ func pwconv_ci256_co256_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c256_s2_d1_relu6: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c256_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -878,74 +878,74 @@ func dwconv3x3_c256_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*256 : (p+1)*256]
 		wp := w
 		c := 0
-		for b := 0; b < 8; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 32; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[256+c : 256+c+32]
-				wt := wp[64:96]
+				x := in[256+c : 256+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[512+c : 512+c+32]
-				wt := wp[96:128]
+				x := in[512+c : 512+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+256+c : r1+256+c+32]
-				wt := wp[160:192]
+				x := in[r1+256+c : r1+256+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+512+c : r1+512+c+32]
-				wt := wp[192:224]
+				x := in[r1+512+c : r1+512+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+256+c : r2+256+c+32]
-				wt := wp[256:288]
+				x := in[r2+256+c : r2+256+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+512+c : r2+512+c+32]
-				wt := wp[288:320]
+				x := in[r2+512+c : r2+512+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -957,8 +957,8 @@ func dwconv3x3_c256_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -1014,7 +1014,7 @@ func pwconv_ci256_co512_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c512_s1_d1_relu6: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c512_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1023,74 +1023,74 @@ func dwconv3x3_c512_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*512 : (p+1)*512]
 		wp := w
 		c := 0
-		for b := 0; b < 16; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 64; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[512+c : 512+c+32]
-				wt := wp[64:96]
+				x := in[512+c : 512+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[1024+c : 1024+c+32]
-				wt := wp[96:128]
+				x := in[1024+c : 1024+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+512+c : r1+512+c+32]
-				wt := wp[160:192]
+				x := in[r1+512+c : r1+512+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+1024+c : r1+1024+c+32]
-				wt := wp[192:224]
+				x := in[r1+1024+c : r1+1024+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+512+c : r2+512+c+32]
-				wt := wp[256:288]
+				x := in[r2+512+c : r2+512+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+1024+c : r2+1024+c+32]
-				wt := wp[288:320]
+				x := in[r2+1024+c : r2+1024+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -1102,8 +1102,8 @@ func dwconv3x3_c512_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -1159,7 +1159,7 @@ func pwconv_ci512_co512_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c512_s2_d1_relu6: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c512_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1168,74 +1168,74 @@ func dwconv3x3_c512_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*512 : (p+1)*512]
 		wp := w
 		c := 0
-		for b := 0; b < 16; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 64; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[512+c : 512+c+32]
-				wt := wp[64:96]
+				x := in[512+c : 512+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[1024+c : 1024+c+32]
-				wt := wp[96:128]
+				x := in[1024+c : 1024+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+512+c : r1+512+c+32]
-				wt := wp[160:192]
+				x := in[r1+512+c : r1+512+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+1024+c : r1+1024+c+32]
-				wt := wp[192:224]
+				x := in[r1+1024+c : r1+1024+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+512+c : r2+512+c+32]
-				wt := wp[256:288]
+				x := in[r2+512+c : r2+512+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+1024+c : r2+1024+c+32]
-				wt := wp[288:320]
+				x := in[r2+1024+c : r2+1024+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -1247,8 +1247,8 @@ func dwconv3x3_c512_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -1304,7 +1304,7 @@ func pwconv_ci512_co1024_g1_s1_relu6_go(dst, src, w []float32, count, rowStride 
 
 // dwconv3x3_c1024_s1_d1_relu6: dwconv, cin 1024, cout 1024, groups 1024, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c1024_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1313,74 +1313,74 @@ func dwconv3x3_c1024_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int)
 		out := dst[p*1024 : (p+1)*1024]
 		wp := w
 		c := 0
-		for b := 0; b < 32; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 128; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[1024+c : 1024+c+32]
-				wt := wp[64:96]
+				x := in[1024+c : 1024+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[2048+c : 2048+c+32]
-				wt := wp[96:128]
+				x := in[2048+c : 2048+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+1024+c : r1+1024+c+32]
-				wt := wp[160:192]
+				x := in[r1+1024+c : r1+1024+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+2048+c : r1+2048+c+32]
-				wt := wp[192:224]
+				x := in[r1+2048+c : r1+2048+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+1024+c : r2+1024+c+32]
-				wt := wp[256:288]
+				x := in[r2+1024+c : r2+1024+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+2048+c : r2+2048+c+32]
-				wt := wp[288:320]
+				x := in[r2+2048+c : r2+2048+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -1392,8 +1392,8 @@ func dwconv3x3_c1024_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int)
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}

@@ -101,7 +101,7 @@ type Dw2 struct {
 
 var dw2Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        32,
 	cout:       32,
 	dh:         1,
@@ -217,7 +217,7 @@ type Dw3 struct {
 
 var dw3Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        64,
 	cout:       64,
 	dh:         1,
@@ -333,7 +333,7 @@ type Dw4 struct {
 
 var dw4Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        128,
 	cout:       128,
 	dh:         1,
@@ -449,7 +449,7 @@ type Dw5 struct {
 
 var dw5Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        128,
 	cout:       128,
 	dh:         1,
@@ -565,7 +565,7 @@ type Dw6 struct {
 
 var dw6Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        256,
 	cout:       256,
 	dh:         1,
@@ -681,7 +681,7 @@ type Dw7 struct {
 
 var dw7Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        256,
 	cout:       256,
 	dh:         1,
@@ -797,7 +797,7 @@ type Dw8 struct {
 
 var dw8Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -913,7 +913,7 @@ type Dw9 struct {
 
 var dw9Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1029,7 +1029,7 @@ type Dw10 struct {
 
 var dw10Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1145,7 +1145,7 @@ type Dw11 struct {
 
 var dw11Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1261,7 +1261,7 @@ type Dw12 struct {
 
 var dw12Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1377,7 +1377,7 @@ type Dw13 struct {
 
 var dw13Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1493,7 +1493,7 @@ type Dw14 struct {
 
 var dw14Geometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        1024,
 	cout:       1024,
 	dh:         1,

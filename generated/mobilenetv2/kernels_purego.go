@@ -155,7 +155,7 @@ func gconv3x3_ci3_co32_g1_s2_d1_relu6_go(dst, src, w []float32, count, rowStride
 
 // dwconv3x3_c32_s1_d1_relu6: dwconv, cin 32, cout 32, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -164,74 +164,74 @@ func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 		out := dst[p*32 : (p+1)*32]
 		wp := w
 		c := 0
-		{
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 4; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[32+c : 32+c+32]
-				wt := wp[64:96]
+				x := in[32+c : 32+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[64+c : 64+c+32]
-				wt := wp[96:128]
+				x := in[64+c : 64+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+32+c : r1+32+c+32]
-				wt := wp[160:192]
+				x := in[r1+32+c : r1+32+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+64+c : r1+64+c+32]
-				wt := wp[192:224]
+				x := in[r1+64+c : r1+64+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+32+c : r2+32+c+32]
-				wt := wp[256:288]
+				x := in[r2+32+c : r2+32+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+64+c : r2+64+c+32]
-				wt := wp[288:320]
+				x := in[r2+64+c : r2+64+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -243,8 +243,8 @@ func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -342,7 +342,7 @@ func pwconv_ci16_co96_g1_s1_relu6_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c96_s2_d1_relu6: dwconv, cin 96, cout 96, groups 96, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c96_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -351,74 +351,74 @@ func dwconv3x3_c96_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 		out := dst[p*96 : (p+1)*96]
 		wp := w
 		c := 0
-		for b := 0; b < 3; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 12; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[96+c : 96+c+32]
-				wt := wp[64:96]
+				x := in[96+c : 96+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[192+c : 192+c+32]
-				wt := wp[96:128]
+				x := in[192+c : 192+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+96+c : r1+96+c+32]
-				wt := wp[160:192]
+				x := in[r1+96+c : r1+96+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+192+c : r1+192+c+32]
-				wt := wp[192:224]
+				x := in[r1+192+c : r1+192+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+96+c : r2+96+c+32]
-				wt := wp[256:288]
+				x := in[r2+96+c : r2+96+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+192+c : r2+192+c+32]
-				wt := wp[288:320]
+				x := in[r2+192+c : r2+192+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -430,8 +430,8 @@ func dwconv3x3_c96_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -529,7 +529,7 @@ func pwconv_ci24_co144_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c144_s1_d1_relu6: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·144 + tap][ci]·w[o][ci][tap]).
-// Register tile: 4 pixels × 3 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c144_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -538,74 +538,74 @@ func dwconv3x3_c144_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*144 : (p+1)*144]
 		wp := w
 		c := 0
-		for b := 0; b < 6; b++ {
-			var acc [24]float32
-			copy(acc[:], wp[:24])
+		for b := 0; b < 18; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+24]
-				wt := wp[24:48]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[144+c : 144+c+24]
-				wt := wp[48:72]
+				x := in[144+c : 144+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[288+c : 288+c+24]
-				wt := wp[72:96]
+				x := in[288+c : 288+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+24]
-				wt := wp[96:120]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+144+c : r1+144+c+24]
-				wt := wp[120:144]
+				x := in[r1+144+c : r1+144+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+288+c : r1+288+c+24]
-				wt := wp[144:168]
+				x := in[r1+288+c : r1+288+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+24]
-				wt := wp[168:192]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+144+c : r2+144+c+24]
-				wt := wp[192:216]
+				x := in[r2+144+c : r2+144+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+288+c : r2+288+c+24]
-				wt := wp[216:240]
+				x := in[r2+288+c : r2+288+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+24]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -617,8 +617,8 @@ func dwconv3x3_c144_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[240:]
-			c += 24
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -668,7 +668,7 @@ func pwconv_ci144_co24_g1_s1_none_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c144_s2_d1_relu6: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·288 + tap][ci]·w[o][ci][tap]).
-// Register tile: 4 pixels × 3 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c144_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -677,74 +677,74 @@ func dwconv3x3_c144_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*144 : (p+1)*144]
 		wp := w
 		c := 0
-		for b := 0; b < 6; b++ {
-			var acc [24]float32
-			copy(acc[:], wp[:24])
+		for b := 0; b < 18; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+24]
-				wt := wp[24:48]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[144+c : 144+c+24]
-				wt := wp[48:72]
+				x := in[144+c : 144+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[288+c : 288+c+24]
-				wt := wp[72:96]
+				x := in[288+c : 288+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+24]
-				wt := wp[96:120]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+144+c : r1+144+c+24]
-				wt := wp[120:144]
+				x := in[r1+144+c : r1+144+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+288+c : r1+288+c+24]
-				wt := wp[144:168]
+				x := in[r1+288+c : r1+288+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+24]
-				wt := wp[168:192]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+144+c : r2+144+c+24]
-				wt := wp[192:216]
+				x := in[r2+144+c : r2+144+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+288+c : r2+288+c+24]
-				wt := wp[216:240]
+				x := in[r2+288+c : r2+288+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+24]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -756,8 +756,8 @@ func dwconv3x3_c144_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[240:]
-			c += 24
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -855,7 +855,7 @@ func pwconv_ci32_co192_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c192_s1_d1_relu6: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c192_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -864,74 +864,74 @@ func dwconv3x3_c192_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*192 : (p+1)*192]
 		wp := w
 		c := 0
-		for b := 0; b < 6; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 24; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[192+c : 192+c+32]
-				wt := wp[64:96]
+				x := in[192+c : 192+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[384+c : 384+c+32]
-				wt := wp[96:128]
+				x := in[384+c : 384+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+192+c : r1+192+c+32]
-				wt := wp[160:192]
+				x := in[r1+192+c : r1+192+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+384+c : r1+384+c+32]
-				wt := wp[192:224]
+				x := in[r1+384+c : r1+384+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+192+c : r2+192+c+32]
-				wt := wp[256:288]
+				x := in[r2+192+c : r2+192+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+384+c : r2+384+c+32]
-				wt := wp[288:320]
+				x := in[r2+384+c : r2+384+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -943,8 +943,8 @@ func dwconv3x3_c192_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -994,7 +994,7 @@ func pwconv_ci192_co32_g1_s1_none_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c192_s2_d1_relu6: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c192_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1003,74 +1003,74 @@ func dwconv3x3_c192_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*192 : (p+1)*192]
 		wp := w
 		c := 0
-		for b := 0; b < 6; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 24; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[192+c : 192+c+32]
-				wt := wp[64:96]
+				x := in[192+c : 192+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[384+c : 384+c+32]
-				wt := wp[96:128]
+				x := in[384+c : 384+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+192+c : r1+192+c+32]
-				wt := wp[160:192]
+				x := in[r1+192+c : r1+192+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+384+c : r1+384+c+32]
-				wt := wp[192:224]
+				x := in[r1+384+c : r1+384+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+192+c : r2+192+c+32]
-				wt := wp[256:288]
+				x := in[r2+192+c : r2+192+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+384+c : r2+384+c+32]
-				wt := wp[288:320]
+				x := in[r2+384+c : r2+384+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -1082,8 +1082,8 @@ func dwconv3x3_c192_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -1181,7 +1181,7 @@ func pwconv_ci64_co384_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c384_s1_d1_relu6: dwconv, cin 384, cout 384, groups 384, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c384_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1190,74 +1190,74 @@ func dwconv3x3_c384_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*384 : (p+1)*384]
 		wp := w
 		c := 0
-		for b := 0; b < 12; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 48; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[384+c : 384+c+32]
-				wt := wp[64:96]
+				x := in[384+c : 384+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[768+c : 768+c+32]
-				wt := wp[96:128]
+				x := in[768+c : 768+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+384+c : r1+384+c+32]
-				wt := wp[160:192]
+				x := in[r1+384+c : r1+384+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+768+c : r1+768+c+32]
-				wt := wp[192:224]
+				x := in[r1+768+c : r1+768+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+384+c : r2+384+c+32]
-				wt := wp[256:288]
+				x := in[r2+384+c : r2+384+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+768+c : r2+768+c+32]
-				wt := wp[288:320]
+				x := in[r2+768+c : r2+768+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -1269,8 +1269,8 @@ func dwconv3x3_c384_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -1410,7 +1410,7 @@ func pwconv_ci96_co576_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c576_s1_d1_relu6: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·576 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c576_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1419,74 +1419,74 @@ func dwconv3x3_c576_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*576 : (p+1)*576]
 		wp := w
 		c := 0
-		for b := 0; b < 18; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 72; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[576+c : 576+c+32]
-				wt := wp[64:96]
+				x := in[576+c : 576+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[1152+c : 1152+c+32]
-				wt := wp[96:128]
+				x := in[1152+c : 1152+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+576+c : r1+576+c+32]
-				wt := wp[160:192]
+				x := in[r1+576+c : r1+576+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+1152+c : r1+1152+c+32]
-				wt := wp[192:224]
+				x := in[r1+1152+c : r1+1152+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+576+c : r2+576+c+32]
-				wt := wp[256:288]
+				x := in[r2+576+c : r2+576+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+1152+c : r2+1152+c+32]
-				wt := wp[288:320]
+				x := in[r2+1152+c : r2+1152+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -1498,8 +1498,8 @@ func dwconv3x3_c576_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -1549,7 +1549,7 @@ func pwconv_ci576_co96_g1_s1_none_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c576_s2_d1_relu6: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1152 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c576_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1558,74 +1558,74 @@ func dwconv3x3_c576_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*576 : (p+1)*576]
 		wp := w
 		c := 0
-		for b := 0; b < 18; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 72; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[576+c : 576+c+32]
-				wt := wp[64:96]
+				x := in[576+c : 576+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[1152+c : 1152+c+32]
-				wt := wp[96:128]
+				x := in[1152+c : 1152+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+576+c : r1+576+c+32]
-				wt := wp[160:192]
+				x := in[r1+576+c : r1+576+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+1152+c : r1+1152+c+32]
-				wt := wp[192:224]
+				x := in[r1+1152+c : r1+1152+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+576+c : r2+576+c+32]
-				wt := wp[256:288]
+				x := in[r2+576+c : r2+576+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+1152+c : r2+1152+c+32]
-				wt := wp[288:320]
+				x := in[r2+1152+c : r2+1152+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -1637,8 +1637,8 @@ func dwconv3x3_c576_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -1736,7 +1736,7 @@ func pwconv_ci160_co960_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c960_s1_d1_relu6: dwconv, cin 960, cout 960, groups 960, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·960 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c960_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1745,74 +1745,74 @@ func dwconv3x3_c960_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		out := dst[p*960 : (p+1)*960]
 		wp := w
 		c := 0
-		for b := 0; b < 30; b++ {
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 120; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[960+c : 960+c+32]
-				wt := wp[64:96]
+				x := in[960+c : 960+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[1920+c : 1920+c+32]
-				wt := wp[96:128]
+				x := in[1920+c : 1920+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+960+c : r1+960+c+32]
-				wt := wp[160:192]
+				x := in[r1+960+c : r1+960+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+1920+c : r1+1920+c+32]
-				wt := wp[192:224]
+				x := in[r1+1920+c : r1+1920+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+960+c : r2+960+c+32]
-				wt := wp[256:288]
+				x := in[r2+960+c : r2+960+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+1920+c : r2+1920+c+32]
-				wt := wp[288:320]
+				x := in[r2+1920+c : r2+1920+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					if v < float32(0) {
@@ -1824,8 +1824,8 @@ func dwconv3x3_c960_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}

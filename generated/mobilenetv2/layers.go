@@ -111,7 +111,7 @@ type B1_dw struct {
 
 var b1_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        32,
 	cout:       32,
 	dh:         1,
@@ -285,7 +285,7 @@ type B2_dw struct {
 
 var b2_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        96,
 	cout:       96,
 	dh:         1,
@@ -459,7 +459,7 @@ type B2r_dw struct {
 
 var b2r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
+	blockVecs:  1,
 	cin:        144,
 	cout:       144,
 	dh:         1,
@@ -633,7 +633,7 @@ type B3_dw struct {
 
 var b3_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
+	blockVecs:  1,
 	cin:        144,
 	cout:       144,
 	dh:         1,
@@ -807,7 +807,7 @@ type B3r_dw struct {
 
 var b3r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        192,
 	cout:       192,
 	dh:         1,
@@ -981,7 +981,7 @@ type B4_dw struct {
 
 var b4_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        192,
 	cout:       192,
 	dh:         1,
@@ -1155,7 +1155,7 @@ type B4r_dw struct {
 
 var b4r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        384,
 	cout:       384,
 	dh:         1,
@@ -1329,7 +1329,7 @@ type B5_dw struct {
 
 var b5_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        384,
 	cout:       384,
 	dh:         1,
@@ -1503,7 +1503,7 @@ type B5r_dw struct {
 
 var b5r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        576,
 	cout:       576,
 	dh:         1,
@@ -1677,7 +1677,7 @@ type B6_dw struct {
 
 var b6_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        576,
 	cout:       576,
 	dh:         1,
@@ -1851,7 +1851,7 @@ type B6r_dw struct {
 
 var b6r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        960,
 	cout:       960,
 	dh:         1,
@@ -2025,7 +2025,7 @@ type B7_dw struct {
 
 var b7_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        960,
 	cout:       960,
 	dh:         1,

@@ -181,6 +181,26 @@ func (g *geometry) forward(k rowKernel, w, dst, src []float32, n, h, wd int) err
 	buf := scratch.Get().(*[]float32)
 	defer scratch.Put(buf)
 
+	// A small padded image is cheaper to copy whole than to walk with bands
+	// and patches (every row then runs in full register tiles), as long as
+	// the copy is small beside the work: at most one float per 4 MACs.
+	ph, pw := (oh-1)*g.sh+spanH, (ow-1)*g.sw+spanW
+	macs := oh * ow * cout * (g.cin / g.groups) * g.kh * g.kw
+	if (oxHi-oxLo < ow || pt > 0 || (oh-1)*g.sh-pt+spanH > h) && ph*pw*cin <= padWholeMax && 4*ph*pw*cin <= macs {
+		padded := grow(buf, ph*pw*cin)
+		for img := 0; img < n; img++ {
+			in := src[img*h*wd*cin : (img+1)*h*wd*cin]
+			for y := 0; y < ph; y++ {
+				g.fillRow(padded[y*pw*cin:(y+1)*pw*cin], in, y-pt, -pl, h, wd)
+			}
+			for oy := 0; oy < oh; oy++ {
+				out := dst[(img*oh+oy)*ow*cout : (img*oh+oy+1)*ow*cout]
+				k(out, padded[oy*g.sh*pw*cin:], w, ow, g.dh*pw*cin)
+			}
+		}
+		return nil
+	}
+
 	for img := 0; img < n; img++ {
 		in := src[img*h*wd*cin : (img+1)*h*wd*cin]
 		for oy := 0; oy < oh; oy++ {
@@ -232,6 +252,10 @@ func (g *geometry) fillRow(dst, in []float32, iy, ix0, h, wd int) {
 		copy(dst[(lo-ix0)*cin:], in[(iy*wd+lo)*cin:(iy*wd+hi)*cin])
 	}
 }
+
+// padWholeMax is the largest padded image, in floats, that forward copies
+// whole (512 KiB: it stays in L2 while the kernel reads it).
+const padWholeMax = 1 << 17
 
 // grow returns (*buf)[:n], reallocating when it is too short.
 func grow(buf *[]float32, n int) []float32 {

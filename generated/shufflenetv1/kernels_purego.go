@@ -240,7 +240,7 @@ func pwconv_ci24_co60_g1_s1_relu_go(dst, src, w []float32, count, rowStride int)
 
 // dwconv3x3_c60_s2_d1_none: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 11 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c60_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -249,157 +249,81 @@ func dwconv3x3_c60_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 		out := dst[p*60 : (p+1)*60]
 		wp := w
 		c := 0
-		{
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 7; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[60+c : 60+c+32]
-				wt := wp[64:96]
+				x := in[60+c : 60+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[120+c : 120+c+32]
-				wt := wp[96:128]
+				x := in[120+c : 120+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+60+c : r1+60+c+32]
-				wt := wp[160:192]
+				x := in[r1+60+c : r1+60+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+120+c : r1+120+c+32]
-				wt := wp[192:224]
+				x := in[r1+120+c : r1+120+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+60+c : r2+60+c+32]
-				wt := wp[256:288]
+				x := in[r2+60+c : r2+60+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+120+c : r2+120+c+32]
-				wt := wp[288:320]
+				x := in[r2+120+c : r2+120+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
-		}
-		{
-			var acc [24]float32
-			copy(acc[:], wp[:24])
-			{
-				x := in[0+c : 0+c+24]
-				wt := wp[24:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[60+c : 60+c+24]
-				wt := wp[48:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[120+c : 120+c+24]
-				wt := wp[72:96]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[r1+0+c : r1+0+c+24]
-				wt := wp[96:120]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[r1+60+c : r1+60+c+24]
-				wt := wp[120:144]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[r1+120+c : r1+120+c+24]
-				wt := wp[144:168]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[r2+0+c : r2+0+c+24]
-				wt := wp[168:192]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[r2+60+c : r2+60+c+24]
-				wt := wp[192:216]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[r2+120+c : r2+120+c+24]
-				wt := wp[216:240]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				o := out[c : c+24]
-				for l := range o {
-					v := acc[l]
-					o[l] = v
-				}
-			}
-			wp = wp[240:]
-			c += 24
+			wp = wp[80:]
+			c += 8
 		}
 		{
 			var acc [8]float32
@@ -597,7 +521,7 @@ func pwconv_ci240_co60_g3_s1_relu_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c60_s1_d1_none: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·60 + tap][ci]·w[o][ci][tap]).
-// Register tile: 3 pixels × 4 vectors of 8 channels.
+// Register tile: 11 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c60_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -606,157 +530,81 @@ func dwconv3x3_c60_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 		out := dst[p*60 : (p+1)*60]
 		wp := w
 		c := 0
-		{
-			var acc [32]float32
-			copy(acc[:], wp[:32])
+		for b := 0; b < 7; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+32]
-				wt := wp[32:64]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[60+c : 60+c+32]
-				wt := wp[64:96]
+				x := in[60+c : 60+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[120+c : 120+c+32]
-				wt := wp[96:128]
+				x := in[120+c : 120+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+32]
-				wt := wp[128:160]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+60+c : r1+60+c+32]
-				wt := wp[160:192]
+				x := in[r1+60+c : r1+60+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+120+c : r1+120+c+32]
-				wt := wp[192:224]
+				x := in[r1+120+c : r1+120+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+32]
-				wt := wp[224:256]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+60+c : r2+60+c+32]
-				wt := wp[256:288]
+				x := in[r2+60+c : r2+60+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+120+c : r2+120+c+32]
-				wt := wp[288:320]
+				x := in[r2+120+c : r2+120+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+32]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					o[l] = v
 				}
 			}
-			wp = wp[320:]
-			c += 32
-		}
-		{
-			var acc [24]float32
-			copy(acc[:], wp[:24])
-			{
-				x := in[0+c : 0+c+24]
-				wt := wp[24:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[60+c : 60+c+24]
-				wt := wp[48:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[120+c : 120+c+24]
-				wt := wp[72:96]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[r1+0+c : r1+0+c+24]
-				wt := wp[96:120]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[r1+60+c : r1+60+c+24]
-				wt := wp[120:144]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[r1+120+c : r1+120+c+24]
-				wt := wp[144:168]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[r2+0+c : r2+0+c+24]
-				wt := wp[168:192]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[r2+60+c : r2+60+c+24]
-				wt := wp[192:216]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				x := in[r2+120+c : r2+120+c+24]
-				wt := wp[216:240]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
-			}
-			{
-				o := out[c : c+24]
-				for l := range o {
-					v := acc[l]
-					o[l] = v
-				}
-			}
-			wp = wp[240:]
-			c += 24
+			wp = wp[80:]
+			c += 8
 		}
 		{
 			var acc [8]float32
@@ -954,7 +802,7 @@ func pwconv_ci240_co120_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c120_s2_d1_none: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
-// Register tile: 4 pixels × 3 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c120_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -963,81 +811,81 @@ func dwconv3x3_c120_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 		out := dst[p*120 : (p+1)*120]
 		wp := w
 		c := 0
-		for b := 0; b < 5; b++ {
-			var acc [24]float32
-			copy(acc[:], wp[:24])
+		for b := 0; b < 15; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+24]
-				wt := wp[24:48]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[120+c : 120+c+24]
-				wt := wp[48:72]
+				x := in[120+c : 120+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[240+c : 240+c+24]
-				wt := wp[72:96]
+				x := in[240+c : 240+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+24]
-				wt := wp[96:120]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+120+c : r1+120+c+24]
-				wt := wp[120:144]
+				x := in[r1+120+c : r1+120+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+240+c : r1+240+c+24]
-				wt := wp[144:168]
+				x := in[r1+240+c : r1+240+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+24]
-				wt := wp[168:192]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+120+c : r2+120+c+24]
-				wt := wp[192:216]
+				x := in[r2+120+c : r2+120+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+240+c : r2+240+c+24]
-				wt := wp[216:240]
+				x := in[r2+240+c : r2+240+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+24]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					o[l] = v
 				}
 			}
-			wp = wp[240:]
-			c += 24
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -1159,7 +1007,7 @@ func pwconv_ci480_co120_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c120_s1_d1_none: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
-// Register tile: 4 pixels × 3 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c120_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1168,81 +1016,81 @@ func dwconv3x3_c120_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 		out := dst[p*120 : (p+1)*120]
 		wp := w
 		c := 0
-		for b := 0; b < 5; b++ {
-			var acc [24]float32
-			copy(acc[:], wp[:24])
+		for b := 0; b < 15; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+24]
-				wt := wp[24:48]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[120+c : 120+c+24]
-				wt := wp[48:72]
+				x := in[120+c : 120+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[240+c : 240+c+24]
-				wt := wp[72:96]
+				x := in[240+c : 240+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+24]
-				wt := wp[96:120]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+120+c : r1+120+c+24]
-				wt := wp[120:144]
+				x := in[r1+120+c : r1+120+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+240+c : r1+240+c+24]
-				wt := wp[144:168]
+				x := in[r1+240+c : r1+240+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+24]
-				wt := wp[168:192]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+120+c : r2+120+c+24]
-				wt := wp[192:216]
+				x := in[r2+120+c : r2+120+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+240+c : r2+240+c+24]
-				wt := wp[216:240]
+				x := in[r2+240+c : r2+240+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+24]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					o[l] = v
 				}
 			}
-			wp = wp[240:]
-			c += 24
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -1337,7 +1185,7 @@ func pwconv_ci480_co240_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c240_s2_d1_none: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·480 + tap][ci]·w[o][ci][tap]).
-// Register tile: 4 pixels × 3 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c240_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1346,81 +1194,81 @@ func dwconv3x3_c240_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 		out := dst[p*240 : (p+1)*240]
 		wp := w
 		c := 0
-		for b := 0; b < 10; b++ {
-			var acc [24]float32
-			copy(acc[:], wp[:24])
+		for b := 0; b < 30; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+24]
-				wt := wp[24:48]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[240+c : 240+c+24]
-				wt := wp[48:72]
+				x := in[240+c : 240+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[480+c : 480+c+24]
-				wt := wp[72:96]
+				x := in[480+c : 480+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+24]
-				wt := wp[96:120]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+240+c : r1+240+c+24]
-				wt := wp[120:144]
+				x := in[r1+240+c : r1+240+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+480+c : r1+480+c+24]
-				wt := wp[144:168]
+				x := in[r1+480+c : r1+480+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+24]
-				wt := wp[168:192]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+240+c : r2+240+c+24]
-				wt := wp[192:216]
+				x := in[r2+240+c : r2+240+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+480+c : r2+480+c+24]
-				wt := wp[216:240]
+				x := in[r2+480+c : r2+480+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+24]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					o[l] = v
 				}
 			}
-			wp = wp[240:]
-			c += 24
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}
@@ -1515,7 +1363,7 @@ func pwconv_ci960_co240_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c240_s1_d1_none: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
-// Register tile: 4 pixels × 3 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c240_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1524,81 +1372,81 @@ func dwconv3x3_c240_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 		out := dst[p*240 : (p+1)*240]
 		wp := w
 		c := 0
-		for b := 0; b < 10; b++ {
-			var acc [24]float32
-			copy(acc[:], wp[:24])
+		for b := 0; b < 30; b++ {
+			var acc [8]float32
+			copy(acc[:], wp[:8])
 			{
-				x := in[0+c : 0+c+24]
-				wt := wp[24:48]
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[240+c : 240+c+24]
-				wt := wp[48:72]
+				x := in[240+c : 240+c+8]
+				wt := wp[16:24]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[480+c : 480+c+24]
-				wt := wp[72:96]
+				x := in[480+c : 480+c+8]
+				wt := wp[24:32]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+0+c : r1+0+c+24]
-				wt := wp[96:120]
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+240+c : r1+240+c+24]
-				wt := wp[120:144]
+				x := in[r1+240+c : r1+240+c+8]
+				wt := wp[40:48]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r1+480+c : r1+480+c+24]
-				wt := wp[144:168]
+				x := in[r1+480+c : r1+480+c+8]
+				wt := wp[48:56]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+0+c : r2+0+c+24]
-				wt := wp[168:192]
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+240+c : r2+240+c+24]
-				wt := wp[192:216]
+				x := in[r2+240+c : r2+240+c+8]
+				wt := wp[64:72]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				x := in[r2+480+c : r2+480+c+24]
-				wt := wp[216:240]
+				x := in[r2+480+c : r2+480+c+8]
+				wt := wp[72:80]
 				for l, xv := range x {
 					acc[l] += xv * wt[l]
 				}
 			}
 			{
-				o := out[c : c+24]
+				o := out[c : c+8]
 				for l := range o {
 					v := acc[l]
 					o[l] = v
 				}
 			}
-			wp = wp[240:]
-			c += 24
+			wp = wp[80:]
+			c += 8
 		}
 		_ = c
 	}

@@ -151,7 +151,7 @@ type S2_dw struct {
 
 var s2_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        60,
 	cout:       60,
 	dh:         1,
@@ -325,7 +325,7 @@ type S2r_dw struct {
 
 var s2r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  4,
+	blockVecs:  1,
 	cin:        60,
 	cout:       60,
 	dh:         1,
@@ -499,7 +499,7 @@ type S3_dw struct {
 
 var s3_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
+	blockVecs:  1,
 	cin:        120,
 	cout:       120,
 	dh:         1,
@@ -673,7 +673,7 @@ type S3r_dw struct {
 
 var s3r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
+	blockVecs:  1,
 	cin:        120,
 	cout:       120,
 	dh:         1,
@@ -847,7 +847,7 @@ type S4_dw struct {
 
 var s4_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
+	blockVecs:  1,
 	cin:        240,
 	cout:       240,
 	dh:         1,
@@ -1021,7 +1021,7 @@ type S4r_dw struct {
 
 var s4r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
+	blockVecs:  1,
 	cin:        240,
 	cout:       240,
 	dh:         1,
