@@ -56,6 +56,8 @@ func kernelFor(l Layer) templates.Kernel {
 	switch {
 	case l.Groups == l.Cin && l.Cout == l.Cin:
 		k.Family = templates.Depthwise
+	case templates.PackableGroups(l.Cin, l.Cout, l.Groups):
+		k.Family = templates.PackedGroups
 	case l.KH == 1 && l.KW == 1:
 		k.Family = templates.Pointwise
 	default:
@@ -87,6 +89,8 @@ func tile(k templates.Kernel) (vecs, pixels, chunk int) {
 	taps := k.Taps()
 	cinG := k.PackCin()
 	switch {
+	case k.Family == templates.PackedGroups:
+		chunk = cinG // every group input is unrolled
 	case k.Family == templates.Pointwise:
 		chunk = 8
 	case cinG*taps <= 72:
@@ -123,6 +127,8 @@ func kernelName(k templates.Kernel) string {
 		return fmt.Sprintf("dwconv%dx%d_c%d_s%d_d%d_%s", k.KH, k.KW, k.Cin, k.StrideW, k.DilW, act)
 	case templates.Pointwise:
 		return fmt.Sprintf("pwconv_ci%d_co%d_g%d_s%d_%s", k.Cin, k.Cout, k.Groups, k.StrideW, act)
+	case templates.PackedGroups:
+		return fmt.Sprintf("pgconv%dx%d_c%d_g%d_s%d_d%d_%s", k.KH, k.KW, k.Cin, k.Groups, k.StrideW, k.DilW, act)
 	}
 	return fmt.Sprintf("gconv%dx%d_ci%d_co%d_g%d_s%d_d%d_%s", k.KH, k.KW, k.Cin, k.Cout, k.Groups, k.StrideW, k.DilW, act)
 }

@@ -88,6 +88,8 @@ func (a *avx2) kernel(k Kernel) {
 		a.dwconv(k)
 	case Grouped, Pointwise:
 		a.gconv(k)
+	case PackedGroups:
+		a.pgconv(k)
 	}
 	c.VZEROUPPER()
 	c.RET()

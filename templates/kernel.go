@@ -24,6 +24,11 @@ const (
 	// Pointwise: 1×1 without padding, the grouped GEMM with a single tap
 	// and a deeper input-channel unroll.
 	Pointwise
+	// PackedGroups: groups of 2 or 4 channels in and out (ResNeXt's first
+	// stage), several groups per vector. Each lane reads its own group's
+	// inputs: one vector load of the vector's input channels, permuted
+	// within 128-bit lanes, so no lane is idle.
+	PackedGroups
 )
 
 func (f Family) String() string {
@@ -34,6 +39,8 @@ func (f Family) String() string {
 		return "gconv"
 	case Pointwise:
 		return "pwconv"
+	case PackedGroups:
+		return "pgconv"
 	}
 	return fmt.Sprintf("Family(%d)", int(f))
 }
@@ -68,7 +75,7 @@ func (k Kernel) Taps() int { return k.KH * k.KW }
 // PackCin input channels each. A depthwise layer packs as one group of cout
 // channels reading one input channel each (its own).
 func (k Kernel) PackGroups() int {
-	if k.Family == Depthwise {
+	if k.Family == Depthwise || k.Family == PackedGroups {
 		return 1
 	}
 	return k.Groups
@@ -141,6 +148,13 @@ func (k Kernel) HasMin() bool { return !math.IsInf(float64(k.ActMin), -1) }
 // HasMax tells whether the clamp has an upper bound.
 func (k Kernel) HasMax() bool { return !math.IsInf(float64(k.ActMax), 1) }
 
+// PackableGroups tells whether a grouped layer fits the PackedGroups
+// family: groups of 2 or 4 channels in and out, whole vectors of them.
+func PackableGroups(cin, cout, groups int) bool {
+	cg := cin / groups
+	return groups > 1 && cg == cout/groups && (cg == 2 || cg == 4) && cout%Lanes == 0
+}
+
 // ymmBudget is the number of vector registers an AVX2 kernel may use:
 // Y16–Y31 need AVX-512VL.
 const ymmBudget = 16
@@ -156,6 +170,8 @@ func (k Kernel) Check() error {
 		return fmt.Errorf("%s: depthwise needs groups == cin == cout", k.Name)
 	case k.Family == Pointwise && k.Taps() != 1:
 		return fmt.Errorf("%s: pointwise needs a 1x1 kernel", k.Name)
+	case k.Family == PackedGroups && !PackableGroups(k.Cin, k.Cout, k.Groups):
+		return fmt.Errorf("%s: packed groups need cin/groups == cout/groups in {2, 4} and cout a multiple of 8", k.Name)
 	case k.BlockVec < 1 || k.PixTile < 1 || (k.Family != Depthwise && k.CinChunk < 1):
 		return fmt.Errorf("%s: bad tile %d vectors x %d pixels, chunk %d", k.Name, k.BlockVec, k.PixTile, k.CinChunk)
 	case k.ActMin > k.ActMax:

@@ -20,6 +20,8 @@ func GoKernel(k Kernel) jen.Code {
 	switch k.Family {
 	case Depthwise:
 		body = goDwconv(k)
+	case PackedGroups:
+		body = goPgconv(k)
 	default:
 		body = goGconv(k)
 	}
@@ -168,4 +170,44 @@ func goGconv(k Kernel) []jen.Code {
 		jen.For(jen.Id("g").Op(":=").Lit(0), jen.Id("g").Op("<").Lit(k.Groups), jen.Id("g").Op("++")).Block(group...),
 	}
 	return append(rowOffsets(k), pixelLoop(k, body...))
+}
+
+// goPgconv: per pixel, per channel block, per tap and group input, a lane
+// loop in which lane l reads input l - l%cg + i of the block's channels.
+func goPgconv(k Kernel) []jen.Code {
+	cg := k.PackCin()
+	var blocks []jen.Code
+	blocks = append(blocks, jen.Id("c").Op(":=").Lit(0))
+	for _, run := range k.BlockRuns() {
+		n := run.Vecs * Lanes
+		st := []jen.Code{
+			jen.Var().Id("acc").Index(jen.Lit(n)).Float32(),
+			jen.Copy(jen.Id("acc").Index(jen.Op(":")), jen.Id("wp").Index(jen.Op(":").Lit(n))),
+		}
+		for ky := 0; ky < k.KH; ky++ {
+			for kx := 0; kx < k.KW; kx++ {
+				tap := ky*k.KW + kx
+				x := jen.Id("x").Op(":=").Id("in").Index(tapOffset(k, ky, kx).Op("+").Id("c").Op(":").Add(tapOffset(k, ky, kx)).Op("+").Id("c").Op("+").Lit(n))
+				loops := []jen.Code{x}
+				for i := 0; i < cg; i++ {
+					at := (1 + i*k.Taps() + tap) * n
+					loops = append(loops, jen.Block(
+						jen.Id("wt").Op(":=").Id("wp").Index(jen.Lit(at).Op(":").Lit(at+n)),
+						jen.For(jen.Id("l").Op(",").Id("wv").Op(":=").Range().Id("wt")).Block(
+							jen.Id("acc").Index(jen.Id("l")).Op("+=").Id("x").Index(jen.Id("l").Op("-").Id("l").Op("%").Lit(cg).Op("+").Lit(i)).Op("*").Id("wv"),
+						),
+					))
+				}
+				st = append(st, jen.Block(loops...))
+			}
+		}
+		st = append(st,
+			storeClamped(k, "out", n, jen.Id("c")),
+			jen.Id("wp").Op("=").Id("wp").Index(jen.Lit((1+cg*k.Taps())*n).Op(":")),
+			jen.Id("c").Op("+=").Lit(n),
+		)
+		blocks = append(blocks, blockRun(run.Count, st...))
+	}
+	blocks = append(blocks, jen.Id("_").Op("=").Id("c"))
+	return append(rowOffsets(k), pixelLoop(k, blocks...))
 }

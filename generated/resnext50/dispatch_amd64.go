@@ -9,7 +9,7 @@ import "golang.org/x/sys/cpu"
 var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // asmKernels are the AVX2+FMA kernels, indexed by kernel identifier.
-var asmKernels = [numKernels]rowKernel{gconv3x3_ci128_co128_g32_s1_d1_relu_avx2, gconv3x3_ci256_co256_g32_s2_d1_relu_avx2, gconv3x3_ci256_co256_g32_s1_d1_relu_avx2, gconv3x3_ci512_co512_g32_s2_d1_relu_avx2, gconv3x3_ci512_co512_g32_s1_d1_relu_avx2, gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx2, gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx2}
+var asmKernels = [numKernels]rowKernel{pgconv3x3_c128_g32_s1_d1_relu_avx2, gconv3x3_ci256_co256_g32_s2_d1_relu_avx2, gconv3x3_ci256_co256_g32_s1_d1_relu_avx2, gconv3x3_ci512_co512_g32_s2_d1_relu_avx2, gconv3x3_ci512_co512_g32_s1_d1_relu_avx2, gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx2, gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx2}
 
 // asmKernel returns kernel id's assembly, or nil when this CPU can't run it.
 func asmKernel(id int) rowKernel {
@@ -20,7 +20,7 @@ func asmKernel(id int) rowKernel {
 }
 
 //go:noescape
-func gconv3x3_ci128_co128_g32_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
+func pgconv3x3_c128_g32_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func gconv3x3_ci256_co256_g32_s2_d1_relu_avx2(dst, src, w []float32, count, rowStride int)

@@ -4,7 +4,7 @@ package resnext50
 
 // Kernel identifiers: one per distinct shape.
 const (
-	k_gconv3x3_ci128_co128_g32_s1_d1_relu = iota
+	k_pgconv3x3_c128_g32_s1_d1_relu = iota
 	k_gconv3x3_ci256_co256_g32_s2_d1_relu
 	k_gconv3x3_ci256_co256_g32_s1_d1_relu
 	k_gconv3x3_ci512_co512_g32_s2_d1_relu
@@ -15,7 +15,7 @@ const (
 )
 
 // goKernels are the portable kernels, indexed by kernel identifier.
-var goKernels = [numKernels]rowKernel{gconv3x3_ci128_co128_g32_s1_d1_relu_go, gconv3x3_ci256_co256_g32_s2_d1_relu_go, gconv3x3_ci256_co256_g32_s1_d1_relu_go, gconv3x3_ci512_co512_g32_s2_d1_relu_go, gconv3x3_ci512_co512_g32_s1_d1_relu_go, gconv3x3_ci1024_co1024_g32_s2_d1_relu_go, gconv3x3_ci1024_co1024_g32_s1_d1_relu_go}
+var goKernels = [numKernels]rowKernel{pgconv3x3_c128_g32_s1_d1_relu_go, gconv3x3_ci256_co256_g32_s2_d1_relu_go, gconv3x3_ci256_co256_g32_s1_d1_relu_go, gconv3x3_ci512_co512_g32_s2_d1_relu_go, gconv3x3_ci512_co512_g32_s1_d1_relu_go, gconv3x3_ci1024_co1024_g32_s2_d1_relu_go, gconv3x3_ci1024_co1024_g32_s1_d1_relu_go}
 
 // selectKernel returns the assembly kernel when this CPU runs it, else the Go one.
 func selectKernel(id int) rowKernel {
@@ -25,105 +25,277 @@ func selectKernel(id int) rowKernel {
 	return goKernels[id]
 }
 
-// gconv3x3_ci128_co128_g32_s1_d1_relu: gconv, cin 128, cout 128, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
+// pgconv3x3_c128_g32_s1_d1_relu: pgconv, cin 128, cout 128, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
-// Register tile: 8 pixels × 1 vectors of 8 channels.
-func gconv3x3_ci128_co128_g32_s1_d1_relu_go(dst, src, w []float32, count, rowStride int) {
+// Register tile: 6 pixels × 2 vectors of 8 channels.
+func pgconv3x3_c128_g32_s1_d1_relu_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*128:]
 		out := dst[p*128 : (p+1)*128]
 		wp := w
-		for g := 0; g < 32; g++ {
-			gin := in[g*4:]
-			gout := out[g*4 : (g+1)*4]
-			c := 0
+		c := 0
+		for b := 0; b < 8; b++ {
+			var acc [16]float32
+			copy(acc[:], wp[:16])
 			{
-				var acc [8]float32
-				copy(acc[:], wp[:8])
-				wp = wp[8:]
-				for ci := 0; ci < 4; ci++ {
-					wc := wp[ci*72:]
-					{
-						x := gin[0+ci]
-						wt := wc[0:4]
-						for l, wv := range wt {
-							acc[l] += x * wv
-						}
-					}
-					{
-						x := gin[128+ci]
-						wt := wc[8:12]
-						for l, wv := range wt {
-							acc[l] += x * wv
-						}
-					}
-					{
-						x := gin[256+ci]
-						wt := wc[16:20]
-						for l, wv := range wt {
-							acc[l] += x * wv
-						}
-					}
-					{
-						x := gin[r1+0+ci]
-						wt := wc[24:28]
-						for l, wv := range wt {
-							acc[l] += x * wv
-						}
-					}
-					{
-						x := gin[r1+128+ci]
-						wt := wc[32:36]
-						for l, wv := range wt {
-							acc[l] += x * wv
-						}
-					}
-					{
-						x := gin[r1+256+ci]
-						wt := wc[40:44]
-						for l, wv := range wt {
-							acc[l] += x * wv
-						}
-					}
-					{
-						x := gin[r2+0+ci]
-						wt := wc[48:52]
-						for l, wv := range wt {
-							acc[l] += x * wv
-						}
-					}
-					{
-						x := gin[r2+128+ci]
-						wt := wc[56:60]
-						for l, wv := range wt {
-							acc[l] += x * wv
-						}
-					}
-					{
-						x := gin[r2+256+ci]
-						wt := wc[64:68]
-						for l, wv := range wt {
-							acc[l] += x * wv
-						}
-					}
-				}
-				wp = wp[288:]
+				x := in[0+c : 0+c+16]
 				{
-					o := gout[c : c+4]
-					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						o[l] = v
+					wt := wp[16:32]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+0] * wv
 					}
 				}
-				c += 4
+				{
+					wt := wp[160:176]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+1] * wv
+					}
+				}
+				{
+					wt := wp[304:320]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+2] * wv
+					}
+				}
+				{
+					wt := wp[448:464]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+3] * wv
+					}
+				}
 			}
-			_ = c
+			{
+				x := in[128+c : 128+c+16]
+				{
+					wt := wp[32:48]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+0] * wv
+					}
+				}
+				{
+					wt := wp[176:192]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+1] * wv
+					}
+				}
+				{
+					wt := wp[320:336]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+2] * wv
+					}
+				}
+				{
+					wt := wp[464:480]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+3] * wv
+					}
+				}
+			}
+			{
+				x := in[256+c : 256+c+16]
+				{
+					wt := wp[48:64]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+0] * wv
+					}
+				}
+				{
+					wt := wp[192:208]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+1] * wv
+					}
+				}
+				{
+					wt := wp[336:352]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+2] * wv
+					}
+				}
+				{
+					wt := wp[480:496]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+3] * wv
+					}
+				}
+			}
+			{
+				x := in[r1+0+c : r1+0+c+16]
+				{
+					wt := wp[64:80]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+0] * wv
+					}
+				}
+				{
+					wt := wp[208:224]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+1] * wv
+					}
+				}
+				{
+					wt := wp[352:368]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+2] * wv
+					}
+				}
+				{
+					wt := wp[496:512]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+3] * wv
+					}
+				}
+			}
+			{
+				x := in[r1+128+c : r1+128+c+16]
+				{
+					wt := wp[80:96]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+0] * wv
+					}
+				}
+				{
+					wt := wp[224:240]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+1] * wv
+					}
+				}
+				{
+					wt := wp[368:384]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+2] * wv
+					}
+				}
+				{
+					wt := wp[512:528]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+3] * wv
+					}
+				}
+			}
+			{
+				x := in[r1+256+c : r1+256+c+16]
+				{
+					wt := wp[96:112]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+0] * wv
+					}
+				}
+				{
+					wt := wp[240:256]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+1] * wv
+					}
+				}
+				{
+					wt := wp[384:400]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+2] * wv
+					}
+				}
+				{
+					wt := wp[528:544]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+3] * wv
+					}
+				}
+			}
+			{
+				x := in[r2+0+c : r2+0+c+16]
+				{
+					wt := wp[112:128]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+0] * wv
+					}
+				}
+				{
+					wt := wp[256:272]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+1] * wv
+					}
+				}
+				{
+					wt := wp[400:416]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+2] * wv
+					}
+				}
+				{
+					wt := wp[544:560]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+3] * wv
+					}
+				}
+			}
+			{
+				x := in[r2+128+c : r2+128+c+16]
+				{
+					wt := wp[128:144]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+0] * wv
+					}
+				}
+				{
+					wt := wp[272:288]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+1] * wv
+					}
+				}
+				{
+					wt := wp[416:432]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+2] * wv
+					}
+				}
+				{
+					wt := wp[560:576]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+3] * wv
+					}
+				}
+			}
+			{
+				x := in[r2+256+c : r2+256+c+16]
+				{
+					wt := wp[144:160]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+0] * wv
+					}
+				}
+				{
+					wt := wp[288:304]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+1] * wv
+					}
+				}
+				{
+					wt := wp[432:448]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+2] * wv
+					}
+				}
+				{
+					wt := wp[576:592]
+					for l, wv := range wt {
+						acc[l] += x[l-l%4+3] * wv
+					}
+				}
+			}
+			{
+				o := out[c : c+16]
+				for l := range o {
+					v := acc[l]
+					if v < float32(0) {
+						v = float32(0)
+					}
+					o[l] = v
+				}
+			}
+			wp = wp[592:]
+			c += 16
 		}
+		_ = c
 	}
 }
 

@@ -23,7 +23,7 @@ type Conv2 struct {
 
 var conv2Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
+	blockVecs:  2,
 	cin:        128,
 	cout:       128,
 	dh:         1,
@@ -33,8 +33,8 @@ var conv2Geometry = geometry{
 	kw:         3,
 	name:       "Conv2",
 	packCin:    4,
-	packCout:   4,
-	packGroups: 32,
+	packCout:   128,
+	packGroups: 1,
 	pb:         1,
 	pl:         1,
 	pr:         1,
@@ -51,7 +51,7 @@ func NewConv2(weights, bias []float32) (*Conv2, error) {
 		return nil, err
 	}
 	return &Conv2{
-		kernel: selectKernel(k_gconv3x3_ci128_co128_g32_s1_d1_relu),
+		kernel: selectKernel(k_pgconv3x3_c128_g32_s1_d1_relu),
 		w:      w,
 	}, nil
 }

@@ -55,7 +55,7 @@ func newConv2With(k rowKernel) verify.New {
 	}
 }
 func TestConv2(t *testing.T) {
-	for _, path := range kernelPaths(k_gconv3x3_ci128_co128_g32_s1_d1_relu) {
+	for _, path := range kernelPaths(k_pgconv3x3_c128_g32_s1_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, conv2Conv, newConv2With(path.kernel))
 			verify.CheckErrors(t, conv2Conv, newConv2With(path.kernel))
@@ -65,7 +65,7 @@ func TestConv2(t *testing.T) {
 func FuzzConv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_gconv3x3_ci128_co128_g32_s1_d1_relu) {
+		for _, path := range kernelPaths(k_pgconv3x3_c128_g32_s1_d1_relu) {
 			verify.Check(t, conv2Conv, newConv2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
@@ -73,7 +73,7 @@ func FuzzConv2(f *testing.F) {
 
 // BenchmarkConv2 runs one 56x56 image through each kernel path and the naive direct loop.
 func BenchmarkConv2(b *testing.B) {
-	for _, path := range kernelPaths(k_gconv3x3_ci128_co128_g32_s1_d1_relu) {
+	for _, path := range kernelPaths(k_pgconv3x3_c128_g32_s1_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
 			verify.Bench(b, conv2Conv, newConv2With(path.kernel), 1, 56, 56)
 		})

@@ -1,0 +1,8 @@
+// Package bench compares convgen's generated kernels with oneDNN and XNNPACK
+// on a fixed set of grouped, depthwise, pointwise and dense layers.
+//
+// The kernels package is generated from spec.json at bench time (it is not
+// checked in), so the numbers always come from the current generator.
+package bench
+
+//go:generate go run github.com/convgen/convgen/cmd/convgen -spec spec.json -pkg kernels -out kernels
