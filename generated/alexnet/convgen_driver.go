@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 )
 
@@ -156,86 +157,156 @@ var scratch = sync.Pool{New: func() any { return new([]float32) }}
 
 // forward checks every argument, then walks the output rows.
 func (g *geometry) forward(k rowKernel, w, dst, src []float32, n, h, wd int) error {
-	oh, ow, err := g.check(dst, src, n, h, wd)
+	r, err := g.walk(k, w, dst, src, n, h, wd)
 	if err != nil {
 		return err
 	}
-	pt, pl, _, _ := g.pads(h, wd)
-	cin, cout := g.cin, g.cout
-	spanH, spanW := g.spanH(), g.spanW()
+	buf := scratch.Get().(*[]float32)
+	defer scratch.Put(buf)
+	r.rows(0, n*r.oh, buf)
+	return nil
+}
 
-	// Output columns whose taps all lie inside the input row.
-	oxLo := min(ceilDiv(pl, g.sw), ow)
-	oxHi := oxLo
-	if last := wd - spanW + pl; last >= 0 {
-		oxHi = min(max(last/g.sw+1, oxLo), ow)
+// forwardParallel is forward with the output rows of all images split in
+// contiguous runs over workers goroutines (workers ≤ 0: GOMAXPROCS). Every
+// output is computed exactly as forward computes it, so the results are
+// bit-identical; each worker writes its own rows of dst.
+func (g *geometry) forwardParallel(k rowKernel, w, dst, src []float32, n, h, wd, workers int) error {
+	r, err := g.walk(k, w, dst, src, n, h, wd)
+	if err != nil {
+		return err
 	}
+	total := n * r.oh
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, total)
+	per := ceilDiv(total, workers)
+	var wg sync.WaitGroup
+	for from := 0; from < total; from += per {
+		wg.Add(1)
+		go func(from, to int) {
+			defer wg.Done()
+			buf := scratch.Get().(*[]float32)
+			defer scratch.Put(buf)
+			r.rows(from, to, buf)
+		}(from, min(from+per, total))
+	}
+	wg.Wait()
+	return nil
+}
+
+// rowWalk is what forward works out once per call: sizes, padding, and
+// how each output row reaches the kernel.
+type rowWalk struct {
+	g                 *geometry
+	k                 rowKernel
+	w, dst, src       []float32
+	h, wd, oh, ow     int
+	pt, pl            int
+	oxLo, oxHi        int  // output columns whose taps all lie inside the input row
+	bandAll, padWhole bool // see walk
+}
+
+func (g *geometry) walk(k rowKernel, w, dst, src []float32, n, h, wd int) (*rowWalk, error) {
+	oh, ow, err := g.check(dst, src, n, h, wd)
+	if err != nil {
+		return nil, err
+	}
+	r := &rowWalk{g: g, k: k, w: w, dst: dst, src: src, h: h, wd: wd, oh: oh, ow: ow}
+	r.pt, r.pl, _, _ = g.pads(h, wd)
+	spanH, spanW := g.spanH(), g.spanW()
+	r.oxLo = min(ceilDiv(r.pl, g.sw), ow)
+	r.oxHi = r.oxLo
+	if last := wd - spanW + r.pl; last >= 0 {
+		r.oxHi = min(max(last/g.sw+1, r.oxLo), ow)
+	}
+	bordered := r.oxHi-r.oxLo < ow || r.pt > 0 || (oh-1)*g.sh-r.pt+spanH > h
 
 	// A row with left or right padding runs its interior straight from src
 	// and its border pixels one patch each, at one pixel per kernel call.
 	// When the layer does many MACs per input value copied (wide groups),
 	// copying the row into a band is cheap and keeps the whole row in full
 	// register tiles instead.
-	bandAll := oxHi-oxLo < ow && g.cout*g.kw >= 32*g.groups*g.sw
-
-	buf := scratch.Get().(*[]float32)
-	defer scratch.Put(buf)
+	r.bandAll = r.oxHi-r.oxLo < ow && g.cout*g.kw >= 32*g.groups*g.sw
 
 	// A small padded image is cheaper to copy whole than to walk with bands
 	// and patches (every row then runs in full register tiles), as long as
 	// the copy is small beside the work: at most one float per 4 MACs.
-	ph, pw := (oh-1)*g.sh+spanH, (ow-1)*g.sw+spanW
-	macs := oh * ow * cout * (g.cin / g.groups) * g.kh * g.kw
-	if (oxHi-oxLo < ow || pt > 0 || (oh-1)*g.sh-pt+spanH > h) && ph*pw*cin <= padWholeMax && 4*ph*pw*cin <= macs {
-		padded := grow(buf, ph*pw*cin)
-		for img := 0; img < n; img++ {
-			in := src[img*h*wd*cin : (img+1)*h*wd*cin]
-			for y := 0; y < ph; y++ {
-				g.fillRow(padded[y*pw*cin:(y+1)*pw*cin], in, y-pt, -pl, h, wd)
-			}
-			for oy := 0; oy < oh; oy++ {
-				out := dst[(img*oh+oy)*ow*cout : (img*oh+oy+1)*ow*cout]
-				k(out, padded[oy*g.sh*pw*cin:], w, ow, g.dh*pw*cin)
-			}
-		}
-		return nil
-	}
+	// (float64: the products may exceed int for huge images.)
+	padded := float64((oh-1)*g.sh+spanH) * float64((ow-1)*g.sw+spanW) * float64(g.cin)
+	macs := float64(oh) * float64(ow) * float64(g.cout) * float64(g.cin/g.groups*g.kh*g.kw)
+	r.padWhole = bordered && padded <= padWholeMax && 4*padded <= macs
+	return r, nil
+}
 
-	for img := 0; img < n; img++ {
-		in := src[img*h*wd*cin : (img+1)*h*wd*cin]
-		for oy := 0; oy < oh; oy++ {
-			out := dst[(img*oh+oy)*ow*cout : (img*oh+oy+1)*ow*cout]
-			iy0 := oy*g.sh - pt
-			if iy0 < 0 || iy0+spanH > h || bandAll {
-				// Rows cut by the top or bottom padding: copy the kh tap
-				// rows, zero-padded on every side, and run the whole row.
-				bw := (ow-1)*g.sw + spanW
-				band := grow(buf, g.kh*bw*cin)
-				for ky := 0; ky < g.kh; ky++ {
-					g.fillRow(band[ky*bw*cin:(ky+1)*bw*cin], in, iy0+ky*g.dh, -pl, h, wd)
-				}
-				k(out, band, w, ow, bw*cin)
-				continue
-			}
-			row := in[iy0*wd*cin:]
-			if oxHi > oxLo {
-				k(out[oxLo*cout:], row[(oxLo*g.sw-pl)*cin:], w, oxHi-oxLo, g.dh*wd*cin)
-			}
-			// Pixels cut by the left or right padding: one patch each.
-			for ox := 0; ox < ow; ox++ {
-				if ox == oxLo && oxHi > oxLo {
-					ox = oxHi - 1
-					continue
-				}
-				patch := grow(buf, g.kh*spanW*cin)
-				for ky := 0; ky < g.kh; ky++ {
-					g.fillRow(patch[ky*spanW*cin:(ky+1)*spanW*cin], in, iy0+ky*g.dh, ox*g.sw-pl, h, wd)
-				}
-				k(out[ox*cout:], patch, w, 1, spanW*cin)
+// rows computes output rows from … to-1, counted over all images.
+func (r *rowWalk) rows(from, to int, buf *[]float32) {
+	for from < to {
+		img, oy := from/r.oh, from%r.oh
+		end := min(r.oh, oy+to-from)
+		if r.padWhole {
+			r.paddedRows(img, oy, end, buf)
+		} else {
+			for ; oy < end; oy++ {
+				r.row(img, oy, buf)
 			}
 		}
+		from += end - from%r.oh
 	}
-	return nil
+}
+
+// paddedRows copies the zero-padded input rows that output rows oy0 …
+// oy1-1 of image img read, then runs each output row whole.
+func (r *rowWalk) paddedRows(img, oy0, oy1 int, buf *[]float32) {
+	g, cin, cout := r.g, r.g.cin, r.g.cout
+	pw := (r.ow-1)*g.sw + g.spanW()
+	y0, y1 := oy0*g.sh, (oy1-1)*g.sh+g.spanH()
+	padded := grow(buf, (y1-y0)*pw*cin)
+	in := r.src[img*r.h*r.wd*cin : (img+1)*r.h*r.wd*cin]
+	for y := y0; y < y1; y++ {
+		g.fillRow(padded[(y-y0)*pw*cin:(y-y0+1)*pw*cin], in, y-r.pt, -r.pl, r.h, r.wd)
+	}
+	for oy := oy0; oy < oy1; oy++ {
+		out := r.dst[(img*r.oh+oy)*r.ow*cout : (img*r.oh+oy+1)*r.ow*cout]
+		r.k(out, padded[(oy*g.sh-y0)*pw*cin:], r.w, r.ow, g.dh*pw*cin)
+	}
+}
+
+// row computes output row oy of image img.
+func (r *rowWalk) row(img, oy int, buf *[]float32) {
+	g, cin, cout := r.g, r.g.cin, r.g.cout
+	spanH, spanW := g.spanH(), g.spanW()
+	in := r.src[img*r.h*r.wd*cin : (img+1)*r.h*r.wd*cin]
+	out := r.dst[(img*r.oh+oy)*r.ow*cout : (img*r.oh+oy+1)*r.ow*cout]
+	iy0 := oy*g.sh - r.pt
+	if iy0 < 0 || iy0+spanH > r.h || r.bandAll {
+		// Rows cut by the top or bottom padding: copy the kh tap rows,
+		// zero-padded on every side, and run the whole row.
+		bw := (r.ow-1)*g.sw + spanW
+		band := grow(buf, g.kh*bw*cin)
+		for ky := 0; ky < g.kh; ky++ {
+			g.fillRow(band[ky*bw*cin:(ky+1)*bw*cin], in, iy0+ky*g.dh, -r.pl, r.h, r.wd)
+		}
+		r.k(out, band, r.w, r.ow, bw*cin)
+		return
+	}
+	row := in[iy0*r.wd*cin:]
+	if r.oxHi > r.oxLo {
+		r.k(out[r.oxLo*cout:], row[(r.oxLo*g.sw-r.pl)*cin:], r.w, r.oxHi-r.oxLo, g.dh*r.wd*cin)
+	}
+	// Pixels cut by the left or right padding: one patch each.
+	for ox := 0; ox < r.ow; ox++ {
+		if ox == r.oxLo && r.oxHi > r.oxLo {
+			ox = r.oxHi - 1
+			continue
+		}
+		patch := grow(buf, g.kh*spanW*cin)
+		for ky := 0; ky < g.kh; ky++ {
+			g.fillRow(patch[ky*spanW*cin:(ky+1)*spanW*cin], in, iy0+ky*g.dh, ox*g.sw-r.pl, r.h, r.wd)
+		}
+		r.k(out[ox*cout:], patch, r.w, 1, spanW*cin)
+	}
 }
 
 // fillRow copies input row iy, columns ix0 … ix0+len(dst)/cin-1, into dst,
@@ -254,8 +325,9 @@ func (g *geometry) fillRow(dst, in []float32, iy, ix0, h, wd int) {
 }
 
 // padWholeMax is the largest padded image, in floats, that forward copies
-// whole (512 KiB: it stays in L2 while the kernel reads it).
-const padWholeMax = 1 << 17
+// whole (512 KiB: it stays in L2 while the kernel reads it). A variable so
+// that tests can turn the copy off and reach the other paths.
+var padWholeMax = float64(1 << 17)
 
 // grow returns (*buf)[:n], reallocating when it is too short.
 func grow(buf *[]float32, n int) []float32 {

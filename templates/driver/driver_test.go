@@ -104,6 +104,15 @@ func layer(cin, cout, groups, k, stride, dil, pad int, same bool) *geometry {
 // patches) and the packing over many shapes and sizes with exact integer
 // data.
 func TestForwardMatchesNaive(t *testing.T) {
+	t.Run("default", testForwardMatchesNaive)
+	t.Run("no whole-image copy", func(t *testing.T) {
+		defer func(v float64) { padWholeMax = v }(padWholeMax)
+		padWholeMax = 0
+		testForwardMatchesNaive(t)
+	})
+}
+
+func testForwardMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	shapes := []*geometry{
 		layer(20, 20, 20, 3, 1, 1, 1, false), // depthwise, partial vector
@@ -112,6 +121,7 @@ func TestForwardMatchesNaive(t *testing.T) {
 		layer(8, 24, 1, 1, 1, 1, 0, false),   // pointwise
 		layer(6, 12, 6, 5, 2, 1, 2, false),   // depthwise multiplier 2
 		layer(10, 10, 10, 3, 2, 1, 0, true),  // TF same, stride 2
+		layer(16, 64, 1, 3, 1, 1, 1, false),  // dense: many MACs per copied input, padded whole
 	}
 	for _, g := range shapes {
 		for _, hw := range [][2]int{{1, 1}, {2, 3}, {5, 4}, {7, 9}, {11, 6}} {
@@ -132,6 +142,11 @@ func TestForwardMatchesNaive(t *testing.T) {
 				}
 				require.NoError(t, err)
 				assert.Equal(t, naive(g, weights, bias, src, 2, h, w), dst)
+				for _, workers := range []int{0, 1, 2, 3, 7} {
+					par := make([]float32, len(dst))
+					require.NoError(t, g.forwardParallel(genericKernel(g), packed, par, src, 2, h, w, workers))
+					assert.Equal(t, dst, par, "workers=%d", workers)
+				}
 			})
 		}
 	}
@@ -171,4 +186,29 @@ func TestSamePad(t *testing.T) {
 	assert.Equal(t, [2]int{1, 1}, [2]int{b, a})
 	b, a = samePad(8, 2, 3)
 	assert.Equal(t, [2]int{0, 1}, [2]int{b, a})
+}
+
+// TestWalkStrategies makes sure the test shapes above reach every way a row
+// gets to the kernel: straight from src with patches, bands, and the
+// padded whole image.
+func TestWalkStrategies(t *testing.T) {
+	seen := map[string]bool{}
+	defer func(v float64) { padWholeMax = v }(padWholeMax)
+	for _, limit := range []float64{0, padWholeMax} {
+		padWholeMax = limit
+		walkStrategies(t, seen)
+	}
+	assert.True(t, seen["band=false whole=false"], "%v", seen)
+	assert.True(t, seen["band=true whole=false"], "%v", seen)
+	assert.True(t, seen["band=false whole=true"] || seen["band=true whole=true"], "%v", seen)
+}
+
+func walkStrategies(t *testing.T, seen map[string]bool) {
+	for _, g := range []*geometry{layer(20, 20, 20, 3, 1, 1, 1, false), layer(12, 36, 3, 3, 1, 2, 2, false), layer(16, 64, 1, 3, 1, 1, 1, false)} {
+		for _, hw := range [][2]int{{5, 4}, {7, 9}, {11, 6}} {
+			r, err := g.walk(genericKernel(g), nil, make([]float32, 1<<16), make([]float32, 1<<16), 1, hw[0], hw[1])
+			require.NoError(t, err)
+			seen[fmt.Sprintf("band=%v whole=%v", r.bandAll, r.padWhole)] = true
+		}
+	}
 }
