@@ -165,6 +165,12 @@ func layersFile(p *Plan) *jen.File {
 			jen.If(jen.Id("l").Op("==").Nil().Op("||").Id("l").Dot("kernel").Op("==").Nil()).Block(jen.Return(jen.Id("errNoLayer"))),
 			jen.Return(jen.Id(geom).Dot("forward").Call(jen.Id("l").Dot("kernel"), jen.Id("l").Dot("w"), jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"))),
 		)
+		comment(f, "ForwardParallel is Forward with the output rows split over workers goroutines\n(workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.")
+		f.Func().Params(jen.Id("l").Op("*").Id(t)).Id("ForwardParallel").
+			Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers")).Int()).Error().Block(
+			jen.If(jen.Id("l").Op("==").Nil().Op("||").Id("l").Dot("kernel").Op("==").Nil()).Block(jen.Return(jen.Id("errNoLayer"))),
+			jen.Return(jen.Id(geom).Dot("forwardParallel").Call(jen.Id("l").Dot("kernel"), jen.Id("l").Dot("w"), jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers"))),
+		)
 		comment(f, "OutputSize returns the output height and width for an h×w input; a value below 1\nmeans the input is smaller than the kernel's span and Forward will refuse it.")
 		f.Func().Params(jen.Id("l").Op("*").Id(t)).Id("OutputSize").Params(jen.List(jen.Id("h"), jen.Id("w")).Int()).
 			Params(jen.List(jen.Id("oh"), jen.Id("ow")).Int()).Block(
@@ -297,21 +303,34 @@ func testFile(p *Plan) *jen.File {
 			jen.Id("SamePad"): jen.Lit(l.Pad.Same), jen.Id("Bias"): jen.Lit(l.Bias),
 			jen.Id("ActMin"): f32Lit(l.Act.Min), jen.Id("ActMax"): f32Lit(l.Act.Max),
 		})
-		f.Commentf("%s makes %s through its public constructor, then runs kernel k.", newWith, t)
-		f.Func().Id(newWith).Params(jen.Id("k").Id("rowKernel")).Qual(verifyPath, "New").Block(
+		comment(f, "%s makes %s through its public constructor, then runs kernel k through\nForward (workers == 0) or ForwardParallel.", newWith, t)
+		f.Func().Id(newWith).Params(jen.Id("k").Id("rowKernel"), jen.Id("workers").Int()).Qual(verifyPath, "New").Block(
 			jen.Return(jen.Func().Params(jen.List(jen.Id("weights"), jen.Id("bias")).Index().Float32()).Params(jen.Qual(verifyPath, "Forward"), jen.Error()).Block(
 				jen.List(jen.Id("l"), jen.Err()).Op(":=").Id("New"+t).Call(jen.Id("weights"), jen.Id("bias")),
 				jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 				jen.Id("l").Dot("kernel").Op("=").Id("k"),
-				jen.Return(jen.Id("l").Dot("Forward"), jen.Nil()),
+				jen.If(jen.Id("workers").Op("==").Lit(0)).Block(jen.Return(jen.Id("l").Dot("Forward"), jen.Nil())),
+				jen.Return(jen.Func().Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w")).Int()).Error().Block(
+					jen.Return(jen.Id("l").Dot("ForwardParallel").Call(jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers"))),
+				), jen.Nil()),
 			)),
 		)
 		paths := jen.Id("kernelPaths").Call(jen.Id(kernelID(k)))
+		comment(f, "Test%s runs the verify sweep and the error contract on every kernel path, through\nForward and ForwardParallel, and once more with the whole-image copy off so that\nthe band and patch walk is checked too.", t)
 		f.Func().Id("Test" + t).Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 			jen.For(jen.List(jen.Id("_"), jen.Id("path")).Op(":=").Range().Add(paths)).Block(
 				jen.Id("t").Dot("Run").Call(jen.Id("path").Dot("name"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"))),
-					jen.Qual(verifyPath, "CheckErrors").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"))),
+					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(0))),
+					jen.Qual(verifyPath, "CheckErrors").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(0))),
+				)),
+				jen.Id("t").Dot("Run").Call(jen.Id("path").Dot("name").Op("+").Lit("/parallel"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(3))),
+					jen.Qual(verifyPath, "CheckErrors").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(3))),
+				)),
+				jen.Id("t").Dot("Run").Call(jen.Id("path").Dot("name").Op("+").Lit("/rows"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+					jen.Defer().Func().Params(jen.Id("v").Float64()).Block(jen.Id("padWholeMax").Op("=").Id("v")).Call(jen.Id("padWholeMax")),
+					jen.Id("padWholeMax").Op("=").Lit(0),
+					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(0))),
 				)),
 			),
 		)
@@ -319,7 +338,7 @@ func testFile(p *Plan) *jen.File {
 			jen.Id("f").Dot("Add").Call(jen.Uint8().Call(jen.Lit(0)), jen.Uint8().Call(jen.Lit(4)), jen.Uint8().Call(jen.Lit(6)), jen.Int64().Call(jen.Lit(1))),
 			jen.Id("f").Dot("Fuzz").Call(jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T"), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w")).Uint8(), jen.Id("seed").Int64()).Block(
 				jen.For(jen.List(jen.Id("_"), jen.Id("path")).Op(":=").Range().Add(paths)).Block(
-					jen.Qual(verifyPath, "Check").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel")),
+					jen.Qual(verifyPath, "Check").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(0)),
 						jen.Lit(1).Op("+").Int().Call(jen.Id("n")).Op("%").Lit(2),
 						jen.Lit(1).Op("+").Int().Call(jen.Id("h")).Op("%").Lit(24),
 						jen.Lit(1).Op("+").Int().Call(jen.Id("w")).Op("%").Lit(24),
@@ -328,11 +347,14 @@ func testFile(p *Plan) *jen.File {
 			)),
 		)
 		h, w := benchSize(l.Layer)
-		f.Commentf("Benchmark%s runs one %dx%d image through each kernel path and the naive direct loop.", t, h, w)
+		f.Commentf("Benchmark%s runs one %dx%d image through each kernel path (Forward, and ForwardParallel\non GOMAXPROCS workers) and the naive direct loop.", t, h, w)
 		f.Func().Id("Benchmark"+t).Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
 			jen.For(jen.List(jen.Id("_"), jen.Id("path")).Op(":=").Range().Add(paths)).Block(
 				jen.Id("b").Dot("Run").Call(jen.Id("path").Dot("name"), jen.Func().Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
-					jen.Qual(verifyPath, "Bench").Call(jen.Id("b"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel")), jen.Lit(1), jen.Lit(h), jen.Lit(w)),
+					jen.Qual(verifyPath, "Bench").Call(jen.Id("b"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(0)), jen.Lit(1), jen.Lit(h), jen.Lit(w)),
+				)),
+				jen.Id("b").Dot("Run").Call(jen.Id("path").Dot("name").Op("+").Lit("_parallel"), jen.Func().Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
+					jen.Qual(verifyPath, "Bench").Call(jen.Id("b"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(-1)), jen.Lit(1), jen.Lit(h), jen.Lit(w)),
 				)),
 			),
 			jen.Id("b").Dot("Run").Call(jen.Lit("naive"), jen.Func().Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(

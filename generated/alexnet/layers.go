@@ -62,6 +62,15 @@ func (l *Conv2) Forward(dst, src []float32, n, h, w int) error {
 	return conv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Conv2) OutputSize(h, w int) (oh, ow int) {
@@ -120,6 +129,15 @@ func (l *Conv4) Forward(dst, src []float32, n, h, w int) error {
 	return conv4Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv4) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Conv4) OutputSize(h, w int) (oh, ow int) {
@@ -176,6 +194,15 @@ func (l *Conv5) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return conv5Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv5) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1

@@ -43,22 +43,43 @@ var conv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newConv2With makes Conv2 through its public constructor, then runs kernel k.
-func newConv2With(k rowKernel) verify.New {
+// newConv2With makes Conv2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv2(t *testing.T) {
 	for _, path := range kernelPaths(k_gconv5x5_ci96_co256_g2_s1_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv2Conv, newConv2With(path.kernel))
-			verify.CheckErrors(t, conv2Conv, newConv2With(path.kernel))
+			verify.Sweep(t, conv2Conv, newConv2With(path.kernel, 0))
+			verify.CheckErrors(t, conv2Conv, newConv2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv2Conv, newConv2With(path.kernel, 3))
+			verify.CheckErrors(t, conv2Conv, newConv2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv2Conv, newConv2With(path.kernel, 0))
 		})
 	}
 }
@@ -66,16 +87,22 @@ func FuzzConv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_gconv5x5_ci96_co256_g2_s1_d1_relu) {
-			verify.Check(t, conv2Conv, newConv2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv2Conv, newConv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv2 runs one 27x27 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv2 runs one 27x27 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv2(b *testing.B) {
 	for _, path := range kernelPaths(k_gconv5x5_ci96_co256_g2_s1_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv2Conv, newConv2With(path.kernel), 1, 27, 27)
+			verify.Bench(b, conv2Conv, newConv2With(path.kernel, 0), 1, 27, 27)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv2Conv, newConv2With(path.kernel, -1), 1, 27, 27)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -103,22 +130,43 @@ var conv4Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newConv4With makes Conv4 through its public constructor, then runs kernel k.
-func newConv4With(k rowKernel) verify.New {
+// newConv4With makes Conv4 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv4With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv4(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv4 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv4(t *testing.T) {
 	for _, path := range kernelPaths(k_gconv3x3_ci384_co384_g2_s1_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv4Conv, newConv4With(path.kernel))
-			verify.CheckErrors(t, conv4Conv, newConv4With(path.kernel))
+			verify.Sweep(t, conv4Conv, newConv4With(path.kernel, 0))
+			verify.CheckErrors(t, conv4Conv, newConv4With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv4Conv, newConv4With(path.kernel, 3))
+			verify.CheckErrors(t, conv4Conv, newConv4With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv4Conv, newConv4With(path.kernel, 0))
 		})
 	}
 }
@@ -126,16 +174,22 @@ func FuzzConv4(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_gconv3x3_ci384_co384_g2_s1_d1_relu) {
-			verify.Check(t, conv4Conv, newConv4With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv4Conv, newConv4With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv4 runs one 13x13 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv4 runs one 13x13 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv4(b *testing.B) {
 	for _, path := range kernelPaths(k_gconv3x3_ci384_co384_g2_s1_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv4Conv, newConv4With(path.kernel), 1, 13, 13)
+			verify.Bench(b, conv4Conv, newConv4With(path.kernel, 0), 1, 13, 13)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv4Conv, newConv4With(path.kernel, -1), 1, 13, 13)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -163,22 +217,43 @@ var conv5Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newConv5With makes Conv5 through its public constructor, then runs kernel k.
-func newConv5With(k rowKernel) verify.New {
+// newConv5With makes Conv5 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv5With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv5(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv5 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv5(t *testing.T) {
 	for _, path := range kernelPaths(k_gconv3x3_ci384_co256_g2_s1_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv5Conv, newConv5With(path.kernel))
-			verify.CheckErrors(t, conv5Conv, newConv5With(path.kernel))
+			verify.Sweep(t, conv5Conv, newConv5With(path.kernel, 0))
+			verify.CheckErrors(t, conv5Conv, newConv5With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv5Conv, newConv5With(path.kernel, 3))
+			verify.CheckErrors(t, conv5Conv, newConv5With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv5Conv, newConv5With(path.kernel, 0))
 		})
 	}
 }
@@ -186,16 +261,22 @@ func FuzzConv5(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_gconv3x3_ci384_co256_g2_s1_d1_relu) {
-			verify.Check(t, conv5Conv, newConv5With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv5Conv, newConv5With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv5 runs one 13x13 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv5 runs one 13x13 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv5(b *testing.B) {
 	for _, path := range kernelPaths(k_gconv3x3_ci384_co256_g2_s1_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv5Conv, newConv5With(path.kernel), 1, 13, 13)
+			verify.Bench(b, conv5Conv, newConv5With(path.kernel, 0), 1, 13, 13)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv5Conv, newConv5With(path.kernel, -1), 1, 13, 13)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {

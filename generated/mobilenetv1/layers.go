@@ -86,6 +86,15 @@ func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	return conv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Conv1) OutputSize(h, w int) (oh, ow int) {
@@ -142,6 +151,15 @@ func (l *Dw2) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return dw2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -202,6 +220,15 @@ func (l *Pw2) Forward(dst, src []float32, n, h, w int) error {
 	return pw2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw2) OutputSize(h, w int) (oh, ow int) {
@@ -258,6 +285,15 @@ func (l *Dw3) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return dw3Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw3) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw3Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -318,6 +354,15 @@ func (l *Pw3) Forward(dst, src []float32, n, h, w int) error {
 	return pw3Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw3) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw3Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw3) OutputSize(h, w int) (oh, ow int) {
@@ -374,6 +419,15 @@ func (l *Dw4) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return dw4Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw4) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -434,6 +488,15 @@ func (l *Pw4) Forward(dst, src []float32, n, h, w int) error {
 	return pw4Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw4) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw4) OutputSize(h, w int) (oh, ow int) {
@@ -490,6 +553,15 @@ func (l *Dw5) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return dw5Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw5) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -550,6 +622,15 @@ func (l *Pw5) Forward(dst, src []float32, n, h, w int) error {
 	return pw5Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw5) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw5) OutputSize(h, w int) (oh, ow int) {
@@ -606,6 +687,15 @@ func (l *Dw6) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return dw6Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw6) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw6Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -666,6 +756,15 @@ func (l *Pw6) Forward(dst, src []float32, n, h, w int) error {
 	return pw6Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw6) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw6Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw6) OutputSize(h, w int) (oh, ow int) {
@@ -722,6 +821,15 @@ func (l *Dw7) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return dw7Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw7) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw7Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -782,6 +890,15 @@ func (l *Pw7) Forward(dst, src []float32, n, h, w int) error {
 	return pw7Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw7) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw7Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw7) OutputSize(h, w int) (oh, ow int) {
@@ -838,6 +955,15 @@ func (l *Dw8) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return dw8Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw8) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw8Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -898,6 +1024,15 @@ func (l *Pw8) Forward(dst, src []float32, n, h, w int) error {
 	return pw8Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw8) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw8Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw8) OutputSize(h, w int) (oh, ow int) {
@@ -954,6 +1089,15 @@ func (l *Dw9) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return dw9Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw9) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw9Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1014,6 +1158,15 @@ func (l *Pw9) Forward(dst, src []float32, n, h, w int) error {
 	return pw9Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw9) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw9Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw9) OutputSize(h, w int) (oh, ow int) {
@@ -1070,6 +1223,15 @@ func (l *Dw10) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return dw10Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw10) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw10Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1130,6 +1292,15 @@ func (l *Pw10) Forward(dst, src []float32, n, h, w int) error {
 	return pw10Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw10) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw10Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw10) OutputSize(h, w int) (oh, ow int) {
@@ -1186,6 +1357,15 @@ func (l *Dw11) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return dw11Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw11) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw11Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1246,6 +1426,15 @@ func (l *Pw11) Forward(dst, src []float32, n, h, w int) error {
 	return pw11Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw11) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw11Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw11) OutputSize(h, w int) (oh, ow int) {
@@ -1302,6 +1491,15 @@ func (l *Dw12) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return dw12Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw12) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw12Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1362,6 +1560,15 @@ func (l *Pw12) Forward(dst, src []float32, n, h, w int) error {
 	return pw12Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw12) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw12Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw12) OutputSize(h, w int) (oh, ow int) {
@@ -1418,6 +1625,15 @@ func (l *Dw13) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return dw13Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw13) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw13Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1478,6 +1694,15 @@ func (l *Pw13) Forward(dst, src []float32, n, h, w int) error {
 	return pw13Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw13) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw13Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw13) OutputSize(h, w int) (oh, ow int) {
@@ -1536,6 +1761,15 @@ func (l *Dw14) Forward(dst, src []float32, n, h, w int) error {
 	return dw14Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Dw14) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return dw14Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Dw14) OutputSize(h, w int) (oh, ow int) {
@@ -1592,6 +1826,15 @@ func (l *Pw14) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return pw14Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Pw14) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return pw14Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1

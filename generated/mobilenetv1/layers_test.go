@@ -42,22 +42,43 @@ var conv1Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newConv1With makes Conv1 through its public constructor, then runs kernel k.
-func newConv1With(k rowKernel) verify.New {
+// newConv1With makes Conv1 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv1With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv1(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv1 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv1(t *testing.T) {
 	for _, path := range kernelPaths(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv1Conv, newConv1With(path.kernel))
-			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel))
+			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 0))
+			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 3))
+			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 0))
 		})
 	}
 }
@@ -65,16 +86,22 @@ func FuzzConv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
-			verify.Check(t, conv1Conv, newConv1With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv1Conv, newConv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv1 runs one 224x224 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv1 runs one 224x224 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv1(b *testing.B) {
 	for _, path := range kernelPaths(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv1Conv, newConv1With(path.kernel), 1, 224, 224)
+			verify.Bench(b, conv1Conv, newConv1With(path.kernel, 0), 1, 224, 224)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv1Conv, newConv1With(path.kernel, -1), 1, 224, 224)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -102,22 +129,43 @@ var dw2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw2With makes Dw2 through its public constructor, then runs kernel k.
-func newDw2With(k rowKernel) verify.New {
+// newDw2With makes Dw2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw2(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c32_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw2Conv, newDw2With(path.kernel))
-			verify.CheckErrors(t, dw2Conv, newDw2With(path.kernel))
+			verify.Sweep(t, dw2Conv, newDw2With(path.kernel, 0))
+			verify.CheckErrors(t, dw2Conv, newDw2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw2Conv, newDw2With(path.kernel, 3))
+			verify.CheckErrors(t, dw2Conv, newDw2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw2Conv, newDw2With(path.kernel, 0))
 		})
 	}
 }
@@ -125,16 +173,22 @@ func FuzzDw2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c32_s1_d1_relu6) {
-			verify.Check(t, dw2Conv, newDw2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw2Conv, newDw2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw2 runs one 112x112 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw2 runs one 112x112 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw2(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c32_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw2Conv, newDw2With(path.kernel), 1, 112, 112)
+			verify.Bench(b, dw2Conv, newDw2With(path.kernel, 0), 1, 112, 112)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw2Conv, newDw2With(path.kernel, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -162,22 +216,43 @@ var pw2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw2With makes Pw2 through its public constructor, then runs kernel k.
-func newPw2With(k rowKernel) verify.New {
+// newPw2With makes Pw2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw2(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci32_co64_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw2Conv, newPw2With(path.kernel))
-			verify.CheckErrors(t, pw2Conv, newPw2With(path.kernel))
+			verify.Sweep(t, pw2Conv, newPw2With(path.kernel, 0))
+			verify.CheckErrors(t, pw2Conv, newPw2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw2Conv, newPw2With(path.kernel, 3))
+			verify.CheckErrors(t, pw2Conv, newPw2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw2Conv, newPw2With(path.kernel, 0))
 		})
 	}
 }
@@ -185,16 +260,22 @@ func FuzzPw2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci32_co64_g1_s1_relu6) {
-			verify.Check(t, pw2Conv, newPw2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw2Conv, newPw2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw2 runs one 112x112 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw2 runs one 112x112 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw2(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci32_co64_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw2Conv, newPw2With(path.kernel), 1, 112, 112)
+			verify.Bench(b, pw2Conv, newPw2With(path.kernel, 0), 1, 112, 112)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw2Conv, newPw2With(path.kernel, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -222,22 +303,43 @@ var dw3Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newDw3With makes Dw3 through its public constructor, then runs kernel k.
-func newDw3With(k rowKernel) verify.New {
+// newDw3With makes Dw3 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw3With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw3(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw3 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw3(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c64_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw3Conv, newDw3With(path.kernel))
-			verify.CheckErrors(t, dw3Conv, newDw3With(path.kernel))
+			verify.Sweep(t, dw3Conv, newDw3With(path.kernel, 0))
+			verify.CheckErrors(t, dw3Conv, newDw3With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw3Conv, newDw3With(path.kernel, 3))
+			verify.CheckErrors(t, dw3Conv, newDw3With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw3Conv, newDw3With(path.kernel, 0))
 		})
 	}
 }
@@ -245,16 +347,22 @@ func FuzzDw3(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c64_s2_d1_relu6) {
-			verify.Check(t, dw3Conv, newDw3With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw3Conv, newDw3With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw3 runs one 112x112 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw3 runs one 112x112 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw3(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c64_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw3Conv, newDw3With(path.kernel), 1, 112, 112)
+			verify.Bench(b, dw3Conv, newDw3With(path.kernel, 0), 1, 112, 112)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw3Conv, newDw3With(path.kernel, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -282,22 +390,43 @@ var pw3Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw3With makes Pw3 through its public constructor, then runs kernel k.
-func newPw3With(k rowKernel) verify.New {
+// newPw3With makes Pw3 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw3With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw3(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw3 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw3(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci64_co128_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw3Conv, newPw3With(path.kernel))
-			verify.CheckErrors(t, pw3Conv, newPw3With(path.kernel))
+			verify.Sweep(t, pw3Conv, newPw3With(path.kernel, 0))
+			verify.CheckErrors(t, pw3Conv, newPw3With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw3Conv, newPw3With(path.kernel, 3))
+			verify.CheckErrors(t, pw3Conv, newPw3With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw3Conv, newPw3With(path.kernel, 0))
 		})
 	}
 }
@@ -305,16 +434,22 @@ func FuzzPw3(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci64_co128_g1_s1_relu6) {
-			verify.Check(t, pw3Conv, newPw3With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw3Conv, newPw3With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw3 runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw3 runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw3(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci64_co128_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw3Conv, newPw3With(path.kernel), 1, 56, 56)
+			verify.Bench(b, pw3Conv, newPw3With(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw3Conv, newPw3With(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -342,22 +477,43 @@ var dw4Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw4With makes Dw4 through its public constructor, then runs kernel k.
-func newDw4With(k rowKernel) verify.New {
+// newDw4With makes Dw4 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw4With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw4(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw4 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw4(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c128_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw4Conv, newDw4With(path.kernel))
-			verify.CheckErrors(t, dw4Conv, newDw4With(path.kernel))
+			verify.Sweep(t, dw4Conv, newDw4With(path.kernel, 0))
+			verify.CheckErrors(t, dw4Conv, newDw4With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw4Conv, newDw4With(path.kernel, 3))
+			verify.CheckErrors(t, dw4Conv, newDw4With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw4Conv, newDw4With(path.kernel, 0))
 		})
 	}
 }
@@ -365,16 +521,22 @@ func FuzzDw4(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c128_s1_d1_relu6) {
-			verify.Check(t, dw4Conv, newDw4With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw4Conv, newDw4With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw4 runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw4 runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw4(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c128_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw4Conv, newDw4With(path.kernel), 1, 56, 56)
+			verify.Bench(b, dw4Conv, newDw4With(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw4Conv, newDw4With(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -402,22 +564,43 @@ var pw4Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw4With makes Pw4 through its public constructor, then runs kernel k.
-func newPw4With(k rowKernel) verify.New {
+// newPw4With makes Pw4 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw4With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw4(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw4 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw4(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci128_co128_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw4Conv, newPw4With(path.kernel))
-			verify.CheckErrors(t, pw4Conv, newPw4With(path.kernel))
+			verify.Sweep(t, pw4Conv, newPw4With(path.kernel, 0))
+			verify.CheckErrors(t, pw4Conv, newPw4With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw4Conv, newPw4With(path.kernel, 3))
+			verify.CheckErrors(t, pw4Conv, newPw4With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw4Conv, newPw4With(path.kernel, 0))
 		})
 	}
 }
@@ -425,16 +608,22 @@ func FuzzPw4(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci128_co128_g1_s1_relu6) {
-			verify.Check(t, pw4Conv, newPw4With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw4Conv, newPw4With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw4 runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw4 runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw4(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci128_co128_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw4Conv, newPw4With(path.kernel), 1, 56, 56)
+			verify.Bench(b, pw4Conv, newPw4With(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw4Conv, newPw4With(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -462,22 +651,43 @@ var dw5Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newDw5With makes Dw5 through its public constructor, then runs kernel k.
-func newDw5With(k rowKernel) verify.New {
+// newDw5With makes Dw5 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw5With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw5(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw5 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw5(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c128_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw5Conv, newDw5With(path.kernel))
-			verify.CheckErrors(t, dw5Conv, newDw5With(path.kernel))
+			verify.Sweep(t, dw5Conv, newDw5With(path.kernel, 0))
+			verify.CheckErrors(t, dw5Conv, newDw5With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw5Conv, newDw5With(path.kernel, 3))
+			verify.CheckErrors(t, dw5Conv, newDw5With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw5Conv, newDw5With(path.kernel, 0))
 		})
 	}
 }
@@ -485,16 +695,22 @@ func FuzzDw5(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c128_s2_d1_relu6) {
-			verify.Check(t, dw5Conv, newDw5With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw5Conv, newDw5With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw5 runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw5 runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw5(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c128_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw5Conv, newDw5With(path.kernel), 1, 56, 56)
+			verify.Bench(b, dw5Conv, newDw5With(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw5Conv, newDw5With(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -522,22 +738,43 @@ var pw5Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw5With makes Pw5 through its public constructor, then runs kernel k.
-func newPw5With(k rowKernel) verify.New {
+// newPw5With makes Pw5 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw5With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw5(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw5 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw5(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci128_co256_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw5Conv, newPw5With(path.kernel))
-			verify.CheckErrors(t, pw5Conv, newPw5With(path.kernel))
+			verify.Sweep(t, pw5Conv, newPw5With(path.kernel, 0))
+			verify.CheckErrors(t, pw5Conv, newPw5With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw5Conv, newPw5With(path.kernel, 3))
+			verify.CheckErrors(t, pw5Conv, newPw5With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw5Conv, newPw5With(path.kernel, 0))
 		})
 	}
 }
@@ -545,16 +782,22 @@ func FuzzPw5(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci128_co256_g1_s1_relu6) {
-			verify.Check(t, pw5Conv, newPw5With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw5Conv, newPw5With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw5 runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw5 runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw5(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci128_co256_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw5Conv, newPw5With(path.kernel), 1, 28, 28)
+			verify.Bench(b, pw5Conv, newPw5With(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw5Conv, newPw5With(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -582,22 +825,43 @@ var dw6Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw6With makes Dw6 through its public constructor, then runs kernel k.
-func newDw6With(k rowKernel) verify.New {
+// newDw6With makes Dw6 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw6With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw6(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw6 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw6(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c256_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw6Conv, newDw6With(path.kernel))
-			verify.CheckErrors(t, dw6Conv, newDw6With(path.kernel))
+			verify.Sweep(t, dw6Conv, newDw6With(path.kernel, 0))
+			verify.CheckErrors(t, dw6Conv, newDw6With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw6Conv, newDw6With(path.kernel, 3))
+			verify.CheckErrors(t, dw6Conv, newDw6With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw6Conv, newDw6With(path.kernel, 0))
 		})
 	}
 }
@@ -605,16 +869,22 @@ func FuzzDw6(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c256_s1_d1_relu6) {
-			verify.Check(t, dw6Conv, newDw6With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw6Conv, newDw6With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw6 runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw6 runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw6(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c256_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw6Conv, newDw6With(path.kernel), 1, 28, 28)
+			verify.Bench(b, dw6Conv, newDw6With(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw6Conv, newDw6With(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -642,22 +912,43 @@ var pw6Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw6With makes Pw6 through its public constructor, then runs kernel k.
-func newPw6With(k rowKernel) verify.New {
+// newPw6With makes Pw6 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw6With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw6(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw6 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw6(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci256_co256_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw6Conv, newPw6With(path.kernel))
-			verify.CheckErrors(t, pw6Conv, newPw6With(path.kernel))
+			verify.Sweep(t, pw6Conv, newPw6With(path.kernel, 0))
+			verify.CheckErrors(t, pw6Conv, newPw6With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw6Conv, newPw6With(path.kernel, 3))
+			verify.CheckErrors(t, pw6Conv, newPw6With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw6Conv, newPw6With(path.kernel, 0))
 		})
 	}
 }
@@ -665,16 +956,22 @@ func FuzzPw6(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci256_co256_g1_s1_relu6) {
-			verify.Check(t, pw6Conv, newPw6With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw6Conv, newPw6With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw6 runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw6 runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw6(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci256_co256_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw6Conv, newPw6With(path.kernel), 1, 28, 28)
+			verify.Bench(b, pw6Conv, newPw6With(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw6Conv, newPw6With(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -702,22 +999,43 @@ var dw7Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newDw7With makes Dw7 through its public constructor, then runs kernel k.
-func newDw7With(k rowKernel) verify.New {
+// newDw7With makes Dw7 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw7With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw7(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw7 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw7(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c256_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw7Conv, newDw7With(path.kernel))
-			verify.CheckErrors(t, dw7Conv, newDw7With(path.kernel))
+			verify.Sweep(t, dw7Conv, newDw7With(path.kernel, 0))
+			verify.CheckErrors(t, dw7Conv, newDw7With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw7Conv, newDw7With(path.kernel, 3))
+			verify.CheckErrors(t, dw7Conv, newDw7With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw7Conv, newDw7With(path.kernel, 0))
 		})
 	}
 }
@@ -725,16 +1043,22 @@ func FuzzDw7(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c256_s2_d1_relu6) {
-			verify.Check(t, dw7Conv, newDw7With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw7Conv, newDw7With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw7 runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw7 runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw7(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c256_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw7Conv, newDw7With(path.kernel), 1, 28, 28)
+			verify.Bench(b, dw7Conv, newDw7With(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw7Conv, newDw7With(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -762,22 +1086,43 @@ var pw7Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw7With makes Pw7 through its public constructor, then runs kernel k.
-func newPw7With(k rowKernel) verify.New {
+// newPw7With makes Pw7 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw7With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw7(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw7 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw7(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci256_co512_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw7Conv, newPw7With(path.kernel))
-			verify.CheckErrors(t, pw7Conv, newPw7With(path.kernel))
+			verify.Sweep(t, pw7Conv, newPw7With(path.kernel, 0))
+			verify.CheckErrors(t, pw7Conv, newPw7With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw7Conv, newPw7With(path.kernel, 3))
+			verify.CheckErrors(t, pw7Conv, newPw7With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw7Conv, newPw7With(path.kernel, 0))
 		})
 	}
 }
@@ -785,16 +1130,22 @@ func FuzzPw7(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci256_co512_g1_s1_relu6) {
-			verify.Check(t, pw7Conv, newPw7With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw7Conv, newPw7With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw7 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw7 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw7(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci256_co512_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw7Conv, newPw7With(path.kernel), 1, 14, 14)
+			verify.Bench(b, pw7Conv, newPw7With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw7Conv, newPw7With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -822,22 +1173,43 @@ var dw8Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw8With makes Dw8 through its public constructor, then runs kernel k.
-func newDw8With(k rowKernel) verify.New {
+// newDw8With makes Dw8 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw8With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw8(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw8 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw8(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw8Conv, newDw8With(path.kernel))
-			verify.CheckErrors(t, dw8Conv, newDw8With(path.kernel))
+			verify.Sweep(t, dw8Conv, newDw8With(path.kernel, 0))
+			verify.CheckErrors(t, dw8Conv, newDw8With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw8Conv, newDw8With(path.kernel, 3))
+			verify.CheckErrors(t, dw8Conv, newDw8With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw8Conv, newDw8With(path.kernel, 0))
 		})
 	}
 }
@@ -845,16 +1217,22 @@ func FuzzDw8(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw8Conv, newDw8With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw8Conv, newDw8With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw8 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw8 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw8(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw8Conv, newDw8With(path.kernel), 1, 14, 14)
+			verify.Bench(b, dw8Conv, newDw8With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw8Conv, newDw8With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -882,22 +1260,43 @@ var pw8Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw8With makes Pw8 through its public constructor, then runs kernel k.
-func newPw8With(k rowKernel) verify.New {
+// newPw8With makes Pw8 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw8With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw8(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw8 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw8(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw8Conv, newPw8With(path.kernel))
-			verify.CheckErrors(t, pw8Conv, newPw8With(path.kernel))
+			verify.Sweep(t, pw8Conv, newPw8With(path.kernel, 0))
+			verify.CheckErrors(t, pw8Conv, newPw8With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw8Conv, newPw8With(path.kernel, 3))
+			verify.CheckErrors(t, pw8Conv, newPw8With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw8Conv, newPw8With(path.kernel, 0))
 		})
 	}
 }
@@ -905,16 +1304,22 @@ func FuzzPw8(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw8Conv, newPw8With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw8Conv, newPw8With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw8 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw8 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw8(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw8Conv, newPw8With(path.kernel), 1, 14, 14)
+			verify.Bench(b, pw8Conv, newPw8With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw8Conv, newPw8With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -942,22 +1347,43 @@ var dw9Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw9With makes Dw9 through its public constructor, then runs kernel k.
-func newDw9With(k rowKernel) verify.New {
+// newDw9With makes Dw9 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw9With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw9(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw9 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw9(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw9Conv, newDw9With(path.kernel))
-			verify.CheckErrors(t, dw9Conv, newDw9With(path.kernel))
+			verify.Sweep(t, dw9Conv, newDw9With(path.kernel, 0))
+			verify.CheckErrors(t, dw9Conv, newDw9With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw9Conv, newDw9With(path.kernel, 3))
+			verify.CheckErrors(t, dw9Conv, newDw9With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw9Conv, newDw9With(path.kernel, 0))
 		})
 	}
 }
@@ -965,16 +1391,22 @@ func FuzzDw9(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw9Conv, newDw9With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw9Conv, newDw9With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw9 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw9 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw9(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw9Conv, newDw9With(path.kernel), 1, 14, 14)
+			verify.Bench(b, dw9Conv, newDw9With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw9Conv, newDw9With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1002,22 +1434,43 @@ var pw9Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw9With makes Pw9 through its public constructor, then runs kernel k.
-func newPw9With(k rowKernel) verify.New {
+// newPw9With makes Pw9 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw9With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw9(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw9 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw9(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw9Conv, newPw9With(path.kernel))
-			verify.CheckErrors(t, pw9Conv, newPw9With(path.kernel))
+			verify.Sweep(t, pw9Conv, newPw9With(path.kernel, 0))
+			verify.CheckErrors(t, pw9Conv, newPw9With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw9Conv, newPw9With(path.kernel, 3))
+			verify.CheckErrors(t, pw9Conv, newPw9With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw9Conv, newPw9With(path.kernel, 0))
 		})
 	}
 }
@@ -1025,16 +1478,22 @@ func FuzzPw9(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw9Conv, newPw9With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw9Conv, newPw9With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw9 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw9 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw9(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw9Conv, newPw9With(path.kernel), 1, 14, 14)
+			verify.Bench(b, pw9Conv, newPw9With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw9Conv, newPw9With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1062,22 +1521,43 @@ var dw10Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw10With makes Dw10 through its public constructor, then runs kernel k.
-func newDw10With(k rowKernel) verify.New {
+// newDw10With makes Dw10 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw10With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw10(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw10 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw10(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw10Conv, newDw10With(path.kernel))
-			verify.CheckErrors(t, dw10Conv, newDw10With(path.kernel))
+			verify.Sweep(t, dw10Conv, newDw10With(path.kernel, 0))
+			verify.CheckErrors(t, dw10Conv, newDw10With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw10Conv, newDw10With(path.kernel, 3))
+			verify.CheckErrors(t, dw10Conv, newDw10With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw10Conv, newDw10With(path.kernel, 0))
 		})
 	}
 }
@@ -1085,16 +1565,22 @@ func FuzzDw10(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw10Conv, newDw10With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw10Conv, newDw10With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw10 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw10 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw10(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw10Conv, newDw10With(path.kernel), 1, 14, 14)
+			verify.Bench(b, dw10Conv, newDw10With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw10Conv, newDw10With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1122,22 +1608,43 @@ var pw10Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw10With makes Pw10 through its public constructor, then runs kernel k.
-func newPw10With(k rowKernel) verify.New {
+// newPw10With makes Pw10 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw10With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw10(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw10 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw10(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw10Conv, newPw10With(path.kernel))
-			verify.CheckErrors(t, pw10Conv, newPw10With(path.kernel))
+			verify.Sweep(t, pw10Conv, newPw10With(path.kernel, 0))
+			verify.CheckErrors(t, pw10Conv, newPw10With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw10Conv, newPw10With(path.kernel, 3))
+			verify.CheckErrors(t, pw10Conv, newPw10With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw10Conv, newPw10With(path.kernel, 0))
 		})
 	}
 }
@@ -1145,16 +1652,22 @@ func FuzzPw10(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw10Conv, newPw10With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw10Conv, newPw10With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw10 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw10 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw10(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw10Conv, newPw10With(path.kernel), 1, 14, 14)
+			verify.Bench(b, pw10Conv, newPw10With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw10Conv, newPw10With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1182,22 +1695,43 @@ var dw11Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw11With makes Dw11 through its public constructor, then runs kernel k.
-func newDw11With(k rowKernel) verify.New {
+// newDw11With makes Dw11 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw11With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw11(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw11 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw11(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw11Conv, newDw11With(path.kernel))
-			verify.CheckErrors(t, dw11Conv, newDw11With(path.kernel))
+			verify.Sweep(t, dw11Conv, newDw11With(path.kernel, 0))
+			verify.CheckErrors(t, dw11Conv, newDw11With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw11Conv, newDw11With(path.kernel, 3))
+			verify.CheckErrors(t, dw11Conv, newDw11With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw11Conv, newDw11With(path.kernel, 0))
 		})
 	}
 }
@@ -1205,16 +1739,22 @@ func FuzzDw11(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw11Conv, newDw11With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw11Conv, newDw11With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw11 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw11 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw11(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw11Conv, newDw11With(path.kernel), 1, 14, 14)
+			verify.Bench(b, dw11Conv, newDw11With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw11Conv, newDw11With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1242,22 +1782,43 @@ var pw11Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw11With makes Pw11 through its public constructor, then runs kernel k.
-func newPw11With(k rowKernel) verify.New {
+// newPw11With makes Pw11 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw11With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw11(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw11 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw11(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw11Conv, newPw11With(path.kernel))
-			verify.CheckErrors(t, pw11Conv, newPw11With(path.kernel))
+			verify.Sweep(t, pw11Conv, newPw11With(path.kernel, 0))
+			verify.CheckErrors(t, pw11Conv, newPw11With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw11Conv, newPw11With(path.kernel, 3))
+			verify.CheckErrors(t, pw11Conv, newPw11With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw11Conv, newPw11With(path.kernel, 0))
 		})
 	}
 }
@@ -1265,16 +1826,22 @@ func FuzzPw11(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw11Conv, newPw11With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw11Conv, newPw11With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw11 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw11 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw11(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw11Conv, newPw11With(path.kernel), 1, 14, 14)
+			verify.Bench(b, pw11Conv, newPw11With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw11Conv, newPw11With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1302,22 +1869,43 @@ var dw12Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw12With makes Dw12 through its public constructor, then runs kernel k.
-func newDw12With(k rowKernel) verify.New {
+// newDw12With makes Dw12 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw12With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw12(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw12 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw12(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw12Conv, newDw12With(path.kernel))
-			verify.CheckErrors(t, dw12Conv, newDw12With(path.kernel))
+			verify.Sweep(t, dw12Conv, newDw12With(path.kernel, 0))
+			verify.CheckErrors(t, dw12Conv, newDw12With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw12Conv, newDw12With(path.kernel, 3))
+			verify.CheckErrors(t, dw12Conv, newDw12With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw12Conv, newDw12With(path.kernel, 0))
 		})
 	}
 }
@@ -1325,16 +1913,22 @@ func FuzzDw12(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw12Conv, newDw12With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw12Conv, newDw12With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw12 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw12 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw12(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw12Conv, newDw12With(path.kernel), 1, 14, 14)
+			verify.Bench(b, dw12Conv, newDw12With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw12Conv, newDw12With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1362,22 +1956,43 @@ var pw12Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw12With makes Pw12 through its public constructor, then runs kernel k.
-func newPw12With(k rowKernel) verify.New {
+// newPw12With makes Pw12 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw12With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw12(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw12 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw12(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw12Conv, newPw12With(path.kernel))
-			verify.CheckErrors(t, pw12Conv, newPw12With(path.kernel))
+			verify.Sweep(t, pw12Conv, newPw12With(path.kernel, 0))
+			verify.CheckErrors(t, pw12Conv, newPw12With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw12Conv, newPw12With(path.kernel, 3))
+			verify.CheckErrors(t, pw12Conv, newPw12With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw12Conv, newPw12With(path.kernel, 0))
 		})
 	}
 }
@@ -1385,16 +2000,22 @@ func FuzzPw12(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw12Conv, newPw12With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw12Conv, newPw12With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw12 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw12 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw12(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw12Conv, newPw12With(path.kernel), 1, 14, 14)
+			verify.Bench(b, pw12Conv, newPw12With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw12Conv, newPw12With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1422,22 +2043,43 @@ var dw13Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newDw13With makes Dw13 through its public constructor, then runs kernel k.
-func newDw13With(k rowKernel) verify.New {
+// newDw13With makes Dw13 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw13With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw13(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw13 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw13(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c512_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw13Conv, newDw13With(path.kernel))
-			verify.CheckErrors(t, dw13Conv, newDw13With(path.kernel))
+			verify.Sweep(t, dw13Conv, newDw13With(path.kernel, 0))
+			verify.CheckErrors(t, dw13Conv, newDw13With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw13Conv, newDw13With(path.kernel, 3))
+			verify.CheckErrors(t, dw13Conv, newDw13With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw13Conv, newDw13With(path.kernel, 0))
 		})
 	}
 }
@@ -1445,16 +2087,22 @@ func FuzzDw13(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c512_s2_d1_relu6) {
-			verify.Check(t, dw13Conv, newDw13With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw13Conv, newDw13With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw13 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw13 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw13(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c512_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw13Conv, newDw13With(path.kernel), 1, 14, 14)
+			verify.Bench(b, dw13Conv, newDw13With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw13Conv, newDw13With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1482,22 +2130,43 @@ var pw13Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw13With makes Pw13 through its public constructor, then runs kernel k.
-func newPw13With(k rowKernel) verify.New {
+// newPw13With makes Pw13 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw13With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw13(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw13 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw13(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci512_co1024_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw13Conv, newPw13With(path.kernel))
-			verify.CheckErrors(t, pw13Conv, newPw13With(path.kernel))
+			verify.Sweep(t, pw13Conv, newPw13With(path.kernel, 0))
+			verify.CheckErrors(t, pw13Conv, newPw13With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw13Conv, newPw13With(path.kernel, 3))
+			verify.CheckErrors(t, pw13Conv, newPw13With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw13Conv, newPw13With(path.kernel, 0))
 		})
 	}
 }
@@ -1505,16 +2174,22 @@ func FuzzPw13(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci512_co1024_g1_s1_relu6) {
-			verify.Check(t, pw13Conv, newPw13With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw13Conv, newPw13With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw13 runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw13 runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw13(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci512_co1024_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw13Conv, newPw13With(path.kernel), 1, 7, 7)
+			verify.Bench(b, pw13Conv, newPw13With(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw13Conv, newPw13With(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1542,22 +2217,43 @@ var dw14Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw14With makes Dw14 through its public constructor, then runs kernel k.
-func newDw14With(k rowKernel) verify.New {
+// newDw14With makes Dw14 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newDw14With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewDw14(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestDw14 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestDw14(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c1024_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw14Conv, newDw14With(path.kernel))
-			verify.CheckErrors(t, dw14Conv, newDw14With(path.kernel))
+			verify.Sweep(t, dw14Conv, newDw14With(path.kernel, 0))
+			verify.CheckErrors(t, dw14Conv, newDw14With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, dw14Conv, newDw14With(path.kernel, 3))
+			verify.CheckErrors(t, dw14Conv, newDw14With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, dw14Conv, newDw14With(path.kernel, 0))
 		})
 	}
 }
@@ -1565,16 +2261,22 @@ func FuzzDw14(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c1024_s1_d1_relu6) {
-			verify.Check(t, dw14Conv, newDw14With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw14Conv, newDw14With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkDw14 runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkDw14 runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkDw14(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c1024_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw14Conv, newDw14With(path.kernel), 1, 7, 7)
+			verify.Bench(b, dw14Conv, newDw14With(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, dw14Conv, newDw14With(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1602,22 +2304,43 @@ var pw14Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw14With makes Pw14 through its public constructor, then runs kernel k.
-func newPw14With(k rowKernel) verify.New {
+// newPw14With makes Pw14 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newPw14With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewPw14(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestPw14 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestPw14(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci1024_co1024_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw14Conv, newPw14With(path.kernel))
-			verify.CheckErrors(t, pw14Conv, newPw14With(path.kernel))
+			verify.Sweep(t, pw14Conv, newPw14With(path.kernel, 0))
+			verify.CheckErrors(t, pw14Conv, newPw14With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, pw14Conv, newPw14With(path.kernel, 3))
+			verify.CheckErrors(t, pw14Conv, newPw14With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, pw14Conv, newPw14With(path.kernel, 0))
 		})
 	}
 }
@@ -1625,16 +2348,22 @@ func FuzzPw14(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci1024_co1024_g1_s1_relu6) {
-			verify.Check(t, pw14Conv, newPw14With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw14Conv, newPw14With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkPw14 runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkPw14 runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkPw14(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci1024_co1024_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw14Conv, newPw14With(path.kernel), 1, 7, 7)
+			verify.Bench(b, pw14Conv, newPw14With(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, pw14Conv, newPw14With(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {

@@ -96,6 +96,15 @@ func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	return conv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Conv1) OutputSize(h, w int) (oh, ow int) {
@@ -152,6 +161,15 @@ func (l *B1_dw) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b1_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B1_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b1_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -212,6 +230,15 @@ func (l *B1_project) Forward(dst, src []float32, n, h, w int) error {
 	return b1_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B1_project) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b1_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B1_project) OutputSize(h, w int) (oh, ow int) {
@@ -268,6 +295,15 @@ func (l *B2_expand) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b2_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B2_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b2_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -328,6 +364,15 @@ func (l *B2_dw) Forward(dst, src []float32, n, h, w int) error {
 	return b2_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B2_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b2_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B2_dw) OutputSize(h, w int) (oh, ow int) {
@@ -384,6 +429,15 @@ func (l *B2_project) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b2_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B2_project) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b2_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -444,6 +498,15 @@ func (l *B2r_expand) Forward(dst, src []float32, n, h, w int) error {
 	return b2r_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B2r_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b2r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B2r_expand) OutputSize(h, w int) (oh, ow int) {
@@ -500,6 +563,15 @@ func (l *B2r_dw) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b2r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B2r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b2r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -560,6 +632,15 @@ func (l *B2r_project) Forward(dst, src []float32, n, h, w int) error {
 	return b2r_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B2r_project) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b2r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B2r_project) OutputSize(h, w int) (oh, ow int) {
@@ -616,6 +697,15 @@ func (l *B3_expand) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b3_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B3_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b3_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -676,6 +766,15 @@ func (l *B3_dw) Forward(dst, src []float32, n, h, w int) error {
 	return b3_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B3_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b3_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B3_dw) OutputSize(h, w int) (oh, ow int) {
@@ -732,6 +831,15 @@ func (l *B3_project) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b3_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B3_project) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b3_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -792,6 +900,15 @@ func (l *B3r_expand) Forward(dst, src []float32, n, h, w int) error {
 	return b3r_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B3r_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b3r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B3r_expand) OutputSize(h, w int) (oh, ow int) {
@@ -848,6 +965,15 @@ func (l *B3r_dw) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b3r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B3r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b3r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -908,6 +1034,15 @@ func (l *B3r_project) Forward(dst, src []float32, n, h, w int) error {
 	return b3r_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B3r_project) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b3r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B3r_project) OutputSize(h, w int) (oh, ow int) {
@@ -964,6 +1099,15 @@ func (l *B4_expand) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b4_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B4_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b4_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1024,6 +1168,15 @@ func (l *B4_dw) Forward(dst, src []float32, n, h, w int) error {
 	return b4_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B4_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b4_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B4_dw) OutputSize(h, w int) (oh, ow int) {
@@ -1080,6 +1233,15 @@ func (l *B4_project) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b4_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B4_project) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b4_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1140,6 +1302,15 @@ func (l *B4r_expand) Forward(dst, src []float32, n, h, w int) error {
 	return b4r_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B4r_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b4r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B4r_expand) OutputSize(h, w int) (oh, ow int) {
@@ -1196,6 +1367,15 @@ func (l *B4r_dw) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b4r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B4r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b4r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1256,6 +1436,15 @@ func (l *B4r_project) Forward(dst, src []float32, n, h, w int) error {
 	return b4r_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B4r_project) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b4r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B4r_project) OutputSize(h, w int) (oh, ow int) {
@@ -1312,6 +1501,15 @@ func (l *B5_expand) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b5_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B5_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b5_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1372,6 +1570,15 @@ func (l *B5_dw) Forward(dst, src []float32, n, h, w int) error {
 	return b5_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B5_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b5_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B5_dw) OutputSize(h, w int) (oh, ow int) {
@@ -1428,6 +1635,15 @@ func (l *B5_project) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b5_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B5_project) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b5_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1488,6 +1704,15 @@ func (l *B5r_expand) Forward(dst, src []float32, n, h, w int) error {
 	return b5r_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B5r_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b5r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B5r_expand) OutputSize(h, w int) (oh, ow int) {
@@ -1544,6 +1769,15 @@ func (l *B5r_dw) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b5r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B5r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b5r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1604,6 +1838,15 @@ func (l *B5r_project) Forward(dst, src []float32, n, h, w int) error {
 	return b5r_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B5r_project) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b5r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B5r_project) OutputSize(h, w int) (oh, ow int) {
@@ -1660,6 +1903,15 @@ func (l *B6_expand) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b6_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B6_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b6_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1720,6 +1972,15 @@ func (l *B6_dw) Forward(dst, src []float32, n, h, w int) error {
 	return b6_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B6_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b6_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B6_dw) OutputSize(h, w int) (oh, ow int) {
@@ -1776,6 +2037,15 @@ func (l *B6_project) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b6_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B6_project) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b6_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1836,6 +2106,15 @@ func (l *B6r_expand) Forward(dst, src []float32, n, h, w int) error {
 	return b6r_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B6r_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b6r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B6r_expand) OutputSize(h, w int) (oh, ow int) {
@@ -1892,6 +2171,15 @@ func (l *B6r_dw) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b6r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B6r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b6r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1952,6 +2240,15 @@ func (l *B6r_project) Forward(dst, src []float32, n, h, w int) error {
 	return b6r_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B6r_project) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b6r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B6r_project) OutputSize(h, w int) (oh, ow int) {
@@ -2008,6 +2305,15 @@ func (l *B7_expand) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return b7_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B7_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b7_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2068,6 +2374,15 @@ func (l *B7_dw) Forward(dst, src []float32, n, h, w int) error {
 	return b7_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B7_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b7_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B7_dw) OutputSize(h, w int) (oh, ow int) {
@@ -2126,6 +2441,15 @@ func (l *B7_project) Forward(dst, src []float32, n, h, w int) error {
 	return b7_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *B7_project) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return b7_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *B7_project) OutputSize(h, w int) (oh, ow int) {
@@ -2182,6 +2506,15 @@ func (l *Conv_last) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return conv_lastGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv_last) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv_lastGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1

@@ -43,22 +43,43 @@ var conv1Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newConv1With makes Conv1 through its public constructor, then runs kernel k.
-func newConv1With(k rowKernel) verify.New {
+// newConv1With makes Conv1 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv1With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv1(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv1 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv1(t *testing.T) {
 	for _, path := range kernelPaths(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv1Conv, newConv1With(path.kernel))
-			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel))
+			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 0))
+			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 3))
+			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 0))
 		})
 	}
 }
@@ -66,16 +87,22 @@ func FuzzConv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
-			verify.Check(t, conv1Conv, newConv1With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv1Conv, newConv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv1 runs one 224x224 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv1 runs one 224x224 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv1(b *testing.B) {
 	for _, path := range kernelPaths(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv1Conv, newConv1With(path.kernel), 1, 224, 224)
+			verify.Bench(b, conv1Conv, newConv1With(path.kernel, 0), 1, 224, 224)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv1Conv, newConv1With(path.kernel, -1), 1, 224, 224)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -103,22 +130,43 @@ var b1_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB1_dwWith makes B1_dw through its public constructor, then runs kernel k.
-func newB1_dwWith(k rowKernel) verify.New {
+// newB1_dwWith makes B1_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB1_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB1_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB1_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB1_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c32_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b1_dwConv, newB1_dwWith(path.kernel))
-			verify.CheckErrors(t, b1_dwConv, newB1_dwWith(path.kernel))
+			verify.Sweep(t, b1_dwConv, newB1_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, b1_dwConv, newB1_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b1_dwConv, newB1_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, b1_dwConv, newB1_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b1_dwConv, newB1_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -126,16 +174,22 @@ func FuzzB1_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c32_s1_d1_relu6) {
-			verify.Check(t, b1_dwConv, newB1_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b1_dwConv, newB1_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB1_dw runs one 112x112 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB1_dw runs one 112x112 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB1_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c32_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b1_dwConv, newB1_dwWith(path.kernel), 1, 112, 112)
+			verify.Bench(b, b1_dwConv, newB1_dwWith(path.kernel, 0), 1, 112, 112)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b1_dwConv, newB1_dwWith(path.kernel, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -163,22 +217,43 @@ var b1_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB1_projectWith makes B1_project through its public constructor, then runs kernel k.
-func newB1_projectWith(k rowKernel) verify.New {
+// newB1_projectWith makes B1_project through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB1_projectWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB1_project(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB1_project runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB1_project(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci32_co16_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b1_projectConv, newB1_projectWith(path.kernel))
-			verify.CheckErrors(t, b1_projectConv, newB1_projectWith(path.kernel))
+			verify.Sweep(t, b1_projectConv, newB1_projectWith(path.kernel, 0))
+			verify.CheckErrors(t, b1_projectConv, newB1_projectWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b1_projectConv, newB1_projectWith(path.kernel, 3))
+			verify.CheckErrors(t, b1_projectConv, newB1_projectWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b1_projectConv, newB1_projectWith(path.kernel, 0))
 		})
 	}
 }
@@ -186,16 +261,22 @@ func FuzzB1_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci32_co16_g1_s1_none) {
-			verify.Check(t, b1_projectConv, newB1_projectWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b1_projectConv, newB1_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB1_project runs one 112x112 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB1_project runs one 112x112 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB1_project(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci32_co16_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b1_projectConv, newB1_projectWith(path.kernel), 1, 112, 112)
+			verify.Bench(b, b1_projectConv, newB1_projectWith(path.kernel, 0), 1, 112, 112)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b1_projectConv, newB1_projectWith(path.kernel, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -223,22 +304,43 @@ var b2_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB2_expandWith makes B2_expand through its public constructor, then runs kernel k.
-func newB2_expandWith(k rowKernel) verify.New {
+// newB2_expandWith makes B2_expand through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB2_expandWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB2_expand(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB2_expand runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB2_expand(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci16_co96_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b2_expandConv, newB2_expandWith(path.kernel))
-			verify.CheckErrors(t, b2_expandConv, newB2_expandWith(path.kernel))
+			verify.Sweep(t, b2_expandConv, newB2_expandWith(path.kernel, 0))
+			verify.CheckErrors(t, b2_expandConv, newB2_expandWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b2_expandConv, newB2_expandWith(path.kernel, 3))
+			verify.CheckErrors(t, b2_expandConv, newB2_expandWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b2_expandConv, newB2_expandWith(path.kernel, 0))
 		})
 	}
 }
@@ -246,16 +348,22 @@ func FuzzB2_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci16_co96_g1_s1_relu6) {
-			verify.Check(t, b2_expandConv, newB2_expandWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b2_expandConv, newB2_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB2_expand runs one 112x112 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB2_expand runs one 112x112 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB2_expand(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci16_co96_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b2_expandConv, newB2_expandWith(path.kernel), 1, 112, 112)
+			verify.Bench(b, b2_expandConv, newB2_expandWith(path.kernel, 0), 1, 112, 112)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b2_expandConv, newB2_expandWith(path.kernel, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -283,22 +391,43 @@ var b2_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newB2_dwWith makes B2_dw through its public constructor, then runs kernel k.
-func newB2_dwWith(k rowKernel) verify.New {
+// newB2_dwWith makes B2_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB2_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB2_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB2_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB2_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c96_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b2_dwConv, newB2_dwWith(path.kernel))
-			verify.CheckErrors(t, b2_dwConv, newB2_dwWith(path.kernel))
+			verify.Sweep(t, b2_dwConv, newB2_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, b2_dwConv, newB2_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b2_dwConv, newB2_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, b2_dwConv, newB2_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b2_dwConv, newB2_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -306,16 +435,22 @@ func FuzzB2_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c96_s2_d1_relu6) {
-			verify.Check(t, b2_dwConv, newB2_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b2_dwConv, newB2_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB2_dw runs one 112x112 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB2_dw runs one 112x112 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB2_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c96_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b2_dwConv, newB2_dwWith(path.kernel), 1, 112, 112)
+			verify.Bench(b, b2_dwConv, newB2_dwWith(path.kernel, 0), 1, 112, 112)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b2_dwConv, newB2_dwWith(path.kernel, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -343,22 +478,43 @@ var b2_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB2_projectWith makes B2_project through its public constructor, then runs kernel k.
-func newB2_projectWith(k rowKernel) verify.New {
+// newB2_projectWith makes B2_project through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB2_projectWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB2_project(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB2_project runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB2_project(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci96_co24_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b2_projectConv, newB2_projectWith(path.kernel))
-			verify.CheckErrors(t, b2_projectConv, newB2_projectWith(path.kernel))
+			verify.Sweep(t, b2_projectConv, newB2_projectWith(path.kernel, 0))
+			verify.CheckErrors(t, b2_projectConv, newB2_projectWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b2_projectConv, newB2_projectWith(path.kernel, 3))
+			verify.CheckErrors(t, b2_projectConv, newB2_projectWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b2_projectConv, newB2_projectWith(path.kernel, 0))
 		})
 	}
 }
@@ -366,16 +522,22 @@ func FuzzB2_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci96_co24_g1_s1_none) {
-			verify.Check(t, b2_projectConv, newB2_projectWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b2_projectConv, newB2_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB2_project runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB2_project runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB2_project(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci96_co24_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b2_projectConv, newB2_projectWith(path.kernel), 1, 56, 56)
+			verify.Bench(b, b2_projectConv, newB2_projectWith(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b2_projectConv, newB2_projectWith(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -403,22 +565,43 @@ var b2r_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB2r_expandWith makes B2r_expand through its public constructor, then runs kernel k.
-func newB2r_expandWith(k rowKernel) verify.New {
+// newB2r_expandWith makes B2r_expand through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB2r_expandWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB2r_expand(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB2r_expand runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB2r_expand(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci24_co144_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path.kernel))
-			verify.CheckErrors(t, b2r_expandConv, newB2r_expandWith(path.kernel))
+			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path.kernel, 0))
+			verify.CheckErrors(t, b2r_expandConv, newB2r_expandWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path.kernel, 3))
+			verify.CheckErrors(t, b2r_expandConv, newB2r_expandWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path.kernel, 0))
 		})
 	}
 }
@@ -426,16 +609,22 @@ func FuzzB2r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci24_co144_g1_s1_relu6) {
-			verify.Check(t, b2r_expandConv, newB2r_expandWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b2r_expandConv, newB2r_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB2r_expand runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB2r_expand runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB2r_expand(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci24_co144_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b2r_expandConv, newB2r_expandWith(path.kernel), 1, 56, 56)
+			verify.Bench(b, b2r_expandConv, newB2r_expandWith(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b2r_expandConv, newB2r_expandWith(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -463,22 +652,43 @@ var b2r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB2r_dwWith makes B2r_dw through its public constructor, then runs kernel k.
-func newB2r_dwWith(k rowKernel) verify.New {
+// newB2r_dwWith makes B2r_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB2r_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB2r_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB2r_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB2r_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c144_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path.kernel))
-			verify.CheckErrors(t, b2r_dwConv, newB2r_dwWith(path.kernel))
+			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, b2r_dwConv, newB2r_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, b2r_dwConv, newB2r_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -486,16 +696,22 @@ func FuzzB2r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c144_s1_d1_relu6) {
-			verify.Check(t, b2r_dwConv, newB2r_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB2r_dw runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB2r_dw runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB2r_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c144_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b2r_dwConv, newB2r_dwWith(path.kernel), 1, 56, 56)
+			verify.Bench(b, b2r_dwConv, newB2r_dwWith(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b2r_dwConv, newB2r_dwWith(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -523,22 +739,43 @@ var b2r_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB2r_projectWith makes B2r_project through its public constructor, then runs kernel k.
-func newB2r_projectWith(k rowKernel) verify.New {
+// newB2r_projectWith makes B2r_project through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB2r_projectWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB2r_project(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB2r_project runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB2r_project(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci144_co24_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path.kernel))
-			verify.CheckErrors(t, b2r_projectConv, newB2r_projectWith(path.kernel))
+			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path.kernel, 0))
+			verify.CheckErrors(t, b2r_projectConv, newB2r_projectWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path.kernel, 3))
+			verify.CheckErrors(t, b2r_projectConv, newB2r_projectWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path.kernel, 0))
 		})
 	}
 }
@@ -546,16 +783,22 @@ func FuzzB2r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci144_co24_g1_s1_none) {
-			verify.Check(t, b2r_projectConv, newB2r_projectWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b2r_projectConv, newB2r_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB2r_project runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB2r_project runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB2r_project(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci144_co24_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b2r_projectConv, newB2r_projectWith(path.kernel), 1, 56, 56)
+			verify.Bench(b, b2r_projectConv, newB2r_projectWith(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b2r_projectConv, newB2r_projectWith(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -583,22 +826,43 @@ var b3_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB3_expandWith makes B3_expand through its public constructor, then runs kernel k.
-func newB3_expandWith(k rowKernel) verify.New {
+// newB3_expandWith makes B3_expand through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB3_expandWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB3_expand(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB3_expand runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB3_expand(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci24_co144_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b3_expandConv, newB3_expandWith(path.kernel))
-			verify.CheckErrors(t, b3_expandConv, newB3_expandWith(path.kernel))
+			verify.Sweep(t, b3_expandConv, newB3_expandWith(path.kernel, 0))
+			verify.CheckErrors(t, b3_expandConv, newB3_expandWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b3_expandConv, newB3_expandWith(path.kernel, 3))
+			verify.CheckErrors(t, b3_expandConv, newB3_expandWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b3_expandConv, newB3_expandWith(path.kernel, 0))
 		})
 	}
 }
@@ -606,16 +870,22 @@ func FuzzB3_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci24_co144_g1_s1_relu6) {
-			verify.Check(t, b3_expandConv, newB3_expandWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b3_expandConv, newB3_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB3_expand runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB3_expand runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB3_expand(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci24_co144_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b3_expandConv, newB3_expandWith(path.kernel), 1, 56, 56)
+			verify.Bench(b, b3_expandConv, newB3_expandWith(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b3_expandConv, newB3_expandWith(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -643,22 +913,43 @@ var b3_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newB3_dwWith makes B3_dw through its public constructor, then runs kernel k.
-func newB3_dwWith(k rowKernel) verify.New {
+// newB3_dwWith makes B3_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB3_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB3_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB3_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB3_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c144_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b3_dwConv, newB3_dwWith(path.kernel))
-			verify.CheckErrors(t, b3_dwConv, newB3_dwWith(path.kernel))
+			verify.Sweep(t, b3_dwConv, newB3_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, b3_dwConv, newB3_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b3_dwConv, newB3_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, b3_dwConv, newB3_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b3_dwConv, newB3_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -666,16 +957,22 @@ func FuzzB3_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c144_s2_d1_relu6) {
-			verify.Check(t, b3_dwConv, newB3_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b3_dwConv, newB3_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB3_dw runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB3_dw runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB3_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c144_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b3_dwConv, newB3_dwWith(path.kernel), 1, 56, 56)
+			verify.Bench(b, b3_dwConv, newB3_dwWith(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b3_dwConv, newB3_dwWith(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -703,22 +1000,43 @@ var b3_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB3_projectWith makes B3_project through its public constructor, then runs kernel k.
-func newB3_projectWith(k rowKernel) verify.New {
+// newB3_projectWith makes B3_project through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB3_projectWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB3_project(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB3_project runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB3_project(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci144_co32_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b3_projectConv, newB3_projectWith(path.kernel))
-			verify.CheckErrors(t, b3_projectConv, newB3_projectWith(path.kernel))
+			verify.Sweep(t, b3_projectConv, newB3_projectWith(path.kernel, 0))
+			verify.CheckErrors(t, b3_projectConv, newB3_projectWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b3_projectConv, newB3_projectWith(path.kernel, 3))
+			verify.CheckErrors(t, b3_projectConv, newB3_projectWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b3_projectConv, newB3_projectWith(path.kernel, 0))
 		})
 	}
 }
@@ -726,16 +1044,22 @@ func FuzzB3_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci144_co32_g1_s1_none) {
-			verify.Check(t, b3_projectConv, newB3_projectWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b3_projectConv, newB3_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB3_project runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB3_project runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB3_project(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci144_co32_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b3_projectConv, newB3_projectWith(path.kernel), 1, 28, 28)
+			verify.Bench(b, b3_projectConv, newB3_projectWith(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b3_projectConv, newB3_projectWith(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -763,22 +1087,43 @@ var b3r_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB3r_expandWith makes B3r_expand through its public constructor, then runs kernel k.
-func newB3r_expandWith(k rowKernel) verify.New {
+// newB3r_expandWith makes B3r_expand through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB3r_expandWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB3r_expand(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB3r_expand runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB3r_expand(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci32_co192_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path.kernel))
-			verify.CheckErrors(t, b3r_expandConv, newB3r_expandWith(path.kernel))
+			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path.kernel, 0))
+			verify.CheckErrors(t, b3r_expandConv, newB3r_expandWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path.kernel, 3))
+			verify.CheckErrors(t, b3r_expandConv, newB3r_expandWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path.kernel, 0))
 		})
 	}
 }
@@ -786,16 +1131,22 @@ func FuzzB3r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci32_co192_g1_s1_relu6) {
-			verify.Check(t, b3r_expandConv, newB3r_expandWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b3r_expandConv, newB3r_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB3r_expand runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB3r_expand runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB3r_expand(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci32_co192_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b3r_expandConv, newB3r_expandWith(path.kernel), 1, 28, 28)
+			verify.Bench(b, b3r_expandConv, newB3r_expandWith(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b3r_expandConv, newB3r_expandWith(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -823,22 +1174,43 @@ var b3r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB3r_dwWith makes B3r_dw through its public constructor, then runs kernel k.
-func newB3r_dwWith(k rowKernel) verify.New {
+// newB3r_dwWith makes B3r_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB3r_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB3r_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB3r_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB3r_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c192_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path.kernel))
-			verify.CheckErrors(t, b3r_dwConv, newB3r_dwWith(path.kernel))
+			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, b3r_dwConv, newB3r_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, b3r_dwConv, newB3r_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -846,16 +1218,22 @@ func FuzzB3r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c192_s1_d1_relu6) {
-			verify.Check(t, b3r_dwConv, newB3r_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB3r_dw runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB3r_dw runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB3r_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c192_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b3r_dwConv, newB3r_dwWith(path.kernel), 1, 28, 28)
+			verify.Bench(b, b3r_dwConv, newB3r_dwWith(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b3r_dwConv, newB3r_dwWith(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -883,22 +1261,43 @@ var b3r_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB3r_projectWith makes B3r_project through its public constructor, then runs kernel k.
-func newB3r_projectWith(k rowKernel) verify.New {
+// newB3r_projectWith makes B3r_project through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB3r_projectWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB3r_project(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB3r_project runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB3r_project(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci192_co32_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path.kernel))
-			verify.CheckErrors(t, b3r_projectConv, newB3r_projectWith(path.kernel))
+			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path.kernel, 0))
+			verify.CheckErrors(t, b3r_projectConv, newB3r_projectWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path.kernel, 3))
+			verify.CheckErrors(t, b3r_projectConv, newB3r_projectWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path.kernel, 0))
 		})
 	}
 }
@@ -906,16 +1305,22 @@ func FuzzB3r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci192_co32_g1_s1_none) {
-			verify.Check(t, b3r_projectConv, newB3r_projectWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b3r_projectConv, newB3r_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB3r_project runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB3r_project runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB3r_project(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci192_co32_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b3r_projectConv, newB3r_projectWith(path.kernel), 1, 28, 28)
+			verify.Bench(b, b3r_projectConv, newB3r_projectWith(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b3r_projectConv, newB3r_projectWith(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -943,22 +1348,43 @@ var b4_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB4_expandWith makes B4_expand through its public constructor, then runs kernel k.
-func newB4_expandWith(k rowKernel) verify.New {
+// newB4_expandWith makes B4_expand through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB4_expandWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB4_expand(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB4_expand runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB4_expand(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci32_co192_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b4_expandConv, newB4_expandWith(path.kernel))
-			verify.CheckErrors(t, b4_expandConv, newB4_expandWith(path.kernel))
+			verify.Sweep(t, b4_expandConv, newB4_expandWith(path.kernel, 0))
+			verify.CheckErrors(t, b4_expandConv, newB4_expandWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b4_expandConv, newB4_expandWith(path.kernel, 3))
+			verify.CheckErrors(t, b4_expandConv, newB4_expandWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b4_expandConv, newB4_expandWith(path.kernel, 0))
 		})
 	}
 }
@@ -966,16 +1392,22 @@ func FuzzB4_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci32_co192_g1_s1_relu6) {
-			verify.Check(t, b4_expandConv, newB4_expandWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b4_expandConv, newB4_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB4_expand runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB4_expand runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB4_expand(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci32_co192_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b4_expandConv, newB4_expandWith(path.kernel), 1, 28, 28)
+			verify.Bench(b, b4_expandConv, newB4_expandWith(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b4_expandConv, newB4_expandWith(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1003,22 +1435,43 @@ var b4_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newB4_dwWith makes B4_dw through its public constructor, then runs kernel k.
-func newB4_dwWith(k rowKernel) verify.New {
+// newB4_dwWith makes B4_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB4_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB4_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB4_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB4_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c192_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b4_dwConv, newB4_dwWith(path.kernel))
-			verify.CheckErrors(t, b4_dwConv, newB4_dwWith(path.kernel))
+			verify.Sweep(t, b4_dwConv, newB4_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, b4_dwConv, newB4_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b4_dwConv, newB4_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, b4_dwConv, newB4_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b4_dwConv, newB4_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -1026,16 +1479,22 @@ func FuzzB4_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c192_s2_d1_relu6) {
-			verify.Check(t, b4_dwConv, newB4_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b4_dwConv, newB4_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB4_dw runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB4_dw runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB4_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c192_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b4_dwConv, newB4_dwWith(path.kernel), 1, 28, 28)
+			verify.Bench(b, b4_dwConv, newB4_dwWith(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b4_dwConv, newB4_dwWith(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1063,22 +1522,43 @@ var b4_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB4_projectWith makes B4_project through its public constructor, then runs kernel k.
-func newB4_projectWith(k rowKernel) verify.New {
+// newB4_projectWith makes B4_project through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB4_projectWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB4_project(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB4_project runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB4_project(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci192_co64_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b4_projectConv, newB4_projectWith(path.kernel))
-			verify.CheckErrors(t, b4_projectConv, newB4_projectWith(path.kernel))
+			verify.Sweep(t, b4_projectConv, newB4_projectWith(path.kernel, 0))
+			verify.CheckErrors(t, b4_projectConv, newB4_projectWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b4_projectConv, newB4_projectWith(path.kernel, 3))
+			verify.CheckErrors(t, b4_projectConv, newB4_projectWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b4_projectConv, newB4_projectWith(path.kernel, 0))
 		})
 	}
 }
@@ -1086,16 +1566,22 @@ func FuzzB4_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci192_co64_g1_s1_none) {
-			verify.Check(t, b4_projectConv, newB4_projectWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b4_projectConv, newB4_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB4_project runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB4_project runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB4_project(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci192_co64_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b4_projectConv, newB4_projectWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, b4_projectConv, newB4_projectWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b4_projectConv, newB4_projectWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1123,22 +1609,43 @@ var b4r_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB4r_expandWith makes B4r_expand through its public constructor, then runs kernel k.
-func newB4r_expandWith(k rowKernel) verify.New {
+// newB4r_expandWith makes B4r_expand through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB4r_expandWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB4r_expand(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB4r_expand runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB4r_expand(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci64_co384_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path.kernel))
-			verify.CheckErrors(t, b4r_expandConv, newB4r_expandWith(path.kernel))
+			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path.kernel, 0))
+			verify.CheckErrors(t, b4r_expandConv, newB4r_expandWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path.kernel, 3))
+			verify.CheckErrors(t, b4r_expandConv, newB4r_expandWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path.kernel, 0))
 		})
 	}
 }
@@ -1146,16 +1653,22 @@ func FuzzB4r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci64_co384_g1_s1_relu6) {
-			verify.Check(t, b4r_expandConv, newB4r_expandWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b4r_expandConv, newB4r_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB4r_expand runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB4r_expand runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB4r_expand(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci64_co384_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b4r_expandConv, newB4r_expandWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, b4r_expandConv, newB4r_expandWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b4r_expandConv, newB4r_expandWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1183,22 +1696,43 @@ var b4r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB4r_dwWith makes B4r_dw through its public constructor, then runs kernel k.
-func newB4r_dwWith(k rowKernel) verify.New {
+// newB4r_dwWith makes B4r_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB4r_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB4r_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB4r_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB4r_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c384_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path.kernel))
-			verify.CheckErrors(t, b4r_dwConv, newB4r_dwWith(path.kernel))
+			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, b4r_dwConv, newB4r_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, b4r_dwConv, newB4r_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -1206,16 +1740,22 @@ func FuzzB4r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c384_s1_d1_relu6) {
-			verify.Check(t, b4r_dwConv, newB4r_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB4r_dw runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB4r_dw runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB4r_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c384_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b4r_dwConv, newB4r_dwWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, b4r_dwConv, newB4r_dwWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b4r_dwConv, newB4r_dwWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1243,22 +1783,43 @@ var b4r_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB4r_projectWith makes B4r_project through its public constructor, then runs kernel k.
-func newB4r_projectWith(k rowKernel) verify.New {
+// newB4r_projectWith makes B4r_project through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB4r_projectWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB4r_project(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB4r_project runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB4r_project(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci384_co64_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path.kernel))
-			verify.CheckErrors(t, b4r_projectConv, newB4r_projectWith(path.kernel))
+			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path.kernel, 0))
+			verify.CheckErrors(t, b4r_projectConv, newB4r_projectWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path.kernel, 3))
+			verify.CheckErrors(t, b4r_projectConv, newB4r_projectWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path.kernel, 0))
 		})
 	}
 }
@@ -1266,16 +1827,22 @@ func FuzzB4r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci384_co64_g1_s1_none) {
-			verify.Check(t, b4r_projectConv, newB4r_projectWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b4r_projectConv, newB4r_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB4r_project runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB4r_project runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB4r_project(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci384_co64_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b4r_projectConv, newB4r_projectWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, b4r_projectConv, newB4r_projectWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b4r_projectConv, newB4r_projectWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1303,22 +1870,43 @@ var b5_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB5_expandWith makes B5_expand through its public constructor, then runs kernel k.
-func newB5_expandWith(k rowKernel) verify.New {
+// newB5_expandWith makes B5_expand through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB5_expandWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB5_expand(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB5_expand runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB5_expand(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci64_co384_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b5_expandConv, newB5_expandWith(path.kernel))
-			verify.CheckErrors(t, b5_expandConv, newB5_expandWith(path.kernel))
+			verify.Sweep(t, b5_expandConv, newB5_expandWith(path.kernel, 0))
+			verify.CheckErrors(t, b5_expandConv, newB5_expandWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b5_expandConv, newB5_expandWith(path.kernel, 3))
+			verify.CheckErrors(t, b5_expandConv, newB5_expandWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b5_expandConv, newB5_expandWith(path.kernel, 0))
 		})
 	}
 }
@@ -1326,16 +1914,22 @@ func FuzzB5_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci64_co384_g1_s1_relu6) {
-			verify.Check(t, b5_expandConv, newB5_expandWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b5_expandConv, newB5_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB5_expand runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB5_expand runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB5_expand(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci64_co384_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b5_expandConv, newB5_expandWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, b5_expandConv, newB5_expandWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b5_expandConv, newB5_expandWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1363,22 +1957,43 @@ var b5_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB5_dwWith makes B5_dw through its public constructor, then runs kernel k.
-func newB5_dwWith(k rowKernel) verify.New {
+// newB5_dwWith makes B5_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB5_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB5_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB5_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB5_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c384_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b5_dwConv, newB5_dwWith(path.kernel))
-			verify.CheckErrors(t, b5_dwConv, newB5_dwWith(path.kernel))
+			verify.Sweep(t, b5_dwConv, newB5_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, b5_dwConv, newB5_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b5_dwConv, newB5_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, b5_dwConv, newB5_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b5_dwConv, newB5_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -1386,16 +2001,22 @@ func FuzzB5_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c384_s1_d1_relu6) {
-			verify.Check(t, b5_dwConv, newB5_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b5_dwConv, newB5_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB5_dw runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB5_dw runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB5_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c384_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b5_dwConv, newB5_dwWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, b5_dwConv, newB5_dwWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b5_dwConv, newB5_dwWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1423,22 +2044,43 @@ var b5_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB5_projectWith makes B5_project through its public constructor, then runs kernel k.
-func newB5_projectWith(k rowKernel) verify.New {
+// newB5_projectWith makes B5_project through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB5_projectWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB5_project(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB5_project runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB5_project(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci384_co96_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b5_projectConv, newB5_projectWith(path.kernel))
-			verify.CheckErrors(t, b5_projectConv, newB5_projectWith(path.kernel))
+			verify.Sweep(t, b5_projectConv, newB5_projectWith(path.kernel, 0))
+			verify.CheckErrors(t, b5_projectConv, newB5_projectWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b5_projectConv, newB5_projectWith(path.kernel, 3))
+			verify.CheckErrors(t, b5_projectConv, newB5_projectWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b5_projectConv, newB5_projectWith(path.kernel, 0))
 		})
 	}
 }
@@ -1446,16 +2088,22 @@ func FuzzB5_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci384_co96_g1_s1_none) {
-			verify.Check(t, b5_projectConv, newB5_projectWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b5_projectConv, newB5_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB5_project runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB5_project runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB5_project(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci384_co96_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b5_projectConv, newB5_projectWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, b5_projectConv, newB5_projectWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b5_projectConv, newB5_projectWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1483,22 +2131,43 @@ var b5r_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB5r_expandWith makes B5r_expand through its public constructor, then runs kernel k.
-func newB5r_expandWith(k rowKernel) verify.New {
+// newB5r_expandWith makes B5r_expand through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB5r_expandWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB5r_expand(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB5r_expand runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB5r_expand(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci96_co576_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path.kernel))
-			verify.CheckErrors(t, b5r_expandConv, newB5r_expandWith(path.kernel))
+			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path.kernel, 0))
+			verify.CheckErrors(t, b5r_expandConv, newB5r_expandWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path.kernel, 3))
+			verify.CheckErrors(t, b5r_expandConv, newB5r_expandWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path.kernel, 0))
 		})
 	}
 }
@@ -1506,16 +2175,22 @@ func FuzzB5r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci96_co576_g1_s1_relu6) {
-			verify.Check(t, b5r_expandConv, newB5r_expandWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b5r_expandConv, newB5r_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB5r_expand runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB5r_expand runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB5r_expand(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci96_co576_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b5r_expandConv, newB5r_expandWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, b5r_expandConv, newB5r_expandWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b5r_expandConv, newB5r_expandWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1543,22 +2218,43 @@ var b5r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB5r_dwWith makes B5r_dw through its public constructor, then runs kernel k.
-func newB5r_dwWith(k rowKernel) verify.New {
+// newB5r_dwWith makes B5r_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB5r_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB5r_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB5r_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB5r_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c576_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path.kernel))
-			verify.CheckErrors(t, b5r_dwConv, newB5r_dwWith(path.kernel))
+			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, b5r_dwConv, newB5r_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, b5r_dwConv, newB5r_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -1566,16 +2262,22 @@ func FuzzB5r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c576_s1_d1_relu6) {
-			verify.Check(t, b5r_dwConv, newB5r_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB5r_dw runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB5r_dw runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB5r_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c576_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b5r_dwConv, newB5r_dwWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, b5r_dwConv, newB5r_dwWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b5r_dwConv, newB5r_dwWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1603,22 +2305,43 @@ var b5r_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB5r_projectWith makes B5r_project through its public constructor, then runs kernel k.
-func newB5r_projectWith(k rowKernel) verify.New {
+// newB5r_projectWith makes B5r_project through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB5r_projectWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB5r_project(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB5r_project runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB5r_project(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci576_co96_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path.kernel))
-			verify.CheckErrors(t, b5r_projectConv, newB5r_projectWith(path.kernel))
+			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path.kernel, 0))
+			verify.CheckErrors(t, b5r_projectConv, newB5r_projectWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path.kernel, 3))
+			verify.CheckErrors(t, b5r_projectConv, newB5r_projectWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path.kernel, 0))
 		})
 	}
 }
@@ -1626,16 +2349,22 @@ func FuzzB5r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci576_co96_g1_s1_none) {
-			verify.Check(t, b5r_projectConv, newB5r_projectWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b5r_projectConv, newB5r_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB5r_project runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB5r_project runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB5r_project(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci576_co96_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b5r_projectConv, newB5r_projectWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, b5r_projectConv, newB5r_projectWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b5r_projectConv, newB5r_projectWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1663,22 +2392,43 @@ var b6_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB6_expandWith makes B6_expand through its public constructor, then runs kernel k.
-func newB6_expandWith(k rowKernel) verify.New {
+// newB6_expandWith makes B6_expand through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB6_expandWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB6_expand(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB6_expand runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB6_expand(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci96_co576_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b6_expandConv, newB6_expandWith(path.kernel))
-			verify.CheckErrors(t, b6_expandConv, newB6_expandWith(path.kernel))
+			verify.Sweep(t, b6_expandConv, newB6_expandWith(path.kernel, 0))
+			verify.CheckErrors(t, b6_expandConv, newB6_expandWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b6_expandConv, newB6_expandWith(path.kernel, 3))
+			verify.CheckErrors(t, b6_expandConv, newB6_expandWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b6_expandConv, newB6_expandWith(path.kernel, 0))
 		})
 	}
 }
@@ -1686,16 +2436,22 @@ func FuzzB6_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci96_co576_g1_s1_relu6) {
-			verify.Check(t, b6_expandConv, newB6_expandWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b6_expandConv, newB6_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB6_expand runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB6_expand runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB6_expand(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci96_co576_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b6_expandConv, newB6_expandWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, b6_expandConv, newB6_expandWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b6_expandConv, newB6_expandWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1723,22 +2479,43 @@ var b6_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newB6_dwWith makes B6_dw through its public constructor, then runs kernel k.
-func newB6_dwWith(k rowKernel) verify.New {
+// newB6_dwWith makes B6_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB6_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB6_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB6_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB6_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c576_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b6_dwConv, newB6_dwWith(path.kernel))
-			verify.CheckErrors(t, b6_dwConv, newB6_dwWith(path.kernel))
+			verify.Sweep(t, b6_dwConv, newB6_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, b6_dwConv, newB6_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b6_dwConv, newB6_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, b6_dwConv, newB6_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b6_dwConv, newB6_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -1746,16 +2523,22 @@ func FuzzB6_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c576_s2_d1_relu6) {
-			verify.Check(t, b6_dwConv, newB6_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b6_dwConv, newB6_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB6_dw runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB6_dw runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB6_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c576_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b6_dwConv, newB6_dwWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, b6_dwConv, newB6_dwWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b6_dwConv, newB6_dwWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1783,22 +2566,43 @@ var b6_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB6_projectWith makes B6_project through its public constructor, then runs kernel k.
-func newB6_projectWith(k rowKernel) verify.New {
+// newB6_projectWith makes B6_project through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB6_projectWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB6_project(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB6_project runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB6_project(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci576_co160_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b6_projectConv, newB6_projectWith(path.kernel))
-			verify.CheckErrors(t, b6_projectConv, newB6_projectWith(path.kernel))
+			verify.Sweep(t, b6_projectConv, newB6_projectWith(path.kernel, 0))
+			verify.CheckErrors(t, b6_projectConv, newB6_projectWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b6_projectConv, newB6_projectWith(path.kernel, 3))
+			verify.CheckErrors(t, b6_projectConv, newB6_projectWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b6_projectConv, newB6_projectWith(path.kernel, 0))
 		})
 	}
 }
@@ -1806,16 +2610,22 @@ func FuzzB6_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci576_co160_g1_s1_none) {
-			verify.Check(t, b6_projectConv, newB6_projectWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b6_projectConv, newB6_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB6_project runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB6_project runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB6_project(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci576_co160_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b6_projectConv, newB6_projectWith(path.kernel), 1, 7, 7)
+			verify.Bench(b, b6_projectConv, newB6_projectWith(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b6_projectConv, newB6_projectWith(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1843,22 +2653,43 @@ var b6r_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB6r_expandWith makes B6r_expand through its public constructor, then runs kernel k.
-func newB6r_expandWith(k rowKernel) verify.New {
+// newB6r_expandWith makes B6r_expand through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB6r_expandWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB6r_expand(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB6r_expand runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB6r_expand(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci160_co960_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path.kernel))
-			verify.CheckErrors(t, b6r_expandConv, newB6r_expandWith(path.kernel))
+			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path.kernel, 0))
+			verify.CheckErrors(t, b6r_expandConv, newB6r_expandWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path.kernel, 3))
+			verify.CheckErrors(t, b6r_expandConv, newB6r_expandWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path.kernel, 0))
 		})
 	}
 }
@@ -1866,16 +2697,22 @@ func FuzzB6r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci160_co960_g1_s1_relu6) {
-			verify.Check(t, b6r_expandConv, newB6r_expandWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b6r_expandConv, newB6r_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB6r_expand runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB6r_expand runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB6r_expand(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci160_co960_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b6r_expandConv, newB6r_expandWith(path.kernel), 1, 7, 7)
+			verify.Bench(b, b6r_expandConv, newB6r_expandWith(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b6r_expandConv, newB6r_expandWith(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1903,22 +2740,43 @@ var b6r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB6r_dwWith makes B6r_dw through its public constructor, then runs kernel k.
-func newB6r_dwWith(k rowKernel) verify.New {
+// newB6r_dwWith makes B6r_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB6r_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB6r_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB6r_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB6r_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c960_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path.kernel))
-			verify.CheckErrors(t, b6r_dwConv, newB6r_dwWith(path.kernel))
+			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, b6r_dwConv, newB6r_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, b6r_dwConv, newB6r_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -1926,16 +2784,22 @@ func FuzzB6r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c960_s1_d1_relu6) {
-			verify.Check(t, b6r_dwConv, newB6r_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB6r_dw runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB6r_dw runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB6r_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c960_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b6r_dwConv, newB6r_dwWith(path.kernel), 1, 7, 7)
+			verify.Bench(b, b6r_dwConv, newB6r_dwWith(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b6r_dwConv, newB6r_dwWith(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1963,22 +2827,43 @@ var b6r_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB6r_projectWith makes B6r_project through its public constructor, then runs kernel k.
-func newB6r_projectWith(k rowKernel) verify.New {
+// newB6r_projectWith makes B6r_project through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB6r_projectWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB6r_project(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB6r_project runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB6r_project(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci960_co160_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path.kernel))
-			verify.CheckErrors(t, b6r_projectConv, newB6r_projectWith(path.kernel))
+			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path.kernel, 0))
+			verify.CheckErrors(t, b6r_projectConv, newB6r_projectWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path.kernel, 3))
+			verify.CheckErrors(t, b6r_projectConv, newB6r_projectWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path.kernel, 0))
 		})
 	}
 }
@@ -1986,16 +2871,22 @@ func FuzzB6r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci960_co160_g1_s1_none) {
-			verify.Check(t, b6r_projectConv, newB6r_projectWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b6r_projectConv, newB6r_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB6r_project runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB6r_project runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB6r_project(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci960_co160_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b6r_projectConv, newB6r_projectWith(path.kernel), 1, 7, 7)
+			verify.Bench(b, b6r_projectConv, newB6r_projectWith(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b6r_projectConv, newB6r_projectWith(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2023,22 +2914,43 @@ var b7_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB7_expandWith makes B7_expand through its public constructor, then runs kernel k.
-func newB7_expandWith(k rowKernel) verify.New {
+// newB7_expandWith makes B7_expand through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB7_expandWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB7_expand(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB7_expand runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB7_expand(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci160_co960_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b7_expandConv, newB7_expandWith(path.kernel))
-			verify.CheckErrors(t, b7_expandConv, newB7_expandWith(path.kernel))
+			verify.Sweep(t, b7_expandConv, newB7_expandWith(path.kernel, 0))
+			verify.CheckErrors(t, b7_expandConv, newB7_expandWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b7_expandConv, newB7_expandWith(path.kernel, 3))
+			verify.CheckErrors(t, b7_expandConv, newB7_expandWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b7_expandConv, newB7_expandWith(path.kernel, 0))
 		})
 	}
 }
@@ -2046,16 +2958,22 @@ func FuzzB7_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci160_co960_g1_s1_relu6) {
-			verify.Check(t, b7_expandConv, newB7_expandWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b7_expandConv, newB7_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB7_expand runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB7_expand runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB7_expand(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci160_co960_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b7_expandConv, newB7_expandWith(path.kernel), 1, 7, 7)
+			verify.Bench(b, b7_expandConv, newB7_expandWith(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b7_expandConv, newB7_expandWith(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2083,22 +3001,43 @@ var b7_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB7_dwWith makes B7_dw through its public constructor, then runs kernel k.
-func newB7_dwWith(k rowKernel) verify.New {
+// newB7_dwWith makes B7_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB7_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB7_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB7_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB7_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c960_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b7_dwConv, newB7_dwWith(path.kernel))
-			verify.CheckErrors(t, b7_dwConv, newB7_dwWith(path.kernel))
+			verify.Sweep(t, b7_dwConv, newB7_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, b7_dwConv, newB7_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b7_dwConv, newB7_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, b7_dwConv, newB7_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b7_dwConv, newB7_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -2106,16 +3045,22 @@ func FuzzB7_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c960_s1_d1_relu6) {
-			verify.Check(t, b7_dwConv, newB7_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b7_dwConv, newB7_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB7_dw runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB7_dw runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB7_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c960_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b7_dwConv, newB7_dwWith(path.kernel), 1, 7, 7)
+			verify.Bench(b, b7_dwConv, newB7_dwWith(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b7_dwConv, newB7_dwWith(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2143,22 +3088,43 @@ var b7_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB7_projectWith makes B7_project through its public constructor, then runs kernel k.
-func newB7_projectWith(k rowKernel) verify.New {
+// newB7_projectWith makes B7_project through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newB7_projectWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewB7_project(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestB7_project runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestB7_project(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci960_co320_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b7_projectConv, newB7_projectWith(path.kernel))
-			verify.CheckErrors(t, b7_projectConv, newB7_projectWith(path.kernel))
+			verify.Sweep(t, b7_projectConv, newB7_projectWith(path.kernel, 0))
+			verify.CheckErrors(t, b7_projectConv, newB7_projectWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, b7_projectConv, newB7_projectWith(path.kernel, 3))
+			verify.CheckErrors(t, b7_projectConv, newB7_projectWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, b7_projectConv, newB7_projectWith(path.kernel, 0))
 		})
 	}
 }
@@ -2166,16 +3132,22 @@ func FuzzB7_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci960_co320_g1_s1_none) {
-			verify.Check(t, b7_projectConv, newB7_projectWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b7_projectConv, newB7_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkB7_project runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkB7_project runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkB7_project(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci960_co320_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b7_projectConv, newB7_projectWith(path.kernel), 1, 7, 7)
+			verify.Bench(b, b7_projectConv, newB7_projectWith(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, b7_projectConv, newB7_projectWith(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2203,22 +3175,43 @@ var conv_lastConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newConv_lastWith makes Conv_last through its public constructor, then runs kernel k.
-func newConv_lastWith(k rowKernel) verify.New {
+// newConv_lastWith makes Conv_last through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv_lastWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv_last(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv_last runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv_last(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci320_co1280_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv_lastConv, newConv_lastWith(path.kernel))
-			verify.CheckErrors(t, conv_lastConv, newConv_lastWith(path.kernel))
+			verify.Sweep(t, conv_lastConv, newConv_lastWith(path.kernel, 0))
+			verify.CheckErrors(t, conv_lastConv, newConv_lastWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv_lastConv, newConv_lastWith(path.kernel, 3))
+			verify.CheckErrors(t, conv_lastConv, newConv_lastWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv_lastConv, newConv_lastWith(path.kernel, 0))
 		})
 	}
 }
@@ -2226,16 +3219,22 @@ func FuzzConv_last(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci320_co1280_g1_s1_relu6) {
-			verify.Check(t, conv_lastConv, newConv_lastWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv_lastConv, newConv_lastWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv_last runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv_last runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv_last(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci320_co1280_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv_lastConv, newConv_lastWith(path.kernel), 1, 7, 7)
+			verify.Bench(b, conv_lastConv, newConv_lastWith(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv_lastConv, newConv_lastWith(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {

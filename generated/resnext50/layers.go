@@ -66,6 +66,15 @@ func (l *Conv2) Forward(dst, src []float32, n, h, w int) error {
 	return conv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Conv2) OutputSize(h, w int) (oh, ow int) {
@@ -122,6 +131,15 @@ func (l *Conv3_s2) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return conv3_s2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv3_s2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv3_s2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -182,6 +200,15 @@ func (l *Conv3) Forward(dst, src []float32, n, h, w int) error {
 	return conv3Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv3) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv3Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Conv3) OutputSize(h, w int) (oh, ow int) {
@@ -238,6 +265,15 @@ func (l *Conv4_s2) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return conv4_s2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv4_s2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv4_s2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -298,6 +334,15 @@ func (l *Conv4) Forward(dst, src []float32, n, h, w int) error {
 	return conv4Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv4) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Conv4) OutputSize(h, w int) (oh, ow int) {
@@ -356,6 +401,15 @@ func (l *Conv5_s2) Forward(dst, src []float32, n, h, w int) error {
 	return conv5_s2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv5_s2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv5_s2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Conv5_s2) OutputSize(h, w int) (oh, ow int) {
@@ -412,6 +466,15 @@ func (l *Conv5) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return conv5Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv5) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1

@@ -43,22 +43,43 @@ var conv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newConv2With makes Conv2 through its public constructor, then runs kernel k.
-func newConv2With(k rowKernel) verify.New {
+// newConv2With makes Conv2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv2(t *testing.T) {
 	for _, path := range kernelPaths(k_pgconv3x3_c128_g32_s1_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv2Conv, newConv2With(path.kernel))
-			verify.CheckErrors(t, conv2Conv, newConv2With(path.kernel))
+			verify.Sweep(t, conv2Conv, newConv2With(path.kernel, 0))
+			verify.CheckErrors(t, conv2Conv, newConv2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv2Conv, newConv2With(path.kernel, 3))
+			verify.CheckErrors(t, conv2Conv, newConv2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv2Conv, newConv2With(path.kernel, 0))
 		})
 	}
 }
@@ -66,16 +87,22 @@ func FuzzConv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pgconv3x3_c128_g32_s1_d1_relu) {
-			verify.Check(t, conv2Conv, newConv2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv2Conv, newConv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv2 runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv2 runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv2(b *testing.B) {
 	for _, path := range kernelPaths(k_pgconv3x3_c128_g32_s1_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv2Conv, newConv2With(path.kernel), 1, 56, 56)
+			verify.Bench(b, conv2Conv, newConv2With(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv2Conv, newConv2With(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -103,22 +130,43 @@ var conv3_s2Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newConv3_s2With makes Conv3_s2 through its public constructor, then runs kernel k.
-func newConv3_s2With(k rowKernel) verify.New {
+// newConv3_s2With makes Conv3_s2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv3_s2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv3_s2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv3_s2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv3_s2(t *testing.T) {
 	for _, path := range kernelPaths(k_gconv3x3_ci256_co256_g32_s2_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv3_s2Conv, newConv3_s2With(path.kernel))
-			verify.CheckErrors(t, conv3_s2Conv, newConv3_s2With(path.kernel))
+			verify.Sweep(t, conv3_s2Conv, newConv3_s2With(path.kernel, 0))
+			verify.CheckErrors(t, conv3_s2Conv, newConv3_s2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv3_s2Conv, newConv3_s2With(path.kernel, 3))
+			verify.CheckErrors(t, conv3_s2Conv, newConv3_s2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv3_s2Conv, newConv3_s2With(path.kernel, 0))
 		})
 	}
 }
@@ -126,16 +174,22 @@ func FuzzConv3_s2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_gconv3x3_ci256_co256_g32_s2_d1_relu) {
-			verify.Check(t, conv3_s2Conv, newConv3_s2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv3_s2Conv, newConv3_s2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv3_s2 runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv3_s2 runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv3_s2(b *testing.B) {
 	for _, path := range kernelPaths(k_gconv3x3_ci256_co256_g32_s2_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv3_s2Conv, newConv3_s2With(path.kernel), 1, 56, 56)
+			verify.Bench(b, conv3_s2Conv, newConv3_s2With(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv3_s2Conv, newConv3_s2With(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -163,22 +217,43 @@ var conv3Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newConv3With makes Conv3 through its public constructor, then runs kernel k.
-func newConv3With(k rowKernel) verify.New {
+// newConv3With makes Conv3 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv3With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv3(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv3 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv3(t *testing.T) {
 	for _, path := range kernelPaths(k_gconv3x3_ci256_co256_g32_s1_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv3Conv, newConv3With(path.kernel))
-			verify.CheckErrors(t, conv3Conv, newConv3With(path.kernel))
+			verify.Sweep(t, conv3Conv, newConv3With(path.kernel, 0))
+			verify.CheckErrors(t, conv3Conv, newConv3With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv3Conv, newConv3With(path.kernel, 3))
+			verify.CheckErrors(t, conv3Conv, newConv3With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv3Conv, newConv3With(path.kernel, 0))
 		})
 	}
 }
@@ -186,16 +261,22 @@ func FuzzConv3(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_gconv3x3_ci256_co256_g32_s1_d1_relu) {
-			verify.Check(t, conv3Conv, newConv3With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv3Conv, newConv3With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv3 runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv3 runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv3(b *testing.B) {
 	for _, path := range kernelPaths(k_gconv3x3_ci256_co256_g32_s1_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv3Conv, newConv3With(path.kernel), 1, 28, 28)
+			verify.Bench(b, conv3Conv, newConv3With(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv3Conv, newConv3With(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -223,22 +304,43 @@ var conv4_s2Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newConv4_s2With makes Conv4_s2 through its public constructor, then runs kernel k.
-func newConv4_s2With(k rowKernel) verify.New {
+// newConv4_s2With makes Conv4_s2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv4_s2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv4_s2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv4_s2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv4_s2(t *testing.T) {
 	for _, path := range kernelPaths(k_gconv3x3_ci512_co512_g32_s2_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv4_s2Conv, newConv4_s2With(path.kernel))
-			verify.CheckErrors(t, conv4_s2Conv, newConv4_s2With(path.kernel))
+			verify.Sweep(t, conv4_s2Conv, newConv4_s2With(path.kernel, 0))
+			verify.CheckErrors(t, conv4_s2Conv, newConv4_s2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv4_s2Conv, newConv4_s2With(path.kernel, 3))
+			verify.CheckErrors(t, conv4_s2Conv, newConv4_s2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv4_s2Conv, newConv4_s2With(path.kernel, 0))
 		})
 	}
 }
@@ -246,16 +348,22 @@ func FuzzConv4_s2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_gconv3x3_ci512_co512_g32_s2_d1_relu) {
-			verify.Check(t, conv4_s2Conv, newConv4_s2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv4_s2Conv, newConv4_s2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv4_s2 runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv4_s2 runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv4_s2(b *testing.B) {
 	for _, path := range kernelPaths(k_gconv3x3_ci512_co512_g32_s2_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv4_s2Conv, newConv4_s2With(path.kernel), 1, 28, 28)
+			verify.Bench(b, conv4_s2Conv, newConv4_s2With(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv4_s2Conv, newConv4_s2With(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -283,22 +391,43 @@ var conv4Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newConv4With makes Conv4 through its public constructor, then runs kernel k.
-func newConv4With(k rowKernel) verify.New {
+// newConv4With makes Conv4 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv4With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv4(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv4 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv4(t *testing.T) {
 	for _, path := range kernelPaths(k_gconv3x3_ci512_co512_g32_s1_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv4Conv, newConv4With(path.kernel))
-			verify.CheckErrors(t, conv4Conv, newConv4With(path.kernel))
+			verify.Sweep(t, conv4Conv, newConv4With(path.kernel, 0))
+			verify.CheckErrors(t, conv4Conv, newConv4With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv4Conv, newConv4With(path.kernel, 3))
+			verify.CheckErrors(t, conv4Conv, newConv4With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv4Conv, newConv4With(path.kernel, 0))
 		})
 	}
 }
@@ -306,16 +435,22 @@ func FuzzConv4(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_gconv3x3_ci512_co512_g32_s1_d1_relu) {
-			verify.Check(t, conv4Conv, newConv4With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv4Conv, newConv4With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv4 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv4 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv4(b *testing.B) {
 	for _, path := range kernelPaths(k_gconv3x3_ci512_co512_g32_s1_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv4Conv, newConv4With(path.kernel), 1, 14, 14)
+			verify.Bench(b, conv4Conv, newConv4With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv4Conv, newConv4With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -343,22 +478,43 @@ var conv5_s2Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newConv5_s2With makes Conv5_s2 through its public constructor, then runs kernel k.
-func newConv5_s2With(k rowKernel) verify.New {
+// newConv5_s2With makes Conv5_s2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv5_s2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv5_s2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv5_s2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv5_s2(t *testing.T) {
 	for _, path := range kernelPaths(k_gconv3x3_ci1024_co1024_g32_s2_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv5_s2Conv, newConv5_s2With(path.kernel))
-			verify.CheckErrors(t, conv5_s2Conv, newConv5_s2With(path.kernel))
+			verify.Sweep(t, conv5_s2Conv, newConv5_s2With(path.kernel, 0))
+			verify.CheckErrors(t, conv5_s2Conv, newConv5_s2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv5_s2Conv, newConv5_s2With(path.kernel, 3))
+			verify.CheckErrors(t, conv5_s2Conv, newConv5_s2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv5_s2Conv, newConv5_s2With(path.kernel, 0))
 		})
 	}
 }
@@ -366,16 +522,22 @@ func FuzzConv5_s2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_gconv3x3_ci1024_co1024_g32_s2_d1_relu) {
-			verify.Check(t, conv5_s2Conv, newConv5_s2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv5_s2Conv, newConv5_s2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv5_s2 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv5_s2 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv5_s2(b *testing.B) {
 	for _, path := range kernelPaths(k_gconv3x3_ci1024_co1024_g32_s2_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv5_s2Conv, newConv5_s2With(path.kernel), 1, 14, 14)
+			verify.Bench(b, conv5_s2Conv, newConv5_s2With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv5_s2Conv, newConv5_s2With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -403,22 +565,43 @@ var conv5Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newConv5With makes Conv5 through its public constructor, then runs kernel k.
-func newConv5With(k rowKernel) verify.New {
+// newConv5With makes Conv5 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv5With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv5(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv5 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv5(t *testing.T) {
 	for _, path := range kernelPaths(k_gconv3x3_ci1024_co1024_g32_s1_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv5Conv, newConv5With(path.kernel))
-			verify.CheckErrors(t, conv5Conv, newConv5With(path.kernel))
+			verify.Sweep(t, conv5Conv, newConv5With(path.kernel, 0))
+			verify.CheckErrors(t, conv5Conv, newConv5With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv5Conv, newConv5With(path.kernel, 3))
+			verify.CheckErrors(t, conv5Conv, newConv5With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv5Conv, newConv5With(path.kernel, 0))
 		})
 	}
 }
@@ -426,16 +609,22 @@ func FuzzConv5(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_gconv3x3_ci1024_co1024_g32_s1_d1_relu) {
-			verify.Check(t, conv5Conv, newConv5With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv5Conv, newConv5With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv5 runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv5 runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv5(b *testing.B) {
 	for _, path := range kernelPaths(k_gconv3x3_ci1024_co1024_g32_s1_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv5Conv, newConv5With(path.kernel), 1, 7, 7)
+			verify.Bench(b, conv5Conv, newConv5With(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv5Conv, newConv5With(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {

@@ -78,6 +78,15 @@ func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	return conv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *Conv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return conv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Conv1) OutputSize(h, w int) (oh, ow int) {
@@ -134,6 +143,15 @@ func (l *S2_gconv1) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return s2_gconv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S2_gconv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s2_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -194,6 +212,15 @@ func (l *S2_dw) Forward(dst, src []float32, n, h, w int) error {
 	return s2_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S2_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s2_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *S2_dw) OutputSize(h, w int) (oh, ow int) {
@@ -250,6 +277,15 @@ func (l *S2_gconv2) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return s2_gconv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S2_gconv2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s2_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -310,6 +346,15 @@ func (l *S2r_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	return s2r_gconv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S2r_gconv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s2r_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *S2r_gconv1) OutputSize(h, w int) (oh, ow int) {
@@ -366,6 +411,15 @@ func (l *S2r_dw) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return s2r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S2r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s2r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -426,6 +480,15 @@ func (l *S2r_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	return s2r_gconv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S2r_gconv2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s2r_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *S2r_gconv2) OutputSize(h, w int) (oh, ow int) {
@@ -482,6 +545,15 @@ func (l *S3_gconv1) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return s3_gconv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S3_gconv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s3_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -542,6 +614,15 @@ func (l *S3_dw) Forward(dst, src []float32, n, h, w int) error {
 	return s3_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S3_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s3_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *S3_dw) OutputSize(h, w int) (oh, ow int) {
@@ -598,6 +679,15 @@ func (l *S3_gconv2) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return s3_gconv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S3_gconv2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s3_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -658,6 +748,15 @@ func (l *S3r_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	return s3r_gconv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S3r_gconv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s3r_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *S3r_gconv1) OutputSize(h, w int) (oh, ow int) {
@@ -714,6 +813,15 @@ func (l *S3r_dw) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return s3r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S3r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s3r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -774,6 +882,15 @@ func (l *S3r_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	return s3r_gconv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S3r_gconv2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s3r_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *S3r_gconv2) OutputSize(h, w int) (oh, ow int) {
@@ -830,6 +947,15 @@ func (l *S4_gconv1) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return s4_gconv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S4_gconv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s4_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -890,6 +1016,15 @@ func (l *S4_dw) Forward(dst, src []float32, n, h, w int) error {
 	return s4_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S4_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s4_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *S4_dw) OutputSize(h, w int) (oh, ow int) {
@@ -946,6 +1081,15 @@ func (l *S4_gconv2) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return s4_gconv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S4_gconv2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s4_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1006,6 +1150,15 @@ func (l *S4r_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	return s4r_gconv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S4r_gconv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s4r_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *S4r_gconv1) OutputSize(h, w int) (oh, ow int) {
@@ -1064,6 +1217,15 @@ func (l *S4r_dw) Forward(dst, src []float32, n, h, w int) error {
 	return s4r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
 }
 
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S4r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s4r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+}
+
 // OutputSize returns the output height and width for an h×w input; a value below 1
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *S4r_dw) OutputSize(h, w int) (oh, ow int) {
@@ -1120,6 +1282,15 @@ func (l *S4r_gconv2) Forward(dst, src []float32, n, h, w int) error {
 		return errNoLayer
 	}
 	return s4r_gconv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.
+func (l *S4r_gconv2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if l == nil || l.kernel == nil {
+		return errNoLayer
+	}
+	return s4r_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1

@@ -43,22 +43,43 @@ var conv1Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newConv1With makes Conv1 through its public constructor, then runs kernel k.
-func newConv1With(k rowKernel) verify.New {
+// newConv1With makes Conv1 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newConv1With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewConv1(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestConv1 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestConv1(t *testing.T) {
 	for _, path := range kernelPaths(k_gconv3x3_ci3_co24_g1_s2_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv1Conv, newConv1With(path.kernel))
-			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel))
+			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 0))
+			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 3))
+			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 0))
 		})
 	}
 }
@@ -66,16 +87,22 @@ func FuzzConv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_gconv3x3_ci3_co24_g1_s2_d1_relu) {
-			verify.Check(t, conv1Conv, newConv1With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv1Conv, newConv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkConv1 runs one 224x224 image through each kernel path and the naive direct loop.
+/*
+BenchmarkConv1 runs one 224x224 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkConv1(b *testing.B) {
 	for _, path := range kernelPaths(k_gconv3x3_ci3_co24_g1_s2_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv1Conv, newConv1With(path.kernel), 1, 224, 224)
+			verify.Bench(b, conv1Conv, newConv1With(path.kernel, 0), 1, 224, 224)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, conv1Conv, newConv1With(path.kernel, -1), 1, 224, 224)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -103,22 +130,43 @@ var s2_gconv1Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS2_gconv1With makes S2_gconv1 through its public constructor, then runs kernel k.
-func newS2_gconv1With(k rowKernel) verify.New {
+// newS2_gconv1With makes S2_gconv1 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS2_gconv1With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS2_gconv1(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS2_gconv1 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS2_gconv1(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci24_co60_g1_s1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path.kernel))
-			verify.CheckErrors(t, s2_gconv1Conv, newS2_gconv1With(path.kernel))
+			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0))
+			verify.CheckErrors(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 3))
+			verify.CheckErrors(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0))
 		})
 	}
 }
@@ -126,16 +174,22 @@ func FuzzS2_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci24_co60_g1_s1_relu) {
-			verify.Check(t, s2_gconv1Conv, newS2_gconv1With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS2_gconv1 runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS2_gconv1 runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS2_gconv1(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci24_co60_g1_s1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s2_gconv1Conv, newS2_gconv1With(path.kernel), 1, 56, 56)
+			verify.Bench(b, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s2_gconv1Conv, newS2_gconv1With(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -163,22 +217,43 @@ var s2_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newS2_dwWith makes S2_dw through its public constructor, then runs kernel k.
-func newS2_dwWith(k rowKernel) verify.New {
+// newS2_dwWith makes S2_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS2_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS2_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS2_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS2_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c60_s2_d1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s2_dwConv, newS2_dwWith(path.kernel))
-			verify.CheckErrors(t, s2_dwConv, newS2_dwWith(path.kernel))
+			verify.Sweep(t, s2_dwConv, newS2_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, s2_dwConv, newS2_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s2_dwConv, newS2_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, s2_dwConv, newS2_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s2_dwConv, newS2_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -186,16 +261,22 @@ func FuzzS2_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c60_s2_d1_none) {
-			verify.Check(t, s2_dwConv, newS2_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s2_dwConv, newS2_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS2_dw runs one 56x56 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS2_dw runs one 56x56 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS2_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c60_s2_d1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s2_dwConv, newS2_dwWith(path.kernel), 1, 56, 56)
+			verify.Bench(b, s2_dwConv, newS2_dwWith(path.kernel, 0), 1, 56, 56)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s2_dwConv, newS2_dwWith(path.kernel, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -223,22 +304,43 @@ var s2_gconv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS2_gconv2With makes S2_gconv2 through its public constructor, then runs kernel k.
-func newS2_gconv2With(k rowKernel) verify.New {
+// newS2_gconv2With makes S2_gconv2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS2_gconv2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS2_gconv2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS2_gconv2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS2_gconv2(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci60_co216_g3_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path.kernel))
-			verify.CheckErrors(t, s2_gconv2Conv, newS2_gconv2With(path.kernel))
+			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path.kernel, 0))
+			verify.CheckErrors(t, s2_gconv2Conv, newS2_gconv2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path.kernel, 3))
+			verify.CheckErrors(t, s2_gconv2Conv, newS2_gconv2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path.kernel, 0))
 		})
 	}
 }
@@ -246,16 +348,22 @@ func FuzzS2_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci60_co216_g3_s1_none) {
-			verify.Check(t, s2_gconv2Conv, newS2_gconv2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s2_gconv2Conv, newS2_gconv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS2_gconv2 runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS2_gconv2 runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS2_gconv2(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci60_co216_g3_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s2_gconv2Conv, newS2_gconv2With(path.kernel), 1, 28, 28)
+			verify.Bench(b, s2_gconv2Conv, newS2_gconv2With(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s2_gconv2Conv, newS2_gconv2With(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -283,22 +391,43 @@ var s2r_gconv1Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS2r_gconv1With makes S2r_gconv1 through its public constructor, then runs kernel k.
-func newS2r_gconv1With(k rowKernel) verify.New {
+// newS2r_gconv1With makes S2r_gconv1 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS2r_gconv1With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS2r_gconv1(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS2r_gconv1 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS2r_gconv1(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci240_co60_g3_s1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel))
-			verify.CheckErrors(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel))
+			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0))
+			verify.CheckErrors(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 3))
+			verify.CheckErrors(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0))
 		})
 	}
 }
@@ -306,16 +435,22 @@ func FuzzS2r_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci240_co60_g3_s1_relu) {
-			verify.Check(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS2r_gconv1 runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS2r_gconv1 runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS2r_gconv1(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci240_co60_g3_s1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s2r_gconv1Conv, newS2r_gconv1With(path.kernel), 1, 28, 28)
+			verify.Bench(b, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -343,22 +478,43 @@ var s2r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS2r_dwWith makes S2r_dw through its public constructor, then runs kernel k.
-func newS2r_dwWith(k rowKernel) verify.New {
+// newS2r_dwWith makes S2r_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS2r_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS2r_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS2r_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS2r_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c60_s1_d1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path.kernel))
-			verify.CheckErrors(t, s2r_dwConv, newS2r_dwWith(path.kernel))
+			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, s2r_dwConv, newS2r_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, s2r_dwConv, newS2r_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -366,16 +522,22 @@ func FuzzS2r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c60_s1_d1_none) {
-			verify.Check(t, s2r_dwConv, newS2r_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS2r_dw runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS2r_dw runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS2r_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c60_s1_d1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s2r_dwConv, newS2r_dwWith(path.kernel), 1, 28, 28)
+			verify.Bench(b, s2r_dwConv, newS2r_dwWith(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s2r_dwConv, newS2r_dwWith(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -403,22 +565,43 @@ var s2r_gconv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS2r_gconv2With makes S2r_gconv2 through its public constructor, then runs kernel k.
-func newS2r_gconv2With(k rowKernel) verify.New {
+// newS2r_gconv2With makes S2r_gconv2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS2r_gconv2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS2r_gconv2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS2r_gconv2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS2r_gconv2(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci60_co240_g3_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel))
-			verify.CheckErrors(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel))
+			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 0))
+			verify.CheckErrors(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 3))
+			verify.CheckErrors(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 0))
 		})
 	}
 }
@@ -426,16 +609,22 @@ func FuzzS2r_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci60_co240_g3_s1_none) {
-			verify.Check(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS2r_gconv2 runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS2r_gconv2 runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS2r_gconv2(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci60_co240_g3_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s2r_gconv2Conv, newS2r_gconv2With(path.kernel), 1, 28, 28)
+			verify.Bench(b, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -463,22 +652,43 @@ var s3_gconv1Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS3_gconv1With makes S3_gconv1 through its public constructor, then runs kernel k.
-func newS3_gconv1With(k rowKernel) verify.New {
+// newS3_gconv1With makes S3_gconv1 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS3_gconv1With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS3_gconv1(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS3_gconv1 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS3_gconv1(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci240_co120_g3_s1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path.kernel))
-			verify.CheckErrors(t, s3_gconv1Conv, newS3_gconv1With(path.kernel))
+			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0))
+			verify.CheckErrors(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 3))
+			verify.CheckErrors(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0))
 		})
 	}
 }
@@ -486,16 +696,22 @@ func FuzzS3_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci240_co120_g3_s1_relu) {
-			verify.Check(t, s3_gconv1Conv, newS3_gconv1With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS3_gconv1 runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS3_gconv1 runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS3_gconv1(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci240_co120_g3_s1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s3_gconv1Conv, newS3_gconv1With(path.kernel), 1, 28, 28)
+			verify.Bench(b, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s3_gconv1Conv, newS3_gconv1With(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -523,22 +739,43 @@ var s3_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newS3_dwWith makes S3_dw through its public constructor, then runs kernel k.
-func newS3_dwWith(k rowKernel) verify.New {
+// newS3_dwWith makes S3_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS3_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS3_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS3_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS3_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c120_s2_d1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s3_dwConv, newS3_dwWith(path.kernel))
-			verify.CheckErrors(t, s3_dwConv, newS3_dwWith(path.kernel))
+			verify.Sweep(t, s3_dwConv, newS3_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, s3_dwConv, newS3_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s3_dwConv, newS3_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, s3_dwConv, newS3_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s3_dwConv, newS3_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -546,16 +783,22 @@ func FuzzS3_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c120_s2_d1_none) {
-			verify.Check(t, s3_dwConv, newS3_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s3_dwConv, newS3_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS3_dw runs one 28x28 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS3_dw runs one 28x28 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS3_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c120_s2_d1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s3_dwConv, newS3_dwWith(path.kernel), 1, 28, 28)
+			verify.Bench(b, s3_dwConv, newS3_dwWith(path.kernel, 0), 1, 28, 28)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s3_dwConv, newS3_dwWith(path.kernel, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -583,22 +826,43 @@ var s3_gconv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS3_gconv2With makes S3_gconv2 through its public constructor, then runs kernel k.
-func newS3_gconv2With(k rowKernel) verify.New {
+// newS3_gconv2With makes S3_gconv2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS3_gconv2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS3_gconv2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS3_gconv2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS3_gconv2(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci120_co240_g3_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path.kernel))
-			verify.CheckErrors(t, s3_gconv2Conv, newS3_gconv2With(path.kernel))
+			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path.kernel, 0))
+			verify.CheckErrors(t, s3_gconv2Conv, newS3_gconv2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path.kernel, 3))
+			verify.CheckErrors(t, s3_gconv2Conv, newS3_gconv2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path.kernel, 0))
 		})
 	}
 }
@@ -606,16 +870,22 @@ func FuzzS3_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci120_co240_g3_s1_none) {
-			verify.Check(t, s3_gconv2Conv, newS3_gconv2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s3_gconv2Conv, newS3_gconv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS3_gconv2 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS3_gconv2 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS3_gconv2(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci120_co240_g3_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s3_gconv2Conv, newS3_gconv2With(path.kernel), 1, 14, 14)
+			verify.Bench(b, s3_gconv2Conv, newS3_gconv2With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s3_gconv2Conv, newS3_gconv2With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -643,22 +913,43 @@ var s3r_gconv1Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS3r_gconv1With makes S3r_gconv1 through its public constructor, then runs kernel k.
-func newS3r_gconv1With(k rowKernel) verify.New {
+// newS3r_gconv1With makes S3r_gconv1 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS3r_gconv1With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS3r_gconv1(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS3r_gconv1 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS3r_gconv1(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci480_co120_g3_s1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel))
-			verify.CheckErrors(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel))
+			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0))
+			verify.CheckErrors(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 3))
+			verify.CheckErrors(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0))
 		})
 	}
 }
@@ -666,16 +957,22 @@ func FuzzS3r_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci480_co120_g3_s1_relu) {
-			verify.Check(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS3r_gconv1 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS3r_gconv1 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS3r_gconv1(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci480_co120_g3_s1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s3r_gconv1Conv, newS3r_gconv1With(path.kernel), 1, 14, 14)
+			verify.Bench(b, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -703,22 +1000,43 @@ var s3r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS3r_dwWith makes S3r_dw through its public constructor, then runs kernel k.
-func newS3r_dwWith(k rowKernel) verify.New {
+// newS3r_dwWith makes S3r_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS3r_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS3r_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS3r_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS3r_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c120_s1_d1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path.kernel))
-			verify.CheckErrors(t, s3r_dwConv, newS3r_dwWith(path.kernel))
+			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, s3r_dwConv, newS3r_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, s3r_dwConv, newS3r_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -726,16 +1044,22 @@ func FuzzS3r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c120_s1_d1_none) {
-			verify.Check(t, s3r_dwConv, newS3r_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS3r_dw runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS3r_dw runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS3r_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c120_s1_d1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s3r_dwConv, newS3r_dwWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, s3r_dwConv, newS3r_dwWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s3r_dwConv, newS3r_dwWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -763,22 +1087,43 @@ var s3r_gconv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS3r_gconv2With makes S3r_gconv2 through its public constructor, then runs kernel k.
-func newS3r_gconv2With(k rowKernel) verify.New {
+// newS3r_gconv2With makes S3r_gconv2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS3r_gconv2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS3r_gconv2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS3r_gconv2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS3r_gconv2(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci120_co480_g3_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel))
-			verify.CheckErrors(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel))
+			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 0))
+			verify.CheckErrors(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 3))
+			verify.CheckErrors(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 0))
 		})
 	}
 }
@@ -786,16 +1131,22 @@ func FuzzS3r_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci120_co480_g3_s1_none) {
-			verify.Check(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS3r_gconv2 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS3r_gconv2 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS3r_gconv2(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci120_co480_g3_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s3r_gconv2Conv, newS3r_gconv2With(path.kernel), 1, 14, 14)
+			verify.Bench(b, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -823,22 +1174,43 @@ var s4_gconv1Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS4_gconv1With makes S4_gconv1 through its public constructor, then runs kernel k.
-func newS4_gconv1With(k rowKernel) verify.New {
+// newS4_gconv1With makes S4_gconv1 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS4_gconv1With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS4_gconv1(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS4_gconv1 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS4_gconv1(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci480_co240_g3_s1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path.kernel))
-			verify.CheckErrors(t, s4_gconv1Conv, newS4_gconv1With(path.kernel))
+			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0))
+			verify.CheckErrors(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 3))
+			verify.CheckErrors(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0))
 		})
 	}
 }
@@ -846,16 +1218,22 @@ func FuzzS4_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci480_co240_g3_s1_relu) {
-			verify.Check(t, s4_gconv1Conv, newS4_gconv1With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS4_gconv1 runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS4_gconv1 runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS4_gconv1(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci480_co240_g3_s1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s4_gconv1Conv, newS4_gconv1With(path.kernel), 1, 14, 14)
+			verify.Bench(b, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s4_gconv1Conv, newS4_gconv1With(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -883,22 +1261,43 @@ var s4_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newS4_dwWith makes S4_dw through its public constructor, then runs kernel k.
-func newS4_dwWith(k rowKernel) verify.New {
+// newS4_dwWith makes S4_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS4_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS4_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS4_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS4_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c240_s2_d1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s4_dwConv, newS4_dwWith(path.kernel))
-			verify.CheckErrors(t, s4_dwConv, newS4_dwWith(path.kernel))
+			verify.Sweep(t, s4_dwConv, newS4_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, s4_dwConv, newS4_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s4_dwConv, newS4_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, s4_dwConv, newS4_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s4_dwConv, newS4_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -906,16 +1305,22 @@ func FuzzS4_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c240_s2_d1_none) {
-			verify.Check(t, s4_dwConv, newS4_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s4_dwConv, newS4_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS4_dw runs one 14x14 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS4_dw runs one 14x14 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS4_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c240_s2_d1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s4_dwConv, newS4_dwWith(path.kernel), 1, 14, 14)
+			verify.Bench(b, s4_dwConv, newS4_dwWith(path.kernel, 0), 1, 14, 14)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s4_dwConv, newS4_dwWith(path.kernel, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -943,22 +1348,43 @@ var s4_gconv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS4_gconv2With makes S4_gconv2 through its public constructor, then runs kernel k.
-func newS4_gconv2With(k rowKernel) verify.New {
+// newS4_gconv2With makes S4_gconv2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS4_gconv2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS4_gconv2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS4_gconv2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS4_gconv2(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci240_co480_g3_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path.kernel))
-			verify.CheckErrors(t, s4_gconv2Conv, newS4_gconv2With(path.kernel))
+			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path.kernel, 0))
+			verify.CheckErrors(t, s4_gconv2Conv, newS4_gconv2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path.kernel, 3))
+			verify.CheckErrors(t, s4_gconv2Conv, newS4_gconv2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path.kernel, 0))
 		})
 	}
 }
@@ -966,16 +1392,22 @@ func FuzzS4_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci240_co480_g3_s1_none) {
-			verify.Check(t, s4_gconv2Conv, newS4_gconv2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s4_gconv2Conv, newS4_gconv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS4_gconv2 runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS4_gconv2 runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS4_gconv2(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci240_co480_g3_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s4_gconv2Conv, newS4_gconv2With(path.kernel), 1, 7, 7)
+			verify.Bench(b, s4_gconv2Conv, newS4_gconv2With(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s4_gconv2Conv, newS4_gconv2With(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1003,22 +1435,43 @@ var s4r_gconv1Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS4r_gconv1With makes S4r_gconv1 through its public constructor, then runs kernel k.
-func newS4r_gconv1With(k rowKernel) verify.New {
+// newS4r_gconv1With makes S4r_gconv1 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS4r_gconv1With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS4r_gconv1(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS4r_gconv1 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS4r_gconv1(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci960_co240_g3_s1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel))
-			verify.CheckErrors(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel))
+			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0))
+			verify.CheckErrors(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 3))
+			verify.CheckErrors(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0))
 		})
 	}
 }
@@ -1026,16 +1479,22 @@ func FuzzS4r_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci960_co240_g3_s1_relu) {
-			verify.Check(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS4r_gconv1 runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS4r_gconv1 runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS4r_gconv1(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci960_co240_g3_s1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s4r_gconv1Conv, newS4r_gconv1With(path.kernel), 1, 7, 7)
+			verify.Bench(b, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1063,22 +1522,43 @@ var s4r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS4r_dwWith makes S4r_dw through its public constructor, then runs kernel k.
-func newS4r_dwWith(k rowKernel) verify.New {
+// newS4r_dwWith makes S4r_dw through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS4r_dwWith(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS4r_dw(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS4r_dw runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS4r_dw(t *testing.T) {
 	for _, path := range kernelPaths(k_dwconv3x3_c240_s1_d1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path.kernel))
-			verify.CheckErrors(t, s4r_dwConv, newS4r_dwWith(path.kernel))
+			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path.kernel, 0))
+			verify.CheckErrors(t, s4r_dwConv, newS4r_dwWith(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path.kernel, 3))
+			verify.CheckErrors(t, s4r_dwConv, newS4r_dwWith(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path.kernel, 0))
 		})
 	}
 }
@@ -1086,16 +1566,22 @@ func FuzzS4r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_dwconv3x3_c240_s1_d1_none) {
-			verify.Check(t, s4r_dwConv, newS4r_dwWith(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS4r_dw runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS4r_dw runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS4r_dw(b *testing.B) {
 	for _, path := range kernelPaths(k_dwconv3x3_c240_s1_d1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s4r_dwConv, newS4r_dwWith(path.kernel), 1, 7, 7)
+			verify.Bench(b, s4r_dwConv, newS4r_dwWith(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s4r_dwConv, newS4r_dwWith(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1123,22 +1609,43 @@ var s4r_gconv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS4r_gconv2With makes S4r_gconv2 through its public constructor, then runs kernel k.
-func newS4r_gconv2With(k rowKernel) verify.New {
+// newS4r_gconv2With makes S4r_gconv2 through its public constructor, then runs kernel k through
+// Forward (workers == 0) or ForwardParallel.
+func newS4r_gconv2With(k rowKernel, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
 		l, err := NewS4r_gconv2(weights, bias)
 		if err != nil {
 			return nil, err
 		}
 		l.kernel = k
-		return l.Forward, nil
+		if workers == 0 {
+			return l.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return l.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
 	}
 }
+
+// TestS4r_gconv2 runs the verify sweep and the error contract on every kernel path, through
+// Forward and ForwardParallel, and once more with the whole-image copy off so that
+// the band and patch walk is checked too.
 func TestS4r_gconv2(t *testing.T) {
 	for _, path := range kernelPaths(k_pwconv_ci240_co960_g3_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel))
-			verify.CheckErrors(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel))
+			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 0))
+			verify.CheckErrors(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 0))
+		})
+		t.Run(path.name+"/parallel", func(t *testing.T) {
+			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 3))
+			verify.CheckErrors(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 3))
+		})
+		t.Run(path.name+"/rows", func(t *testing.T) {
+			defer func(v float64) {
+				padWholeMax = v
+			}(padWholeMax)
+			padWholeMax = 0
+			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 0))
 		})
 	}
 }
@@ -1146,16 +1653,22 @@ func FuzzS4r_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelPaths(k_pwconv_ci240_co960_g3_s1_none) {
-			verify.Check(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
 
-// BenchmarkS4r_gconv2 runs one 7x7 image through each kernel path and the naive direct loop.
+/*
+BenchmarkS4r_gconv2 runs one 7x7 image through each kernel path (Forward, and ForwardParallel
+on GOMAXPROCS workers) and the naive direct loop.
+*/
 func BenchmarkS4r_gconv2(b *testing.B) {
 	for _, path := range kernelPaths(k_pwconv_ci240_co960_g3_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s4r_gconv2Conv, newS4r_gconv2With(path.kernel), 1, 7, 7)
+			verify.Bench(b, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 0), 1, 7, 7)
+		})
+		b.Run(path.name+"_parallel", func(b *testing.B) {
+			verify.Bench(b, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
