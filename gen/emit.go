@@ -200,8 +200,12 @@ func describeLayer(l Layer) string {
 	if l.Bias {
 		bias = "bias"
 	}
-	return fmt.Sprintf("cin %d, cout %d, %dx%d, groups %d, stride %dx%d, dilation %dx%d, %s, %s, %s",
-		l.Cin, l.Cout, l.KH, l.KW, l.Groups, l.StrideH, l.StrideW, l.DilationH, l.DilationW, pad, bias, l.Act)
+	shuffle := ""
+	if l.Shuffle > 1 {
+		shuffle = fmt.Sprintf(", output channels shuffled in %d groups", l.Shuffle)
+	}
+	return fmt.Sprintf("cin %d, cout %d, %dx%d, groups %d, stride %dx%d, dilation %dx%d, %s, %s, %s%s",
+		l.Cin, l.Cout, l.KH, l.KW, l.Groups, l.StrideH, l.StrideW, l.DilationH, l.DilationW, pad, bias, l.Act, shuffle)
 }
 
 // goKernelsFile holds the kernel table and the pure-Go kernels.
@@ -302,6 +306,7 @@ func testFile(p *Plan) *jen.File {
 			jen.Id("PadBottom"): jen.Lit(l.Pad.Bottom), jen.Id("PadRight"): jen.Lit(l.Pad.Right),
 			jen.Id("SamePad"): jen.Lit(l.Pad.Same), jen.Id("Bias"): jen.Lit(l.Bias),
 			jen.Id("ActMin"): f32Lit(l.Act.Min), jen.Id("ActMax"): f32Lit(l.Act.Max),
+			jen.Id("Shuffle"): jen.Lit(l.Shuffle),
 		})
 		comment(f, "%s makes %s through its public constructor, then runs kernel k through\nForward (workers == 0) or ForwardParallel.", newWith, t)
 		f.Func().Id(newWith).Params(jen.Id("k").Id("rowKernel"), jen.Id("workers").Int()).Qual(verifyPath, "New").Block(
@@ -437,6 +442,7 @@ func (l Layer) Conv() verify.Conv {
 		StrideH: l.StrideH, StrideW: l.StrideW, DilationH: l.DilationH, DilationW: l.DilationW,
 		PadTop: l.Pad.Top, PadLeft: l.Pad.Left, PadBottom: l.Pad.Bottom, PadRight: l.Pad.Right,
 		SamePad: l.Pad.Same, Bias: l.Bias, ActMin: l.Act.Min, ActMax: l.Act.Max,
+		Shuffle: l.Shuffle,
 	}
 }
 

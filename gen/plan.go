@@ -53,6 +53,9 @@ func kernelFor(l Layer) templates.Kernel {
 		KH: l.KH, KW: l.KW, StrideW: l.StrideW, DilW: l.DilationW,
 		ActMin: l.Act.Min, ActMax: l.Act.Max,
 	}
+	if l.Shuffle > 1 {
+		k.Shuffle = l.Shuffle
+	}
 	switch {
 	case l.Groups == l.Cin && l.Cout == l.Cin:
 		k.Family = templates.Depthwise
@@ -122,6 +125,9 @@ func pickVecs(full int, prefs []int) int {
 // epilogue. Everything that makes two kernels differ is in the name.
 func kernelName(k templates.Kernel) string {
 	act := actName(k.ActMin, k.ActMax)
+	if k.Shuffled() {
+		act += fmt.Sprintf("_shuffle%d", k.Shuffle)
+	}
 	switch k.Family {
 	case templates.Depthwise:
 		return fmt.Sprintf("dwconv%dx%d_c%d_s%d_d%d_%s", k.KH, k.KW, k.Cin, k.StrideW, k.DilW, act)

@@ -48,6 +48,7 @@ type Layer struct {
 	Bias                 bool
 	Act                  Activation
 	InputH, InputW       int // optional image size for the generated benchmark; 0 when not given
+	Shuffle              int // ShuffleNet channel shuffle of the output with this many groups; 0 or 1: none
 }
 
 // Padding is the zero padding around the input.
@@ -359,6 +360,14 @@ func (p *problems) checkLayer() {
 	}
 
 	p.checkPair("stride", "stride", l.StrideH, l.StrideW, maxStride)
+	if p.ok("shuffle", "cout") && l.Shuffle != 0 {
+		switch {
+		case l.Shuffle < 1:
+			p.addf("shuffle", "shuffle=%d: the number of shuffle groups must be at least 1", l.Shuffle)
+		case l.Cout%l.Shuffle != 0:
+			p.addf("shuffle", "shuffle=%d does not divide cout=%d", l.Shuffle, l.Cout)
+		}
+	}
 	if l.InputH != 0 || l.InputW != 0 {
 		p.checkPair("input", "input size", l.InputH, l.InputW, maxInput)
 		if p.ok("input", "k", "stride", "dilation", "pad") && !l.Pad.Same &&
@@ -469,7 +478,7 @@ func (p *problems) checkNames(i int, layers []Layer, firstName, firstType map[st
 
 // layerFields are the fields of a layer, in the order their problems are
 // reported.
-var layerFields = []string{"name", "cin", "cout", "k", "groups", "stride", "pad", "dilation", "bias", "act", "input"}
+var layerFields = []string{"name", "cin", "cout", "k", "groups", "stride", "pad", "dilation", "bias", "act", "shuffle", "input"}
 
 func isLayerField(key string) bool {
 	for _, f := range layerFields {
@@ -702,6 +711,8 @@ func parseJSONLayer(source string, index int, raw json.RawMessage) (Layer, *prob
 			l.Act, msg = jsonAct(v)
 		case "input":
 			l.InputH, l.InputW, msg = jsonIntPair(v, "[h, w]")
+		case "shuffle":
+			l.Shuffle, msg = jsonInt(v)
 		}
 		if msg != "" {
 			p.addf(key, "%s: %s", key, msg)
@@ -947,6 +958,8 @@ func (p *problems) inlineValue(key, value string) string {
 		l.Act, msg = inlineAct(value)
 	case "input":
 		l.InputH, l.InputW, msg = inlineIntPair(value, "HxW")
+	case "shuffle":
+		l.Shuffle, msg = inlineInt(value)
 	}
 	return msg
 }

@@ -484,3 +484,16 @@ func FuzzParseInlineLayer(f *testing.F) {
 		require.NoError(t, (&Spec{Source: "-layer", Layers: []Layer{l}}).Validate())
 	})
 }
+
+func TestShuffleField(t *testing.T) {
+	s, err := ParseSpec("s.json", []byte(`{"layers": [{"name": "g", "cin": 12, "cout": 12, "k": 1, "groups": 3, "shuffle": 3}]}`))
+	require.NoError(t, err)
+	assert.Equal(t, 3, s.Layers[0].Shuffle)
+	l, err := ParseInlineLayer("g:cin=12,cout=12,k=1,groups=3,shuffle=4", 1)
+	require.NoError(t, err)
+	assert.Equal(t, 4, l.Shuffle)
+	_, err = ParseSpec("s.json", []byte(`{"layers": [{"name": "g", "cin": 12, "cout": 12, "k": 1, "shuffle": 5}]}`))
+	assert.EqualError(t, err, `s.json: layer 1 "g": shuffle=5 does not divide cout=12`)
+	_, err = ParseSpec("s.json", []byte(`{"layers": [{"name": "g", "cin": 12, "cout": 12, "k": 1, "shuffle": -2}]}`))
+	assert.ErrorContains(t, err, "shuffle=-2: the number of shuffle groups must be at least 1")
+}

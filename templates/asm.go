@@ -160,22 +160,39 @@ func (a *avx2) pixelLoop(k Kernel, dst, src, count reg.GPVirtual, tile func(pixe
 
 // repeat emits body n times: inline once when n == 1, else as a counted loop.
 func (a *avx2) repeat(n int, comment string, body func()) {
+	a.loop(n, false, comment, func(int) { body() })
+}
+
+// loop emits body n times. Unrolled (or when n == 1) each copy gets its
+// iteration index; as a counted loop the body gets -1. Shuffled layers
+// unroll their channel loops so that every store offset is a constant.
+func (a *avx2) loop(n int, unroll bool, comment string, body func(i int)) {
 	c := a.c
 	if n <= 0 {
 		return
 	}
 	c.Comment(comment)
-	if n == 1 {
-		body()
+	if n == 1 || unroll {
+		for i := 0; i < n; i++ {
+			body(i)
+		}
 		return
 	}
 	ctr := c.GP64()
 	c.MOVQ(operand.U32(n), ctr)
 	l := a.label("loop")
 	c.Label(l)
-	body()
+	body(-1)
 	c.DECQ(ctr)
 	c.JNZ(operand.LabelRef(l))
+}
+
+// out is where a block's results go: at d, which the block then advances
+// past its channels, or, for a shuffled layer, at constant offsets from
+// the pixel tile's base (tile) given the block's first channel ch.
+type out struct {
+	d, tile reg.GPVirtual
+	ch      int
 }
 
 // tileRegs allocates pixels×vecs accumulators, initialized from the bias
@@ -197,10 +214,11 @@ func (a *avx2) tileRegs(pixels, vecs int, bias operand.Mem) [][]reg.VecVirtual {
 	return acc
 }
 
-// epilogue clamps the accumulators and stores them at out (pixel p at
-// p·cout floats). The clamp keeps NaN: max/min return their second source
-// operand when either is NaN, and the accumulator is that operand.
-func (a *avx2) epilogue(k Kernel, acc [][]reg.VecVirtual, b Block, out operand.Mem) {
+// epilogue clamps the accumulators and stores them (pixel p at p·cout
+// floats), then advances o.d past the block. The clamp keeps NaN: max/min
+// return their second source operand when either is NaN, and the
+// accumulator is that operand.
+func (a *avx2) epilogue(k Kernel, acc [][]reg.VecVirtual, b Block, o out) {
 	c := a.c
 	bound := func(v float32, op func(ops ...operand.Op)) {
 		r := c.YMM()
@@ -217,6 +235,10 @@ func (a *avx2) epilogue(k Kernel, acc [][]reg.VecVirtual, b Block, out operand.M
 	if k.HasMax() {
 		bound(k.ActMax, c.VMINPS)
 	}
+	if k.Shuffled() {
+		a.shuffledStore(k, acc, b, o)
+		return
+	}
 	var mask reg.VecVirtual
 	if b.Lanes < Lanes {
 		mask = c.YMM()
@@ -224,11 +246,38 @@ func (a *avx2) epilogue(k Kernel, acc [][]reg.VecVirtual, b Block, out operand.M
 	}
 	for p, row := range acc {
 		for v, x := range row {
-			m := out.Offset(p*k.Cout*4 + v*32)
+			m := operand.Mem{Base: o.d, Disp: p*k.Cout*4 + v*32}
 			if v == len(row)-1 && mask != nil {
 				c.VMASKMOVPS(x, mask, m)
 			} else {
 				c.VMOVUPS(x, m)
+			}
+		}
+	}
+	c.ADDQ(operand.U32(b.Vecs*32), o.d)
+}
+
+// shuffledStore writes every lane to its shuffled channel: lanes 0–3 from
+// the low half, lanes 4–7 from the high half extracted once.
+func (a *avx2) shuffledStore(k Kernel, acc [][]reg.VecVirtual, b Block, o out) {
+	c := a.c
+	for p, row := range acc {
+		for v, x := range row {
+			n := Lanes
+			if v == len(row)-1 {
+				n = b.Lanes
+			}
+			hi := c.XMM()
+			if n > 4 {
+				c.VEXTRACTF128(operand.U8(1), x, hi)
+			}
+			for l := 0; l < n; l++ {
+				m := operand.Mem{Base: o.tile, Disp: (p*k.Cout + k.ShufflePos(o.ch+v*Lanes+l)) * 4}
+				if l < 4 {
+					c.VEXTRACTPS(operand.U8(l), x.AsX(), m)
+				} else {
+					c.VEXTRACTPS(operand.U8(l-4), hi, m)
+				}
 			}
 		}
 	}

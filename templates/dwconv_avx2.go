@@ -32,15 +32,18 @@ func (a *avx2) dwconv(k Kernel) {
 		s, d := c.GP64(), c.GP64()
 		c.MOVQ(src, s)
 		c.MOVQ(dst, d)
+		ch := 0
 		for _, run := range k.BlockRuns() {
-			a.repeat(run.Count, fmt.Sprintf("%d vector(s) of channels, %d pixel(s).", run.Count, pixels), func() {
-				a.dwconvVector(k, run.Block, pixels, w, s, d, rowStride)
+			base := ch
+			a.loop(run.Count, k.Shuffled(), fmt.Sprintf("%d vector(s) of channels, %d pixel(s).", run.Count, pixels), func(i int) {
+				a.dwconvVector(k, run.Block, pixels, w, s, rowStride, out{d: d, tile: dst, ch: base + i*Lanes})
 			})
+			ch += run.Count * Lanes
 		}
 	})
 }
 
-func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, d, rowStride reg.GPVirtual) {
+func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, rowStride reg.GPVirtual, o out) {
 	c := a.c
 	acc := a.tileRegs(pixels, 1, operand.Mem{Base: w})
 	var mask reg.VecVirtual
@@ -84,7 +87,6 @@ func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, d, rowStride re
 		}
 	}
 	c.ADDQ(operand.U32((1+k.Taps())*32), w)
-	a.epilogue(k, acc, b, operand.Mem{Base: d})
+	a.epilogue(k, acc, b, o)
 	c.ADDQ(operand.U32(32), s)
-	c.ADDQ(operand.U32(32), d)
 }

@@ -38,11 +38,14 @@ func (a *avx2) gconv(k Kernel) {
 		s, d := c.GP64(), c.GP64()
 		c.MOVQ(src, s)
 		c.MOVQ(dst, d)
-		a.repeat(k.Groups, fmt.Sprintf("%d group(s), %d pixel(s).", k.Groups, pixels), func() {
+		a.loop(k.Groups, k.Shuffled(), fmt.Sprintf("%d group(s), %d pixel(s).", k.Groups, pixels), func(g int) {
+			ch := g * coutG
 			for _, run := range k.BlockRuns() {
-				a.repeat(run.Count, fmt.Sprintf("%d block(s) of %d vector(s).", run.Count, run.Vecs), func() {
-					a.gconvBlock(k, run.Block, pixels, w, s, d, rowStride)
+				base := ch
+				a.loop(run.Count, k.Shuffled(), fmt.Sprintf("%d block(s) of %d vector(s).", run.Count, run.Vecs), func(i int) {
+					a.gconvBlock(k, run.Block, pixels, w, s, rowStride, out{d: d, tile: dst, ch: base + i*run.Vecs*Lanes})
 				})
+				ch += run.Count * run.Vecs * Lanes
 			}
 			// d moved 8 floats per vector; the next group starts coutG later.
 			if back := coutG*4 - vecsPerGroup*32; back != 0 && k.Groups > 1 {
@@ -53,7 +56,7 @@ func (a *avx2) gconv(k Kernel) {
 	})
 }
 
-func (a *avx2) gconvBlock(k Kernel, b Block, pixels int, w, s, d, rowStride reg.GPVirtual) {
+func (a *avx2) gconvBlock(k Kernel, b Block, pixels int, w, s, rowStride reg.GPVirtual, o out) {
 	c := a.c
 	acc := a.tileRegs(pixels, b.Vecs, operand.Mem{Base: w})
 	c.ADDQ(operand.U32(b.Vecs*32), w)
@@ -72,8 +75,7 @@ func (a *avx2) gconvBlock(k Kernel, b Block, pixels int, w, s, d, rowStride reg.
 	}
 	// s walked the group's input channels; rewind it for the next block.
 	c.SUBQ(operand.U32(cinG*4), s)
-	a.epilogue(k, acc, b, operand.Mem{Base: d})
-	c.ADDQ(operand.U32(b.Vecs*32), d)
+	a.epilogue(k, acc, b, o)
 }
 
 // gconvChannels accumulates n input channels starting at s over every tap.

@@ -62,9 +62,24 @@ type Kernel struct {
 	DilW     int     // horizontal dilation: the distance between tap columns
 	ActMin   float32 // output clamp; -Inf when unbounded
 	ActMax   float32 // +Inf when unbounded
+	Shuffle  int     // ShuffleNet channel shuffle of the output with this many groups; 0 or 1: none
 	BlockVec int     // channel vectors per block (the register tile's width)
 	PixTile  int     // output pixels per register tile
 	CinChunk int     // input channels unrolled per loop trip (Grouped, Pointwise)
+}
+
+// Shuffled tells whether the output channels are permuted.
+func (k Kernel) Shuffled() bool { return k.Shuffle > 1 }
+
+// ShufflePos is where output channel o is stored: ShuffleNet's channel
+// shuffle views the cout channels as [s][cout/s], transposes to
+// [cout/s][s] and flattens, so o = a·(cout/s) + b goes to b·s + a.
+func (k Kernel) ShufflePos(o int) int {
+	if !k.Shuffled() {
+		return o
+	}
+	q := k.Cout / k.Shuffle
+	return (o%q)*k.Shuffle + o/q
 }
 
 // Taps is kh·kw.
@@ -174,6 +189,8 @@ func (k Kernel) Check() error {
 		return fmt.Errorf("%s: packed groups need cin/groups == cout/groups in {2, 4} and cout a multiple of 8", k.Name)
 	case k.BlockVec < 1 || k.PixTile < 1 || (k.Family != Depthwise && k.CinChunk < 1):
 		return fmt.Errorf("%s: bad tile %d vectors x %d pixels, chunk %d", k.Name, k.BlockVec, k.PixTile, k.CinChunk)
+	case k.Shuffled() && k.Cout%k.Shuffle != 0:
+		return fmt.Errorf("%s: shuffle %d does not divide cout %d", k.Name, k.Shuffle, k.Cout)
 	case k.ActMin > k.ActMax:
 		return fmt.Errorf("%s: clamp min %v > max %v", k.Name, k.ActMin, k.ActMax)
 	}

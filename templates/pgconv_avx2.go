@@ -31,10 +31,13 @@ func (a *avx2) pgconv(k Kernel) {
 		s, d := c.GP64(), c.GP64()
 		c.MOVQ(src, s)
 		c.MOVQ(dst, d)
+		ch := 0
 		for _, run := range k.BlockRuns() {
-			a.repeat(run.Count, fmt.Sprintf("%d block(s) of %d vector(s), %d pixel(s).", run.Count, run.Vecs, pixels), func() {
-				a.pgconvBlock(k, run.Block, pixels, w, s, d, rowStride)
+			base := ch
+			a.loop(run.Count, k.Shuffled(), fmt.Sprintf("%d block(s) of %d vector(s), %d pixel(s).", run.Count, run.Vecs, pixels), func(i int) {
+				a.pgconvBlock(k, run.Block, pixels, w, s, rowStride, out{d: d, tile: dst, ch: base + i*run.Vecs*Lanes})
 			})
+			ch += run.Count * run.Vecs * Lanes
 		}
 	})
 }
@@ -49,7 +52,7 @@ func permuteImm(cg, i int) uint8 {
 	return uint8(imm)
 }
 
-func (a *avx2) pgconvBlock(k Kernel, b Block, pixels int, w, s, d, rowStride reg.GPVirtual) {
+func (a *avx2) pgconvBlock(k Kernel, b Block, pixels int, w, s, rowStride reg.GPVirtual, o out) {
 	c := a.c
 	cg := k.PackCin()
 	acc := a.tileRegs(pixels, b.Vecs, operand.Mem{Base: w})
@@ -80,7 +83,6 @@ func (a *avx2) pgconvBlock(k Kernel, b Block, pixels int, w, s, d, rowStride reg
 		}
 	}
 	c.ADDQ(operand.U32(cg*k.Taps()*b.Vecs*32), w)
-	a.epilogue(k, acc, b, operand.Mem{Base: d})
+	a.epilogue(k, acc, b, o)
 	c.ADDQ(operand.U32(b.Vecs*32), s)
-	c.ADDQ(operand.U32(b.Vecs*32), d)
 }

@@ -63,8 +63,9 @@ func pixelLoop(k Kernel, body ...jen.Code) jen.Code {
 	return jen.For(jen.Id("p").Op(":=").Lit(0), jen.Id("p").Op("<").Id("count"), jen.Id("p").Op("++")).Block(append(head, body...)...)
 }
 
-// storeClamped writes acc[:n] to to[at:], clamped.
-func storeClamped(k Kernel, to string, n int, at jen.Code) jen.Code {
+// storeClamped writes acc[:n] to to[at:], clamped; for a shuffled layer,
+// lane l (output channel ch+l of the pixel) goes to out[ShufflePos(ch+l)].
+func storeClamped(k Kernel, to string, n int, at, ch jen.Code) jen.Code {
 	var clamp []jen.Code
 	clamp = append(clamp, jen.Id("v").Op(":=").Id("acc").Index(jen.Id("l")))
 	if k.HasMin() {
@@ -72,6 +73,14 @@ func storeClamped(k Kernel, to string, n int, at jen.Code) jen.Code {
 	}
 	if k.HasMax() {
 		clamp = append(clamp, jen.If(jen.Id("v").Op(">").Lit(k.ActMax)).Block(jen.Id("v").Op("=").Lit(k.ActMax)))
+	}
+	if k.Shuffled() {
+		q := k.Cout / k.Shuffle
+		clamp = append(clamp,
+			jen.Id("o").Op(":=").Add(ch).Op("+").Id("l"),
+			jen.Id("out").Index(jen.Parens(jen.Id("o").Op("%").Lit(q)).Op("*").Lit(k.Shuffle).Op("+").Id("o").Op("/").Lit(q)).Op("=").Id("v"),
+		)
+		return jen.For(jen.Id("l").Op(":=").Lit(0), jen.Id("l").Op("<").Lit(n), jen.Id("l").Op("++")).Block(clamp...)
 	}
 	clamp = append(clamp, jen.Id("o").Index(jen.Id("l")).Op("=").Id("v"))
 	return jen.Block(
@@ -114,7 +123,7 @@ func goDwconv(k Kernel) []jen.Code {
 			}
 		}
 		st = append(st,
-			storeClamped(k, "out", valid, jen.Id("c")),
+			storeClamped(k, "out", valid, jen.Id("c"), jen.Id("c")),
 			jen.Id("wp").Op("=").Id("wp").Index(jen.Lit((1+k.Taps())*n).Op(":")),
 			jen.Id("c").Op("+=").Lit(valid),
 		)
@@ -134,6 +143,9 @@ func goGconv(k Kernel) []jen.Code {
 		jen.Id("gout").Op(":=").Id("out").Index(jen.Id("g").Op("*").Lit(coutG).Op(":").Parens(jen.Id("g").Op("+").Lit(1)).Op("*").Lit(coutG)),
 		jen.Id("c").Op(":=").Lit(0),
 	)
+	if k.Shuffled() {
+		group = append(group, jen.Id("_").Op("=").Id("gout")) // stores go to out
+	}
 	for _, run := range k.BlockRuns() {
 		n := run.Vecs * Lanes
 		valid := (run.Vecs-1)*Lanes + run.Lanes
@@ -160,7 +172,7 @@ func goGconv(k Kernel) []jen.Code {
 				}, taps...)...,
 			),
 			jen.Id("wp").Op("=").Id("wp").Index(jen.Lit(cinG * k.Taps() * n).Op(":")),
-			storeClamped(k, "gout", valid, jen.Id("c")),
+			storeClamped(k, "gout", valid, jen.Id("c"), jen.Id("g").Op("*").Lit(coutG).Op("+").Id("c")),
 			jen.Id("c").Op("+=").Lit(valid),
 		}
 		group = append(group, blockRun(run.Count, st...))
@@ -202,7 +214,7 @@ func goPgconv(k Kernel) []jen.Code {
 			}
 		}
 		st = append(st,
-			storeClamped(k, "out", n, jen.Id("c")),
+			storeClamped(k, "out", n, jen.Id("c"), jen.Id("c")),
 			jen.Id("wp").Op("=").Id("wp").Index(jen.Lit((1+cg*k.Taps())*n).Op(":")),
 			jen.Id("c").Op("+=").Lit(n),
 		)

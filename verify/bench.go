@@ -46,7 +46,7 @@ func naive(c Conv, dst, src, weights, bias []float32, n, h, w int) {
 						}
 					}
 					acc = min(max(acc, c.ActMin), c.ActMax)
-					dst[((b*oh+oy)*ow+ox)*c.Cout+o] = acc
+					dst[((b*oh+oy)*ow+ox)*c.Cout+c.ShufflePos(o)] = acc
 				}
 			}
 		}

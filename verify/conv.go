@@ -27,6 +27,19 @@ type Conv struct {
 	// ActMin and ActMax clamp the output: y = min(max(x, ActMin), ActMax).
 	// Use float32(math.Inf(-1)) / float32(math.Inf(1)) for "no bound".
 	ActMin, ActMax float32
+	// Shuffle > 1 permutes the output channels as ShuffleNet's channel
+	// shuffle with Shuffle groups: view [Shuffle][Cout/Shuffle], transpose,
+	// flatten. 0 or 1: no shuffle.
+	Shuffle int
+}
+
+// ShufflePos is where output channel o is stored (o itself without shuffle).
+func (c Conv) ShufflePos(o int) int {
+	if c.Shuffle <= 1 {
+		return o
+	}
+	q := c.Cout / c.Shuffle
+	return (o%q)*c.Shuffle + o/q
 }
 
 // Forward runs a layer on src (NHWC [n][h][w][Cin]) into dst
@@ -46,7 +59,11 @@ func (c Conv) String() string {
 	} else {
 		fmt.Fprintf(&b, " Pad(t,l,b,r):%d,%d,%d,%d", c.PadTop, c.PadLeft, c.PadBottom, c.PadRight)
 	}
-	fmt.Fprintf(&b, " Bias:%t Act:[%g,%g]}", c.Bias, c.ActMin, c.ActMax)
+	fmt.Fprintf(&b, " Bias:%t Act:[%g,%g]", c.Bias, c.ActMin, c.ActMax)
+	if c.Shuffle > 1 {
+		fmt.Fprintf(&b, " Shuffle:%d", c.Shuffle)
+	}
+	b.WriteString("}")
 	return b.String()
 }
 
@@ -76,6 +93,9 @@ func (c Conv) Validate() error {
 	// Written so that NaN bounds fail too.
 	if !(c.ActMin <= c.ActMax) {
 		errs = append(errs, fmt.Errorf("ActMin = %g > ActMax = %g", c.ActMin, c.ActMax))
+	}
+	if c.Shuffle > 1 && c.Cout%c.Shuffle != 0 {
+		errs = append(errs, fmt.Errorf("Shuffle = %d must divide Cout = %d", c.Shuffle, c.Cout))
 	}
 	return errors.Join(errs...)
 }
@@ -169,10 +189,10 @@ func Reference(c Conv, src, weights, bias []float32, n, h, w int) (out, mag []fl
 	lo, hi := float64(c.ActMin), float64(c.ActMax)
 	out = make([]float64, n*oh*ow*c.Cout)
 	mag = make([]float64, len(out))
-	i := 0
 	for b := 0; b < n; b++ {
 		for oy := 0; oy < oh; oy++ {
 			for ox := 0; ox < ow; ox++ {
+				pixel := ((b*oh+oy)*ow + ox) * c.Cout
 				for g := 0; g < c.Groups; g++ {
 					for co := 0; co < coutG; co++ {
 						o := g*coutG + co
@@ -203,9 +223,9 @@ func Reference(c Conv, src, weights, bias []float32, n, h, w int) (out, mag []fl
 								}
 							}
 						}
+						i := pixel + c.ShufflePos(o)
 						out[i] = min(max(acc, lo), hi)
 						mag[i] = m
-						i++
 					}
 				}
 			}

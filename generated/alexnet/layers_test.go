@@ -39,6 +39,7 @@ var conv2Conv = verify.Conv{
 	PadRight:  2,
 	PadTop:    2,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -126,6 +127,7 @@ var conv4Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -213,6 +215,7 @@ var conv5Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }

@@ -238,8 +238,8 @@ loop3:
 	VMOVUPS      Y9, 1152(R8)
 	VMOVUPS      Y10, 1280(R8)
 	VMOVUPS      Y11, 1408(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop3
 	ADDQ         $0x00000600, CX
@@ -408,8 +408,8 @@ loop5:
 	VMOVUPS      Y5, 640(R8)
 	VMOVUPS      Y6, 768(R8)
 	VMOVUPS      Y7, 896(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop5
 	ADDQ         $0x00000400, CX
@@ -513,8 +513,8 @@ loop7:
 	VMOVUPS      Y1, 128(R8)
 	VMOVUPS      Y2, 256(R8)
 	VMOVUPS      Y3, 384(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop7
 	ADDQ         $0x00000200, CX
@@ -586,8 +586,8 @@ loop9:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 128(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop9
 	ADDQ         $0x00000100, CX
@@ -643,8 +643,8 @@ loop11:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop11
 	ADDQ         $0x00000080, CX
@@ -928,8 +928,8 @@ loop14:
 	VMOVUPS      Y9, 2304(R8)
 	VMOVUPS      Y10, 2560(R8)
 	VMOVUPS      Y11, 2816(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop14
 	ADDQ         $0x00001800, CX
@@ -1119,8 +1119,8 @@ loop16:
 	VMOVUPS      Y5, 1280(R8)
 	VMOVUPS      Y6, 1536(R8)
 	VMOVUPS      Y7, 1792(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop16
 	ADDQ         $0x00001000, CX
@@ -1233,8 +1233,8 @@ loop18:
 	VMOVUPS      Y1, 256(R8)
 	VMOVUPS      Y2, 512(R8)
 	VMOVUPS      Y3, 768(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop18
 	ADDQ         $0x00000800, CX
@@ -1309,8 +1309,8 @@ loop20:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 256(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop20
 	ADDQ         $0x00000400, CX
@@ -1366,8 +1366,8 @@ loop22:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop22
 	ADDQ         $0x00000200, CX
@@ -1612,8 +1612,8 @@ loop25:
 	VMOVUPS      Y9, 4608(R8)
 	VMOVUPS      Y10, 5120(R8)
 	VMOVUPS      Y11, 5632(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop25
 	ADDQ         $0x00001800, CX
@@ -1782,8 +1782,8 @@ loop27:
 	VMOVUPS      Y5, 2560(R8)
 	VMOVUPS      Y6, 3072(R8)
 	VMOVUPS      Y7, 3584(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop27
 	ADDQ         $0x00001000, CX
@@ -1887,8 +1887,8 @@ loop29:
 	VMOVUPS      Y1, 512(R8)
 	VMOVUPS      Y2, 1024(R8)
 	VMOVUPS      Y3, 1536(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop29
 	ADDQ         $0x00000800, CX
@@ -1960,8 +1960,8 @@ loop31:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 512(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop31
 	ADDQ         $0x00000400, CX
@@ -2017,8 +2017,8 @@ loop33:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop33
 	ADDQ         $0x00000200, CX
@@ -2296,8 +2296,8 @@ loop36:
 	VMOVUPS      Y9, 4608(R8)
 	VMOVUPS      Y10, 5120(R8)
 	VMOVUPS      Y11, 5632(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop36
 	ADDQ         $0x00003000, CX
@@ -2487,8 +2487,8 @@ loop38:
 	VMOVUPS      Y5, 2560(R8)
 	VMOVUPS      Y6, 3072(R8)
 	VMOVUPS      Y7, 3584(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop38
 	ADDQ         $0x00002000, CX
@@ -2601,8 +2601,8 @@ loop40:
 	VMOVUPS      Y1, 512(R8)
 	VMOVUPS      Y2, 1024(R8)
 	VMOVUPS      Y3, 1536(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop40
 	ADDQ         $0x00001000, CX
@@ -2677,8 +2677,8 @@ loop42:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 512(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop42
 	ADDQ         $0x00000800, CX
@@ -2734,8 +2734,8 @@ loop44:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop44
 	ADDQ         $0x00000400, CX
@@ -2980,8 +2980,8 @@ loop47:
 	VMOVUPS      Y9, 9216(R8)
 	VMOVUPS      Y10, 10240(R8)
 	VMOVUPS      Y11, 11264(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop47
 	ADDQ         $0x00003000, CX
@@ -3150,8 +3150,8 @@ loop49:
 	VMOVUPS      Y5, 5120(R8)
 	VMOVUPS      Y6, 6144(R8)
 	VMOVUPS      Y7, 7168(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop49
 	ADDQ         $0x00002000, CX
@@ -3255,8 +3255,8 @@ loop51:
 	VMOVUPS      Y1, 1024(R8)
 	VMOVUPS      Y2, 2048(R8)
 	VMOVUPS      Y3, 3072(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop51
 	ADDQ         $0x00001000, CX
@@ -3328,8 +3328,8 @@ loop53:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 1024(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop53
 	ADDQ         $0x00000800, CX
@@ -3385,8 +3385,8 @@ loop55:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop55
 	ADDQ         $0x00000400, CX
@@ -3664,8 +3664,8 @@ loop58:
 	VMOVUPS      Y9, 9216(R8)
 	VMOVUPS      Y10, 10240(R8)
 	VMOVUPS      Y11, 11264(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop58
 	ADDQ         $0x00006000, CX
@@ -3855,8 +3855,8 @@ loop60:
 	VMOVUPS      Y5, 5120(R8)
 	VMOVUPS      Y6, 6144(R8)
 	VMOVUPS      Y7, 7168(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop60
 	ADDQ         $0x00004000, CX
@@ -3969,8 +3969,8 @@ loop62:
 	VMOVUPS      Y1, 1024(R8)
 	VMOVUPS      Y2, 2048(R8)
 	VMOVUPS      Y3, 3072(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop62
 	ADDQ         $0x00002000, CX
@@ -4045,8 +4045,8 @@ loop64:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 1024(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop64
 	ADDQ         $0x00001000, CX
@@ -4102,8 +4102,8 @@ loop66:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop66
 	ADDQ         $0x00000800, CX
@@ -4348,8 +4348,8 @@ loop69:
 	VMOVUPS      Y9, 18432(R8)
 	VMOVUPS      Y10, 20480(R8)
 	VMOVUPS      Y11, 22528(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop69
 	ADDQ         $0x00006000, CX
@@ -4518,8 +4518,8 @@ loop71:
 	VMOVUPS      Y5, 10240(R8)
 	VMOVUPS      Y6, 12288(R8)
 	VMOVUPS      Y7, 14336(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop71
 	ADDQ         $0x00004000, CX
@@ -4623,8 +4623,8 @@ loop73:
 	VMOVUPS      Y1, 2048(R8)
 	VMOVUPS      Y2, 4096(R8)
 	VMOVUPS      Y3, 6144(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop73
 	ADDQ         $0x00002000, CX
@@ -4696,8 +4696,8 @@ loop75:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 2048(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop75
 	ADDQ         $0x00001000, CX
@@ -4753,8 +4753,8 @@ loop77:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop77
 	ADDQ         $0x00000800, CX
@@ -5032,8 +5032,8 @@ loop80:
 	VMOVUPS      Y9, 18432(R8)
 	VMOVUPS      Y10, 20480(R8)
 	VMOVUPS      Y11, 22528(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop80
 	ADDQ         $0x0000c000, CX
@@ -5223,8 +5223,8 @@ loop82:
 	VMOVUPS      Y5, 10240(R8)
 	VMOVUPS      Y6, 12288(R8)
 	VMOVUPS      Y7, 14336(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop82
 	ADDQ         $0x00008000, CX
@@ -5337,8 +5337,8 @@ loop84:
 	VMOVUPS      Y1, 2048(R8)
 	VMOVUPS      Y2, 4096(R8)
 	VMOVUPS      Y3, 6144(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop84
 	ADDQ         $0x00004000, CX
@@ -5413,8 +5413,8 @@ loop86:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 2048(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop86
 	ADDQ         $0x00002000, CX
@@ -5470,8 +5470,8 @@ loop88:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop88
 	ADDQ         $0x00001000, CX
@@ -5716,8 +5716,8 @@ loop91:
 	VMOVUPS      Y9, 36864(R8)
 	VMOVUPS      Y10, 40960(R8)
 	VMOVUPS      Y11, 45056(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop91
 	ADDQ         $0x0000c000, CX
@@ -5886,8 +5886,8 @@ loop93:
 	VMOVUPS      Y5, 20480(R8)
 	VMOVUPS      Y6, 24576(R8)
 	VMOVUPS      Y7, 28672(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop93
 	ADDQ         $0x00008000, CX
@@ -5991,8 +5991,8 @@ loop95:
 	VMOVUPS      Y1, 4096(R8)
 	VMOVUPS      Y2, 8192(R8)
 	VMOVUPS      Y3, 12288(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop95
 	ADDQ         $0x00004000, CX
@@ -6064,8 +6064,8 @@ loop97:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 4096(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop97
 	ADDQ         $0x00002000, CX
@@ -6121,8 +6121,8 @@ loop99:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop99
 	ADDQ         $0x00001000, CX

@@ -38,6 +38,7 @@ var conv1Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -125,6 +126,7 @@ var dw2Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -212,6 +214,7 @@ var pw2Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -299,6 +302,7 @@ var dw3Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -386,6 +390,7 @@ var pw3Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -473,6 +478,7 @@ var dw4Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -560,6 +566,7 @@ var pw4Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -647,6 +654,7 @@ var dw5Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -734,6 +742,7 @@ var pw5Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -821,6 +830,7 @@ var dw6Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -908,6 +918,7 @@ var pw6Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -995,6 +1006,7 @@ var dw7Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -1082,6 +1094,7 @@ var pw7Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1169,6 +1182,7 @@ var dw8Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1256,6 +1270,7 @@ var pw8Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1343,6 +1358,7 @@ var dw9Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1430,6 +1446,7 @@ var pw9Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1517,6 +1534,7 @@ var dw10Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1604,6 +1622,7 @@ var pw10Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1691,6 +1710,7 @@ var dw11Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1778,6 +1798,7 @@ var pw11Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1865,6 +1886,7 @@ var dw12Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1952,6 +1974,7 @@ var pw12Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2039,6 +2062,7 @@ var dw13Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -2126,6 +2150,7 @@ var pw13Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2213,6 +2238,7 @@ var dw14Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2300,6 +2326,7 @@ var pw14Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }

@@ -238,8 +238,8 @@ loop3:
 	VMOVUPS      Y9, 1152(R8)
 	VMOVUPS      Y10, 1280(R8)
 	VMOVUPS      Y11, 1408(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop3
 	ADDQ         $0x00000600, CX
@@ -408,8 +408,8 @@ loop5:
 	VMOVUPS      Y5, 640(R8)
 	VMOVUPS      Y6, 768(R8)
 	VMOVUPS      Y7, 896(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop5
 	ADDQ         $0x00000400, CX
@@ -513,8 +513,8 @@ loop7:
 	VMOVUPS      Y1, 128(R8)
 	VMOVUPS      Y2, 256(R8)
 	VMOVUPS      Y3, 384(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop7
 	ADDQ         $0x00000200, CX
@@ -586,8 +586,8 @@ loop9:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 128(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop9
 	ADDQ         $0x00000100, CX
@@ -643,8 +643,8 @@ loop11:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop11
 	ADDQ         $0x00000080, CX
@@ -928,8 +928,8 @@ loop14:
 	VMOVUPS      Y9, 3456(R8)
 	VMOVUPS      Y10, 3840(R8)
 	VMOVUPS      Y11, 4224(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop14
 	ADDQ         $0x00002400, CX
@@ -1119,8 +1119,8 @@ loop16:
 	VMOVUPS      Y5, 1920(R8)
 	VMOVUPS      Y6, 2304(R8)
 	VMOVUPS      Y7, 2688(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop16
 	ADDQ         $0x00001800, CX
@@ -1233,8 +1233,8 @@ loop18:
 	VMOVUPS      Y1, 384(R8)
 	VMOVUPS      Y2, 768(R8)
 	VMOVUPS      Y3, 1152(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop18
 	ADDQ         $0x00000c00, CX
@@ -1309,8 +1309,8 @@ loop20:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 384(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop20
 	ADDQ         $0x00000600, CX
@@ -1366,8 +1366,8 @@ loop22:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop22
 	ADDQ         $0x00000300, CX
@@ -1612,8 +1612,8 @@ loop25:
 	VMOVUPS      Y9, 5184(R8)
 	VMOVUPS      Y10, 5760(R8)
 	VMOVUPS      Y11, 6336(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop25
 	ADDQ         $0x00001b00, CX
@@ -1782,8 +1782,8 @@ loop27:
 	VMOVUPS      Y5, 2880(R8)
 	VMOVUPS      Y6, 3456(R8)
 	VMOVUPS      Y7, 4032(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop27
 	ADDQ         $0x00001200, CX
@@ -1887,8 +1887,8 @@ loop29:
 	VMOVUPS      Y1, 576(R8)
 	VMOVUPS      Y2, 1152(R8)
 	VMOVUPS      Y3, 1728(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop29
 	ADDQ         $0x00000900, CX
@@ -1960,8 +1960,8 @@ loop31:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 576(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop31
 	ADDQ         $0x00000480, CX
@@ -2017,8 +2017,8 @@ loop33:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop33
 	ADDQ         $0x00000240, CX
@@ -2296,8 +2296,8 @@ loop36:
 	VMOVUPS      Y9, 5184(R8)
 	VMOVUPS      Y10, 5760(R8)
 	VMOVUPS      Y11, 6336(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop36
 	ADDQ         $0x00003600, CX
@@ -2487,8 +2487,8 @@ loop38:
 	VMOVUPS      Y5, 2880(R8)
 	VMOVUPS      Y6, 3456(R8)
 	VMOVUPS      Y7, 4032(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop38
 	ADDQ         $0x00002400, CX
@@ -2601,8 +2601,8 @@ loop40:
 	VMOVUPS      Y1, 576(R8)
 	VMOVUPS      Y2, 1152(R8)
 	VMOVUPS      Y3, 1728(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop40
 	ADDQ         $0x00001200, CX
@@ -2677,8 +2677,8 @@ loop42:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 576(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop42
 	ADDQ         $0x00000900, CX
@@ -2734,8 +2734,8 @@ loop44:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop44
 	ADDQ         $0x00000480, CX
@@ -2980,8 +2980,8 @@ loop47:
 	VMOVUPS      Y9, 6912(R8)
 	VMOVUPS      Y10, 7680(R8)
 	VMOVUPS      Y11, 8448(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop47
 	ADDQ         $0x00002400, CX
@@ -3150,8 +3150,8 @@ loop49:
 	VMOVUPS      Y5, 3840(R8)
 	VMOVUPS      Y6, 4608(R8)
 	VMOVUPS      Y7, 5376(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop49
 	ADDQ         $0x00001800, CX
@@ -3255,8 +3255,8 @@ loop51:
 	VMOVUPS      Y1, 768(R8)
 	VMOVUPS      Y2, 1536(R8)
 	VMOVUPS      Y3, 2304(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop51
 	ADDQ         $0x00000c00, CX
@@ -3328,8 +3328,8 @@ loop53:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 768(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop53
 	ADDQ         $0x00000600, CX
@@ -3385,8 +3385,8 @@ loop55:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop55
 	ADDQ         $0x00000300, CX
@@ -3664,8 +3664,8 @@ loop58:
 	VMOVUPS      Y9, 6912(R8)
 	VMOVUPS      Y10, 7680(R8)
 	VMOVUPS      Y11, 8448(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop58
 	ADDQ         $0x00004800, CX
@@ -3855,8 +3855,8 @@ loop60:
 	VMOVUPS      Y5, 3840(R8)
 	VMOVUPS      Y6, 4608(R8)
 	VMOVUPS      Y7, 5376(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop60
 	ADDQ         $0x00003000, CX
@@ -3969,8 +3969,8 @@ loop62:
 	VMOVUPS      Y1, 768(R8)
 	VMOVUPS      Y2, 1536(R8)
 	VMOVUPS      Y3, 2304(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop62
 	ADDQ         $0x00001800, CX
@@ -4045,8 +4045,8 @@ loop64:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 768(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop64
 	ADDQ         $0x00000c00, CX
@@ -4102,8 +4102,8 @@ loop66:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop66
 	ADDQ         $0x00000600, CX
@@ -4348,8 +4348,8 @@ loop69:
 	VMOVUPS      Y9, 13824(R8)
 	VMOVUPS      Y10, 15360(R8)
 	VMOVUPS      Y11, 16896(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop69
 	ADDQ         $0x00004800, CX
@@ -4518,8 +4518,8 @@ loop71:
 	VMOVUPS      Y5, 7680(R8)
 	VMOVUPS      Y6, 9216(R8)
 	VMOVUPS      Y7, 10752(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop71
 	ADDQ         $0x00003000, CX
@@ -4623,8 +4623,8 @@ loop73:
 	VMOVUPS      Y1, 1536(R8)
 	VMOVUPS      Y2, 3072(R8)
 	VMOVUPS      Y3, 4608(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop73
 	ADDQ         $0x00001800, CX
@@ -4696,8 +4696,8 @@ loop75:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 1536(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop75
 	ADDQ         $0x00000c00, CX
@@ -4753,8 +4753,8 @@ loop77:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop77
 	ADDQ         $0x00000600, CX
@@ -4999,8 +4999,8 @@ loop80:
 	VMOVUPS      Y9, 20736(R8)
 	VMOVUPS      Y10, 23040(R8)
 	VMOVUPS      Y11, 25344(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop80
 	ADDQ         $0x00006c00, CX
@@ -5169,8 +5169,8 @@ loop82:
 	VMOVUPS      Y5, 11520(R8)
 	VMOVUPS      Y6, 13824(R8)
 	VMOVUPS      Y7, 16128(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop82
 	ADDQ         $0x00004800, CX
@@ -5274,8 +5274,8 @@ loop84:
 	VMOVUPS      Y1, 2304(R8)
 	VMOVUPS      Y2, 4608(R8)
 	VMOVUPS      Y3, 6912(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop84
 	ADDQ         $0x00002400, CX
@@ -5347,8 +5347,8 @@ loop86:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 2304(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop86
 	ADDQ         $0x00001200, CX
@@ -5404,8 +5404,8 @@ loop88:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop88
 	ADDQ         $0x00000900, CX
@@ -5683,8 +5683,8 @@ loop91:
 	VMOVUPS      Y9, 20736(R8)
 	VMOVUPS      Y10, 23040(R8)
 	VMOVUPS      Y11, 25344(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop91
 	ADDQ         $0x0000d800, CX
@@ -5874,8 +5874,8 @@ loop93:
 	VMOVUPS      Y5, 11520(R8)
 	VMOVUPS      Y6, 13824(R8)
 	VMOVUPS      Y7, 16128(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop93
 	ADDQ         $0x00009000, CX
@@ -5988,8 +5988,8 @@ loop95:
 	VMOVUPS      Y1, 2304(R8)
 	VMOVUPS      Y2, 4608(R8)
 	VMOVUPS      Y3, 6912(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop95
 	ADDQ         $0x00004800, CX
@@ -6064,8 +6064,8 @@ loop97:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 2304(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop97
 	ADDQ         $0x00002400, CX
@@ -6121,8 +6121,8 @@ loop99:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop99
 	ADDQ         $0x00001200, CX
@@ -6367,8 +6367,8 @@ loop102:
 	VMOVUPS      Y9, 34560(R8)
 	VMOVUPS      Y10, 38400(R8)
 	VMOVUPS      Y11, 42240(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop102
 	ADDQ         $0x0000b400, CX
@@ -6537,8 +6537,8 @@ loop104:
 	VMOVUPS      Y5, 19200(R8)
 	VMOVUPS      Y6, 23040(R8)
 	VMOVUPS      Y7, 26880(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop104
 	ADDQ         $0x00007800, CX
@@ -6642,8 +6642,8 @@ loop106:
 	VMOVUPS      Y1, 3840(R8)
 	VMOVUPS      Y2, 7680(R8)
 	VMOVUPS      Y3, 11520(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop106
 	ADDQ         $0x00003c00, CX
@@ -6715,8 +6715,8 @@ loop108:
 	VMINPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 3840(R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop108
 	ADDQ         $0x00001e00, CX
@@ -6772,8 +6772,8 @@ loop110:
 	VBROADCASTSS f32_40c00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMOVUPS      Y0, (R8)
-	ADDQ         $0x00000020, DI
 	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
 	DECQ         R9
 	JNZ          loop110
 	ADDQ         $0x00000f00, CX

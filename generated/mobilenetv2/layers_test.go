@@ -39,6 +39,7 @@ var conv1Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -126,6 +127,7 @@ var b1_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -213,6 +215,7 @@ var b1_projectConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -300,6 +303,7 @@ var b2_expandConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -387,6 +391,7 @@ var b2_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -474,6 +479,7 @@ var b2_projectConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -561,6 +567,7 @@ var b2r_expandConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -648,6 +655,7 @@ var b2r_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -735,6 +743,7 @@ var b2r_projectConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -822,6 +831,7 @@ var b3_expandConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -909,6 +919,7 @@ var b3_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -996,6 +1007,7 @@ var b3_projectConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1083,6 +1095,7 @@ var b3r_expandConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1170,6 +1183,7 @@ var b3r_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1257,6 +1271,7 @@ var b3r_projectConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1344,6 +1359,7 @@ var b4_expandConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1431,6 +1447,7 @@ var b4_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -1518,6 +1535,7 @@ var b4_projectConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1605,6 +1623,7 @@ var b4r_expandConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1692,6 +1711,7 @@ var b4r_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1779,6 +1799,7 @@ var b4r_projectConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1866,6 +1887,7 @@ var b5_expandConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1953,6 +1975,7 @@ var b5_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2040,6 +2063,7 @@ var b5_projectConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2127,6 +2151,7 @@ var b5r_expandConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2214,6 +2239,7 @@ var b5r_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2301,6 +2327,7 @@ var b5r_projectConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2388,6 +2415,7 @@ var b6_expandConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2475,6 +2503,7 @@ var b6_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -2562,6 +2591,7 @@ var b6_projectConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2649,6 +2679,7 @@ var b6r_expandConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2736,6 +2767,7 @@ var b6r_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2823,6 +2855,7 @@ var b6r_projectConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2910,6 +2943,7 @@ var b7_expandConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -2997,6 +3031,7 @@ var b7_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -3084,6 +3119,7 @@ var b7_projectConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -3171,6 +3207,7 @@ var conv_lastConv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }

@@ -39,6 +39,7 @@ var conv2Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -126,6 +127,7 @@ var conv3_s2Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -213,6 +215,7 @@ var conv3Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -300,6 +303,7 @@ var conv4_s2Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -387,6 +391,7 @@ var conv4Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -474,6 +479,7 @@ var conv5_s2Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -561,6 +567,7 @@ var conv5Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }

@@ -1003,8 +1003,8 @@ loop3:
 	VMOVUPS      Y9, 2080(R8)
 	VMOVUPS      Y10, 2560(R8)
 	VMOVUPS      Y11, 2592(R8)
-	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, DI
 	DECQ         R9
 	JNZ          loop3
 	ADDQ         $0x00000c00, CX
@@ -1702,8 +1702,8 @@ loop5:
 	VMOVUPS      Y5, 1056(R8)
 	VMOVUPS      Y6, 1536(R8)
 	VMOVUPS      Y7, 1568(R8)
-	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, DI
 	DECQ         R9
 	JNZ          loop5
 	ADDQ         $0x00000800, CX
@@ -2100,8 +2100,8 @@ loop7:
 	VMOVUPS      Y1, 32(R8)
 	VMOVUPS      Y2, 512(R8)
 	VMOVUPS      Y3, 544(R8)
-	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, DI
 	DECQ         R9
 	JNZ          loop7
 	ADDQ         $0x00000400, CX
@@ -2348,8 +2348,8 @@ loop9:
 	VMAXPS       Y1, Y2, Y1
 	VMOVUPS      Y0, (R8)
 	VMOVUPS      Y1, 32(R8)
-	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, DI
 	DECQ         R9
 	JNZ          loop9
 	ADDQ         $0x00000200, CX

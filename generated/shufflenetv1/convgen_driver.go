@@ -10,6 +10,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"unsafe"
 )
 
 // rowKernel computes count consecutive output pixels of one output row.
@@ -359,21 +360,43 @@ func (g *geometry) check(dst, src []float32, n, h, w int) (oh, ow int, err error
 		return 0, 0, errf("input %dx%d is smaller than the kernel span %dx%d with padding (top %d, left %d, bottom %d, right %d)",
 			h, w, g.spanH(), g.spanW(), t, l, b, r)
 	}
+	// Both products first, so that an overflow is reported whatever the
+	// slices are.
 	need, ok := mulAll(n, h, w, g.cin)
 	if !ok {
 		return 0, 0, errf("n·h·w·cin = %d·%d·%d·%d overflows int", n, h, w, g.cin)
-	}
-	if len(src) < need {
-		return 0, 0, errf("src has %d elements, want n·h·w·cin = %d·%d·%d·%d = %d", len(src), n, h, w, g.cin, need)
 	}
 	needOut, ok := mulAll(n, oh, ow, g.cout)
 	if !ok {
 		return 0, 0, errf("n·oh·ow·cout = %d·%d·%d·%d overflows int", n, oh, ow, g.cout)
 	}
+	if len(src) < need {
+		return 0, 0, errf("src has %d elements, want n·h·w·cin = %d·%d·%d·%d = %d", len(src), n, h, w, g.cin, need)
+	}
 	if len(dst) < needOut {
 		return 0, 0, errf("dst has %d elements, want n·oh·ow·cout = %d·%d·%d·%d = %d", len(dst), n, oh, ow, g.cout, needOut)
 	}
+	// Forward reads src while it writes dst, row by row, so it cannot work
+	// in place: an output row would overwrite inputs later rows still read.
+	// Overlapping dst and src is an error rather than garbage. Only the
+	// parts Forward uses count: dst[:needOut] and src[:need] may be
+	// neighbouring pieces of one array, and longer slices may run into
+	// each other past those prefixes.
+	if overlap(dst[:needOut], src[:need]) {
+		return 0, 0, errf("dst and src overlap: Forward does not work in place")
+	}
 	return oh, ow, nil
+}
+
+// overlap reports whether the memory of a and b overlaps; empty slices
+// overlap nothing.
+func overlap(a, b []float32) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	const size = uintptr(unsafe.Sizeof(float32(0)))
+	a0, b0 := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return a0 < b0+uintptr(len(b))*size && b0 < a0+uintptr(len(a))*size
 }
 
 // mulAll multiplies positive ints, reporting overflow.

@@ -9,7 +9,7 @@ import "golang.org/x/sys/cpu"
 var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // asmKernels are the AVX2+FMA kernels, indexed by kernel identifier.
-var asmKernels = [numKernels]rowKernel{gconv3x3_ci3_co24_g1_s2_d1_relu_avx2, pwconv_ci24_co60_g1_s1_relu_avx2, dwconv3x3_c60_s2_d1_none_avx2, pwconv_ci60_co216_g3_s1_none_avx2, pwconv_ci240_co60_g3_s1_relu_avx2, dwconv3x3_c60_s1_d1_none_avx2, pwconv_ci60_co240_g3_s1_none_avx2, pwconv_ci240_co120_g3_s1_relu_avx2, dwconv3x3_c120_s2_d1_none_avx2, pwconv_ci120_co240_g3_s1_none_avx2, pwconv_ci480_co120_g3_s1_relu_avx2, dwconv3x3_c120_s1_d1_none_avx2, pwconv_ci120_co480_g3_s1_none_avx2, pwconv_ci480_co240_g3_s1_relu_avx2, dwconv3x3_c240_s2_d1_none_avx2, pwconv_ci240_co480_g3_s1_none_avx2, pwconv_ci960_co240_g3_s1_relu_avx2, dwconv3x3_c240_s1_d1_none_avx2, pwconv_ci240_co960_g3_s1_none_avx2}
+var asmKernels = [numKernels]rowKernel{gconv3x3_ci3_co24_g1_s2_d1_relu_avx2, pwconv_ci24_co60_g1_s1_relu_shuffle3_avx2, dwconv3x3_c60_s2_d1_none_avx2, pwconv_ci60_co216_g3_s1_none_avx2, pwconv_ci240_co60_g3_s1_relu_shuffle3_avx2, dwconv3x3_c60_s1_d1_none_avx2, pwconv_ci60_co240_g3_s1_none_avx2, pwconv_ci240_co120_g3_s1_relu_shuffle3_avx2, dwconv3x3_c120_s2_d1_none_avx2, pwconv_ci120_co240_g3_s1_none_avx2, pwconv_ci480_co120_g3_s1_relu_shuffle3_avx2, dwconv3x3_c120_s1_d1_none_avx2, pwconv_ci120_co480_g3_s1_none_avx2, pwconv_ci480_co240_g3_s1_relu_shuffle3_avx2, dwconv3x3_c240_s2_d1_none_avx2, pwconv_ci240_co480_g3_s1_none_avx2, pwconv_ci960_co240_g3_s1_relu_shuffle3_avx2, dwconv3x3_c240_s1_d1_none_avx2, pwconv_ci240_co960_g3_s1_none_avx2}
 
 // asmKernel returns kernel id's assembly, or nil when this CPU can't run it.
 func asmKernel(id int) rowKernel {
@@ -23,7 +23,7 @@ func asmKernel(id int) rowKernel {
 func gconv3x3_ci3_co24_g1_s2_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
-func pwconv_ci24_co60_g1_s1_relu_avx2(dst, src, w []float32, count, rowStride int)
+func pwconv_ci24_co60_g1_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c60_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -32,7 +32,7 @@ func dwconv3x3_c60_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 func pwconv_ci60_co216_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
-func pwconv_ci240_co60_g3_s1_relu_avx2(dst, src, w []float32, count, rowStride int)
+func pwconv_ci240_co60_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c60_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -41,7 +41,7 @@ func dwconv3x3_c60_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 func pwconv_ci60_co240_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
-func pwconv_ci240_co120_g3_s1_relu_avx2(dst, src, w []float32, count, rowStride int)
+func pwconv_ci240_co120_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c120_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -50,7 +50,7 @@ func dwconv3x3_c120_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 func pwconv_ci120_co240_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
-func pwconv_ci480_co120_g3_s1_relu_avx2(dst, src, w []float32, count, rowStride int)
+func pwconv_ci480_co120_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c120_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -59,7 +59,7 @@ func dwconv3x3_c120_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 func pwconv_ci120_co480_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
-func pwconv_ci480_co240_g3_s1_relu_avx2(dst, src, w []float32, count, rowStride int)
+func pwconv_ci480_co240_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c240_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -68,7 +68,7 @@ func dwconv3x3_c240_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 func pwconv_ci240_co480_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
-func pwconv_ci960_co240_g3_s1_relu_avx2(dst, src, w []float32, count, rowStride int)
+func pwconv_ci960_co240_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c240_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)

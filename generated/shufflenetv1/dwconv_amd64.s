@@ -228,8 +228,8 @@ loop3:
 	VMOVUPS     Y8, 1920(R8)
 	VMOVUPS     Y9, 2160(R8)
 	VMOVUPS     Y10, 2400(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop3
 
@@ -439,8 +439,8 @@ loop3:
 	VMASKMOVPS  Y8, Y11, 1920(R8)
 	VMASKMOVPS  Y9, Y11, 2160(R8)
 	VMASKMOVPS  Y10, Y11, 2400(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	ADDQ        $0x000014a0, CX
 	ADDQ        $0x00000a50, AX
 	SUBQ        $0x0000000b, DX
@@ -610,8 +610,8 @@ loop5:
 	VMOVUPS     Y5, 1200(R8)
 	VMOVUPS     Y6, 1440(R8)
 	VMOVUPS     Y7, 1680(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop5
 
@@ -770,8 +770,8 @@ loop5:
 	VMASKMOVPS  Y5, Y8, 1200(R8)
 	VMASKMOVPS  Y6, Y8, 1440(R8)
 	VMASKMOVPS  Y7, Y8, 1680(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000008, DX
@@ -872,8 +872,8 @@ loop7:
 	VMOVUPS     Y1, 240(R8)
 	VMOVUPS     Y2, 480(R8)
 	VMOVUPS     Y3, 720(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop7
 
@@ -964,8 +964,8 @@ loop7:
 	VMASKMOVPS  Y1, Y4, 240(R8)
 	VMASKMOVPS  Y2, Y4, 480(R8)
 	VMASKMOVPS  Y3, Y4, 720(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000004, DX
@@ -1032,8 +1032,8 @@ loop9:
 	ADDQ        $0x00000140, SI
 	VMOVUPS     Y0, (R8)
 	VMOVUPS     Y1, 240(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop9
 
@@ -1090,8 +1090,8 @@ loop9:
 	VMOVUPS     mask_4<>+0(SB), Y2
 	VMASKMOVPS  Y0, Y2, (R8)
 	VMASKMOVPS  Y1, Y2, 240(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000001e0, AX
 	SUBQ        $0x00000002, DX
@@ -1141,8 +1141,8 @@ loop11:
 	VFMADD231PS Y1, Y3, Y0
 	ADDQ        $0x00000140, SI
 	VMOVUPS     Y0, (R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop11
 
@@ -1182,8 +1182,8 @@ loop11:
 	ADDQ        $0x00000140, SI
 	VMOVUPS     mask_4<>+0(SB), Y1
 	VMASKMOVPS  Y0, Y1, (R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000000f0, AX
 	SUBQ        $0x00000001, DX
@@ -1396,8 +1396,8 @@ loop14:
 	VMOVUPS     Y8, 1920(R8)
 	VMOVUPS     Y9, 2160(R8)
 	VMOVUPS     Y10, 2400(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop14
 
@@ -1577,8 +1577,8 @@ loop14:
 	VMASKMOVPS  Y8, Y11, 1920(R8)
 	VMASKMOVPS  Y9, Y11, 2160(R8)
 	VMASKMOVPS  Y10, Y11, 2400(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000a50, CX
 	ADDQ        $0x00000a50, AX
 	SUBQ        $0x0000000b, DX
@@ -1727,8 +1727,8 @@ loop16:
 	VMOVUPS     Y5, 1200(R8)
 	VMOVUPS     Y6, 1440(R8)
 	VMOVUPS     Y7, 1680(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop16
 
@@ -1866,8 +1866,8 @@ loop16:
 	VMASKMOVPS  Y5, Y8, 1200(R8)
 	VMASKMOVPS  Y6, Y8, 1440(R8)
 	VMASKMOVPS  Y7, Y8, 1680(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000008, DX
@@ -1959,8 +1959,8 @@ loop18:
 	VMOVUPS     Y1, 240(R8)
 	VMOVUPS     Y2, 480(R8)
 	VMOVUPS     Y3, 720(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop18
 
@@ -2042,8 +2042,8 @@ loop18:
 	VMASKMOVPS  Y1, Y4, 240(R8)
 	VMASKMOVPS  Y2, Y4, 480(R8)
 	VMASKMOVPS  Y3, Y4, 720(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000004, DX
@@ -2107,8 +2107,8 @@ loop20:
 	ADDQ        $0x00000140, SI
 	VMOVUPS     Y0, (R8)
 	VMOVUPS     Y1, 240(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop20
 
@@ -2162,8 +2162,8 @@ loop20:
 	VMOVUPS     mask_4<>+0(SB), Y2
 	VMASKMOVPS  Y0, Y2, (R8)
 	VMASKMOVPS  Y1, Y2, 240(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000001e0, AX
 	SUBQ        $0x00000002, DX
@@ -2213,8 +2213,8 @@ loop22:
 	VFMADD231PS Y1, Y3, Y0
 	ADDQ        $0x00000140, SI
 	VMOVUPS     Y0, (R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop22
 
@@ -2254,8 +2254,8 @@ loop22:
 	ADDQ        $0x00000140, SI
 	VMOVUPS     mask_4<>+0(SB), Y1
 	VMASKMOVPS  Y0, Y1, (R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	ADDQ        $0x000000f0, CX
 	ADDQ        $0x000000f0, AX
 	SUBQ        $0x00000001, DX
@@ -2505,8 +2505,8 @@ loop25:
 	VMOVUPS     Y9, 4320(R8)
 	VMOVUPS     Y10, 4800(R8)
 	VMOVUPS     Y11, 5280(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop25
 	ADDQ        $0x00002d00, CX
@@ -2678,8 +2678,8 @@ loop27:
 	VMOVUPS     Y5, 2400(R8)
 	VMOVUPS     Y6, 2880(R8)
 	VMOVUPS     Y7, 3360(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop27
 	ADDQ        $0x00001e00, CX
@@ -2782,8 +2782,8 @@ loop29:
 	VMOVUPS     Y1, 480(R8)
 	VMOVUPS     Y2, 960(R8)
 	VMOVUPS     Y3, 1440(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop29
 	ADDQ        $0x00000f00, CX
@@ -2852,8 +2852,8 @@ loop31:
 	ADDQ        $0x00000140, SI
 	VMOVUPS     Y0, (R8)
 	VMOVUPS     Y1, 480(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop31
 	ADDQ        $0x00000780, CX
@@ -2905,8 +2905,8 @@ loop33:
 	VFMADD231PS Y1, Y3, Y0
 	ADDQ        $0x00000140, SI
 	VMOVUPS     Y0, (R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop33
 	ADDQ        $0x000003c0, CX
@@ -3125,8 +3125,8 @@ loop36:
 	VMOVUPS     Y9, 4320(R8)
 	VMOVUPS     Y10, 4800(R8)
 	VMOVUPS     Y11, 5280(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop36
 	ADDQ        $0x00001680, CX
@@ -3277,8 +3277,8 @@ loop38:
 	VMOVUPS     Y5, 2400(R8)
 	VMOVUPS     Y6, 2880(R8)
 	VMOVUPS     Y7, 3360(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop38
 	ADDQ        $0x00000f00, CX
@@ -3372,8 +3372,8 @@ loop40:
 	VMOVUPS     Y1, 480(R8)
 	VMOVUPS     Y2, 960(R8)
 	VMOVUPS     Y3, 1440(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop40
 	ADDQ        $0x00000780, CX
@@ -3439,8 +3439,8 @@ loop42:
 	ADDQ        $0x00000140, SI
 	VMOVUPS     Y0, (R8)
 	VMOVUPS     Y1, 480(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop42
 	ADDQ        $0x000003c0, CX
@@ -3492,8 +3492,8 @@ loop44:
 	VFMADD231PS Y1, Y3, Y0
 	ADDQ        $0x00000140, SI
 	VMOVUPS     Y0, (R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop44
 	ADDQ        $0x000001e0, CX
@@ -3745,8 +3745,8 @@ loop47:
 	VMOVUPS     Y9, 8640(R8)
 	VMOVUPS     Y10, 9600(R8)
 	VMOVUPS     Y11, 10560(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop47
 	ADDQ        $0x00005a00, CX
@@ -3918,8 +3918,8 @@ loop49:
 	VMOVUPS     Y5, 4800(R8)
 	VMOVUPS     Y6, 5760(R8)
 	VMOVUPS     Y7, 6720(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop49
 	ADDQ        $0x00003c00, CX
@@ -4022,8 +4022,8 @@ loop51:
 	VMOVUPS     Y1, 960(R8)
 	VMOVUPS     Y2, 1920(R8)
 	VMOVUPS     Y3, 2880(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop51
 	ADDQ        $0x00001e00, CX
@@ -4092,8 +4092,8 @@ loop53:
 	ADDQ        $0x00000140, SI
 	VMOVUPS     Y0, (R8)
 	VMOVUPS     Y1, 960(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop53
 	ADDQ        $0x00000f00, CX
@@ -4145,8 +4145,8 @@ loop55:
 	VFMADD231PS Y1, Y3, Y0
 	ADDQ        $0x00000140, SI
 	VMOVUPS     Y0, (R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop55
 	ADDQ        $0x00000780, CX
@@ -4365,8 +4365,8 @@ loop58:
 	VMOVUPS     Y9, 8640(R8)
 	VMOVUPS     Y10, 9600(R8)
 	VMOVUPS     Y11, 10560(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop58
 	ADDQ        $0x00002d00, CX
@@ -4517,8 +4517,8 @@ loop60:
 	VMOVUPS     Y5, 4800(R8)
 	VMOVUPS     Y6, 5760(R8)
 	VMOVUPS     Y7, 6720(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop60
 	ADDQ        $0x00001e00, CX
@@ -4612,8 +4612,8 @@ loop62:
 	VMOVUPS     Y1, 960(R8)
 	VMOVUPS     Y2, 1920(R8)
 	VMOVUPS     Y3, 2880(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop62
 	ADDQ        $0x00000f00, CX
@@ -4679,8 +4679,8 @@ loop64:
 	ADDQ        $0x00000140, SI
 	VMOVUPS     Y0, (R8)
 	VMOVUPS     Y1, 960(R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop64
 	ADDQ        $0x00000780, CX
@@ -4732,8 +4732,8 @@ loop66:
 	VFMADD231PS Y1, Y3, Y0
 	ADDQ        $0x00000140, SI
 	VMOVUPS     Y0, (R8)
-	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
 	DECQ        R9
 	JNZ         loop66
 	ADDQ        $0x000003c0, CX

@@ -5,29 +5,29 @@ package shufflenetv1
 // Kernel identifiers: one per distinct shape.
 const (
 	k_gconv3x3_ci3_co24_g1_s2_d1_relu = iota
-	k_pwconv_ci24_co60_g1_s1_relu
+	k_pwconv_ci24_co60_g1_s1_relu_shuffle3
 	k_dwconv3x3_c60_s2_d1_none
 	k_pwconv_ci60_co216_g3_s1_none
-	k_pwconv_ci240_co60_g3_s1_relu
+	k_pwconv_ci240_co60_g3_s1_relu_shuffle3
 	k_dwconv3x3_c60_s1_d1_none
 	k_pwconv_ci60_co240_g3_s1_none
-	k_pwconv_ci240_co120_g3_s1_relu
+	k_pwconv_ci240_co120_g3_s1_relu_shuffle3
 	k_dwconv3x3_c120_s2_d1_none
 	k_pwconv_ci120_co240_g3_s1_none
-	k_pwconv_ci480_co120_g3_s1_relu
+	k_pwconv_ci480_co120_g3_s1_relu_shuffle3
 	k_dwconv3x3_c120_s1_d1_none
 	k_pwconv_ci120_co480_g3_s1_none
-	k_pwconv_ci480_co240_g3_s1_relu
+	k_pwconv_ci480_co240_g3_s1_relu_shuffle3
 	k_dwconv3x3_c240_s2_d1_none
 	k_pwconv_ci240_co480_g3_s1_none
-	k_pwconv_ci960_co240_g3_s1_relu
+	k_pwconv_ci960_co240_g3_s1_relu_shuffle3
 	k_dwconv3x3_c240_s1_d1_none
 	k_pwconv_ci240_co960_g3_s1_none
 	numKernels
 )
 
 // goKernels are the portable kernels, indexed by kernel identifier.
-var goKernels = [numKernels]rowKernel{gconv3x3_ci3_co24_g1_s2_d1_relu_go, pwconv_ci24_co60_g1_s1_relu_go, dwconv3x3_c60_s2_d1_none_go, pwconv_ci60_co216_g3_s1_none_go, pwconv_ci240_co60_g3_s1_relu_go, dwconv3x3_c60_s1_d1_none_go, pwconv_ci60_co240_g3_s1_none_go, pwconv_ci240_co120_g3_s1_relu_go, dwconv3x3_c120_s2_d1_none_go, pwconv_ci120_co240_g3_s1_none_go, pwconv_ci480_co120_g3_s1_relu_go, dwconv3x3_c120_s1_d1_none_go, pwconv_ci120_co480_g3_s1_none_go, pwconv_ci480_co240_g3_s1_relu_go, dwconv3x3_c240_s2_d1_none_go, pwconv_ci240_co480_g3_s1_none_go, pwconv_ci960_co240_g3_s1_relu_go, dwconv3x3_c240_s1_d1_none_go, pwconv_ci240_co960_g3_s1_none_go}
+var goKernels = [numKernels]rowKernel{gconv3x3_ci3_co24_g1_s2_d1_relu_go, pwconv_ci24_co60_g1_s1_relu_shuffle3_go, dwconv3x3_c60_s2_d1_none_go, pwconv_ci60_co216_g3_s1_none_go, pwconv_ci240_co60_g3_s1_relu_shuffle3_go, dwconv3x3_c60_s1_d1_none_go, pwconv_ci60_co240_g3_s1_none_go, pwconv_ci240_co120_g3_s1_relu_shuffle3_go, dwconv3x3_c120_s2_d1_none_go, pwconv_ci120_co240_g3_s1_none_go, pwconv_ci480_co120_g3_s1_relu_shuffle3_go, dwconv3x3_c120_s1_d1_none_go, pwconv_ci120_co480_g3_s1_none_go, pwconv_ci480_co240_g3_s1_relu_shuffle3_go, dwconv3x3_c240_s2_d1_none_go, pwconv_ci240_co480_g3_s1_none_go, pwconv_ci960_co240_g3_s1_relu_shuffle3_go, dwconv3x3_c240_s1_d1_none_go, pwconv_ci240_co960_g3_s1_none_go}
 
 // selectKernel returns the assembly kernel when this CPU runs it, else the Go one.
 func selectKernel(id int) rowKernel {
@@ -139,10 +139,10 @@ func gconv3x3_ci3_co24_g1_s2_d1_relu_go(dst, src, w []float32, count, rowStride 
 	}
 }
 
-// pwconv_ci24_co60_g1_s1_relu: pwconv, cin 24, cout 60, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
+// pwconv_ci24_co60_g1_s1_relu_shuffle3: pwconv, cin 24, cout 60, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·24 + tap][ci]·w[o][ci][tap]).
 // Register tile: 4 pixels × 3 vectors of 8 channels.
-func pwconv_ci24_co60_g1_s1_relu_go(dst, src, w []float32, count, rowStride int) {
+func pwconv_ci24_co60_g1_s1_relu_shuffle3_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*24:]
@@ -152,6 +152,7 @@ func pwconv_ci24_co60_g1_s1_relu_go(dst, src, w []float32, count, rowStride int)
 			gin := in[g*24:]
 			gout := out[g*60 : (g+1)*60]
 			c := 0
+			_ = gout
 			for b := 0; b < 2; b++ {
 				var acc [24]float32
 				copy(acc[:], wp[:24])
@@ -167,15 +168,13 @@ func pwconv_ci24_co60_g1_s1_relu_go(dst, src, w []float32, count, rowStride int)
 					}
 				}
 				wp = wp[576:]
-				{
-					o := gout[c : c+24]
-					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						o[l] = v
+				for l := 0; l < 24; l++ {
+					v := acc[l]
+					if v < float32(0) {
+						v = float32(0)
 					}
+					o := g*60 + c + l
+					out[(o%20)*3+o/20] = v
 				}
 				c += 24
 			}
@@ -194,15 +193,13 @@ func pwconv_ci24_co60_g1_s1_relu_go(dst, src, w []float32, count, rowStride int)
 					}
 				}
 				wp = wp[192:]
-				{
-					o := gout[c : c+8]
-					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						o[l] = v
+				for l := 0; l < 8; l++ {
+					v := acc[l]
+					if v < float32(0) {
+						v = float32(0)
 					}
+					o := g*60 + c + l
+					out[(o%20)*3+o/20] = v
 				}
 				c += 8
 			}
@@ -221,15 +218,13 @@ func pwconv_ci24_co60_g1_s1_relu_go(dst, src, w []float32, count, rowStride int)
 					}
 				}
 				wp = wp[192:]
-				{
-					o := gout[c : c+4]
-					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						o[l] = v
+				for l := 0; l < 4; l++ {
+					v := acc[l]
+					if v < float32(0) {
+						v = float32(0)
 					}
+					o := g*60 + c + l
+					out[(o%20)*3+o/20] = v
 				}
 				c += 4
 			}
@@ -447,10 +442,10 @@ func pwconv_ci60_co216_g3_s1_none_go(dst, src, w []float32, count, rowStride int
 	}
 }
 
-// pwconv_ci240_co60_g3_s1_relu: pwconv, cin 240, cout 60, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
+// pwconv_ci240_co60_g3_s1_relu_shuffle3: pwconv, cin 240, cout 60, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
 // Register tile: 6 pixels × 2 vectors of 8 channels.
-func pwconv_ci240_co60_g3_s1_relu_go(dst, src, w []float32, count, rowStride int) {
+func pwconv_ci240_co60_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*240:]
@@ -460,6 +455,7 @@ func pwconv_ci240_co60_g3_s1_relu_go(dst, src, w []float32, count, rowStride int
 			gin := in[g*80:]
 			gout := out[g*20 : (g+1)*20]
 			c := 0
+			_ = gout
 			{
 				var acc [16]float32
 				copy(acc[:], wp[:16])
@@ -475,15 +471,13 @@ func pwconv_ci240_co60_g3_s1_relu_go(dst, src, w []float32, count, rowStride int
 					}
 				}
 				wp = wp[1280:]
-				{
-					o := gout[c : c+16]
-					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						o[l] = v
+				for l := 0; l < 16; l++ {
+					v := acc[l]
+					if v < float32(0) {
+						v = float32(0)
 					}
+					o := g*20 + c + l
+					out[(o%20)*3+o/20] = v
 				}
 				c += 16
 			}
@@ -502,15 +496,13 @@ func pwconv_ci240_co60_g3_s1_relu_go(dst, src, w []float32, count, rowStride int
 					}
 				}
 				wp = wp[640:]
-				{
-					o := gout[c : c+4]
-					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						o[l] = v
+				for l := 0; l < 4; l++ {
+					v := acc[l]
+					if v < float32(0) {
+						v = float32(0)
 					}
+					o := g*20 + c + l
+					out[(o%20)*3+o/20] = v
 				}
 				c += 4
 			}
@@ -728,10 +720,10 @@ func pwconv_ci60_co240_g3_s1_none_go(dst, src, w []float32, count, rowStride int
 	}
 }
 
-// pwconv_ci240_co120_g3_s1_relu: pwconv, cin 240, cout 120, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
+// pwconv_ci240_co120_g3_s1_relu_shuffle3: pwconv, cin 240, cout 120, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
 // Register tile: 4 pixels × 3 vectors of 8 channels.
-func pwconv_ci240_co120_g3_s1_relu_go(dst, src, w []float32, count, rowStride int) {
+func pwconv_ci240_co120_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*240:]
@@ -741,6 +733,7 @@ func pwconv_ci240_co120_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 			gin := in[g*80:]
 			gout := out[g*40 : (g+1)*40]
 			c := 0
+			_ = gout
 			{
 				var acc [24]float32
 				copy(acc[:], wp[:24])
@@ -756,15 +749,13 @@ func pwconv_ci240_co120_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 					}
 				}
 				wp = wp[1920:]
-				{
-					o := gout[c : c+24]
-					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						o[l] = v
+				for l := 0; l < 24; l++ {
+					v := acc[l]
+					if v < float32(0) {
+						v = float32(0)
 					}
+					o := g*40 + c + l
+					out[(o%40)*3+o/40] = v
 				}
 				c += 24
 			}
@@ -783,15 +774,13 @@ func pwconv_ci240_co120_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 					}
 				}
 				wp = wp[1280:]
-				{
-					o := gout[c : c+16]
-					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						o[l] = v
+				for l := 0; l < 16; l++ {
+					v := acc[l]
+					if v < float32(0) {
+						v = float32(0)
 					}
+					o := g*40 + c + l
+					out[(o%40)*3+o/40] = v
 				}
 				c += 16
 			}
@@ -933,10 +922,10 @@ func pwconv_ci120_co240_g3_s1_none_go(dst, src, w []float32, count, rowStride in
 	}
 }
 
-// pwconv_ci480_co120_g3_s1_relu: pwconv, cin 480, cout 120, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
+// pwconv_ci480_co120_g3_s1_relu_shuffle3: pwconv, cin 480, cout 120, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·480 + tap][ci]·w[o][ci][tap]).
 // Register tile: 4 pixels × 3 vectors of 8 channels.
-func pwconv_ci480_co120_g3_s1_relu_go(dst, src, w []float32, count, rowStride int) {
+func pwconv_ci480_co120_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*480:]
@@ -946,6 +935,7 @@ func pwconv_ci480_co120_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 			gin := in[g*160:]
 			gout := out[g*40 : (g+1)*40]
 			c := 0
+			_ = gout
 			{
 				var acc [24]float32
 				copy(acc[:], wp[:24])
@@ -961,15 +951,13 @@ func pwconv_ci480_co120_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 					}
 				}
 				wp = wp[3840:]
-				{
-					o := gout[c : c+24]
-					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						o[l] = v
+				for l := 0; l < 24; l++ {
+					v := acc[l]
+					if v < float32(0) {
+						v = float32(0)
 					}
+					o := g*40 + c + l
+					out[(o%40)*3+o/40] = v
 				}
 				c += 24
 			}
@@ -988,15 +976,13 @@ func pwconv_ci480_co120_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 					}
 				}
 				wp = wp[2560:]
-				{
-					o := gout[c : c+16]
-					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						o[l] = v
+				for l := 0; l < 16; l++ {
+					v := acc[l]
+					if v < float32(0) {
+						v = float32(0)
 					}
+					o := g*40 + c + l
+					out[(o%40)*3+o/40] = v
 				}
 				c += 16
 			}
@@ -1138,10 +1124,10 @@ func pwconv_ci120_co480_g3_s1_none_go(dst, src, w []float32, count, rowStride in
 	}
 }
 
-// pwconv_ci480_co240_g3_s1_relu: pwconv, cin 480, cout 240, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
+// pwconv_ci480_co240_g3_s1_relu_shuffle3: pwconv, cin 480, cout 240, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·480 + tap][ci]·w[o][ci][tap]).
 // Register tile: 6 pixels × 2 vectors of 8 channels.
-func pwconv_ci480_co240_g3_s1_relu_go(dst, src, w []float32, count, rowStride int) {
+func pwconv_ci480_co240_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*480:]
@@ -1151,6 +1137,7 @@ func pwconv_ci480_co240_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 			gin := in[g*160:]
 			gout := out[g*80 : (g+1)*80]
 			c := 0
+			_ = gout
 			for b := 0; b < 5; b++ {
 				var acc [16]float32
 				copy(acc[:], wp[:16])
@@ -1166,15 +1153,13 @@ func pwconv_ci480_co240_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 					}
 				}
 				wp = wp[2560:]
-				{
-					o := gout[c : c+16]
-					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						o[l] = v
+				for l := 0; l < 16; l++ {
+					v := acc[l]
+					if v < float32(0) {
+						v = float32(0)
 					}
+					o := g*80 + c + l
+					out[(o%80)*3+o/80] = v
 				}
 				c += 16
 			}
@@ -1316,10 +1301,10 @@ func pwconv_ci240_co480_g3_s1_none_go(dst, src, w []float32, count, rowStride in
 	}
 }
 
-// pwconv_ci960_co240_g3_s1_relu: pwconv, cin 960, cout 240, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
+// pwconv_ci960_co240_g3_s1_relu_shuffle3: pwconv, cin 960, cout 240, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·960 + tap][ci]·w[o][ci][tap]).
 // Register tile: 6 pixels × 2 vectors of 8 channels.
-func pwconv_ci960_co240_g3_s1_relu_go(dst, src, w []float32, count, rowStride int) {
+func pwconv_ci960_co240_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*960:]
@@ -1329,6 +1314,7 @@ func pwconv_ci960_co240_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 			gin := in[g*320:]
 			gout := out[g*80 : (g+1)*80]
 			c := 0
+			_ = gout
 			for b := 0; b < 5; b++ {
 				var acc [16]float32
 				copy(acc[:], wp[:16])
@@ -1344,15 +1330,13 @@ func pwconv_ci960_co240_g3_s1_relu_go(dst, src, w []float32, count, rowStride in
 					}
 				}
 				wp = wp[5120:]
-				{
-					o := gout[c : c+16]
-					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						o[l] = v
+				for l := 0; l < 16; l++ {
+					v := acc[l]
+					if v < float32(0) {
+						v = float32(0)
 					}
+					o := g*80 + c + l
+					out[(o%80)*3+o/80] = v
 				}
 				c += 16
 			}

@@ -39,6 +39,7 @@ var conv1Conv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -126,6 +127,7 @@ var s2_gconv1Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   3,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -152,7 +154,7 @@ func newS2_gconv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS2_gconv1(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci24_co60_g1_s1_relu) {
+	for _, path := range kernelPaths(k_pwconv_ci24_co60_g1_s1_relu_shuffle3) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0))
 			verify.CheckErrors(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0))
@@ -173,7 +175,7 @@ func TestS2_gconv1(t *testing.T) {
 func FuzzS2_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci24_co60_g1_s1_relu) {
+		for _, path := range kernelPaths(k_pwconv_ci24_co60_g1_s1_relu_shuffle3) {
 			verify.Check(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
@@ -184,7 +186,7 @@ BenchmarkS2_gconv1 runs one 56x56 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS2_gconv1(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci24_co60_g1_s1_relu) {
+	for _, path := range kernelPaths(k_pwconv_ci24_co60_g1_s1_relu_shuffle3) {
 		b.Run(path.name, func(b *testing.B) {
 			verify.Bench(b, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0), 1, 56, 56)
 		})
@@ -213,6 +215,7 @@ var s2_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -300,6 +303,7 @@ var s2_gconv2Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -387,6 +391,7 @@ var s2r_gconv1Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   3,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -413,7 +418,7 @@ func newS2r_gconv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS2r_gconv1(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci240_co60_g3_s1_relu) {
+	for _, path := range kernelPaths(k_pwconv_ci240_co60_g3_s1_relu_shuffle3) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0))
 			verify.CheckErrors(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0))
@@ -434,7 +439,7 @@ func TestS2r_gconv1(t *testing.T) {
 func FuzzS2r_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci240_co60_g3_s1_relu) {
+		for _, path := range kernelPaths(k_pwconv_ci240_co60_g3_s1_relu_shuffle3) {
 			verify.Check(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
@@ -445,7 +450,7 @@ BenchmarkS2r_gconv1 runs one 28x28 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS2r_gconv1(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci240_co60_g3_s1_relu) {
+	for _, path := range kernelPaths(k_pwconv_ci240_co60_g3_s1_relu_shuffle3) {
 		b.Run(path.name, func(b *testing.B) {
 			verify.Bench(b, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0), 1, 28, 28)
 		})
@@ -474,6 +479,7 @@ var s2r_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -561,6 +567,7 @@ var s2r_gconv2Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -648,6 +655,7 @@ var s3_gconv1Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   3,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -674,7 +682,7 @@ func newS3_gconv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS3_gconv1(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci240_co120_g3_s1_relu) {
+	for _, path := range kernelPaths(k_pwconv_ci240_co120_g3_s1_relu_shuffle3) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0))
 			verify.CheckErrors(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0))
@@ -695,7 +703,7 @@ func TestS3_gconv1(t *testing.T) {
 func FuzzS3_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci240_co120_g3_s1_relu) {
+		for _, path := range kernelPaths(k_pwconv_ci240_co120_g3_s1_relu_shuffle3) {
 			verify.Check(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
@@ -706,7 +714,7 @@ BenchmarkS3_gconv1 runs one 28x28 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS3_gconv1(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci240_co120_g3_s1_relu) {
+	for _, path := range kernelPaths(k_pwconv_ci240_co120_g3_s1_relu_shuffle3) {
 		b.Run(path.name, func(b *testing.B) {
 			verify.Bench(b, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0), 1, 28, 28)
 		})
@@ -735,6 +743,7 @@ var s3_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -822,6 +831,7 @@ var s3_gconv2Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -909,6 +919,7 @@ var s3r_gconv1Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   3,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -935,7 +946,7 @@ func newS3r_gconv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS3r_gconv1(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci480_co120_g3_s1_relu) {
+	for _, path := range kernelPaths(k_pwconv_ci480_co120_g3_s1_relu_shuffle3) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0))
 			verify.CheckErrors(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0))
@@ -956,7 +967,7 @@ func TestS3r_gconv1(t *testing.T) {
 func FuzzS3r_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci480_co120_g3_s1_relu) {
+		for _, path := range kernelPaths(k_pwconv_ci480_co120_g3_s1_relu_shuffle3) {
 			verify.Check(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
@@ -967,7 +978,7 @@ BenchmarkS3r_gconv1 runs one 14x14 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS3r_gconv1(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci480_co120_g3_s1_relu) {
+	for _, path := range kernelPaths(k_pwconv_ci480_co120_g3_s1_relu_shuffle3) {
 		b.Run(path.name, func(b *testing.B) {
 			verify.Bench(b, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0), 1, 14, 14)
 		})
@@ -996,6 +1007,7 @@ var s3r_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1083,6 +1095,7 @@ var s3r_gconv2Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1170,6 +1183,7 @@ var s4_gconv1Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   3,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1196,7 +1210,7 @@ func newS4_gconv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS4_gconv1(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci480_co240_g3_s1_relu) {
+	for _, path := range kernelPaths(k_pwconv_ci480_co240_g3_s1_relu_shuffle3) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0))
 			verify.CheckErrors(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0))
@@ -1217,7 +1231,7 @@ func TestS4_gconv1(t *testing.T) {
 func FuzzS4_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci480_co240_g3_s1_relu) {
+		for _, path := range kernelPaths(k_pwconv_ci480_co240_g3_s1_relu_shuffle3) {
 			verify.Check(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
@@ -1228,7 +1242,7 @@ BenchmarkS4_gconv1 runs one 14x14 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS4_gconv1(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci480_co240_g3_s1_relu) {
+	for _, path := range kernelPaths(k_pwconv_ci480_co240_g3_s1_relu_shuffle3) {
 		b.Run(path.name, func(b *testing.B) {
 			verify.Bench(b, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0), 1, 14, 14)
 		})
@@ -1257,6 +1271,7 @@ var s4_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   2,
 	StrideW:   2,
 }
@@ -1344,6 +1359,7 @@ var s4_gconv2Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1431,6 +1447,7 @@ var s4r_gconv1Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   3,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1457,7 +1474,7 @@ func newS4r_gconv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS4r_gconv1(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci960_co240_g3_s1_relu) {
+	for _, path := range kernelPaths(k_pwconv_ci960_co240_g3_s1_relu_shuffle3) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0))
 			verify.CheckErrors(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0))
@@ -1478,7 +1495,7 @@ func TestS4r_gconv1(t *testing.T) {
 func FuzzS4r_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci960_co240_g3_s1_relu) {
+		for _, path := range kernelPaths(k_pwconv_ci960_co240_g3_s1_relu_shuffle3) {
 			verify.Check(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
@@ -1489,7 +1506,7 @@ BenchmarkS4r_gconv1 runs one 7x7 image through each kernel path (Forward, and Fo
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS4r_gconv1(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci960_co240_g3_s1_relu) {
+	for _, path := range kernelPaths(k_pwconv_ci960_co240_g3_s1_relu_shuffle3) {
 		b.Run(path.name, func(b *testing.B) {
 			verify.Bench(b, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0), 1, 7, 7)
 		})
@@ -1518,6 +1535,7 @@ var s4r_dwConv = verify.Conv{
 	PadRight:  1,
 	PadTop:    1,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }
@@ -1605,6 +1623,7 @@ var s4r_gconv2Conv = verify.Conv{
 	PadRight:  0,
 	PadTop:    0,
 	SamePad:   false,
+	Shuffle:   0,
 	StrideH:   1,
 	StrideW:   1,
 }

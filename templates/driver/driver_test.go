@@ -2,6 +2,7 @@ package driver
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -167,7 +168,11 @@ func TestCheckErrors(t *testing.T) {
 		{make([]float32, 64), make([]float32, 63), 1, 4, 4, "src has 63 elements, want n·h·w·cin = 1·4·4·4 = 64"},
 		{make([]float32, 10), make([]float32, 64), 1, 4, 4, "dst has 10 elements"},
 		{nil, nil, 1, 4, 4, "src has 0 elements"},
-		{nil, nil, 1 << 23, 1 << 23, 1 << 23, "overflows int"},
+		{nil, nil, 1 << 23, 1 << 23, 1 << 23, "n·h·w·cin = 8388608·8388608·8388608·4 overflows int"},
+		{make([]float32, 64), make([]float32, 64), 1, maxDim + 1, 4, "h=16777217: must be between 1 and 16777216"},
+		{make([]float32, 64), make([]float32, 64), 1, 4, maxDim + 1, "w=16777217: must be between 1 and 16777216"},
+		{make([]float32, 64), make([]float32, 64), maxDim + 1, 4, 4, "n=16777217: must be between 1 and 16777216"},
+		{make([]float32, 64), make([]float32, 64), 1, 4, math.MinInt, "w=-9223372036854775808: must be between 1"},
 	} {
 		err := g.forward(k, w, c.dst, c.src, c.n, c.h, c.w)
 		require.Error(t, err)
@@ -211,4 +216,95 @@ func walkStrategies(t *testing.T, seen map[string]bool) {
 			seen[fmt.Sprintf("band=%v whole=%v", r.bandAll, r.padWhole)] = true
 		}
 	}
+}
+
+// TestCheckOutputOverflow: n·h·w·cin fits in an int but n·oh·ow·cout does
+// not (cout = 8·cin, 1×1): an error, never a wrapped length, whatever the
+// slices are.
+func TestCheckOutputOverflow(t *testing.T) {
+	g := &geometry{name: "T", cin: 1, cout: 8, groups: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1,
+		packGroups: 1, packCin: 1, packCout: 8, blockVecs: 1}
+	n, h, w := maxDim, maxDim, 1<<13 // n·h·w·cin = 2^61, n·oh·ow·cout = 2^64
+	need, ok := mulAll(n, h, w, g.cin)
+	require.True(t, ok)
+	require.Equal(t, 1<<61, need)
+	_, _, err := g.check(nil, nil, n, h, w)
+	require.EqualError(t, err, "T.Forward: n·oh·ow·cout = 16777216·16777216·8192·8 overflows int")
+	_, _, err = g.check(make([]float32, 8), make([]float32, 1), n, h, w)
+	require.ErrorContains(t, err, "n·oh·ow·cout")
+	_, ok = mulAll(math.MaxInt/2+1, 2)
+	assert.False(t, ok)
+	p, ok := mulAll(math.MaxInt/2, 2)
+	assert.True(t, ok)
+	assert.Equal(t, math.MaxInt-1, p)
+}
+
+// TestForwardRejectsOverlap: dst and src must not share memory in the
+// parts Forward uses; neighbouring pieces of one array are fine, and so
+// are over-long slices that run into each other past those parts.
+func TestForwardRejectsOverlap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	g := layer(8, 8, 8, 3, 1, 1, 1, false) // depthwise: src and dst have the same size
+	const n, h, w = 1, 5, 6
+	oh, ow := g.outputSize(h, w)
+	need, needOut := n*h*w*g.cin, n*oh*ow*g.cout
+	weights := ints(rng, g.cout*g.kh*g.kw, 3)
+	bias := ints(rng, g.cout, 5)
+	packed, err := g.pack(weights, bias)
+	require.NoError(t, err)
+	input := ints(rng, need, 3)
+	want := naive(g, weights, bias, input, n, h, w)
+	k := genericKernel(g)
+
+	buf := make([]float32, need+needOut+16)
+	for _, c := range []struct {
+		name     string
+		dst, src []float32
+	}{
+		{"same start", buf[:needOut], buf[:need]},
+		{"dst inside src", buf[3 : 3+needOut], buf[:need]},
+		{"src inside dst", buf[:needOut], buf[5 : 5+need]},
+		{"last dst element is the first src element", buf[:needOut], buf[needOut-1:]},
+		{"last src element is the first dst element", buf[need-1:], buf[:need]},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for i := range buf {
+				buf[i] = float32(i)
+			}
+			before := append([]float32(nil), buf...)
+			err := g.forward(k, packed, c.dst, c.src, n, h, w)
+			require.EqualError(t, err, "T.Forward: dst and src overlap: Forward does not work in place")
+			assert.Equal(t, before, buf, "nothing may be written when the arguments are refused")
+		})
+	}
+	for _, c := range []struct {
+		name           string
+		dstAt, srcAt   int
+		dstEnd, srcEnd int // 0: to the end of buf
+	}{
+		{"src then dst", need, 0, need + needOut, need},
+		{"dst then src", 0, needOut, needOut, needOut + need},
+		{"over-long src runs into dst", need, 0, 0, 0},
+		{"over-long dst runs into src", 0, needOut, 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			clear(buf)
+			copy(buf[c.srcAt:], input)
+			dstEnd, srcEnd := c.dstEnd, c.srcEnd
+			if dstEnd == 0 {
+				dstEnd = len(buf)
+			}
+			if srcEnd == 0 {
+				srcEnd = len(buf)
+			}
+			dst, src := buf[c.dstAt:dstEnd], buf[c.srcAt:srcEnd]
+			require.NoError(t, g.forward(k, packed, dst, src, n, h, w))
+			assert.Equal(t, want, dst[:needOut])
+			assert.Equal(t, input, src[:need], "src was modified")
+		})
+	}
+	assert.False(t, overlap(nil, buf))
+	assert.False(t, overlap(buf[:0], buf))
+	assert.True(t, overlap(buf[2:3], buf[:3]))
+	assert.False(t, overlap(buf[3:4], buf[:3]))
 }
