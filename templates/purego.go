@@ -104,25 +104,19 @@ func goDwconv(k Kernel) []jen.Code {
 	for _, run := range k.BlockRuns() {
 		n := run.Vecs * Lanes
 		valid := (run.Vecs-1)*Lanes + run.Lanes
-		var st []jen.Code
-		st = append(st,
-			jen.Var().Id("acc").Index(jen.Lit(n)).Float32(),
-			jen.Copy(jen.Id("acc").Index(jen.Op(":")), jen.Id("wp").Index(jen.Op(":").Lit(n))),
-		)
+		st := laneInit(valid)
 		for ky := 0; ky < k.KH; ky++ {
 			for kx := 0; kx < k.KW; kx++ {
 				tap := ky*k.KW + kx
 				off := tapOffset(k, ky, kx).Op("+").Id("c")
-				st = append(st, jen.Block(
+				st = append(st, jen.Block(append([]jen.Code{
 					jen.Id("x").Op(":=").Id("in").Index(jen.Add(off).Op(":").Add(tapOffset(k, ky, kx)).Op("+").Id("c").Op("+").Lit(valid)),
 					jen.Id("wt").Op(":=").Id("wp").Index(jen.Lit((1+tap)*n).Op(":").Lit((1+tap)*n+valid)),
-					jen.For(jen.Id("l").Op(",").Id("xv").Op(":=").Range().Id("x")).Block(
-						jen.Id("acc").Index(jen.Id("l")).Op("+=").Id("xv").Op("*").Id("wt").Index(jen.Id("l")),
-					),
-				))
+				}, laneFMA(valid, func(l int) int { return l })...)...))
 			}
 		}
 		st = append(st,
+			laneCollect(valid),
 			storeClamped(k, "out", valid, jen.Id("c"), jen.Id("c")),
 			jen.Id("wp").Op("=").Id("wp").Index(jen.Lit((1+k.Taps())*n).Op(":")),
 			jen.Id("c").Op("+=").Lit(valid),
@@ -192,10 +186,7 @@ func goPgconv(k Kernel) []jen.Code {
 	blocks = append(blocks, jen.Id("c").Op(":=").Lit(0))
 	for _, run := range k.BlockRuns() {
 		n := run.Vecs * Lanes
-		st := []jen.Code{
-			jen.Var().Id("acc").Index(jen.Lit(n)).Float32(),
-			jen.Copy(jen.Id("acc").Index(jen.Op(":")), jen.Id("wp").Index(jen.Op(":").Lit(n))),
-		}
+		st := laneInit(n)
 		for ky := 0; ky < k.KH; ky++ {
 			for kx := 0; kx < k.KW; kx++ {
 				tap := ky*k.KW + kx
@@ -203,17 +194,15 @@ func goPgconv(k Kernel) []jen.Code {
 				loops := []jen.Code{x}
 				for i := 0; i < cg; i++ {
 					at := (1 + i*k.Taps() + tap) * n
-					loops = append(loops, jen.Block(
+					loops = append(loops, jen.Block(append([]jen.Code{
 						jen.Id("wt").Op(":=").Id("wp").Index(jen.Lit(at).Op(":").Lit(at+n)),
-						jen.For(jen.Id("l").Op(",").Id("wv").Op(":=").Range().Id("wt")).Block(
-							jen.Id("acc").Index(jen.Id("l")).Op("+=").Id("x").Index(jen.Id("l").Op("-").Id("l").Op("%").Lit(cg).Op("+").Lit(i)).Op("*").Id("wv"),
-						),
-					))
+					}, laneFMA(n, func(l int) int { return l - l%cg + i })...)...))
 				}
 				st = append(st, jen.Block(loops...))
 			}
 		}
 		st = append(st,
+			laneCollect(n),
 			storeClamped(k, "out", n, jen.Id("c"), jen.Id("c")),
 			jen.Id("wp").Op("=").Id("wp").Index(jen.Lit((1+cg*k.Taps())*n).Op(":")),
 			jen.Id("c").Op("+=").Lit(n),
@@ -222,4 +211,36 @@ func goPgconv(k Kernel) []jen.Code {
 	}
 	blocks = append(blocks, jen.Id("_").Op("=").Id("c"))
 	return append(rowOffsets(k), pixelLoop(k, blocks...))
+}
+
+// The lane helpers keep a block's accumulators in scalar variables a0, a1,
+// … rather than an array, so that the Go compiler holds them in registers,
+// and unroll the lanes with constant indices, so that the bounds checks
+// fold away.
+
+// laneInit declares a0 … a(n-1) from the block's bias, wp[0:n].
+func laneInit(n int) []jen.Code {
+	var st []jen.Code
+	for l := 0; l < n; l++ {
+		st = append(st, jen.Id(fmt.Sprintf("a%d", l)).Op(":=").Id("wp").Index(jen.Lit(l)))
+	}
+	return st
+}
+
+// laneFMA adds x[xi(l)]·wt[l] to every a_l.
+func laneFMA(n int, xi func(l int) int) []jen.Code {
+	var st []jen.Code
+	for l := 0; l < n; l++ {
+		st = append(st, jen.Id(fmt.Sprintf("a%d", l)).Op("+=").Id("x").Index(jen.Lit(xi(l))).Op("*").Id("wt").Index(jen.Lit(l)))
+	}
+	return st
+}
+
+// laneCollect gathers a0 … a(n-1) into acc for the store.
+func laneCollect(n int) jen.Code {
+	var vals []jen.Code
+	for l := 0; l < n; l++ {
+		vals = append(vals, jen.Id(fmt.Sprintf("a%d", l)))
+	}
+	return jen.Id("acc").Op(":=").Index(jen.Lit(n)).Float32().Values(vals...)
 }

@@ -154,71 +154,123 @@ func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 		wp := w
 		c := 0
 		for b := 0; b < 4; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[32+c : 32+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[64+c : 64+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+32+c : r1+32+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+64+c : r1+64+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+32+c : r2+32+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+64+c : r2+64+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -299,71 +351,123 @@ func dwconv3x3_c64_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 		wp := w
 		c := 0
 		for b := 0; b < 8; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[64+c : 64+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[128+c : 128+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+64+c : r1+64+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+128+c : r1+128+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+64+c : r2+64+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+128+c : r2+128+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -444,71 +548,123 @@ func dwconv3x3_c128_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 16; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[128+c : 128+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[256+c : 256+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+128+c : r1+128+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+256+c : r1+256+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+128+c : r2+128+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+256+c : r2+256+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -589,71 +745,123 @@ func dwconv3x3_c128_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 16; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[128+c : 128+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[256+c : 256+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+128+c : r1+128+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+256+c : r1+256+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+128+c : r2+128+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+256+c : r2+256+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -734,71 +942,123 @@ func dwconv3x3_c256_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 32; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[256+c : 256+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[512+c : 512+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+256+c : r1+256+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+512+c : r1+512+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+256+c : r2+256+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+512+c : r2+512+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -879,71 +1139,123 @@ func dwconv3x3_c256_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 32; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[256+c : 256+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[512+c : 512+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+256+c : r1+256+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+512+c : r1+512+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+256+c : r2+256+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+512+c : r2+512+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -1024,71 +1336,123 @@ func dwconv3x3_c512_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 64; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[512+c : 512+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[1024+c : 1024+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+512+c : r1+512+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+1024+c : r1+1024+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+512+c : r2+512+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+1024+c : r2+1024+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -1169,71 +1533,123 @@ func dwconv3x3_c512_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 64; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[512+c : 512+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[1024+c : 1024+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+512+c : r1+512+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+1024+c : r1+1024+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+512+c : r2+512+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+1024+c : r2+1024+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -1314,71 +1730,123 @@ func dwconv3x3_c1024_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int)
 		wp := w
 		c := 0
 		for b := 0; b < 128; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[1024+c : 1024+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[2048+c : 2048+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+1024+c : r1+1024+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+2048+c : r1+2048+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+1024+c : r2+1024+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+2048+c : r2+2048+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {

@@ -165,71 +165,123 @@ func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 		wp := w
 		c := 0
 		for b := 0; b < 4; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[32+c : 32+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[64+c : 64+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+32+c : r1+32+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+64+c : r1+64+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+32+c : r2+32+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+64+c : r2+64+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -352,71 +404,123 @@ func dwconv3x3_c96_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 		wp := w
 		c := 0
 		for b := 0; b < 12; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[96+c : 96+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[192+c : 192+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+96+c : r1+96+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+192+c : r1+192+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+96+c : r2+96+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+192+c : r2+192+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -539,71 +643,123 @@ func dwconv3x3_c144_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 18; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[144+c : 144+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[288+c : 288+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+144+c : r1+144+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+288+c : r1+288+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+144+c : r2+144+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+288+c : r2+288+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -678,71 +834,123 @@ func dwconv3x3_c144_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 18; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[144+c : 144+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[288+c : 288+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+144+c : r1+144+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+288+c : r1+288+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+144+c : r2+144+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+288+c : r2+288+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -865,71 +1073,123 @@ func dwconv3x3_c192_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 24; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[192+c : 192+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[384+c : 384+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+192+c : r1+192+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+384+c : r1+384+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+192+c : r2+192+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+384+c : r2+384+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -1004,71 +1264,123 @@ func dwconv3x3_c192_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 24; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[192+c : 192+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[384+c : 384+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+192+c : r1+192+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+384+c : r1+384+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+192+c : r2+192+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+384+c : r2+384+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -1191,71 +1503,123 @@ func dwconv3x3_c384_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 48; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[384+c : 384+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[768+c : 768+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+384+c : r1+384+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+768+c : r1+768+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+384+c : r2+384+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+768+c : r2+768+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -1420,71 +1784,123 @@ func dwconv3x3_c576_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 72; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[576+c : 576+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[1152+c : 1152+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+576+c : r1+576+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+1152+c : r1+1152+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+576+c : r2+576+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+1152+c : r2+1152+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -1559,71 +1975,123 @@ func dwconv3x3_c576_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 72; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[576+c : 576+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[1152+c : 1152+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+576+c : r1+576+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+1152+c : r1+1152+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+576+c : r2+576+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+1152+c : r2+1152+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -1746,71 +2214,123 @@ func dwconv3x3_c960_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 		wp := w
 		c := 0
 		for b := 0; b < 120; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[960+c : 960+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[1920+c : 1920+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+960+c : r1+960+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+1920+c : r1+1920+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+960+c : r2+960+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+1920+c : r2+1920+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {

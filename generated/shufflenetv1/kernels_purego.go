@@ -245,71 +245,123 @@ func dwconv3x3_c60_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 		wp := w
 		c := 0
 		for b := 0; b < 7; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[60+c : 60+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[120+c : 120+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+60+c : r1+60+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+120+c : r1+120+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+60+c : r2+60+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+120+c : r2+120+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -321,71 +373,83 @@ func dwconv3x3_c60_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 			c += 8
 		}
 		{
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
 			{
 				x := in[0+c : 0+c+4]
 				wt := wp[8:12]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[60+c : 60+c+4]
 				wt := wp[16:20]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[120+c : 120+c+4]
 				wt := wp[24:28]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+4]
 				wt := wp[32:36]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[r1+60+c : r1+60+c+4]
 				wt := wp[40:44]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[r1+120+c : r1+120+c+4]
 				wt := wp[48:52]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+4]
 				wt := wp[56:60]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[r2+60+c : r2+60+c+4]
 				wt := wp[64:68]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[r2+120+c : r2+120+c+4]
 				wt := wp[72:76]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
+			acc := [4]float32{a0, a1, a2, a3}
 			{
 				o := out[c : c+4]
 				for l := range o {
@@ -523,71 +587,123 @@ func dwconv3x3_c60_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 		wp := w
 		c := 0
 		for b := 0; b < 7; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[60+c : 60+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[120+c : 120+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+60+c : r1+60+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+120+c : r1+120+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+60+c : r2+60+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+120+c : r2+120+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -599,71 +715,83 @@ func dwconv3x3_c60_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 			c += 8
 		}
 		{
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
 			{
 				x := in[0+c : 0+c+4]
 				wt := wp[8:12]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[60+c : 60+c+4]
 				wt := wp[16:20]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[120+c : 120+c+4]
 				wt := wp[24:28]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+4]
 				wt := wp[32:36]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[r1+60+c : r1+60+c+4]
 				wt := wp[40:44]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[r1+120+c : r1+120+c+4]
 				wt := wp[48:52]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+4]
 				wt := wp[56:60]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[r2+60+c : r2+60+c+4]
 				wt := wp[64:68]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
 			{
 				x := in[r2+120+c : r2+120+c+4]
 				wt := wp[72:76]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
 			}
+			acc := [4]float32{a0, a1, a2, a3}
 			{
 				o := out[c : c+4]
 				for l := range o {
@@ -801,71 +929,123 @@ func dwconv3x3_c120_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 		wp := w
 		c := 0
 		for b := 0; b < 15; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[120+c : 120+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[240+c : 240+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+120+c : r1+120+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+240+c : r1+240+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+120+c : r2+120+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+240+c : r2+240+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -1003,71 +1183,123 @@ func dwconv3x3_c120_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 		wp := w
 		c := 0
 		for b := 0; b < 15; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[120+c : 120+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[240+c : 240+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+120+c : r1+120+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+240+c : r1+240+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+120+c : r2+120+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+240+c : r2+240+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -1180,71 +1412,123 @@ func dwconv3x3_c240_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 		wp := w
 		c := 0
 		for b := 0; b < 30; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[240+c : 240+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[480+c : 480+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+240+c : r1+240+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+480+c : r1+480+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+240+c : r2+240+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+480+c : r2+480+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
@@ -1357,71 +1641,123 @@ func dwconv3x3_c240_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 		wp := w
 		c := 0
 		for b := 0; b < 30; b++ {
-			var acc [8]float32
-			copy(acc[:], wp[:8])
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
 			{
 				x := in[0+c : 0+c+8]
 				wt := wp[8:16]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[240+c : 240+c+8]
 				wt := wp[16:24]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[480+c : 480+c+8]
 				wt := wp[24:32]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+0+c : r1+0+c+8]
 				wt := wp[32:40]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+240+c : r1+240+c+8]
 				wt := wp[40:48]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r1+480+c : r1+480+c+8]
 				wt := wp[48:56]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+0+c : r2+0+c+8]
 				wt := wp[56:64]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+240+c : r2+240+c+8]
 				wt := wp[64:72]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
 			{
 				x := in[r2+480+c : r2+480+c+8]
 				wt := wp[72:80]
-				for l, xv := range x {
-					acc[l] += xv * wt[l]
-				}
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
 			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
 			{
 				o := out[c : c+8]
 				for l := range o {
