@@ -142,7 +142,6 @@ func layersFile(p *Plan) *jen.File {
 			jen.Id("packGroups"): jen.Lit(k.PackGroups()),
 			jen.Id("packCin"):    jen.Lit(k.PackCin()),
 			jen.Id("packCout"):   jen.Lit(k.PackCout()),
-			jen.Id("blockVecs"):  jen.Lit(k.BlockVec),
 		})
 		biasDoc := "bias must be nil or empty (the layer has no bias)"
 		if l.Bias {
@@ -152,11 +151,18 @@ func layersFile(p *Plan) *jen.File {
 			t, t, l.Cout, l.Cin/l.Groups, l.KH, l.KW, biasDoc)
 		f.Func().Id("New"+t).Params(jen.List(jen.Id("weights"), jen.Id("bias")).Index().Float32()).
 			Params(jen.Op("*").Id(t), jen.Error()).Block(
-			jen.List(jen.Id("w"), jen.Err()).Op(":=").Id(geom).Dot("pack").Call(jen.Id("weights"), jen.Id("bias")),
+			jen.Return(jen.Id("new"+t).Call(jen.Id("weights"), jen.Id("bias"), jen.Id("selectKernel").Call(jen.Id(kernelID(k))))),
+		)
+		f.Commentf("new%s packs the weights for implementation impl (tests pick each in turn).", t)
+		f.Func().Id("new"+t).Params(jen.List(jen.Id("weights"), jen.Id("bias")).Index().Float32(), jen.Id("impl").Id("kernelImpl")).
+			Params(jen.Op("*").Id(t), jen.Error()).Block(
+			jen.Id("g").Op(":=").Id(geom),
+			jen.Id("g").Dot("blockVecs").Op("=").Id("impl").Dot("blockVecs"),
+			jen.List(jen.Id("w"), jen.Err()).Op(":=").Id("g").Dot("pack").Call(jen.Id("weights"), jen.Id("bias")),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 			jen.Return(jen.Op("&").Id(t).Values(jen.Dict{
 				jen.Id("w"):      jen.Id("w"),
-				jen.Id("kernel"): jen.Id("selectKernel").Call(jen.Id(kernelID(k))),
+				jen.Id("kernel"): jen.Id("impl").Dot("fn"),
 			}), jen.Nil()),
 		)
 		comment(f, "Forward computes dst from src: src is NHWC [n][h][w][%d], dst NHWC [n][oh][ow][%d] with\n(oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error\nrather than panic; slices longer than needed are fine (only the prefix is used).", l.Cin, l.Cout)
@@ -219,16 +225,25 @@ func goKernelsFile(p *Plan) *jen.File {
 			id = id.Op("=").Iota()
 		}
 		ids = append(ids, id)
-		table = append(table, jen.Id(k.GoName()))
+		table = append(table, jen.Values(jen.Lit("purego"), jen.Id(k.GoName()), jen.Lit(k.BlockVec)))
 	}
 	f.Comment("Kernel identifiers: one per distinct shape.")
 	f.Const().Defs(append(ids, jen.Id("numKernels"))...)
+	f.Comment("kernelImpl is one implementation of a kernel: its row function and the number of\n8-channel vectors per block its packed weights are laid out in.")
+	f.Type().Id("kernelImpl").Struct(
+		jen.Id("name").String(),
+		jen.Id("fn").Id("rowKernel"),
+		jen.Id("blockVecs").Int(),
+	)
 	f.Comment("goKernels are the portable kernels, indexed by kernel identifier.")
-	f.Var().Id("goKernels").Op("=").Index(jen.Id("numKernels")).Id("rowKernel").Values(table...)
-	f.Comment("selectKernel returns the assembly kernel when this CPU runs it, else the Go one.")
-	f.Func().Id("selectKernel").Params(jen.Id("id").Int()).Id("rowKernel").Block(
-		jen.If(jen.Id("k").Op(":=").Id("asmKernel").Call(jen.Id("id")), jen.Id("k").Op("!=").Nil()).Block(jen.Return(jen.Id("k"))),
-		jen.Return(jen.Id("goKernels").Index(jen.Id("id"))),
+	f.Var().Id("goKernels").Op("=").Index(jen.Id("numKernels")).Id("kernelImpl").Values(table...)
+	f.Comment("kernelImpls lists the implementations of kernel id this CPU runs, best first;\nthe last is always the Go one.")
+	f.Func().Id("kernelImpls").Params(jen.Id("id").Int()).Index().Id("kernelImpl").Block(
+		jen.Return(jen.Append(jen.Id("asmKernels").Call(jen.Id("id")), jen.Id("goKernels").Index(jen.Id("id")))),
+	)
+	f.Comment("selectKernel picks the best implementation of kernel id for this CPU.")
+	f.Func().Id("selectKernel").Params(jen.Id("id").Int()).Id("kernelImpl").Block(
+		jen.Return(jen.Id("kernelImpls").Call(jen.Id("id")).Index(jen.Lit(0))),
 	)
 	for _, k := range p.Kernels {
 		f.Add(templates.GoKernel(k))
@@ -245,14 +260,14 @@ func dispatchAMD64File(p *Plan) *jen.File {
 		Qual(cpuPath, "X86").Dot("HasAVX2").Op("&&").Qual(cpuPath, "X86").Dot("HasFMA")
 	var table []jen.Code
 	for _, k := range p.Kernels {
-		table = append(table, jen.Id(k.AVX2Name()))
+		table = append(table, jen.Values(jen.Lit("avx2"), jen.Id(k.AVX2Name()), jen.Lit(k.BlockVec)))
 	}
-	f.Comment("asmKernels are the AVX2+FMA kernels, indexed by kernel identifier.")
-	f.Var().Id("asmKernels").Op("=").Index(jen.Id("numKernels")).Id("rowKernel").Values(table...)
-	f.Comment("asmKernel returns kernel id's assembly, or nil when this CPU can't run it.")
-	f.Func().Id("asmKernel").Params(jen.Id("id").Int()).Id("rowKernel").Block(
+	f.Comment("avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.")
+	f.Var().Id("avx2Kernels").Op("=").Index(jen.Id("numKernels")).Id("kernelImpl").Values(table...)
+	f.Comment("asmKernels lists the assembly implementations of kernel id this CPU runs, best first.")
+	f.Func().Id("asmKernels").Params(jen.Id("id").Int()).Index().Id("kernelImpl").Block(
 		jen.If(jen.Op("!").Id("hasAVX2FMA")).Block(jen.Return(jen.Nil())),
-		jen.Return(jen.Id("asmKernels").Index(jen.Id("id"))),
+		jen.Return(jen.Index().Id("kernelImpl").Values(jen.Id("avx2Kernels").Index(jen.Id("id")))),
 	)
 	for _, k := range p.Kernels {
 		f.Comment("//go:noescape")
@@ -263,8 +278,8 @@ func dispatchAMD64File(p *Plan) *jen.File {
 
 func dispatchOtherFile(p *Plan) *jen.File {
 	f := newFile(p.Package, "!amd64 || purego")
-	f.Comment("asmKernel: no assembly on this build; the Go kernels run.")
-	f.Func().Id("asmKernel").Params(jen.Int()).Id("rowKernel").Block(jen.Return(jen.Nil()))
+	f.Comment("asmKernels: no assembly in this build; the Go kernels run.")
+	f.Func().Id("asmKernels").Params(jen.Int()).Index().Id("kernelImpl").Block(jen.Return(jen.Nil()))
 	return f
 }
 
@@ -283,15 +298,6 @@ func f32Lit(v float32) jen.Code {
 // kernel path, a fuzz target and a benchmark.
 func testFile(p *Plan) *jen.File {
 	f := newFile(p.Package, "")
-	f.Comment("kernelPath is one implementation of a kernel: the assembly (when this CPU runs it) and the Go one.")
-	f.Type().Id("kernelPath").Struct(jen.Id("name").String(), jen.Id("kernel").Id("rowKernel"))
-	f.Func().Id("kernelPaths").Params(jen.Id("id").Int()).Index().Id("kernelPath").Block(
-		jen.Id("paths").Op(":=").Index().Id("kernelPath").Values(jen.Values(jen.Lit("purego"), jen.Id("goKernels").Index(jen.Id("id")))),
-		jen.If(jen.Id("k").Op(":=").Id("asmKernel").Call(jen.Id("id")), jen.Id("k").Op("!=").Nil()).Block(
-			jen.Id("paths").Op("=").Append(jen.Index().Id("kernelPath").Values(jen.Values(jen.Lit("avx2"), jen.Id("k"))), jen.Id("paths").Op("...")),
-		),
-		jen.Return(jen.Id("paths")),
-	)
 	for _, l := range p.Layers {
 		k := p.Kernels[l.Kernel]
 		t := l.TypeName()
@@ -308,34 +314,33 @@ func testFile(p *Plan) *jen.File {
 			jen.Id("ActMin"): f32Lit(l.Act.Min), jen.Id("ActMax"): f32Lit(l.Act.Max),
 			jen.Id("Shuffle"): jen.Lit(l.Shuffle),
 		})
-		comment(f, "%s makes %s through its public constructor, then runs kernel k through\nForward (workers == 0) or ForwardParallel.", newWith, t)
-		f.Func().Id(newWith).Params(jen.Id("k").Id("rowKernel"), jen.Id("workers").Int()).Qual(verifyPath, "New").Block(
+		comment(f, "%s makes %s with implementation impl, then runs it through Forward\n(workers == 0) or ForwardParallel.", newWith, t)
+		f.Func().Id(newWith).Params(jen.Id("impl").Id("kernelImpl"), jen.Id("workers").Int()).Qual(verifyPath, "New").Block(
 			jen.Return(jen.Func().Params(jen.List(jen.Id("weights"), jen.Id("bias")).Index().Float32()).Params(jen.Qual(verifyPath, "Forward"), jen.Error()).Block(
-				jen.List(jen.Id("l"), jen.Err()).Op(":=").Id("New"+t).Call(jen.Id("weights"), jen.Id("bias")),
+				jen.List(jen.Id("l"), jen.Err()).Op(":=").Id("new"+t).Call(jen.Id("weights"), jen.Id("bias"), jen.Id("impl")),
 				jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-				jen.Id("l").Dot("kernel").Op("=").Id("k"),
 				jen.If(jen.Id("workers").Op("==").Lit(0)).Block(jen.Return(jen.Id("l").Dot("Forward"), jen.Nil())),
 				jen.Return(jen.Func().Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w")).Int()).Error().Block(
 					jen.Return(jen.Id("l").Dot("ForwardParallel").Call(jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers"))),
 				), jen.Nil()),
 			)),
 		)
-		paths := jen.Id("kernelPaths").Call(jen.Id(kernelID(k)))
+		paths := jen.Id("kernelImpls").Call(jen.Id(kernelID(k)))
 		comment(f, "Test%s runs the verify sweep and the error contract on every kernel path, through\nForward and ForwardParallel, and once more with the whole-image copy off so that\nthe band and patch walk is checked too.", t)
 		f.Func().Id("Test" + t).Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 			jen.For(jen.List(jen.Id("_"), jen.Id("path")).Op(":=").Range().Add(paths)).Block(
 				jen.Id("t").Dot("Run").Call(jen.Id("path").Dot("name"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(0))),
-					jen.Qual(verifyPath, "CheckErrors").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(0))),
+					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0))),
+					jen.Qual(verifyPath, "CheckErrors").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0))),
 				)),
 				jen.Id("t").Dot("Run").Call(jen.Id("path").Dot("name").Op("+").Lit("/parallel"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(3))),
-					jen.Qual(verifyPath, "CheckErrors").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(3))),
+					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(3))),
+					jen.Qual(verifyPath, "CheckErrors").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(3))),
 				)),
 				jen.Id("t").Dot("Run").Call(jen.Id("path").Dot("name").Op("+").Lit("/rows"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 					jen.Defer().Func().Params(jen.Id("v").Float64()).Block(jen.Id("padWholeMax").Op("=").Id("v")).Call(jen.Id("padWholeMax")),
 					jen.Id("padWholeMax").Op("=").Lit(0),
-					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(0))),
+					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0))),
 				)),
 			),
 		)
@@ -343,7 +348,7 @@ func testFile(p *Plan) *jen.File {
 			jen.Id("f").Dot("Add").Call(jen.Uint8().Call(jen.Lit(0)), jen.Uint8().Call(jen.Lit(4)), jen.Uint8().Call(jen.Lit(6)), jen.Int64().Call(jen.Lit(1))),
 			jen.Id("f").Dot("Fuzz").Call(jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T"), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w")).Uint8(), jen.Id("seed").Int64()).Block(
 				jen.For(jen.List(jen.Id("_"), jen.Id("path")).Op(":=").Range().Add(paths)).Block(
-					jen.Qual(verifyPath, "Check").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(0)),
+					jen.Qual(verifyPath, "Check").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0)),
 						jen.Lit(1).Op("+").Int().Call(jen.Id("n")).Op("%").Lit(2),
 						jen.Lit(1).Op("+").Int().Call(jen.Id("h")).Op("%").Lit(24),
 						jen.Lit(1).Op("+").Int().Call(jen.Id("w")).Op("%").Lit(24),
@@ -356,10 +361,10 @@ func testFile(p *Plan) *jen.File {
 		f.Func().Id("Benchmark"+t).Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
 			jen.For(jen.List(jen.Id("_"), jen.Id("path")).Op(":=").Range().Add(paths)).Block(
 				jen.Id("b").Dot("Run").Call(jen.Id("path").Dot("name"), jen.Func().Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
-					jen.Qual(verifyPath, "Bench").Call(jen.Id("b"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(0)), jen.Lit(1), jen.Lit(h), jen.Lit(w)),
+					jen.Qual(verifyPath, "Bench").Call(jen.Id("b"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0)), jen.Lit(1), jen.Lit(h), jen.Lit(w)),
 				)),
 				jen.Id("b").Dot("Run").Call(jen.Id("path").Dot("name").Op("+").Lit("_parallel"), jen.Func().Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
-					jen.Qual(verifyPath, "Bench").Call(jen.Id("b"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path").Dot("kernel"), jen.Lit(-1)), jen.Lit(1), jen.Lit(h), jen.Lit(w)),
+					jen.Qual(verifyPath, "Bench").Call(jen.Id("b"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(-1)), jen.Lit(1), jen.Lit(h), jen.Lit(w)),
 				)),
 			),
 			jen.Id("b").Dot("Run").Call(jen.Lit("naive"), jen.Func().Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(

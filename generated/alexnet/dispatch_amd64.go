@@ -8,15 +8,15 @@ import "golang.org/x/sys/cpu"
 // hasAVX2FMA is checked once: the assembly needs AVX, AVX2 and FMA.
 var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// asmKernels are the AVX2+FMA kernels, indexed by kernel identifier.
-var asmKernels = [numKernels]rowKernel{gconv5x5_ci96_co256_g2_s1_d1_relu_avx2, gconv3x3_ci384_co384_g2_s1_d1_relu_avx2, gconv3x3_ci384_co256_g2_s1_d1_relu_avx2}
+// avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
+var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv5x5_ci96_co256_g2_s1_d1_relu_avx2, 2}, {"avx2", gconv3x3_ci384_co384_g2_s1_d1_relu_avx2, 3}, {"avx2", gconv3x3_ci384_co256_g2_s1_d1_relu_avx2, 2}}
 
-// asmKernel returns kernel id's assembly, or nil when this CPU can't run it.
-func asmKernel(id int) rowKernel {
+// asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
+func asmKernels(id int) []kernelImpl {
 	if !hasAVX2FMA {
 		return nil
 	}
-	return asmKernels[id]
+	return []kernelImpl{avx2Kernels[id]}
 }
 
 //go:noescape

@@ -10,15 +10,30 @@ const (
 	numKernels
 )
 
-// goKernels are the portable kernels, indexed by kernel identifier.
-var goKernels = [numKernels]rowKernel{gconv5x5_ci96_co256_g2_s1_d1_relu_go, gconv3x3_ci384_co384_g2_s1_d1_relu_go, gconv3x3_ci384_co256_g2_s1_d1_relu_go}
+/*
+kernelImpl is one implementation of a kernel: its row function and the number of
+8-channel vectors per block its packed weights are laid out in.
+*/
+type kernelImpl struct {
+	name      string
+	fn        rowKernel
+	blockVecs int
+}
 
-// selectKernel returns the assembly kernel when this CPU runs it, else the Go one.
-func selectKernel(id int) rowKernel {
-	if k := asmKernel(id); k != nil {
-		return k
-	}
-	return goKernels[id]
+// goKernels are the portable kernels, indexed by kernel identifier.
+var goKernels = [numKernels]kernelImpl{{"purego", gconv5x5_ci96_co256_g2_s1_d1_relu_go, 2}, {"purego", gconv3x3_ci384_co384_g2_s1_d1_relu_go, 3}, {"purego", gconv3x3_ci384_co256_g2_s1_d1_relu_go, 2}}
+
+/*
+kernelImpls lists the implementations of kernel id this CPU runs, best first;
+the last is always the Go one.
+*/
+func kernelImpls(id int) []kernelImpl {
+	return append(asmKernels(id), goKernels[id])
+}
+
+// selectKernel picks the best implementation of kernel id for this CPU.
+func selectKernel(id int) kernelImpl {
+	return kernelImpls(id)[0]
 }
 
 // gconv5x5_ci96_co256_g2_s1_d1_relu: gconv, cin 96, cout 256, groups 2, 5x5 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].

@@ -19,7 +19,6 @@ type Conv2 struct {
 
 var conv2Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        96,
 	cout:       256,
 	dh:         1,
@@ -42,12 +41,19 @@ var conv2Geometry = geometry{
 
 // NewConv2 checks and packs the weights for Conv2: weights is OIHW [256][48][5][5]; bias has cout = 256 elements.
 func NewConv2(weights, bias []float32) (*Conv2, error) {
-	w, err := conv2Geometry.pack(weights, bias)
+	return newConv2(weights, bias, selectKernel(k_gconv5x5_ci96_co256_g2_s1_d1_relu))
+}
+
+// newConv2 packs the weights for implementation impl (tests pick each in turn).
+func newConv2(weights, bias []float32, impl kernelImpl) (*Conv2, error) {
+	g := conv2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv2{
-		kernel: selectKernel(k_gconv5x5_ci96_co256_g2_s1_d1_relu),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -86,7 +92,6 @@ type Conv4 struct {
 
 var conv4Geometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        384,
 	cout:       384,
 	dh:         1,
@@ -109,12 +114,19 @@ var conv4Geometry = geometry{
 
 // NewConv4 checks and packs the weights for Conv4: weights is OIHW [384][192][3][3]; bias has cout = 384 elements.
 func NewConv4(weights, bias []float32) (*Conv4, error) {
-	w, err := conv4Geometry.pack(weights, bias)
+	return newConv4(weights, bias, selectKernel(k_gconv3x3_ci384_co384_g2_s1_d1_relu))
+}
+
+// newConv4 packs the weights for implementation impl (tests pick each in turn).
+func newConv4(weights, bias []float32, impl kernelImpl) (*Conv4, error) {
+	g := conv4Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv4{
-		kernel: selectKernel(k_gconv3x3_ci384_co384_g2_s1_d1_relu),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -153,7 +165,6 @@ type Conv5 struct {
 
 var conv5Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        384,
 	cout:       256,
 	dh:         1,
@@ -176,12 +187,19 @@ var conv5Geometry = geometry{
 
 // NewConv5 checks and packs the weights for Conv5: weights is OIHW [256][192][3][3]; bias has cout = 256 elements.
 func NewConv5(weights, bias []float32) (*Conv5, error) {
-	w, err := conv5Geometry.pack(weights, bias)
+	return newConv5(weights, bias, selectKernel(k_gconv3x3_ci384_co256_g2_s1_d1_relu))
+}
+
+// newConv5 packs the weights for implementation impl (tests pick each in turn).
+func newConv5(weights, bias []float32, impl kernelImpl) (*Conv5, error) {
+	g := conv5Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv5{
-		kernel: selectKernel(k_gconv3x3_ci384_co256_g2_s1_d1_relu),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }

@@ -9,20 +9,6 @@ import (
 	"testing"
 )
 
-// kernelPath is one implementation of a kernel: the assembly (when this CPU runs it) and the Go one.
-type kernelPath struct {
-	name   string
-	kernel rowKernel
-}
-
-func kernelPaths(id int) []kernelPath {
-	paths := []kernelPath{{"purego", goKernels[id]}}
-	if k := asmKernel(id); k != nil {
-		paths = append([]kernelPath{{"avx2", k}}, paths...)
-	}
-	return paths
-}
-
 var conv2Conv = verify.Conv{
 	ActMax:    float32(math.Inf(1)),
 	ActMin:    float32(0),
@@ -44,15 +30,14 @@ var conv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newConv2With makes Conv2 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newConv2With(k rowKernel, workers int) verify.New {
+// newConv2With makes Conv2 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newConv2With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewConv2(weights, bias)
+		l, err := newConv2(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -66,29 +51,29 @@ func newConv2With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestConv2(t *testing.T) {
-	for _, path := range kernelPaths(k_gconv5x5_ci96_co256_g2_s1_d1_relu) {
+	for _, path := range kernelImpls(k_gconv5x5_ci96_co256_g2_s1_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv2Conv, newConv2With(path.kernel, 0))
-			verify.CheckErrors(t, conv2Conv, newConv2With(path.kernel, 0))
+			verify.Sweep(t, conv2Conv, newConv2With(path, 0))
+			verify.CheckErrors(t, conv2Conv, newConv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, conv2Conv, newConv2With(path.kernel, 3))
-			verify.CheckErrors(t, conv2Conv, newConv2With(path.kernel, 3))
+			verify.Sweep(t, conv2Conv, newConv2With(path, 3))
+			verify.CheckErrors(t, conv2Conv, newConv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, conv2Conv, newConv2With(path.kernel, 0))
+			verify.Sweep(t, conv2Conv, newConv2With(path, 0))
 		})
 	}
 }
 func FuzzConv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_gconv5x5_ci96_co256_g2_s1_d1_relu) {
-			verify.Check(t, conv2Conv, newConv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_gconv5x5_ci96_co256_g2_s1_d1_relu) {
+			verify.Check(t, conv2Conv, newConv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -98,12 +83,12 @@ BenchmarkConv2 runs one 27x27 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkConv2(b *testing.B) {
-	for _, path := range kernelPaths(k_gconv5x5_ci96_co256_g2_s1_d1_relu) {
+	for _, path := range kernelImpls(k_gconv5x5_ci96_co256_g2_s1_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv2Conv, newConv2With(path.kernel, 0), 1, 27, 27)
+			verify.Bench(b, conv2Conv, newConv2With(path, 0), 1, 27, 27)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, conv2Conv, newConv2With(path.kernel, -1), 1, 27, 27)
+			verify.Bench(b, conv2Conv, newConv2With(path, -1), 1, 27, 27)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -132,15 +117,14 @@ var conv4Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newConv4With makes Conv4 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newConv4With(k rowKernel, workers int) verify.New {
+// newConv4With makes Conv4 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newConv4With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewConv4(weights, bias)
+		l, err := newConv4(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -154,29 +138,29 @@ func newConv4With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestConv4(t *testing.T) {
-	for _, path := range kernelPaths(k_gconv3x3_ci384_co384_g2_s1_d1_relu) {
+	for _, path := range kernelImpls(k_gconv3x3_ci384_co384_g2_s1_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv4Conv, newConv4With(path.kernel, 0))
-			verify.CheckErrors(t, conv4Conv, newConv4With(path.kernel, 0))
+			verify.Sweep(t, conv4Conv, newConv4With(path, 0))
+			verify.CheckErrors(t, conv4Conv, newConv4With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, conv4Conv, newConv4With(path.kernel, 3))
-			verify.CheckErrors(t, conv4Conv, newConv4With(path.kernel, 3))
+			verify.Sweep(t, conv4Conv, newConv4With(path, 3))
+			verify.CheckErrors(t, conv4Conv, newConv4With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, conv4Conv, newConv4With(path.kernel, 0))
+			verify.Sweep(t, conv4Conv, newConv4With(path, 0))
 		})
 	}
 }
 func FuzzConv4(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_gconv3x3_ci384_co384_g2_s1_d1_relu) {
-			verify.Check(t, conv4Conv, newConv4With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_gconv3x3_ci384_co384_g2_s1_d1_relu) {
+			verify.Check(t, conv4Conv, newConv4With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -186,12 +170,12 @@ BenchmarkConv4 runs one 13x13 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkConv4(b *testing.B) {
-	for _, path := range kernelPaths(k_gconv3x3_ci384_co384_g2_s1_d1_relu) {
+	for _, path := range kernelImpls(k_gconv3x3_ci384_co384_g2_s1_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv4Conv, newConv4With(path.kernel, 0), 1, 13, 13)
+			verify.Bench(b, conv4Conv, newConv4With(path, 0), 1, 13, 13)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, conv4Conv, newConv4With(path.kernel, -1), 1, 13, 13)
+			verify.Bench(b, conv4Conv, newConv4With(path, -1), 1, 13, 13)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -220,15 +204,14 @@ var conv5Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newConv5With makes Conv5 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newConv5With(k rowKernel, workers int) verify.New {
+// newConv5With makes Conv5 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newConv5With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewConv5(weights, bias)
+		l, err := newConv5(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -242,29 +225,29 @@ func newConv5With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestConv5(t *testing.T) {
-	for _, path := range kernelPaths(k_gconv3x3_ci384_co256_g2_s1_d1_relu) {
+	for _, path := range kernelImpls(k_gconv3x3_ci384_co256_g2_s1_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv5Conv, newConv5With(path.kernel, 0))
-			verify.CheckErrors(t, conv5Conv, newConv5With(path.kernel, 0))
+			verify.Sweep(t, conv5Conv, newConv5With(path, 0))
+			verify.CheckErrors(t, conv5Conv, newConv5With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, conv5Conv, newConv5With(path.kernel, 3))
-			verify.CheckErrors(t, conv5Conv, newConv5With(path.kernel, 3))
+			verify.Sweep(t, conv5Conv, newConv5With(path, 3))
+			verify.CheckErrors(t, conv5Conv, newConv5With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, conv5Conv, newConv5With(path.kernel, 0))
+			verify.Sweep(t, conv5Conv, newConv5With(path, 0))
 		})
 	}
 }
 func FuzzConv5(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_gconv3x3_ci384_co256_g2_s1_d1_relu) {
-			verify.Check(t, conv5Conv, newConv5With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_gconv3x3_ci384_co256_g2_s1_d1_relu) {
+			verify.Check(t, conv5Conv, newConv5With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -274,12 +257,12 @@ BenchmarkConv5 runs one 13x13 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkConv5(b *testing.B) {
-	for _, path := range kernelPaths(k_gconv3x3_ci384_co256_g2_s1_d1_relu) {
+	for _, path := range kernelImpls(k_gconv3x3_ci384_co256_g2_s1_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv5Conv, newConv5With(path.kernel, 0), 1, 13, 13)
+			verify.Bench(b, conv5Conv, newConv5With(path, 0), 1, 13, 13)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, conv5Conv, newConv5With(path.kernel, -1), 1, 13, 13)
+			verify.Bench(b, conv5Conv, newConv5With(path, -1), 1, 13, 13)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {

@@ -8,15 +8,15 @@ import "golang.org/x/sys/cpu"
 // hasAVX2FMA is checked once: the assembly needs AVX, AVX2 and FMA.
 var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// asmKernels are the AVX2+FMA kernels, indexed by kernel identifier.
-var asmKernels = [numKernels]rowKernel{gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2, dwconv3x3_c32_s1_d1_relu6_avx2, pwconv_ci32_co64_g1_s1_relu6_avx2, dwconv3x3_c64_s2_d1_relu6_avx2, pwconv_ci64_co128_g1_s1_relu6_avx2, dwconv3x3_c128_s1_d1_relu6_avx2, pwconv_ci128_co128_g1_s1_relu6_avx2, dwconv3x3_c128_s2_d1_relu6_avx2, pwconv_ci128_co256_g1_s1_relu6_avx2, dwconv3x3_c256_s1_d1_relu6_avx2, pwconv_ci256_co256_g1_s1_relu6_avx2, dwconv3x3_c256_s2_d1_relu6_avx2, pwconv_ci256_co512_g1_s1_relu6_avx2, dwconv3x3_c512_s1_d1_relu6_avx2, pwconv_ci512_co512_g1_s1_relu6_avx2, dwconv3x3_c512_s2_d1_relu6_avx2, pwconv_ci512_co1024_g1_s1_relu6_avx2, dwconv3x3_c1024_s1_d1_relu6_avx2, pwconv_ci1024_co1024_g1_s1_relu6_avx2}
+// avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
+var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2, 2}, {"avx2", dwconv3x3_c32_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci32_co64_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c64_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci64_co128_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c128_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci128_co128_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c128_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci128_co256_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c256_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci256_co256_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c256_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci256_co512_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c512_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci512_co512_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c512_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci512_co1024_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c1024_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci1024_co1024_g1_s1_relu6_avx2, 2}}
 
-// asmKernel returns kernel id's assembly, or nil when this CPU can't run it.
-func asmKernel(id int) rowKernel {
+// asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
+func asmKernels(id int) []kernelImpl {
 	if !hasAVX2FMA {
 		return nil
 	}
-	return asmKernels[id]
+	return []kernelImpl{avx2Kernels[id]}
 }
 
 //go:noescape

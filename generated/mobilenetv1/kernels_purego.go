@@ -26,15 +26,30 @@ const (
 	numKernels
 )
 
-// goKernels are the portable kernels, indexed by kernel identifier.
-var goKernels = [numKernels]rowKernel{gconv3x3_ci3_co32_g1_s2_d1_relu6_go, dwconv3x3_c32_s1_d1_relu6_go, pwconv_ci32_co64_g1_s1_relu6_go, dwconv3x3_c64_s2_d1_relu6_go, pwconv_ci64_co128_g1_s1_relu6_go, dwconv3x3_c128_s1_d1_relu6_go, pwconv_ci128_co128_g1_s1_relu6_go, dwconv3x3_c128_s2_d1_relu6_go, pwconv_ci128_co256_g1_s1_relu6_go, dwconv3x3_c256_s1_d1_relu6_go, pwconv_ci256_co256_g1_s1_relu6_go, dwconv3x3_c256_s2_d1_relu6_go, pwconv_ci256_co512_g1_s1_relu6_go, dwconv3x3_c512_s1_d1_relu6_go, pwconv_ci512_co512_g1_s1_relu6_go, dwconv3x3_c512_s2_d1_relu6_go, pwconv_ci512_co1024_g1_s1_relu6_go, dwconv3x3_c1024_s1_d1_relu6_go, pwconv_ci1024_co1024_g1_s1_relu6_go}
+/*
+kernelImpl is one implementation of a kernel: its row function and the number of
+8-channel vectors per block its packed weights are laid out in.
+*/
+type kernelImpl struct {
+	name      string
+	fn        rowKernel
+	blockVecs int
+}
 
-// selectKernel returns the assembly kernel when this CPU runs it, else the Go one.
-func selectKernel(id int) rowKernel {
-	if k := asmKernel(id); k != nil {
-		return k
-	}
-	return goKernels[id]
+// goKernels are the portable kernels, indexed by kernel identifier.
+var goKernels = [numKernels]kernelImpl{{"purego", gconv3x3_ci3_co32_g1_s2_d1_relu6_go, 2}, {"purego", dwconv3x3_c32_s1_d1_relu6_go, 1}, {"purego", pwconv_ci32_co64_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c64_s2_d1_relu6_go, 1}, {"purego", pwconv_ci64_co128_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c128_s1_d1_relu6_go, 1}, {"purego", pwconv_ci128_co128_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c128_s2_d1_relu6_go, 1}, {"purego", pwconv_ci128_co256_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c256_s1_d1_relu6_go, 1}, {"purego", pwconv_ci256_co256_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c256_s2_d1_relu6_go, 1}, {"purego", pwconv_ci256_co512_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c512_s1_d1_relu6_go, 1}, {"purego", pwconv_ci512_co512_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c512_s2_d1_relu6_go, 1}, {"purego", pwconv_ci512_co1024_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c1024_s1_d1_relu6_go, 1}, {"purego", pwconv_ci1024_co1024_g1_s1_relu6_go, 2}}
+
+/*
+kernelImpls lists the implementations of kernel id this CPU runs, best first;
+the last is always the Go one.
+*/
+func kernelImpls(id int) []kernelImpl {
+	return append(asmKernels(id), goKernels[id])
+}
+
+// selectKernel picks the best implementation of kernel id for this CPU.
+func selectKernel(id int) kernelImpl {
+	return kernelImpls(id)[0]
 }
 
 // gconv3x3_ci3_co32_g1_s2_d1_relu6: gconv, cin 3, cout 32, groups 1, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].

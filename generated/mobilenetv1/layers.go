@@ -43,7 +43,6 @@ type Conv1 struct {
 
 var conv1Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        3,
 	cout:       32,
 	dh:         1,
@@ -66,12 +65,19 @@ var conv1Geometry = geometry{
 
 // NewConv1 checks and packs the weights for Conv1: weights is OIHW [32][3][3][3]; bias has cout = 32 elements.
 func NewConv1(weights, bias []float32) (*Conv1, error) {
-	w, err := conv1Geometry.pack(weights, bias)
+	return newConv1(weights, bias, selectKernel(k_gconv3x3_ci3_co32_g1_s2_d1_relu6))
+}
+
+// newConv1 packs the weights for implementation impl (tests pick each in turn).
+func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
+	g := conv1Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv1{
-		kernel: selectKernel(k_gconv3x3_ci3_co32_g1_s2_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -110,7 +116,6 @@ type Dw2 struct {
 
 var dw2Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        32,
 	cout:       32,
 	dh:         1,
@@ -133,12 +138,19 @@ var dw2Geometry = geometry{
 
 // NewDw2 checks and packs the weights for Dw2: weights is OIHW [32][1][3][3]; bias has cout = 32 elements.
 func NewDw2(weights, bias []float32) (*Dw2, error) {
-	w, err := dw2Geometry.pack(weights, bias)
+	return newDw2(weights, bias, selectKernel(k_dwconv3x3_c32_s1_d1_relu6))
+}
+
+// newDw2 packs the weights for implementation impl (tests pick each in turn).
+func newDw2(weights, bias []float32, impl kernelImpl) (*Dw2, error) {
+	g := dw2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw2{
-		kernel: selectKernel(k_dwconv3x3_c32_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -177,7 +189,6 @@ type Pw2 struct {
 
 var pw2Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        32,
 	cout:       64,
 	dh:         1,
@@ -200,12 +211,19 @@ var pw2Geometry = geometry{
 
 // NewPw2 checks and packs the weights for Pw2: weights is OIHW [64][32][1][1]; bias has cout = 64 elements.
 func NewPw2(weights, bias []float32) (*Pw2, error) {
-	w, err := pw2Geometry.pack(weights, bias)
+	return newPw2(weights, bias, selectKernel(k_pwconv_ci32_co64_g1_s1_relu6))
+}
+
+// newPw2 packs the weights for implementation impl (tests pick each in turn).
+func newPw2(weights, bias []float32, impl kernelImpl) (*Pw2, error) {
+	g := pw2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw2{
-		kernel: selectKernel(k_pwconv_ci32_co64_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -244,7 +262,6 @@ type Dw3 struct {
 
 var dw3Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        64,
 	cout:       64,
 	dh:         1,
@@ -267,12 +284,19 @@ var dw3Geometry = geometry{
 
 // NewDw3 checks and packs the weights for Dw3: weights is OIHW [64][1][3][3]; bias has cout = 64 elements.
 func NewDw3(weights, bias []float32) (*Dw3, error) {
-	w, err := dw3Geometry.pack(weights, bias)
+	return newDw3(weights, bias, selectKernel(k_dwconv3x3_c64_s2_d1_relu6))
+}
+
+// newDw3 packs the weights for implementation impl (tests pick each in turn).
+func newDw3(weights, bias []float32, impl kernelImpl) (*Dw3, error) {
+	g := dw3Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw3{
-		kernel: selectKernel(k_dwconv3x3_c64_s2_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -311,7 +335,6 @@ type Pw3 struct {
 
 var pw3Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        64,
 	cout:       128,
 	dh:         1,
@@ -334,12 +357,19 @@ var pw3Geometry = geometry{
 
 // NewPw3 checks and packs the weights for Pw3: weights is OIHW [128][64][1][1]; bias has cout = 128 elements.
 func NewPw3(weights, bias []float32) (*Pw3, error) {
-	w, err := pw3Geometry.pack(weights, bias)
+	return newPw3(weights, bias, selectKernel(k_pwconv_ci64_co128_g1_s1_relu6))
+}
+
+// newPw3 packs the weights for implementation impl (tests pick each in turn).
+func newPw3(weights, bias []float32, impl kernelImpl) (*Pw3, error) {
+	g := pw3Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw3{
-		kernel: selectKernel(k_pwconv_ci64_co128_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -378,7 +408,6 @@ type Dw4 struct {
 
 var dw4Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        128,
 	cout:       128,
 	dh:         1,
@@ -401,12 +430,19 @@ var dw4Geometry = geometry{
 
 // NewDw4 checks and packs the weights for Dw4: weights is OIHW [128][1][3][3]; bias has cout = 128 elements.
 func NewDw4(weights, bias []float32) (*Dw4, error) {
-	w, err := dw4Geometry.pack(weights, bias)
+	return newDw4(weights, bias, selectKernel(k_dwconv3x3_c128_s1_d1_relu6))
+}
+
+// newDw4 packs the weights for implementation impl (tests pick each in turn).
+func newDw4(weights, bias []float32, impl kernelImpl) (*Dw4, error) {
+	g := dw4Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw4{
-		kernel: selectKernel(k_dwconv3x3_c128_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -445,7 +481,6 @@ type Pw4 struct {
 
 var pw4Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        128,
 	cout:       128,
 	dh:         1,
@@ -468,12 +503,19 @@ var pw4Geometry = geometry{
 
 // NewPw4 checks and packs the weights for Pw4: weights is OIHW [128][128][1][1]; bias has cout = 128 elements.
 func NewPw4(weights, bias []float32) (*Pw4, error) {
-	w, err := pw4Geometry.pack(weights, bias)
+	return newPw4(weights, bias, selectKernel(k_pwconv_ci128_co128_g1_s1_relu6))
+}
+
+// newPw4 packs the weights for implementation impl (tests pick each in turn).
+func newPw4(weights, bias []float32, impl kernelImpl) (*Pw4, error) {
+	g := pw4Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw4{
-		kernel: selectKernel(k_pwconv_ci128_co128_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -512,7 +554,6 @@ type Dw5 struct {
 
 var dw5Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        128,
 	cout:       128,
 	dh:         1,
@@ -535,12 +576,19 @@ var dw5Geometry = geometry{
 
 // NewDw5 checks and packs the weights for Dw5: weights is OIHW [128][1][3][3]; bias has cout = 128 elements.
 func NewDw5(weights, bias []float32) (*Dw5, error) {
-	w, err := dw5Geometry.pack(weights, bias)
+	return newDw5(weights, bias, selectKernel(k_dwconv3x3_c128_s2_d1_relu6))
+}
+
+// newDw5 packs the weights for implementation impl (tests pick each in turn).
+func newDw5(weights, bias []float32, impl kernelImpl) (*Dw5, error) {
+	g := dw5Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw5{
-		kernel: selectKernel(k_dwconv3x3_c128_s2_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -579,7 +627,6 @@ type Pw5 struct {
 
 var pw5Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        128,
 	cout:       256,
 	dh:         1,
@@ -602,12 +649,19 @@ var pw5Geometry = geometry{
 
 // NewPw5 checks and packs the weights for Pw5: weights is OIHW [256][128][1][1]; bias has cout = 256 elements.
 func NewPw5(weights, bias []float32) (*Pw5, error) {
-	w, err := pw5Geometry.pack(weights, bias)
+	return newPw5(weights, bias, selectKernel(k_pwconv_ci128_co256_g1_s1_relu6))
+}
+
+// newPw5 packs the weights for implementation impl (tests pick each in turn).
+func newPw5(weights, bias []float32, impl kernelImpl) (*Pw5, error) {
+	g := pw5Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw5{
-		kernel: selectKernel(k_pwconv_ci128_co256_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -646,7 +700,6 @@ type Dw6 struct {
 
 var dw6Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        256,
 	cout:       256,
 	dh:         1,
@@ -669,12 +722,19 @@ var dw6Geometry = geometry{
 
 // NewDw6 checks and packs the weights for Dw6: weights is OIHW [256][1][3][3]; bias has cout = 256 elements.
 func NewDw6(weights, bias []float32) (*Dw6, error) {
-	w, err := dw6Geometry.pack(weights, bias)
+	return newDw6(weights, bias, selectKernel(k_dwconv3x3_c256_s1_d1_relu6))
+}
+
+// newDw6 packs the weights for implementation impl (tests pick each in turn).
+func newDw6(weights, bias []float32, impl kernelImpl) (*Dw6, error) {
+	g := dw6Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw6{
-		kernel: selectKernel(k_dwconv3x3_c256_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -713,7 +773,6 @@ type Pw6 struct {
 
 var pw6Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        256,
 	cout:       256,
 	dh:         1,
@@ -736,12 +795,19 @@ var pw6Geometry = geometry{
 
 // NewPw6 checks and packs the weights for Pw6: weights is OIHW [256][256][1][1]; bias has cout = 256 elements.
 func NewPw6(weights, bias []float32) (*Pw6, error) {
-	w, err := pw6Geometry.pack(weights, bias)
+	return newPw6(weights, bias, selectKernel(k_pwconv_ci256_co256_g1_s1_relu6))
+}
+
+// newPw6 packs the weights for implementation impl (tests pick each in turn).
+func newPw6(weights, bias []float32, impl kernelImpl) (*Pw6, error) {
+	g := pw6Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw6{
-		kernel: selectKernel(k_pwconv_ci256_co256_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -780,7 +846,6 @@ type Dw7 struct {
 
 var dw7Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        256,
 	cout:       256,
 	dh:         1,
@@ -803,12 +868,19 @@ var dw7Geometry = geometry{
 
 // NewDw7 checks and packs the weights for Dw7: weights is OIHW [256][1][3][3]; bias has cout = 256 elements.
 func NewDw7(weights, bias []float32) (*Dw7, error) {
-	w, err := dw7Geometry.pack(weights, bias)
+	return newDw7(weights, bias, selectKernel(k_dwconv3x3_c256_s2_d1_relu6))
+}
+
+// newDw7 packs the weights for implementation impl (tests pick each in turn).
+func newDw7(weights, bias []float32, impl kernelImpl) (*Dw7, error) {
+	g := dw7Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw7{
-		kernel: selectKernel(k_dwconv3x3_c256_s2_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -847,7 +919,6 @@ type Pw7 struct {
 
 var pw7Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        256,
 	cout:       512,
 	dh:         1,
@@ -870,12 +941,19 @@ var pw7Geometry = geometry{
 
 // NewPw7 checks and packs the weights for Pw7: weights is OIHW [512][256][1][1]; bias has cout = 512 elements.
 func NewPw7(weights, bias []float32) (*Pw7, error) {
-	w, err := pw7Geometry.pack(weights, bias)
+	return newPw7(weights, bias, selectKernel(k_pwconv_ci256_co512_g1_s1_relu6))
+}
+
+// newPw7 packs the weights for implementation impl (tests pick each in turn).
+func newPw7(weights, bias []float32, impl kernelImpl) (*Pw7, error) {
+	g := pw7Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw7{
-		kernel: selectKernel(k_pwconv_ci256_co512_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -914,7 +992,6 @@ type Dw8 struct {
 
 var dw8Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -937,12 +1014,19 @@ var dw8Geometry = geometry{
 
 // NewDw8 checks and packs the weights for Dw8: weights is OIHW [512][1][3][3]; bias has cout = 512 elements.
 func NewDw8(weights, bias []float32) (*Dw8, error) {
-	w, err := dw8Geometry.pack(weights, bias)
+	return newDw8(weights, bias, selectKernel(k_dwconv3x3_c512_s1_d1_relu6))
+}
+
+// newDw8 packs the weights for implementation impl (tests pick each in turn).
+func newDw8(weights, bias []float32, impl kernelImpl) (*Dw8, error) {
+	g := dw8Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw8{
-		kernel: selectKernel(k_dwconv3x3_c512_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -981,7 +1065,6 @@ type Pw8 struct {
 
 var pw8Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1004,12 +1087,19 @@ var pw8Geometry = geometry{
 
 // NewPw8 checks and packs the weights for Pw8: weights is OIHW [512][512][1][1]; bias has cout = 512 elements.
 func NewPw8(weights, bias []float32) (*Pw8, error) {
-	w, err := pw8Geometry.pack(weights, bias)
+	return newPw8(weights, bias, selectKernel(k_pwconv_ci512_co512_g1_s1_relu6))
+}
+
+// newPw8 packs the weights for implementation impl (tests pick each in turn).
+func newPw8(weights, bias []float32, impl kernelImpl) (*Pw8, error) {
+	g := pw8Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw8{
-		kernel: selectKernel(k_pwconv_ci512_co512_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1048,7 +1138,6 @@ type Dw9 struct {
 
 var dw9Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1071,12 +1160,19 @@ var dw9Geometry = geometry{
 
 // NewDw9 checks and packs the weights for Dw9: weights is OIHW [512][1][3][3]; bias has cout = 512 elements.
 func NewDw9(weights, bias []float32) (*Dw9, error) {
-	w, err := dw9Geometry.pack(weights, bias)
+	return newDw9(weights, bias, selectKernel(k_dwconv3x3_c512_s1_d1_relu6))
+}
+
+// newDw9 packs the weights for implementation impl (tests pick each in turn).
+func newDw9(weights, bias []float32, impl kernelImpl) (*Dw9, error) {
+	g := dw9Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw9{
-		kernel: selectKernel(k_dwconv3x3_c512_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1115,7 +1211,6 @@ type Pw9 struct {
 
 var pw9Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1138,12 +1233,19 @@ var pw9Geometry = geometry{
 
 // NewPw9 checks and packs the weights for Pw9: weights is OIHW [512][512][1][1]; bias has cout = 512 elements.
 func NewPw9(weights, bias []float32) (*Pw9, error) {
-	w, err := pw9Geometry.pack(weights, bias)
+	return newPw9(weights, bias, selectKernel(k_pwconv_ci512_co512_g1_s1_relu6))
+}
+
+// newPw9 packs the weights for implementation impl (tests pick each in turn).
+func newPw9(weights, bias []float32, impl kernelImpl) (*Pw9, error) {
+	g := pw9Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw9{
-		kernel: selectKernel(k_pwconv_ci512_co512_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1182,7 +1284,6 @@ type Dw10 struct {
 
 var dw10Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1205,12 +1306,19 @@ var dw10Geometry = geometry{
 
 // NewDw10 checks and packs the weights for Dw10: weights is OIHW [512][1][3][3]; bias has cout = 512 elements.
 func NewDw10(weights, bias []float32) (*Dw10, error) {
-	w, err := dw10Geometry.pack(weights, bias)
+	return newDw10(weights, bias, selectKernel(k_dwconv3x3_c512_s1_d1_relu6))
+}
+
+// newDw10 packs the weights for implementation impl (tests pick each in turn).
+func newDw10(weights, bias []float32, impl kernelImpl) (*Dw10, error) {
+	g := dw10Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw10{
-		kernel: selectKernel(k_dwconv3x3_c512_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1249,7 +1357,6 @@ type Pw10 struct {
 
 var pw10Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1272,12 +1379,19 @@ var pw10Geometry = geometry{
 
 // NewPw10 checks and packs the weights for Pw10: weights is OIHW [512][512][1][1]; bias has cout = 512 elements.
 func NewPw10(weights, bias []float32) (*Pw10, error) {
-	w, err := pw10Geometry.pack(weights, bias)
+	return newPw10(weights, bias, selectKernel(k_pwconv_ci512_co512_g1_s1_relu6))
+}
+
+// newPw10 packs the weights for implementation impl (tests pick each in turn).
+func newPw10(weights, bias []float32, impl kernelImpl) (*Pw10, error) {
+	g := pw10Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw10{
-		kernel: selectKernel(k_pwconv_ci512_co512_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1316,7 +1430,6 @@ type Dw11 struct {
 
 var dw11Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1339,12 +1452,19 @@ var dw11Geometry = geometry{
 
 // NewDw11 checks and packs the weights for Dw11: weights is OIHW [512][1][3][3]; bias has cout = 512 elements.
 func NewDw11(weights, bias []float32) (*Dw11, error) {
-	w, err := dw11Geometry.pack(weights, bias)
+	return newDw11(weights, bias, selectKernel(k_dwconv3x3_c512_s1_d1_relu6))
+}
+
+// newDw11 packs the weights for implementation impl (tests pick each in turn).
+func newDw11(weights, bias []float32, impl kernelImpl) (*Dw11, error) {
+	g := dw11Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw11{
-		kernel: selectKernel(k_dwconv3x3_c512_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1383,7 +1503,6 @@ type Pw11 struct {
 
 var pw11Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1406,12 +1525,19 @@ var pw11Geometry = geometry{
 
 // NewPw11 checks and packs the weights for Pw11: weights is OIHW [512][512][1][1]; bias has cout = 512 elements.
 func NewPw11(weights, bias []float32) (*Pw11, error) {
-	w, err := pw11Geometry.pack(weights, bias)
+	return newPw11(weights, bias, selectKernel(k_pwconv_ci512_co512_g1_s1_relu6))
+}
+
+// newPw11 packs the weights for implementation impl (tests pick each in turn).
+func newPw11(weights, bias []float32, impl kernelImpl) (*Pw11, error) {
+	g := pw11Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw11{
-		kernel: selectKernel(k_pwconv_ci512_co512_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1450,7 +1576,6 @@ type Dw12 struct {
 
 var dw12Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1473,12 +1598,19 @@ var dw12Geometry = geometry{
 
 // NewDw12 checks and packs the weights for Dw12: weights is OIHW [512][1][3][3]; bias has cout = 512 elements.
 func NewDw12(weights, bias []float32) (*Dw12, error) {
-	w, err := dw12Geometry.pack(weights, bias)
+	return newDw12(weights, bias, selectKernel(k_dwconv3x3_c512_s1_d1_relu6))
+}
+
+// newDw12 packs the weights for implementation impl (tests pick each in turn).
+func newDw12(weights, bias []float32, impl kernelImpl) (*Dw12, error) {
+	g := dw12Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw12{
-		kernel: selectKernel(k_dwconv3x3_c512_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1517,7 +1649,6 @@ type Pw12 struct {
 
 var pw12Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1540,12 +1671,19 @@ var pw12Geometry = geometry{
 
 // NewPw12 checks and packs the weights for Pw12: weights is OIHW [512][512][1][1]; bias has cout = 512 elements.
 func NewPw12(weights, bias []float32) (*Pw12, error) {
-	w, err := pw12Geometry.pack(weights, bias)
+	return newPw12(weights, bias, selectKernel(k_pwconv_ci512_co512_g1_s1_relu6))
+}
+
+// newPw12 packs the weights for implementation impl (tests pick each in turn).
+func newPw12(weights, bias []float32, impl kernelImpl) (*Pw12, error) {
+	g := pw12Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw12{
-		kernel: selectKernel(k_pwconv_ci512_co512_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1584,7 +1722,6 @@ type Dw13 struct {
 
 var dw13Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -1607,12 +1744,19 @@ var dw13Geometry = geometry{
 
 // NewDw13 checks and packs the weights for Dw13: weights is OIHW [512][1][3][3]; bias has cout = 512 elements.
 func NewDw13(weights, bias []float32) (*Dw13, error) {
-	w, err := dw13Geometry.pack(weights, bias)
+	return newDw13(weights, bias, selectKernel(k_dwconv3x3_c512_s2_d1_relu6))
+}
+
+// newDw13 packs the weights for implementation impl (tests pick each in turn).
+func newDw13(weights, bias []float32, impl kernelImpl) (*Dw13, error) {
+	g := dw13Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw13{
-		kernel: selectKernel(k_dwconv3x3_c512_s2_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1651,7 +1795,6 @@ type Pw13 struct {
 
 var pw13Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        512,
 	cout:       1024,
 	dh:         1,
@@ -1674,12 +1817,19 @@ var pw13Geometry = geometry{
 
 // NewPw13 checks and packs the weights for Pw13: weights is OIHW [1024][512][1][1]; bias has cout = 1024 elements.
 func NewPw13(weights, bias []float32) (*Pw13, error) {
-	w, err := pw13Geometry.pack(weights, bias)
+	return newPw13(weights, bias, selectKernel(k_pwconv_ci512_co1024_g1_s1_relu6))
+}
+
+// newPw13 packs the weights for implementation impl (tests pick each in turn).
+func newPw13(weights, bias []float32, impl kernelImpl) (*Pw13, error) {
+	g := pw13Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw13{
-		kernel: selectKernel(k_pwconv_ci512_co1024_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1718,7 +1868,6 @@ type Dw14 struct {
 
 var dw14Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        1024,
 	cout:       1024,
 	dh:         1,
@@ -1741,12 +1890,19 @@ var dw14Geometry = geometry{
 
 // NewDw14 checks and packs the weights for Dw14: weights is OIHW [1024][1][3][3]; bias has cout = 1024 elements.
 func NewDw14(weights, bias []float32) (*Dw14, error) {
-	w, err := dw14Geometry.pack(weights, bias)
+	return newDw14(weights, bias, selectKernel(k_dwconv3x3_c1024_s1_d1_relu6))
+}
+
+// newDw14 packs the weights for implementation impl (tests pick each in turn).
+func newDw14(weights, bias []float32, impl kernelImpl) (*Dw14, error) {
+	g := dw14Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Dw14{
-		kernel: selectKernel(k_dwconv3x3_c1024_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1785,7 +1941,6 @@ type Pw14 struct {
 
 var pw14Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        1024,
 	cout:       1024,
 	dh:         1,
@@ -1808,12 +1963,19 @@ var pw14Geometry = geometry{
 
 // NewPw14 checks and packs the weights for Pw14: weights is OIHW [1024][1024][1][1]; bias has cout = 1024 elements.
 func NewPw14(weights, bias []float32) (*Pw14, error) {
-	w, err := pw14Geometry.pack(weights, bias)
+	return newPw14(weights, bias, selectKernel(k_pwconv_ci1024_co1024_g1_s1_relu6))
+}
+
+// newPw14 packs the weights for implementation impl (tests pick each in turn).
+func newPw14(weights, bias []float32, impl kernelImpl) (*Pw14, error) {
+	g := pw14Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Pw14{
-		kernel: selectKernel(k_pwconv_ci1024_co1024_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }

@@ -8,20 +8,6 @@ import (
 	"testing"
 )
 
-// kernelPath is one implementation of a kernel: the assembly (when this CPU runs it) and the Go one.
-type kernelPath struct {
-	name   string
-	kernel rowKernel
-}
-
-func kernelPaths(id int) []kernelPath {
-	paths := []kernelPath{{"purego", goKernels[id]}}
-	if k := asmKernel(id); k != nil {
-		paths = append([]kernelPath{{"avx2", k}}, paths...)
-	}
-	return paths
-}
-
 var conv1Conv = verify.Conv{
 	ActMax:    float32(6),
 	ActMin:    float32(0),
@@ -43,15 +29,14 @@ var conv1Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newConv1With makes Conv1 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newConv1With(k rowKernel, workers int) verify.New {
+// newConv1With makes Conv1 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newConv1With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewConv1(weights, bias)
+		l, err := newConv1(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -65,29 +50,29 @@ func newConv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestConv1(t *testing.T) {
-	for _, path := range kernelPaths(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 0))
-			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel, 0))
+			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
+			verify.CheckErrors(t, conv1Conv, newConv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 3))
-			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel, 3))
+			verify.Sweep(t, conv1Conv, newConv1With(path, 3))
+			verify.CheckErrors(t, conv1Conv, newConv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 0))
+			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
 		})
 	}
 }
 func FuzzConv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
-			verify.Check(t, conv1Conv, newConv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -97,12 +82,12 @@ BenchmarkConv1 runs one 224x224 image through each kernel path (Forward, and For
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkConv1(b *testing.B) {
-	for _, path := range kernelPaths(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv1Conv, newConv1With(path.kernel, 0), 1, 224, 224)
+			verify.Bench(b, conv1Conv, newConv1With(path, 0), 1, 224, 224)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, conv1Conv, newConv1With(path.kernel, -1), 1, 224, 224)
+			verify.Bench(b, conv1Conv, newConv1With(path, -1), 1, 224, 224)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -131,15 +116,14 @@ var dw2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw2With makes Dw2 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw2With(k rowKernel, workers int) verify.New {
+// newDw2With makes Dw2 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw2With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw2(weights, bias)
+		l, err := newDw2(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -153,29 +137,29 @@ func newDw2With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw2(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c32_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c32_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw2Conv, newDw2With(path.kernel, 0))
-			verify.CheckErrors(t, dw2Conv, newDw2With(path.kernel, 0))
+			verify.Sweep(t, dw2Conv, newDw2With(path, 0))
+			verify.CheckErrors(t, dw2Conv, newDw2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw2Conv, newDw2With(path.kernel, 3))
-			verify.CheckErrors(t, dw2Conv, newDw2With(path.kernel, 3))
+			verify.Sweep(t, dw2Conv, newDw2With(path, 3))
+			verify.CheckErrors(t, dw2Conv, newDw2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw2Conv, newDw2With(path.kernel, 0))
+			verify.Sweep(t, dw2Conv, newDw2With(path, 0))
 		})
 	}
 }
 func FuzzDw2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c32_s1_d1_relu6) {
-			verify.Check(t, dw2Conv, newDw2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c32_s1_d1_relu6) {
+			verify.Check(t, dw2Conv, newDw2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -185,12 +169,12 @@ BenchmarkDw2 runs one 112x112 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw2(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c32_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c32_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw2Conv, newDw2With(path.kernel, 0), 1, 112, 112)
+			verify.Bench(b, dw2Conv, newDw2With(path, 0), 1, 112, 112)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw2Conv, newDw2With(path.kernel, -1), 1, 112, 112)
+			verify.Bench(b, dw2Conv, newDw2With(path, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -219,15 +203,14 @@ var pw2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw2With makes Pw2 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw2With(k rowKernel, workers int) verify.New {
+// newPw2With makes Pw2 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw2With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw2(weights, bias)
+		l, err := newPw2(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -241,29 +224,29 @@ func newPw2With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw2(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci32_co64_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci32_co64_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw2Conv, newPw2With(path.kernel, 0))
-			verify.CheckErrors(t, pw2Conv, newPw2With(path.kernel, 0))
+			verify.Sweep(t, pw2Conv, newPw2With(path, 0))
+			verify.CheckErrors(t, pw2Conv, newPw2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw2Conv, newPw2With(path.kernel, 3))
-			verify.CheckErrors(t, pw2Conv, newPw2With(path.kernel, 3))
+			verify.Sweep(t, pw2Conv, newPw2With(path, 3))
+			verify.CheckErrors(t, pw2Conv, newPw2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw2Conv, newPw2With(path.kernel, 0))
+			verify.Sweep(t, pw2Conv, newPw2With(path, 0))
 		})
 	}
 }
 func FuzzPw2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci32_co64_g1_s1_relu6) {
-			verify.Check(t, pw2Conv, newPw2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci32_co64_g1_s1_relu6) {
+			verify.Check(t, pw2Conv, newPw2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -273,12 +256,12 @@ BenchmarkPw2 runs one 112x112 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw2(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci32_co64_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci32_co64_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw2Conv, newPw2With(path.kernel, 0), 1, 112, 112)
+			verify.Bench(b, pw2Conv, newPw2With(path, 0), 1, 112, 112)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw2Conv, newPw2With(path.kernel, -1), 1, 112, 112)
+			verify.Bench(b, pw2Conv, newPw2With(path, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -307,15 +290,14 @@ var dw3Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newDw3With makes Dw3 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw3With(k rowKernel, workers int) verify.New {
+// newDw3With makes Dw3 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw3With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw3(weights, bias)
+		l, err := newDw3(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -329,29 +311,29 @@ func newDw3With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw3(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c64_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c64_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw3Conv, newDw3With(path.kernel, 0))
-			verify.CheckErrors(t, dw3Conv, newDw3With(path.kernel, 0))
+			verify.Sweep(t, dw3Conv, newDw3With(path, 0))
+			verify.CheckErrors(t, dw3Conv, newDw3With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw3Conv, newDw3With(path.kernel, 3))
-			verify.CheckErrors(t, dw3Conv, newDw3With(path.kernel, 3))
+			verify.Sweep(t, dw3Conv, newDw3With(path, 3))
+			verify.CheckErrors(t, dw3Conv, newDw3With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw3Conv, newDw3With(path.kernel, 0))
+			verify.Sweep(t, dw3Conv, newDw3With(path, 0))
 		})
 	}
 }
 func FuzzDw3(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c64_s2_d1_relu6) {
-			verify.Check(t, dw3Conv, newDw3With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c64_s2_d1_relu6) {
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -361,12 +343,12 @@ BenchmarkDw3 runs one 112x112 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw3(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c64_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c64_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw3Conv, newDw3With(path.kernel, 0), 1, 112, 112)
+			verify.Bench(b, dw3Conv, newDw3With(path, 0), 1, 112, 112)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw3Conv, newDw3With(path.kernel, -1), 1, 112, 112)
+			verify.Bench(b, dw3Conv, newDw3With(path, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -395,15 +377,14 @@ var pw3Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw3With makes Pw3 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw3With(k rowKernel, workers int) verify.New {
+// newPw3With makes Pw3 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw3With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw3(weights, bias)
+		l, err := newPw3(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -417,29 +398,29 @@ func newPw3With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw3(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci64_co128_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci64_co128_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw3Conv, newPw3With(path.kernel, 0))
-			verify.CheckErrors(t, pw3Conv, newPw3With(path.kernel, 0))
+			verify.Sweep(t, pw3Conv, newPw3With(path, 0))
+			verify.CheckErrors(t, pw3Conv, newPw3With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw3Conv, newPw3With(path.kernel, 3))
-			verify.CheckErrors(t, pw3Conv, newPw3With(path.kernel, 3))
+			verify.Sweep(t, pw3Conv, newPw3With(path, 3))
+			verify.CheckErrors(t, pw3Conv, newPw3With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw3Conv, newPw3With(path.kernel, 0))
+			verify.Sweep(t, pw3Conv, newPw3With(path, 0))
 		})
 	}
 }
 func FuzzPw3(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci64_co128_g1_s1_relu6) {
-			verify.Check(t, pw3Conv, newPw3With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci64_co128_g1_s1_relu6) {
+			verify.Check(t, pw3Conv, newPw3With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -449,12 +430,12 @@ BenchmarkPw3 runs one 56x56 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw3(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci64_co128_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci64_co128_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw3Conv, newPw3With(path.kernel, 0), 1, 56, 56)
+			verify.Bench(b, pw3Conv, newPw3With(path, 0), 1, 56, 56)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw3Conv, newPw3With(path.kernel, -1), 1, 56, 56)
+			verify.Bench(b, pw3Conv, newPw3With(path, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -483,15 +464,14 @@ var dw4Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw4With makes Dw4 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw4With(k rowKernel, workers int) verify.New {
+// newDw4With makes Dw4 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw4With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw4(weights, bias)
+		l, err := newDw4(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -505,29 +485,29 @@ func newDw4With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw4(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c128_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c128_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw4Conv, newDw4With(path.kernel, 0))
-			verify.CheckErrors(t, dw4Conv, newDw4With(path.kernel, 0))
+			verify.Sweep(t, dw4Conv, newDw4With(path, 0))
+			verify.CheckErrors(t, dw4Conv, newDw4With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw4Conv, newDw4With(path.kernel, 3))
-			verify.CheckErrors(t, dw4Conv, newDw4With(path.kernel, 3))
+			verify.Sweep(t, dw4Conv, newDw4With(path, 3))
+			verify.CheckErrors(t, dw4Conv, newDw4With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw4Conv, newDw4With(path.kernel, 0))
+			verify.Sweep(t, dw4Conv, newDw4With(path, 0))
 		})
 	}
 }
 func FuzzDw4(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c128_s1_d1_relu6) {
-			verify.Check(t, dw4Conv, newDw4With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c128_s1_d1_relu6) {
+			verify.Check(t, dw4Conv, newDw4With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -537,12 +517,12 @@ BenchmarkDw4 runs one 56x56 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw4(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c128_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c128_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw4Conv, newDw4With(path.kernel, 0), 1, 56, 56)
+			verify.Bench(b, dw4Conv, newDw4With(path, 0), 1, 56, 56)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw4Conv, newDw4With(path.kernel, -1), 1, 56, 56)
+			verify.Bench(b, dw4Conv, newDw4With(path, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -571,15 +551,14 @@ var pw4Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw4With makes Pw4 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw4With(k rowKernel, workers int) verify.New {
+// newPw4With makes Pw4 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw4With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw4(weights, bias)
+		l, err := newPw4(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -593,29 +572,29 @@ func newPw4With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw4(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci128_co128_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci128_co128_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw4Conv, newPw4With(path.kernel, 0))
-			verify.CheckErrors(t, pw4Conv, newPw4With(path.kernel, 0))
+			verify.Sweep(t, pw4Conv, newPw4With(path, 0))
+			verify.CheckErrors(t, pw4Conv, newPw4With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw4Conv, newPw4With(path.kernel, 3))
-			verify.CheckErrors(t, pw4Conv, newPw4With(path.kernel, 3))
+			verify.Sweep(t, pw4Conv, newPw4With(path, 3))
+			verify.CheckErrors(t, pw4Conv, newPw4With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw4Conv, newPw4With(path.kernel, 0))
+			verify.Sweep(t, pw4Conv, newPw4With(path, 0))
 		})
 	}
 }
 func FuzzPw4(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci128_co128_g1_s1_relu6) {
-			verify.Check(t, pw4Conv, newPw4With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci128_co128_g1_s1_relu6) {
+			verify.Check(t, pw4Conv, newPw4With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -625,12 +604,12 @@ BenchmarkPw4 runs one 56x56 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw4(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci128_co128_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci128_co128_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw4Conv, newPw4With(path.kernel, 0), 1, 56, 56)
+			verify.Bench(b, pw4Conv, newPw4With(path, 0), 1, 56, 56)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw4Conv, newPw4With(path.kernel, -1), 1, 56, 56)
+			verify.Bench(b, pw4Conv, newPw4With(path, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -659,15 +638,14 @@ var dw5Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newDw5With makes Dw5 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw5With(k rowKernel, workers int) verify.New {
+// newDw5With makes Dw5 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw5With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw5(weights, bias)
+		l, err := newDw5(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -681,29 +659,29 @@ func newDw5With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw5(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c128_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c128_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw5Conv, newDw5With(path.kernel, 0))
-			verify.CheckErrors(t, dw5Conv, newDw5With(path.kernel, 0))
+			verify.Sweep(t, dw5Conv, newDw5With(path, 0))
+			verify.CheckErrors(t, dw5Conv, newDw5With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw5Conv, newDw5With(path.kernel, 3))
-			verify.CheckErrors(t, dw5Conv, newDw5With(path.kernel, 3))
+			verify.Sweep(t, dw5Conv, newDw5With(path, 3))
+			verify.CheckErrors(t, dw5Conv, newDw5With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw5Conv, newDw5With(path.kernel, 0))
+			verify.Sweep(t, dw5Conv, newDw5With(path, 0))
 		})
 	}
 }
 func FuzzDw5(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c128_s2_d1_relu6) {
-			verify.Check(t, dw5Conv, newDw5With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c128_s2_d1_relu6) {
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -713,12 +691,12 @@ BenchmarkDw5 runs one 56x56 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw5(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c128_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c128_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw5Conv, newDw5With(path.kernel, 0), 1, 56, 56)
+			verify.Bench(b, dw5Conv, newDw5With(path, 0), 1, 56, 56)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw5Conv, newDw5With(path.kernel, -1), 1, 56, 56)
+			verify.Bench(b, dw5Conv, newDw5With(path, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -747,15 +725,14 @@ var pw5Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw5With makes Pw5 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw5With(k rowKernel, workers int) verify.New {
+// newPw5With makes Pw5 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw5With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw5(weights, bias)
+		l, err := newPw5(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -769,29 +746,29 @@ func newPw5With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw5(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci128_co256_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci128_co256_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw5Conv, newPw5With(path.kernel, 0))
-			verify.CheckErrors(t, pw5Conv, newPw5With(path.kernel, 0))
+			verify.Sweep(t, pw5Conv, newPw5With(path, 0))
+			verify.CheckErrors(t, pw5Conv, newPw5With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw5Conv, newPw5With(path.kernel, 3))
-			verify.CheckErrors(t, pw5Conv, newPw5With(path.kernel, 3))
+			verify.Sweep(t, pw5Conv, newPw5With(path, 3))
+			verify.CheckErrors(t, pw5Conv, newPw5With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw5Conv, newPw5With(path.kernel, 0))
+			verify.Sweep(t, pw5Conv, newPw5With(path, 0))
 		})
 	}
 }
 func FuzzPw5(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci128_co256_g1_s1_relu6) {
-			verify.Check(t, pw5Conv, newPw5With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci128_co256_g1_s1_relu6) {
+			verify.Check(t, pw5Conv, newPw5With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -801,12 +778,12 @@ BenchmarkPw5 runs one 28x28 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw5(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci128_co256_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci128_co256_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw5Conv, newPw5With(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, pw5Conv, newPw5With(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw5Conv, newPw5With(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, pw5Conv, newPw5With(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -835,15 +812,14 @@ var dw6Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw6With makes Dw6 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw6With(k rowKernel, workers int) verify.New {
+// newDw6With makes Dw6 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw6With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw6(weights, bias)
+		l, err := newDw6(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -857,29 +833,29 @@ func newDw6With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw6(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c256_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c256_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw6Conv, newDw6With(path.kernel, 0))
-			verify.CheckErrors(t, dw6Conv, newDw6With(path.kernel, 0))
+			verify.Sweep(t, dw6Conv, newDw6With(path, 0))
+			verify.CheckErrors(t, dw6Conv, newDw6With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw6Conv, newDw6With(path.kernel, 3))
-			verify.CheckErrors(t, dw6Conv, newDw6With(path.kernel, 3))
+			verify.Sweep(t, dw6Conv, newDw6With(path, 3))
+			verify.CheckErrors(t, dw6Conv, newDw6With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw6Conv, newDw6With(path.kernel, 0))
+			verify.Sweep(t, dw6Conv, newDw6With(path, 0))
 		})
 	}
 }
 func FuzzDw6(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c256_s1_d1_relu6) {
-			verify.Check(t, dw6Conv, newDw6With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c256_s1_d1_relu6) {
+			verify.Check(t, dw6Conv, newDw6With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -889,12 +865,12 @@ BenchmarkDw6 runs one 28x28 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw6(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c256_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c256_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw6Conv, newDw6With(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, dw6Conv, newDw6With(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw6Conv, newDw6With(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, dw6Conv, newDw6With(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -923,15 +899,14 @@ var pw6Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw6With makes Pw6 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw6With(k rowKernel, workers int) verify.New {
+// newPw6With makes Pw6 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw6With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw6(weights, bias)
+		l, err := newPw6(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -945,29 +920,29 @@ func newPw6With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw6(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci256_co256_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci256_co256_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw6Conv, newPw6With(path.kernel, 0))
-			verify.CheckErrors(t, pw6Conv, newPw6With(path.kernel, 0))
+			verify.Sweep(t, pw6Conv, newPw6With(path, 0))
+			verify.CheckErrors(t, pw6Conv, newPw6With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw6Conv, newPw6With(path.kernel, 3))
-			verify.CheckErrors(t, pw6Conv, newPw6With(path.kernel, 3))
+			verify.Sweep(t, pw6Conv, newPw6With(path, 3))
+			verify.CheckErrors(t, pw6Conv, newPw6With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw6Conv, newPw6With(path.kernel, 0))
+			verify.Sweep(t, pw6Conv, newPw6With(path, 0))
 		})
 	}
 }
 func FuzzPw6(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci256_co256_g1_s1_relu6) {
-			verify.Check(t, pw6Conv, newPw6With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci256_co256_g1_s1_relu6) {
+			verify.Check(t, pw6Conv, newPw6With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -977,12 +952,12 @@ BenchmarkPw6 runs one 28x28 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw6(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci256_co256_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci256_co256_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw6Conv, newPw6With(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, pw6Conv, newPw6With(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw6Conv, newPw6With(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, pw6Conv, newPw6With(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1011,15 +986,14 @@ var dw7Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newDw7With makes Dw7 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw7With(k rowKernel, workers int) verify.New {
+// newDw7With makes Dw7 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw7With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw7(weights, bias)
+		l, err := newDw7(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1033,29 +1007,29 @@ func newDw7With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw7(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c256_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c256_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw7Conv, newDw7With(path.kernel, 0))
-			verify.CheckErrors(t, dw7Conv, newDw7With(path.kernel, 0))
+			verify.Sweep(t, dw7Conv, newDw7With(path, 0))
+			verify.CheckErrors(t, dw7Conv, newDw7With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw7Conv, newDw7With(path.kernel, 3))
-			verify.CheckErrors(t, dw7Conv, newDw7With(path.kernel, 3))
+			verify.Sweep(t, dw7Conv, newDw7With(path, 3))
+			verify.CheckErrors(t, dw7Conv, newDw7With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw7Conv, newDw7With(path.kernel, 0))
+			verify.Sweep(t, dw7Conv, newDw7With(path, 0))
 		})
 	}
 }
 func FuzzDw7(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c256_s2_d1_relu6) {
-			verify.Check(t, dw7Conv, newDw7With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c256_s2_d1_relu6) {
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1065,12 +1039,12 @@ BenchmarkDw7 runs one 28x28 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw7(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c256_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c256_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw7Conv, newDw7With(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, dw7Conv, newDw7With(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw7Conv, newDw7With(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, dw7Conv, newDw7With(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1099,15 +1073,14 @@ var pw7Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw7With makes Pw7 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw7With(k rowKernel, workers int) verify.New {
+// newPw7With makes Pw7 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw7With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw7(weights, bias)
+		l, err := newPw7(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1121,29 +1094,29 @@ func newPw7With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw7(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci256_co512_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci256_co512_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw7Conv, newPw7With(path.kernel, 0))
-			verify.CheckErrors(t, pw7Conv, newPw7With(path.kernel, 0))
+			verify.Sweep(t, pw7Conv, newPw7With(path, 0))
+			verify.CheckErrors(t, pw7Conv, newPw7With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw7Conv, newPw7With(path.kernel, 3))
-			verify.CheckErrors(t, pw7Conv, newPw7With(path.kernel, 3))
+			verify.Sweep(t, pw7Conv, newPw7With(path, 3))
+			verify.CheckErrors(t, pw7Conv, newPw7With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw7Conv, newPw7With(path.kernel, 0))
+			verify.Sweep(t, pw7Conv, newPw7With(path, 0))
 		})
 	}
 }
 func FuzzPw7(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci256_co512_g1_s1_relu6) {
-			verify.Check(t, pw7Conv, newPw7With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci256_co512_g1_s1_relu6) {
+			verify.Check(t, pw7Conv, newPw7With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1153,12 +1126,12 @@ BenchmarkPw7 runs one 14x14 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw7(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci256_co512_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci256_co512_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw7Conv, newPw7With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, pw7Conv, newPw7With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw7Conv, newPw7With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, pw7Conv, newPw7With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1187,15 +1160,14 @@ var dw8Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw8With makes Dw8 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw8With(k rowKernel, workers int) verify.New {
+// newDw8With makes Dw8 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw8With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw8(weights, bias)
+		l, err := newDw8(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1209,29 +1181,29 @@ func newDw8With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw8(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw8Conv, newDw8With(path.kernel, 0))
-			verify.CheckErrors(t, dw8Conv, newDw8With(path.kernel, 0))
+			verify.Sweep(t, dw8Conv, newDw8With(path, 0))
+			verify.CheckErrors(t, dw8Conv, newDw8With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw8Conv, newDw8With(path.kernel, 3))
-			verify.CheckErrors(t, dw8Conv, newDw8With(path.kernel, 3))
+			verify.Sweep(t, dw8Conv, newDw8With(path, 3))
+			verify.CheckErrors(t, dw8Conv, newDw8With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw8Conv, newDw8With(path.kernel, 0))
+			verify.Sweep(t, dw8Conv, newDw8With(path, 0))
 		})
 	}
 }
 func FuzzDw8(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw8Conv, newDw8With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
+			verify.Check(t, dw8Conv, newDw8With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1241,12 +1213,12 @@ BenchmarkDw8 runs one 14x14 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw8(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw8Conv, newDw8With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, dw8Conv, newDw8With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw8Conv, newDw8With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, dw8Conv, newDw8With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1275,15 +1247,14 @@ var pw8Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw8With makes Pw8 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw8With(k rowKernel, workers int) verify.New {
+// newPw8With makes Pw8 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw8With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw8(weights, bias)
+		l, err := newPw8(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1297,29 +1268,29 @@ func newPw8With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw8(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw8Conv, newPw8With(path.kernel, 0))
-			verify.CheckErrors(t, pw8Conv, newPw8With(path.kernel, 0))
+			verify.Sweep(t, pw8Conv, newPw8With(path, 0))
+			verify.CheckErrors(t, pw8Conv, newPw8With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw8Conv, newPw8With(path.kernel, 3))
-			verify.CheckErrors(t, pw8Conv, newPw8With(path.kernel, 3))
+			verify.Sweep(t, pw8Conv, newPw8With(path, 3))
+			verify.CheckErrors(t, pw8Conv, newPw8With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw8Conv, newPw8With(path.kernel, 0))
+			verify.Sweep(t, pw8Conv, newPw8With(path, 0))
 		})
 	}
 }
 func FuzzPw8(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw8Conv, newPw8With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
+			verify.Check(t, pw8Conv, newPw8With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1329,12 +1300,12 @@ BenchmarkPw8 runs one 14x14 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw8(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw8Conv, newPw8With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, pw8Conv, newPw8With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw8Conv, newPw8With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, pw8Conv, newPw8With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1363,15 +1334,14 @@ var dw9Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw9With makes Dw9 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw9With(k rowKernel, workers int) verify.New {
+// newDw9With makes Dw9 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw9With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw9(weights, bias)
+		l, err := newDw9(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1385,29 +1355,29 @@ func newDw9With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw9(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw9Conv, newDw9With(path.kernel, 0))
-			verify.CheckErrors(t, dw9Conv, newDw9With(path.kernel, 0))
+			verify.Sweep(t, dw9Conv, newDw9With(path, 0))
+			verify.CheckErrors(t, dw9Conv, newDw9With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw9Conv, newDw9With(path.kernel, 3))
-			verify.CheckErrors(t, dw9Conv, newDw9With(path.kernel, 3))
+			verify.Sweep(t, dw9Conv, newDw9With(path, 3))
+			verify.CheckErrors(t, dw9Conv, newDw9With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw9Conv, newDw9With(path.kernel, 0))
+			verify.Sweep(t, dw9Conv, newDw9With(path, 0))
 		})
 	}
 }
 func FuzzDw9(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw9Conv, newDw9With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
+			verify.Check(t, dw9Conv, newDw9With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1417,12 +1387,12 @@ BenchmarkDw9 runs one 14x14 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw9(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw9Conv, newDw9With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, dw9Conv, newDw9With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw9Conv, newDw9With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, dw9Conv, newDw9With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1451,15 +1421,14 @@ var pw9Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw9With makes Pw9 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw9With(k rowKernel, workers int) verify.New {
+// newPw9With makes Pw9 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw9With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw9(weights, bias)
+		l, err := newPw9(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1473,29 +1442,29 @@ func newPw9With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw9(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw9Conv, newPw9With(path.kernel, 0))
-			verify.CheckErrors(t, pw9Conv, newPw9With(path.kernel, 0))
+			verify.Sweep(t, pw9Conv, newPw9With(path, 0))
+			verify.CheckErrors(t, pw9Conv, newPw9With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw9Conv, newPw9With(path.kernel, 3))
-			verify.CheckErrors(t, pw9Conv, newPw9With(path.kernel, 3))
+			verify.Sweep(t, pw9Conv, newPw9With(path, 3))
+			verify.CheckErrors(t, pw9Conv, newPw9With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw9Conv, newPw9With(path.kernel, 0))
+			verify.Sweep(t, pw9Conv, newPw9With(path, 0))
 		})
 	}
 }
 func FuzzPw9(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw9Conv, newPw9With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
+			verify.Check(t, pw9Conv, newPw9With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1505,12 +1474,12 @@ BenchmarkPw9 runs one 14x14 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw9(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw9Conv, newPw9With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, pw9Conv, newPw9With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw9Conv, newPw9With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, pw9Conv, newPw9With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1539,15 +1508,14 @@ var dw10Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw10With makes Dw10 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw10With(k rowKernel, workers int) verify.New {
+// newDw10With makes Dw10 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw10With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw10(weights, bias)
+		l, err := newDw10(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1561,29 +1529,29 @@ func newDw10With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw10(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw10Conv, newDw10With(path.kernel, 0))
-			verify.CheckErrors(t, dw10Conv, newDw10With(path.kernel, 0))
+			verify.Sweep(t, dw10Conv, newDw10With(path, 0))
+			verify.CheckErrors(t, dw10Conv, newDw10With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw10Conv, newDw10With(path.kernel, 3))
-			verify.CheckErrors(t, dw10Conv, newDw10With(path.kernel, 3))
+			verify.Sweep(t, dw10Conv, newDw10With(path, 3))
+			verify.CheckErrors(t, dw10Conv, newDw10With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw10Conv, newDw10With(path.kernel, 0))
+			verify.Sweep(t, dw10Conv, newDw10With(path, 0))
 		})
 	}
 }
 func FuzzDw10(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw10Conv, newDw10With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
+			verify.Check(t, dw10Conv, newDw10With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1593,12 +1561,12 @@ BenchmarkDw10 runs one 14x14 image through each kernel path (Forward, and Forwar
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw10(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw10Conv, newDw10With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, dw10Conv, newDw10With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw10Conv, newDw10With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, dw10Conv, newDw10With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1627,15 +1595,14 @@ var pw10Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw10With makes Pw10 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw10With(k rowKernel, workers int) verify.New {
+// newPw10With makes Pw10 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw10With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw10(weights, bias)
+		l, err := newPw10(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1649,29 +1616,29 @@ func newPw10With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw10(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw10Conv, newPw10With(path.kernel, 0))
-			verify.CheckErrors(t, pw10Conv, newPw10With(path.kernel, 0))
+			verify.Sweep(t, pw10Conv, newPw10With(path, 0))
+			verify.CheckErrors(t, pw10Conv, newPw10With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw10Conv, newPw10With(path.kernel, 3))
-			verify.CheckErrors(t, pw10Conv, newPw10With(path.kernel, 3))
+			verify.Sweep(t, pw10Conv, newPw10With(path, 3))
+			verify.CheckErrors(t, pw10Conv, newPw10With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw10Conv, newPw10With(path.kernel, 0))
+			verify.Sweep(t, pw10Conv, newPw10With(path, 0))
 		})
 	}
 }
 func FuzzPw10(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw10Conv, newPw10With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
+			verify.Check(t, pw10Conv, newPw10With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1681,12 +1648,12 @@ BenchmarkPw10 runs one 14x14 image through each kernel path (Forward, and Forwar
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw10(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw10Conv, newPw10With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, pw10Conv, newPw10With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw10Conv, newPw10With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, pw10Conv, newPw10With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1715,15 +1682,14 @@ var dw11Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw11With makes Dw11 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw11With(k rowKernel, workers int) verify.New {
+// newDw11With makes Dw11 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw11With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw11(weights, bias)
+		l, err := newDw11(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1737,29 +1703,29 @@ func newDw11With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw11(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw11Conv, newDw11With(path.kernel, 0))
-			verify.CheckErrors(t, dw11Conv, newDw11With(path.kernel, 0))
+			verify.Sweep(t, dw11Conv, newDw11With(path, 0))
+			verify.CheckErrors(t, dw11Conv, newDw11With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw11Conv, newDw11With(path.kernel, 3))
-			verify.CheckErrors(t, dw11Conv, newDw11With(path.kernel, 3))
+			verify.Sweep(t, dw11Conv, newDw11With(path, 3))
+			verify.CheckErrors(t, dw11Conv, newDw11With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw11Conv, newDw11With(path.kernel, 0))
+			verify.Sweep(t, dw11Conv, newDw11With(path, 0))
 		})
 	}
 }
 func FuzzDw11(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw11Conv, newDw11With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
+			verify.Check(t, dw11Conv, newDw11With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1769,12 +1735,12 @@ BenchmarkDw11 runs one 14x14 image through each kernel path (Forward, and Forwar
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw11(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw11Conv, newDw11With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, dw11Conv, newDw11With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw11Conv, newDw11With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, dw11Conv, newDw11With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1803,15 +1769,14 @@ var pw11Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw11With makes Pw11 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw11With(k rowKernel, workers int) verify.New {
+// newPw11With makes Pw11 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw11With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw11(weights, bias)
+		l, err := newPw11(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1825,29 +1790,29 @@ func newPw11With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw11(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw11Conv, newPw11With(path.kernel, 0))
-			verify.CheckErrors(t, pw11Conv, newPw11With(path.kernel, 0))
+			verify.Sweep(t, pw11Conv, newPw11With(path, 0))
+			verify.CheckErrors(t, pw11Conv, newPw11With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw11Conv, newPw11With(path.kernel, 3))
-			verify.CheckErrors(t, pw11Conv, newPw11With(path.kernel, 3))
+			verify.Sweep(t, pw11Conv, newPw11With(path, 3))
+			verify.CheckErrors(t, pw11Conv, newPw11With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw11Conv, newPw11With(path.kernel, 0))
+			verify.Sweep(t, pw11Conv, newPw11With(path, 0))
 		})
 	}
 }
 func FuzzPw11(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw11Conv, newPw11With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
+			verify.Check(t, pw11Conv, newPw11With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1857,12 +1822,12 @@ BenchmarkPw11 runs one 14x14 image through each kernel path (Forward, and Forwar
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw11(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw11Conv, newPw11With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, pw11Conv, newPw11With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw11Conv, newPw11With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, pw11Conv, newPw11With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1891,15 +1856,14 @@ var dw12Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw12With makes Dw12 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw12With(k rowKernel, workers int) verify.New {
+// newDw12With makes Dw12 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw12With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw12(weights, bias)
+		l, err := newDw12(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1913,29 +1877,29 @@ func newDw12With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw12(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw12Conv, newDw12With(path.kernel, 0))
-			verify.CheckErrors(t, dw12Conv, newDw12With(path.kernel, 0))
+			verify.Sweep(t, dw12Conv, newDw12With(path, 0))
+			verify.CheckErrors(t, dw12Conv, newDw12With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw12Conv, newDw12With(path.kernel, 3))
-			verify.CheckErrors(t, dw12Conv, newDw12With(path.kernel, 3))
+			verify.Sweep(t, dw12Conv, newDw12With(path, 3))
+			verify.CheckErrors(t, dw12Conv, newDw12With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw12Conv, newDw12With(path.kernel, 0))
+			verify.Sweep(t, dw12Conv, newDw12With(path, 0))
 		})
 	}
 }
 func FuzzDw12(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw12Conv, newDw12With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
+			verify.Check(t, dw12Conv, newDw12With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1945,12 +1909,12 @@ BenchmarkDw12 runs one 14x14 image through each kernel path (Forward, and Forwar
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw12(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c512_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw12Conv, newDw12With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, dw12Conv, newDw12With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw12Conv, newDw12With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, dw12Conv, newDw12With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1979,15 +1943,14 @@ var pw12Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw12With makes Pw12 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw12With(k rowKernel, workers int) verify.New {
+// newPw12With makes Pw12 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw12With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw12(weights, bias)
+		l, err := newPw12(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2001,29 +1964,29 @@ func newPw12With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw12(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw12Conv, newPw12With(path.kernel, 0))
-			verify.CheckErrors(t, pw12Conv, newPw12With(path.kernel, 0))
+			verify.Sweep(t, pw12Conv, newPw12With(path, 0))
+			verify.CheckErrors(t, pw12Conv, newPw12With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw12Conv, newPw12With(path.kernel, 3))
-			verify.CheckErrors(t, pw12Conv, newPw12With(path.kernel, 3))
+			verify.Sweep(t, pw12Conv, newPw12With(path, 3))
+			verify.CheckErrors(t, pw12Conv, newPw12With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw12Conv, newPw12With(path.kernel, 0))
+			verify.Sweep(t, pw12Conv, newPw12With(path, 0))
 		})
 	}
 }
 func FuzzPw12(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw12Conv, newPw12With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
+			verify.Check(t, pw12Conv, newPw12With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2033,12 +1996,12 @@ BenchmarkPw12 runs one 14x14 image through each kernel path (Forward, and Forwar
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw12(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci512_co512_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw12Conv, newPw12With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, pw12Conv, newPw12With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw12Conv, newPw12With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, pw12Conv, newPw12With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2067,15 +2030,14 @@ var dw13Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newDw13With makes Dw13 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw13With(k rowKernel, workers int) verify.New {
+// newDw13With makes Dw13 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw13With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw13(weights, bias)
+		l, err := newDw13(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2089,29 +2051,29 @@ func newDw13With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw13(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c512_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw13Conv, newDw13With(path.kernel, 0))
-			verify.CheckErrors(t, dw13Conv, newDw13With(path.kernel, 0))
+			verify.Sweep(t, dw13Conv, newDw13With(path, 0))
+			verify.CheckErrors(t, dw13Conv, newDw13With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw13Conv, newDw13With(path.kernel, 3))
-			verify.CheckErrors(t, dw13Conv, newDw13With(path.kernel, 3))
+			verify.Sweep(t, dw13Conv, newDw13With(path, 3))
+			verify.CheckErrors(t, dw13Conv, newDw13With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw13Conv, newDw13With(path.kernel, 0))
+			verify.Sweep(t, dw13Conv, newDw13With(path, 0))
 		})
 	}
 }
 func FuzzDw13(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c512_s2_d1_relu6) {
-			verify.Check(t, dw13Conv, newDw13With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c512_s2_d1_relu6) {
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2121,12 +2083,12 @@ BenchmarkDw13 runs one 14x14 image through each kernel path (Forward, and Forwar
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw13(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c512_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw13Conv, newDw13With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, dw13Conv, newDw13With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw13Conv, newDw13With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, dw13Conv, newDw13With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2155,15 +2117,14 @@ var pw13Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw13With makes Pw13 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw13With(k rowKernel, workers int) verify.New {
+// newPw13With makes Pw13 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw13With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw13(weights, bias)
+		l, err := newPw13(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2177,29 +2138,29 @@ func newPw13With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw13(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci512_co1024_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co1024_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw13Conv, newPw13With(path.kernel, 0))
-			verify.CheckErrors(t, pw13Conv, newPw13With(path.kernel, 0))
+			verify.Sweep(t, pw13Conv, newPw13With(path, 0))
+			verify.CheckErrors(t, pw13Conv, newPw13With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw13Conv, newPw13With(path.kernel, 3))
-			verify.CheckErrors(t, pw13Conv, newPw13With(path.kernel, 3))
+			verify.Sweep(t, pw13Conv, newPw13With(path, 3))
+			verify.CheckErrors(t, pw13Conv, newPw13With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw13Conv, newPw13With(path.kernel, 0))
+			verify.Sweep(t, pw13Conv, newPw13With(path, 0))
 		})
 	}
 }
 func FuzzPw13(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci512_co1024_g1_s1_relu6) {
-			verify.Check(t, pw13Conv, newPw13With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci512_co1024_g1_s1_relu6) {
+			verify.Check(t, pw13Conv, newPw13With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2209,12 +2170,12 @@ BenchmarkPw13 runs one 7x7 image through each kernel path (Forward, and ForwardP
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw13(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci512_co1024_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co1024_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw13Conv, newPw13With(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, pw13Conv, newPw13With(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw13Conv, newPw13With(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, pw13Conv, newPw13With(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2243,15 +2204,14 @@ var dw14Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newDw14With makes Dw14 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newDw14With(k rowKernel, workers int) verify.New {
+// newDw14With makes Dw14 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newDw14With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewDw14(weights, bias)
+		l, err := newDw14(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2265,29 +2225,29 @@ func newDw14With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestDw14(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c1024_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c1024_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, dw14Conv, newDw14With(path.kernel, 0))
-			verify.CheckErrors(t, dw14Conv, newDw14With(path.kernel, 0))
+			verify.Sweep(t, dw14Conv, newDw14With(path, 0))
+			verify.CheckErrors(t, dw14Conv, newDw14With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, dw14Conv, newDw14With(path.kernel, 3))
-			verify.CheckErrors(t, dw14Conv, newDw14With(path.kernel, 3))
+			verify.Sweep(t, dw14Conv, newDw14With(path, 3))
+			verify.CheckErrors(t, dw14Conv, newDw14With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, dw14Conv, newDw14With(path.kernel, 0))
+			verify.Sweep(t, dw14Conv, newDw14With(path, 0))
 		})
 	}
 }
 func FuzzDw14(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c1024_s1_d1_relu6) {
-			verify.Check(t, dw14Conv, newDw14With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c1024_s1_d1_relu6) {
+			verify.Check(t, dw14Conv, newDw14With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2297,12 +2257,12 @@ BenchmarkDw14 runs one 7x7 image through each kernel path (Forward, and ForwardP
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkDw14(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c1024_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c1024_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, dw14Conv, newDw14With(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, dw14Conv, newDw14With(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, dw14Conv, newDw14With(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, dw14Conv, newDw14With(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2331,15 +2291,14 @@ var pw14Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newPw14With makes Pw14 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newPw14With(k rowKernel, workers int) verify.New {
+// newPw14With makes Pw14 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newPw14With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewPw14(weights, bias)
+		l, err := newPw14(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2353,29 +2312,29 @@ func newPw14With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestPw14(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci1024_co1024_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci1024_co1024_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, pw14Conv, newPw14With(path.kernel, 0))
-			verify.CheckErrors(t, pw14Conv, newPw14With(path.kernel, 0))
+			verify.Sweep(t, pw14Conv, newPw14With(path, 0))
+			verify.CheckErrors(t, pw14Conv, newPw14With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, pw14Conv, newPw14With(path.kernel, 3))
-			verify.CheckErrors(t, pw14Conv, newPw14With(path.kernel, 3))
+			verify.Sweep(t, pw14Conv, newPw14With(path, 3))
+			verify.CheckErrors(t, pw14Conv, newPw14With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, pw14Conv, newPw14With(path.kernel, 0))
+			verify.Sweep(t, pw14Conv, newPw14With(path, 0))
 		})
 	}
 }
 func FuzzPw14(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci1024_co1024_g1_s1_relu6) {
-			verify.Check(t, pw14Conv, newPw14With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci1024_co1024_g1_s1_relu6) {
+			verify.Check(t, pw14Conv, newPw14With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2385,12 +2344,12 @@ BenchmarkPw14 runs one 7x7 image through each kernel path (Forward, and ForwardP
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkPw14(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci1024_co1024_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci1024_co1024_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, pw14Conv, newPw14With(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, pw14Conv, newPw14With(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, pw14Conv, newPw14With(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, pw14Conv, newPw14With(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {

@@ -53,7 +53,6 @@ type Conv1 struct {
 
 var conv1Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        3,
 	cout:       32,
 	dh:         1,
@@ -76,12 +75,19 @@ var conv1Geometry = geometry{
 
 // NewConv1 checks and packs the weights for Conv1: weights is OIHW [32][3][3][3]; bias has cout = 32 elements.
 func NewConv1(weights, bias []float32) (*Conv1, error) {
-	w, err := conv1Geometry.pack(weights, bias)
+	return newConv1(weights, bias, selectKernel(k_gconv3x3_ci3_co32_g1_s2_d1_relu6))
+}
+
+// newConv1 packs the weights for implementation impl (tests pick each in turn).
+func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
+	g := conv1Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv1{
-		kernel: selectKernel(k_gconv3x3_ci3_co32_g1_s2_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -120,7 +126,6 @@ type B1_dw struct {
 
 var b1_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        32,
 	cout:       32,
 	dh:         1,
@@ -143,12 +148,19 @@ var b1_dwGeometry = geometry{
 
 // NewB1_dw checks and packs the weights for B1_dw: weights is OIHW [32][1][3][3]; bias has cout = 32 elements.
 func NewB1_dw(weights, bias []float32) (*B1_dw, error) {
-	w, err := b1_dwGeometry.pack(weights, bias)
+	return newB1_dw(weights, bias, selectKernel(k_dwconv3x3_c32_s1_d1_relu6))
+}
+
+// newB1_dw packs the weights for implementation impl (tests pick each in turn).
+func newB1_dw(weights, bias []float32, impl kernelImpl) (*B1_dw, error) {
+	g := b1_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B1_dw{
-		kernel: selectKernel(k_dwconv3x3_c32_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -187,7 +199,6 @@ type B1_project struct {
 
 var b1_projectGeometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        32,
 	cout:       16,
 	dh:         1,
@@ -210,12 +221,19 @@ var b1_projectGeometry = geometry{
 
 // NewB1_project checks and packs the weights for B1_project: weights is OIHW [16][32][1][1]; bias has cout = 16 elements.
 func NewB1_project(weights, bias []float32) (*B1_project, error) {
-	w, err := b1_projectGeometry.pack(weights, bias)
+	return newB1_project(weights, bias, selectKernel(k_pwconv_ci32_co16_g1_s1_none))
+}
+
+// newB1_project packs the weights for implementation impl (tests pick each in turn).
+func newB1_project(weights, bias []float32, impl kernelImpl) (*B1_project, error) {
+	g := b1_projectGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B1_project{
-		kernel: selectKernel(k_pwconv_ci32_co16_g1_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -254,7 +272,6 @@ type B2_expand struct {
 
 var b2_expandGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        16,
 	cout:       96,
 	dh:         1,
@@ -277,12 +294,19 @@ var b2_expandGeometry = geometry{
 
 // NewB2_expand checks and packs the weights for B2_expand: weights is OIHW [96][16][1][1]; bias has cout = 96 elements.
 func NewB2_expand(weights, bias []float32) (*B2_expand, error) {
-	w, err := b2_expandGeometry.pack(weights, bias)
+	return newB2_expand(weights, bias, selectKernel(k_pwconv_ci16_co96_g1_s1_relu6))
+}
+
+// newB2_expand packs the weights for implementation impl (tests pick each in turn).
+func newB2_expand(weights, bias []float32, impl kernelImpl) (*B2_expand, error) {
+	g := b2_expandGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B2_expand{
-		kernel: selectKernel(k_pwconv_ci16_co96_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -321,7 +345,6 @@ type B2_dw struct {
 
 var b2_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        96,
 	cout:       96,
 	dh:         1,
@@ -344,12 +367,19 @@ var b2_dwGeometry = geometry{
 
 // NewB2_dw checks and packs the weights for B2_dw: weights is OIHW [96][1][3][3]; bias has cout = 96 elements.
 func NewB2_dw(weights, bias []float32) (*B2_dw, error) {
-	w, err := b2_dwGeometry.pack(weights, bias)
+	return newB2_dw(weights, bias, selectKernel(k_dwconv3x3_c96_s2_d1_relu6))
+}
+
+// newB2_dw packs the weights for implementation impl (tests pick each in turn).
+func newB2_dw(weights, bias []float32, impl kernelImpl) (*B2_dw, error) {
+	g := b2_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B2_dw{
-		kernel: selectKernel(k_dwconv3x3_c96_s2_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -388,7 +418,6 @@ type B2_project struct {
 
 var b2_projectGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        96,
 	cout:       24,
 	dh:         1,
@@ -411,12 +440,19 @@ var b2_projectGeometry = geometry{
 
 // NewB2_project checks and packs the weights for B2_project: weights is OIHW [24][96][1][1]; bias has cout = 24 elements.
 func NewB2_project(weights, bias []float32) (*B2_project, error) {
-	w, err := b2_projectGeometry.pack(weights, bias)
+	return newB2_project(weights, bias, selectKernel(k_pwconv_ci96_co24_g1_s1_none))
+}
+
+// newB2_project packs the weights for implementation impl (tests pick each in turn).
+func newB2_project(weights, bias []float32, impl kernelImpl) (*B2_project, error) {
+	g := b2_projectGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B2_project{
-		kernel: selectKernel(k_pwconv_ci96_co24_g1_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -455,7 +491,6 @@ type B2r_expand struct {
 
 var b2r_expandGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        24,
 	cout:       144,
 	dh:         1,
@@ -478,12 +513,19 @@ var b2r_expandGeometry = geometry{
 
 // NewB2r_expand checks and packs the weights for B2r_expand: weights is OIHW [144][24][1][1]; bias has cout = 144 elements.
 func NewB2r_expand(weights, bias []float32) (*B2r_expand, error) {
-	w, err := b2r_expandGeometry.pack(weights, bias)
+	return newB2r_expand(weights, bias, selectKernel(k_pwconv_ci24_co144_g1_s1_relu6))
+}
+
+// newB2r_expand packs the weights for implementation impl (tests pick each in turn).
+func newB2r_expand(weights, bias []float32, impl kernelImpl) (*B2r_expand, error) {
+	g := b2r_expandGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B2r_expand{
-		kernel: selectKernel(k_pwconv_ci24_co144_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -522,7 +564,6 @@ type B2r_dw struct {
 
 var b2r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        144,
 	cout:       144,
 	dh:         1,
@@ -545,12 +586,19 @@ var b2r_dwGeometry = geometry{
 
 // NewB2r_dw checks and packs the weights for B2r_dw: weights is OIHW [144][1][3][3]; bias has cout = 144 elements.
 func NewB2r_dw(weights, bias []float32) (*B2r_dw, error) {
-	w, err := b2r_dwGeometry.pack(weights, bias)
+	return newB2r_dw(weights, bias, selectKernel(k_dwconv3x3_c144_s1_d1_relu6))
+}
+
+// newB2r_dw packs the weights for implementation impl (tests pick each in turn).
+func newB2r_dw(weights, bias []float32, impl kernelImpl) (*B2r_dw, error) {
+	g := b2r_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B2r_dw{
-		kernel: selectKernel(k_dwconv3x3_c144_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -589,7 +637,6 @@ type B2r_project struct {
 
 var b2r_projectGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        144,
 	cout:       24,
 	dh:         1,
@@ -612,12 +659,19 @@ var b2r_projectGeometry = geometry{
 
 // NewB2r_project checks and packs the weights for B2r_project: weights is OIHW [24][144][1][1]; bias has cout = 24 elements.
 func NewB2r_project(weights, bias []float32) (*B2r_project, error) {
-	w, err := b2r_projectGeometry.pack(weights, bias)
+	return newB2r_project(weights, bias, selectKernel(k_pwconv_ci144_co24_g1_s1_none))
+}
+
+// newB2r_project packs the weights for implementation impl (tests pick each in turn).
+func newB2r_project(weights, bias []float32, impl kernelImpl) (*B2r_project, error) {
+	g := b2r_projectGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B2r_project{
-		kernel: selectKernel(k_pwconv_ci144_co24_g1_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -656,7 +710,6 @@ type B3_expand struct {
 
 var b3_expandGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        24,
 	cout:       144,
 	dh:         1,
@@ -679,12 +732,19 @@ var b3_expandGeometry = geometry{
 
 // NewB3_expand checks and packs the weights for B3_expand: weights is OIHW [144][24][1][1]; bias has cout = 144 elements.
 func NewB3_expand(weights, bias []float32) (*B3_expand, error) {
-	w, err := b3_expandGeometry.pack(weights, bias)
+	return newB3_expand(weights, bias, selectKernel(k_pwconv_ci24_co144_g1_s1_relu6))
+}
+
+// newB3_expand packs the weights for implementation impl (tests pick each in turn).
+func newB3_expand(weights, bias []float32, impl kernelImpl) (*B3_expand, error) {
+	g := b3_expandGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B3_expand{
-		kernel: selectKernel(k_pwconv_ci24_co144_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -723,7 +783,6 @@ type B3_dw struct {
 
 var b3_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        144,
 	cout:       144,
 	dh:         1,
@@ -746,12 +805,19 @@ var b3_dwGeometry = geometry{
 
 // NewB3_dw checks and packs the weights for B3_dw: weights is OIHW [144][1][3][3]; bias has cout = 144 elements.
 func NewB3_dw(weights, bias []float32) (*B3_dw, error) {
-	w, err := b3_dwGeometry.pack(weights, bias)
+	return newB3_dw(weights, bias, selectKernel(k_dwconv3x3_c144_s2_d1_relu6))
+}
+
+// newB3_dw packs the weights for implementation impl (tests pick each in turn).
+func newB3_dw(weights, bias []float32, impl kernelImpl) (*B3_dw, error) {
+	g := b3_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B3_dw{
-		kernel: selectKernel(k_dwconv3x3_c144_s2_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -790,7 +856,6 @@ type B3_project struct {
 
 var b3_projectGeometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        144,
 	cout:       32,
 	dh:         1,
@@ -813,12 +878,19 @@ var b3_projectGeometry = geometry{
 
 // NewB3_project checks and packs the weights for B3_project: weights is OIHW [32][144][1][1]; bias has cout = 32 elements.
 func NewB3_project(weights, bias []float32) (*B3_project, error) {
-	w, err := b3_projectGeometry.pack(weights, bias)
+	return newB3_project(weights, bias, selectKernel(k_pwconv_ci144_co32_g1_s1_none))
+}
+
+// newB3_project packs the weights for implementation impl (tests pick each in turn).
+func newB3_project(weights, bias []float32, impl kernelImpl) (*B3_project, error) {
+	g := b3_projectGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B3_project{
-		kernel: selectKernel(k_pwconv_ci144_co32_g1_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -857,7 +929,6 @@ type B3r_expand struct {
 
 var b3r_expandGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        32,
 	cout:       192,
 	dh:         1,
@@ -880,12 +951,19 @@ var b3r_expandGeometry = geometry{
 
 // NewB3r_expand checks and packs the weights for B3r_expand: weights is OIHW [192][32][1][1]; bias has cout = 192 elements.
 func NewB3r_expand(weights, bias []float32) (*B3r_expand, error) {
-	w, err := b3r_expandGeometry.pack(weights, bias)
+	return newB3r_expand(weights, bias, selectKernel(k_pwconv_ci32_co192_g1_s1_relu6))
+}
+
+// newB3r_expand packs the weights for implementation impl (tests pick each in turn).
+func newB3r_expand(weights, bias []float32, impl kernelImpl) (*B3r_expand, error) {
+	g := b3r_expandGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B3r_expand{
-		kernel: selectKernel(k_pwconv_ci32_co192_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -924,7 +1002,6 @@ type B3r_dw struct {
 
 var b3r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        192,
 	cout:       192,
 	dh:         1,
@@ -947,12 +1024,19 @@ var b3r_dwGeometry = geometry{
 
 // NewB3r_dw checks and packs the weights for B3r_dw: weights is OIHW [192][1][3][3]; bias has cout = 192 elements.
 func NewB3r_dw(weights, bias []float32) (*B3r_dw, error) {
-	w, err := b3r_dwGeometry.pack(weights, bias)
+	return newB3r_dw(weights, bias, selectKernel(k_dwconv3x3_c192_s1_d1_relu6))
+}
+
+// newB3r_dw packs the weights for implementation impl (tests pick each in turn).
+func newB3r_dw(weights, bias []float32, impl kernelImpl) (*B3r_dw, error) {
+	g := b3r_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B3r_dw{
-		kernel: selectKernel(k_dwconv3x3_c192_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -991,7 +1075,6 @@ type B3r_project struct {
 
 var b3r_projectGeometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        192,
 	cout:       32,
 	dh:         1,
@@ -1014,12 +1097,19 @@ var b3r_projectGeometry = geometry{
 
 // NewB3r_project checks and packs the weights for B3r_project: weights is OIHW [32][192][1][1]; bias has cout = 32 elements.
 func NewB3r_project(weights, bias []float32) (*B3r_project, error) {
-	w, err := b3r_projectGeometry.pack(weights, bias)
+	return newB3r_project(weights, bias, selectKernel(k_pwconv_ci192_co32_g1_s1_none))
+}
+
+// newB3r_project packs the weights for implementation impl (tests pick each in turn).
+func newB3r_project(weights, bias []float32, impl kernelImpl) (*B3r_project, error) {
+	g := b3r_projectGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B3r_project{
-		kernel: selectKernel(k_pwconv_ci192_co32_g1_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1058,7 +1148,6 @@ type B4_expand struct {
 
 var b4_expandGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        32,
 	cout:       192,
 	dh:         1,
@@ -1081,12 +1170,19 @@ var b4_expandGeometry = geometry{
 
 // NewB4_expand checks and packs the weights for B4_expand: weights is OIHW [192][32][1][1]; bias has cout = 192 elements.
 func NewB4_expand(weights, bias []float32) (*B4_expand, error) {
-	w, err := b4_expandGeometry.pack(weights, bias)
+	return newB4_expand(weights, bias, selectKernel(k_pwconv_ci32_co192_g1_s1_relu6))
+}
+
+// newB4_expand packs the weights for implementation impl (tests pick each in turn).
+func newB4_expand(weights, bias []float32, impl kernelImpl) (*B4_expand, error) {
+	g := b4_expandGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B4_expand{
-		kernel: selectKernel(k_pwconv_ci32_co192_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1125,7 +1221,6 @@ type B4_dw struct {
 
 var b4_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        192,
 	cout:       192,
 	dh:         1,
@@ -1148,12 +1243,19 @@ var b4_dwGeometry = geometry{
 
 // NewB4_dw checks and packs the weights for B4_dw: weights is OIHW [192][1][3][3]; bias has cout = 192 elements.
 func NewB4_dw(weights, bias []float32) (*B4_dw, error) {
-	w, err := b4_dwGeometry.pack(weights, bias)
+	return newB4_dw(weights, bias, selectKernel(k_dwconv3x3_c192_s2_d1_relu6))
+}
+
+// newB4_dw packs the weights for implementation impl (tests pick each in turn).
+func newB4_dw(weights, bias []float32, impl kernelImpl) (*B4_dw, error) {
+	g := b4_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B4_dw{
-		kernel: selectKernel(k_dwconv3x3_c192_s2_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1192,7 +1294,6 @@ type B4_project struct {
 
 var b4_projectGeometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        192,
 	cout:       64,
 	dh:         1,
@@ -1215,12 +1316,19 @@ var b4_projectGeometry = geometry{
 
 // NewB4_project checks and packs the weights for B4_project: weights is OIHW [64][192][1][1]; bias has cout = 64 elements.
 func NewB4_project(weights, bias []float32) (*B4_project, error) {
-	w, err := b4_projectGeometry.pack(weights, bias)
+	return newB4_project(weights, bias, selectKernel(k_pwconv_ci192_co64_g1_s1_none))
+}
+
+// newB4_project packs the weights for implementation impl (tests pick each in turn).
+func newB4_project(weights, bias []float32, impl kernelImpl) (*B4_project, error) {
+	g := b4_projectGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B4_project{
-		kernel: selectKernel(k_pwconv_ci192_co64_g1_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1259,7 +1367,6 @@ type B4r_expand struct {
 
 var b4r_expandGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        64,
 	cout:       384,
 	dh:         1,
@@ -1282,12 +1389,19 @@ var b4r_expandGeometry = geometry{
 
 // NewB4r_expand checks and packs the weights for B4r_expand: weights is OIHW [384][64][1][1]; bias has cout = 384 elements.
 func NewB4r_expand(weights, bias []float32) (*B4r_expand, error) {
-	w, err := b4r_expandGeometry.pack(weights, bias)
+	return newB4r_expand(weights, bias, selectKernel(k_pwconv_ci64_co384_g1_s1_relu6))
+}
+
+// newB4r_expand packs the weights for implementation impl (tests pick each in turn).
+func newB4r_expand(weights, bias []float32, impl kernelImpl) (*B4r_expand, error) {
+	g := b4r_expandGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B4r_expand{
-		kernel: selectKernel(k_pwconv_ci64_co384_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1326,7 +1440,6 @@ type B4r_dw struct {
 
 var b4r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        384,
 	cout:       384,
 	dh:         1,
@@ -1349,12 +1462,19 @@ var b4r_dwGeometry = geometry{
 
 // NewB4r_dw checks and packs the weights for B4r_dw: weights is OIHW [384][1][3][3]; bias has cout = 384 elements.
 func NewB4r_dw(weights, bias []float32) (*B4r_dw, error) {
-	w, err := b4r_dwGeometry.pack(weights, bias)
+	return newB4r_dw(weights, bias, selectKernel(k_dwconv3x3_c384_s1_d1_relu6))
+}
+
+// newB4r_dw packs the weights for implementation impl (tests pick each in turn).
+func newB4r_dw(weights, bias []float32, impl kernelImpl) (*B4r_dw, error) {
+	g := b4r_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B4r_dw{
-		kernel: selectKernel(k_dwconv3x3_c384_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1393,7 +1513,6 @@ type B4r_project struct {
 
 var b4r_projectGeometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        384,
 	cout:       64,
 	dh:         1,
@@ -1416,12 +1535,19 @@ var b4r_projectGeometry = geometry{
 
 // NewB4r_project checks and packs the weights for B4r_project: weights is OIHW [64][384][1][1]; bias has cout = 64 elements.
 func NewB4r_project(weights, bias []float32) (*B4r_project, error) {
-	w, err := b4r_projectGeometry.pack(weights, bias)
+	return newB4r_project(weights, bias, selectKernel(k_pwconv_ci384_co64_g1_s1_none))
+}
+
+// newB4r_project packs the weights for implementation impl (tests pick each in turn).
+func newB4r_project(weights, bias []float32, impl kernelImpl) (*B4r_project, error) {
+	g := b4r_projectGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B4r_project{
-		kernel: selectKernel(k_pwconv_ci384_co64_g1_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1460,7 +1586,6 @@ type B5_expand struct {
 
 var b5_expandGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        64,
 	cout:       384,
 	dh:         1,
@@ -1483,12 +1608,19 @@ var b5_expandGeometry = geometry{
 
 // NewB5_expand checks and packs the weights for B5_expand: weights is OIHW [384][64][1][1]; bias has cout = 384 elements.
 func NewB5_expand(weights, bias []float32) (*B5_expand, error) {
-	w, err := b5_expandGeometry.pack(weights, bias)
+	return newB5_expand(weights, bias, selectKernel(k_pwconv_ci64_co384_g1_s1_relu6))
+}
+
+// newB5_expand packs the weights for implementation impl (tests pick each in turn).
+func newB5_expand(weights, bias []float32, impl kernelImpl) (*B5_expand, error) {
+	g := b5_expandGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B5_expand{
-		kernel: selectKernel(k_pwconv_ci64_co384_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1527,7 +1659,6 @@ type B5_dw struct {
 
 var b5_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        384,
 	cout:       384,
 	dh:         1,
@@ -1550,12 +1681,19 @@ var b5_dwGeometry = geometry{
 
 // NewB5_dw checks and packs the weights for B5_dw: weights is OIHW [384][1][3][3]; bias has cout = 384 elements.
 func NewB5_dw(weights, bias []float32) (*B5_dw, error) {
-	w, err := b5_dwGeometry.pack(weights, bias)
+	return newB5_dw(weights, bias, selectKernel(k_dwconv3x3_c384_s1_d1_relu6))
+}
+
+// newB5_dw packs the weights for implementation impl (tests pick each in turn).
+func newB5_dw(weights, bias []float32, impl kernelImpl) (*B5_dw, error) {
+	g := b5_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B5_dw{
-		kernel: selectKernel(k_dwconv3x3_c384_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1594,7 +1732,6 @@ type B5_project struct {
 
 var b5_projectGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        384,
 	cout:       96,
 	dh:         1,
@@ -1617,12 +1754,19 @@ var b5_projectGeometry = geometry{
 
 // NewB5_project checks and packs the weights for B5_project: weights is OIHW [96][384][1][1]; bias has cout = 96 elements.
 func NewB5_project(weights, bias []float32) (*B5_project, error) {
-	w, err := b5_projectGeometry.pack(weights, bias)
+	return newB5_project(weights, bias, selectKernel(k_pwconv_ci384_co96_g1_s1_none))
+}
+
+// newB5_project packs the weights for implementation impl (tests pick each in turn).
+func newB5_project(weights, bias []float32, impl kernelImpl) (*B5_project, error) {
+	g := b5_projectGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B5_project{
-		kernel: selectKernel(k_pwconv_ci384_co96_g1_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1661,7 +1805,6 @@ type B5r_expand struct {
 
 var b5r_expandGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        96,
 	cout:       576,
 	dh:         1,
@@ -1684,12 +1827,19 @@ var b5r_expandGeometry = geometry{
 
 // NewB5r_expand checks and packs the weights for B5r_expand: weights is OIHW [576][96][1][1]; bias has cout = 576 elements.
 func NewB5r_expand(weights, bias []float32) (*B5r_expand, error) {
-	w, err := b5r_expandGeometry.pack(weights, bias)
+	return newB5r_expand(weights, bias, selectKernel(k_pwconv_ci96_co576_g1_s1_relu6))
+}
+
+// newB5r_expand packs the weights for implementation impl (tests pick each in turn).
+func newB5r_expand(weights, bias []float32, impl kernelImpl) (*B5r_expand, error) {
+	g := b5r_expandGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B5r_expand{
-		kernel: selectKernel(k_pwconv_ci96_co576_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1728,7 +1878,6 @@ type B5r_dw struct {
 
 var b5r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        576,
 	cout:       576,
 	dh:         1,
@@ -1751,12 +1900,19 @@ var b5r_dwGeometry = geometry{
 
 // NewB5r_dw checks and packs the weights for B5r_dw: weights is OIHW [576][1][3][3]; bias has cout = 576 elements.
 func NewB5r_dw(weights, bias []float32) (*B5r_dw, error) {
-	w, err := b5r_dwGeometry.pack(weights, bias)
+	return newB5r_dw(weights, bias, selectKernel(k_dwconv3x3_c576_s1_d1_relu6))
+}
+
+// newB5r_dw packs the weights for implementation impl (tests pick each in turn).
+func newB5r_dw(weights, bias []float32, impl kernelImpl) (*B5r_dw, error) {
+	g := b5r_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B5r_dw{
-		kernel: selectKernel(k_dwconv3x3_c576_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1795,7 +1951,6 @@ type B5r_project struct {
 
 var b5r_projectGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        576,
 	cout:       96,
 	dh:         1,
@@ -1818,12 +1973,19 @@ var b5r_projectGeometry = geometry{
 
 // NewB5r_project checks and packs the weights for B5r_project: weights is OIHW [96][576][1][1]; bias has cout = 96 elements.
 func NewB5r_project(weights, bias []float32) (*B5r_project, error) {
-	w, err := b5r_projectGeometry.pack(weights, bias)
+	return newB5r_project(weights, bias, selectKernel(k_pwconv_ci576_co96_g1_s1_none))
+}
+
+// newB5r_project packs the weights for implementation impl (tests pick each in turn).
+func newB5r_project(weights, bias []float32, impl kernelImpl) (*B5r_project, error) {
+	g := b5r_projectGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B5r_project{
-		kernel: selectKernel(k_pwconv_ci576_co96_g1_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1862,7 +2024,6 @@ type B6_expand struct {
 
 var b6_expandGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        96,
 	cout:       576,
 	dh:         1,
@@ -1885,12 +2046,19 @@ var b6_expandGeometry = geometry{
 
 // NewB6_expand checks and packs the weights for B6_expand: weights is OIHW [576][96][1][1]; bias has cout = 576 elements.
 func NewB6_expand(weights, bias []float32) (*B6_expand, error) {
-	w, err := b6_expandGeometry.pack(weights, bias)
+	return newB6_expand(weights, bias, selectKernel(k_pwconv_ci96_co576_g1_s1_relu6))
+}
+
+// newB6_expand packs the weights for implementation impl (tests pick each in turn).
+func newB6_expand(weights, bias []float32, impl kernelImpl) (*B6_expand, error) {
+	g := b6_expandGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B6_expand{
-		kernel: selectKernel(k_pwconv_ci96_co576_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1929,7 +2097,6 @@ type B6_dw struct {
 
 var b6_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        576,
 	cout:       576,
 	dh:         1,
@@ -1952,12 +2119,19 @@ var b6_dwGeometry = geometry{
 
 // NewB6_dw checks and packs the weights for B6_dw: weights is OIHW [576][1][3][3]; bias has cout = 576 elements.
 func NewB6_dw(weights, bias []float32) (*B6_dw, error) {
-	w, err := b6_dwGeometry.pack(weights, bias)
+	return newB6_dw(weights, bias, selectKernel(k_dwconv3x3_c576_s2_d1_relu6))
+}
+
+// newB6_dw packs the weights for implementation impl (tests pick each in turn).
+func newB6_dw(weights, bias []float32, impl kernelImpl) (*B6_dw, error) {
+	g := b6_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B6_dw{
-		kernel: selectKernel(k_dwconv3x3_c576_s2_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1996,7 +2170,6 @@ type B6_project struct {
 
 var b6_projectGeometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        576,
 	cout:       160,
 	dh:         1,
@@ -2019,12 +2192,19 @@ var b6_projectGeometry = geometry{
 
 // NewB6_project checks and packs the weights for B6_project: weights is OIHW [160][576][1][1]; bias has cout = 160 elements.
 func NewB6_project(weights, bias []float32) (*B6_project, error) {
-	w, err := b6_projectGeometry.pack(weights, bias)
+	return newB6_project(weights, bias, selectKernel(k_pwconv_ci576_co160_g1_s1_none))
+}
+
+// newB6_project packs the weights for implementation impl (tests pick each in turn).
+func newB6_project(weights, bias []float32, impl kernelImpl) (*B6_project, error) {
+	g := b6_projectGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B6_project{
-		kernel: selectKernel(k_pwconv_ci576_co160_g1_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -2063,7 +2243,6 @@ type B6r_expand struct {
 
 var b6r_expandGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        160,
 	cout:       960,
 	dh:         1,
@@ -2086,12 +2265,19 @@ var b6r_expandGeometry = geometry{
 
 // NewB6r_expand checks and packs the weights for B6r_expand: weights is OIHW [960][160][1][1]; bias has cout = 960 elements.
 func NewB6r_expand(weights, bias []float32) (*B6r_expand, error) {
-	w, err := b6r_expandGeometry.pack(weights, bias)
+	return newB6r_expand(weights, bias, selectKernel(k_pwconv_ci160_co960_g1_s1_relu6))
+}
+
+// newB6r_expand packs the weights for implementation impl (tests pick each in turn).
+func newB6r_expand(weights, bias []float32, impl kernelImpl) (*B6r_expand, error) {
+	g := b6r_expandGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B6r_expand{
-		kernel: selectKernel(k_pwconv_ci160_co960_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -2130,7 +2316,6 @@ type B6r_dw struct {
 
 var b6r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        960,
 	cout:       960,
 	dh:         1,
@@ -2153,12 +2338,19 @@ var b6r_dwGeometry = geometry{
 
 // NewB6r_dw checks and packs the weights for B6r_dw: weights is OIHW [960][1][3][3]; bias has cout = 960 elements.
 func NewB6r_dw(weights, bias []float32) (*B6r_dw, error) {
-	w, err := b6r_dwGeometry.pack(weights, bias)
+	return newB6r_dw(weights, bias, selectKernel(k_dwconv3x3_c960_s1_d1_relu6))
+}
+
+// newB6r_dw packs the weights for implementation impl (tests pick each in turn).
+func newB6r_dw(weights, bias []float32, impl kernelImpl) (*B6r_dw, error) {
+	g := b6r_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B6r_dw{
-		kernel: selectKernel(k_dwconv3x3_c960_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -2197,7 +2389,6 @@ type B6r_project struct {
 
 var b6r_projectGeometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        960,
 	cout:       160,
 	dh:         1,
@@ -2220,12 +2411,19 @@ var b6r_projectGeometry = geometry{
 
 // NewB6r_project checks and packs the weights for B6r_project: weights is OIHW [160][960][1][1]; bias has cout = 160 elements.
 func NewB6r_project(weights, bias []float32) (*B6r_project, error) {
-	w, err := b6r_projectGeometry.pack(weights, bias)
+	return newB6r_project(weights, bias, selectKernel(k_pwconv_ci960_co160_g1_s1_none))
+}
+
+// newB6r_project packs the weights for implementation impl (tests pick each in turn).
+func newB6r_project(weights, bias []float32, impl kernelImpl) (*B6r_project, error) {
+	g := b6r_projectGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B6r_project{
-		kernel: selectKernel(k_pwconv_ci960_co160_g1_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -2264,7 +2462,6 @@ type B7_expand struct {
 
 var b7_expandGeometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        160,
 	cout:       960,
 	dh:         1,
@@ -2287,12 +2484,19 @@ var b7_expandGeometry = geometry{
 
 // NewB7_expand checks and packs the weights for B7_expand: weights is OIHW [960][160][1][1]; bias has cout = 960 elements.
 func NewB7_expand(weights, bias []float32) (*B7_expand, error) {
-	w, err := b7_expandGeometry.pack(weights, bias)
+	return newB7_expand(weights, bias, selectKernel(k_pwconv_ci160_co960_g1_s1_relu6))
+}
+
+// newB7_expand packs the weights for implementation impl (tests pick each in turn).
+func newB7_expand(weights, bias []float32, impl kernelImpl) (*B7_expand, error) {
+	g := b7_expandGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B7_expand{
-		kernel: selectKernel(k_pwconv_ci160_co960_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -2331,7 +2535,6 @@ type B7_dw struct {
 
 var b7_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        960,
 	cout:       960,
 	dh:         1,
@@ -2354,12 +2557,19 @@ var b7_dwGeometry = geometry{
 
 // NewB7_dw checks and packs the weights for B7_dw: weights is OIHW [960][1][3][3]; bias has cout = 960 elements.
 func NewB7_dw(weights, bias []float32) (*B7_dw, error) {
-	w, err := b7_dwGeometry.pack(weights, bias)
+	return newB7_dw(weights, bias, selectKernel(k_dwconv3x3_c960_s1_d1_relu6))
+}
+
+// newB7_dw packs the weights for implementation impl (tests pick each in turn).
+func newB7_dw(weights, bias []float32, impl kernelImpl) (*B7_dw, error) {
+	g := b7_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B7_dw{
-		kernel: selectKernel(k_dwconv3x3_c960_s1_d1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -2398,7 +2608,6 @@ type B7_project struct {
 
 var b7_projectGeometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        960,
 	cout:       320,
 	dh:         1,
@@ -2421,12 +2630,19 @@ var b7_projectGeometry = geometry{
 
 // NewB7_project checks and packs the weights for B7_project: weights is OIHW [320][960][1][1]; bias has cout = 320 elements.
 func NewB7_project(weights, bias []float32) (*B7_project, error) {
-	w, err := b7_projectGeometry.pack(weights, bias)
+	return newB7_project(weights, bias, selectKernel(k_pwconv_ci960_co320_g1_s1_none))
+}
+
+// newB7_project packs the weights for implementation impl (tests pick each in turn).
+func newB7_project(weights, bias []float32, impl kernelImpl) (*B7_project, error) {
+	g := b7_projectGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &B7_project{
-		kernel: selectKernel(k_pwconv_ci960_co320_g1_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -2465,7 +2681,6 @@ type Conv_last struct {
 
 var conv_lastGeometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        320,
 	cout:       1280,
 	dh:         1,
@@ -2488,12 +2703,19 @@ var conv_lastGeometry = geometry{
 
 // NewConv_last checks and packs the weights for Conv_last: weights is OIHW [1280][320][1][1]; bias has cout = 1280 elements.
 func NewConv_last(weights, bias []float32) (*Conv_last, error) {
-	w, err := conv_lastGeometry.pack(weights, bias)
+	return newConv_last(weights, bias, selectKernel(k_pwconv_ci320_co1280_g1_s1_relu6))
+}
+
+// newConv_last packs the weights for implementation impl (tests pick each in turn).
+func newConv_last(weights, bias []float32, impl kernelImpl) (*Conv_last, error) {
+	g := conv_lastGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv_last{
-		kernel: selectKernel(k_pwconv_ci320_co1280_g1_s1_relu6),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }

@@ -9,20 +9,6 @@ import (
 	"testing"
 )
 
-// kernelPath is one implementation of a kernel: the assembly (when this CPU runs it) and the Go one.
-type kernelPath struct {
-	name   string
-	kernel rowKernel
-}
-
-func kernelPaths(id int) []kernelPath {
-	paths := []kernelPath{{"purego", goKernels[id]}}
-	if k := asmKernel(id); k != nil {
-		paths = append([]kernelPath{{"avx2", k}}, paths...)
-	}
-	return paths
-}
-
 var conv1Conv = verify.Conv{
 	ActMax:    float32(6),
 	ActMin:    float32(0),
@@ -44,15 +30,14 @@ var conv1Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newConv1With makes Conv1 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newConv1With(k rowKernel, workers int) verify.New {
+// newConv1With makes Conv1 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newConv1With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewConv1(weights, bias)
+		l, err := newConv1(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -66,29 +51,29 @@ func newConv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestConv1(t *testing.T) {
-	for _, path := range kernelPaths(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 0))
-			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel, 0))
+			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
+			verify.CheckErrors(t, conv1Conv, newConv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 3))
-			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel, 3))
+			verify.Sweep(t, conv1Conv, newConv1With(path, 3))
+			verify.CheckErrors(t, conv1Conv, newConv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 0))
+			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
 		})
 	}
 }
 func FuzzConv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
-			verify.Check(t, conv1Conv, newConv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -98,12 +83,12 @@ BenchmarkConv1 runs one 224x224 image through each kernel path (Forward, and For
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkConv1(b *testing.B) {
-	for _, path := range kernelPaths(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv1Conv, newConv1With(path.kernel, 0), 1, 224, 224)
+			verify.Bench(b, conv1Conv, newConv1With(path, 0), 1, 224, 224)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, conv1Conv, newConv1With(path.kernel, -1), 1, 224, 224)
+			verify.Bench(b, conv1Conv, newConv1With(path, -1), 1, 224, 224)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -132,15 +117,14 @@ var b1_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB1_dwWith makes B1_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB1_dwWith(k rowKernel, workers int) verify.New {
+// newB1_dwWith makes B1_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB1_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB1_dw(weights, bias)
+		l, err := newB1_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -154,29 +138,29 @@ func newB1_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB1_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c32_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c32_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b1_dwConv, newB1_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, b1_dwConv, newB1_dwWith(path.kernel, 0))
+			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 0))
+			verify.CheckErrors(t, b1_dwConv, newB1_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b1_dwConv, newB1_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, b1_dwConv, newB1_dwWith(path.kernel, 3))
+			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 3))
+			verify.CheckErrors(t, b1_dwConv, newB1_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b1_dwConv, newB1_dwWith(path.kernel, 0))
+			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 0))
 		})
 	}
 }
 func FuzzB1_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c32_s1_d1_relu6) {
-			verify.Check(t, b1_dwConv, newB1_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c32_s1_d1_relu6) {
+			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -186,12 +170,12 @@ BenchmarkB1_dw runs one 112x112 image through each kernel path (Forward, and For
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB1_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c32_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c32_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b1_dwConv, newB1_dwWith(path.kernel, 0), 1, 112, 112)
+			verify.Bench(b, b1_dwConv, newB1_dwWith(path, 0), 1, 112, 112)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b1_dwConv, newB1_dwWith(path.kernel, -1), 1, 112, 112)
+			verify.Bench(b, b1_dwConv, newB1_dwWith(path, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -220,15 +204,14 @@ var b1_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB1_projectWith makes B1_project through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB1_projectWith(k rowKernel, workers int) verify.New {
+// newB1_projectWith makes B1_project with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB1_projectWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB1_project(weights, bias)
+		l, err := newB1_project(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -242,29 +225,29 @@ func newB1_projectWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB1_project(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci32_co16_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci32_co16_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b1_projectConv, newB1_projectWith(path.kernel, 0))
-			verify.CheckErrors(t, b1_projectConv, newB1_projectWith(path.kernel, 0))
+			verify.Sweep(t, b1_projectConv, newB1_projectWith(path, 0))
+			verify.CheckErrors(t, b1_projectConv, newB1_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b1_projectConv, newB1_projectWith(path.kernel, 3))
-			verify.CheckErrors(t, b1_projectConv, newB1_projectWith(path.kernel, 3))
+			verify.Sweep(t, b1_projectConv, newB1_projectWith(path, 3))
+			verify.CheckErrors(t, b1_projectConv, newB1_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b1_projectConv, newB1_projectWith(path.kernel, 0))
+			verify.Sweep(t, b1_projectConv, newB1_projectWith(path, 0))
 		})
 	}
 }
 func FuzzB1_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci32_co16_g1_s1_none) {
-			verify.Check(t, b1_projectConv, newB1_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci32_co16_g1_s1_none) {
+			verify.Check(t, b1_projectConv, newB1_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -274,12 +257,12 @@ BenchmarkB1_project runs one 112x112 image through each kernel path (Forward, an
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB1_project(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci32_co16_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci32_co16_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b1_projectConv, newB1_projectWith(path.kernel, 0), 1, 112, 112)
+			verify.Bench(b, b1_projectConv, newB1_projectWith(path, 0), 1, 112, 112)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b1_projectConv, newB1_projectWith(path.kernel, -1), 1, 112, 112)
+			verify.Bench(b, b1_projectConv, newB1_projectWith(path, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -308,15 +291,14 @@ var b2_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB2_expandWith makes B2_expand through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB2_expandWith(k rowKernel, workers int) verify.New {
+// newB2_expandWith makes B2_expand with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB2_expandWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB2_expand(weights, bias)
+		l, err := newB2_expand(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -330,29 +312,29 @@ func newB2_expandWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB2_expand(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci16_co96_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci16_co96_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b2_expandConv, newB2_expandWith(path.kernel, 0))
-			verify.CheckErrors(t, b2_expandConv, newB2_expandWith(path.kernel, 0))
+			verify.Sweep(t, b2_expandConv, newB2_expandWith(path, 0))
+			verify.CheckErrors(t, b2_expandConv, newB2_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b2_expandConv, newB2_expandWith(path.kernel, 3))
-			verify.CheckErrors(t, b2_expandConv, newB2_expandWith(path.kernel, 3))
+			verify.Sweep(t, b2_expandConv, newB2_expandWith(path, 3))
+			verify.CheckErrors(t, b2_expandConv, newB2_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b2_expandConv, newB2_expandWith(path.kernel, 0))
+			verify.Sweep(t, b2_expandConv, newB2_expandWith(path, 0))
 		})
 	}
 }
 func FuzzB2_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci16_co96_g1_s1_relu6) {
-			verify.Check(t, b2_expandConv, newB2_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci16_co96_g1_s1_relu6) {
+			verify.Check(t, b2_expandConv, newB2_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -362,12 +344,12 @@ BenchmarkB2_expand runs one 112x112 image through each kernel path (Forward, and
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB2_expand(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci16_co96_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci16_co96_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b2_expandConv, newB2_expandWith(path.kernel, 0), 1, 112, 112)
+			verify.Bench(b, b2_expandConv, newB2_expandWith(path, 0), 1, 112, 112)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b2_expandConv, newB2_expandWith(path.kernel, -1), 1, 112, 112)
+			verify.Bench(b, b2_expandConv, newB2_expandWith(path, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -396,15 +378,14 @@ var b2_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newB2_dwWith makes B2_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB2_dwWith(k rowKernel, workers int) verify.New {
+// newB2_dwWith makes B2_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB2_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB2_dw(weights, bias)
+		l, err := newB2_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -418,29 +399,29 @@ func newB2_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB2_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c96_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c96_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b2_dwConv, newB2_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, b2_dwConv, newB2_dwWith(path.kernel, 0))
+			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 0))
+			verify.CheckErrors(t, b2_dwConv, newB2_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b2_dwConv, newB2_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, b2_dwConv, newB2_dwWith(path.kernel, 3))
+			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 3))
+			verify.CheckErrors(t, b2_dwConv, newB2_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b2_dwConv, newB2_dwWith(path.kernel, 0))
+			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 0))
 		})
 	}
 }
 func FuzzB2_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c96_s2_d1_relu6) {
-			verify.Check(t, b2_dwConv, newB2_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c96_s2_d1_relu6) {
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -450,12 +431,12 @@ BenchmarkB2_dw runs one 112x112 image through each kernel path (Forward, and For
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB2_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c96_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c96_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b2_dwConv, newB2_dwWith(path.kernel, 0), 1, 112, 112)
+			verify.Bench(b, b2_dwConv, newB2_dwWith(path, 0), 1, 112, 112)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b2_dwConv, newB2_dwWith(path.kernel, -1), 1, 112, 112)
+			verify.Bench(b, b2_dwConv, newB2_dwWith(path, -1), 1, 112, 112)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -484,15 +465,14 @@ var b2_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB2_projectWith makes B2_project through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB2_projectWith(k rowKernel, workers int) verify.New {
+// newB2_projectWith makes B2_project with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB2_projectWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB2_project(weights, bias)
+		l, err := newB2_project(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -506,29 +486,29 @@ func newB2_projectWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB2_project(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci96_co24_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci96_co24_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b2_projectConv, newB2_projectWith(path.kernel, 0))
-			verify.CheckErrors(t, b2_projectConv, newB2_projectWith(path.kernel, 0))
+			verify.Sweep(t, b2_projectConv, newB2_projectWith(path, 0))
+			verify.CheckErrors(t, b2_projectConv, newB2_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b2_projectConv, newB2_projectWith(path.kernel, 3))
-			verify.CheckErrors(t, b2_projectConv, newB2_projectWith(path.kernel, 3))
+			verify.Sweep(t, b2_projectConv, newB2_projectWith(path, 3))
+			verify.CheckErrors(t, b2_projectConv, newB2_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b2_projectConv, newB2_projectWith(path.kernel, 0))
+			verify.Sweep(t, b2_projectConv, newB2_projectWith(path, 0))
 		})
 	}
 }
 func FuzzB2_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci96_co24_g1_s1_none) {
-			verify.Check(t, b2_projectConv, newB2_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci96_co24_g1_s1_none) {
+			verify.Check(t, b2_projectConv, newB2_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -538,12 +518,12 @@ BenchmarkB2_project runs one 56x56 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB2_project(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci96_co24_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci96_co24_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b2_projectConv, newB2_projectWith(path.kernel, 0), 1, 56, 56)
+			verify.Bench(b, b2_projectConv, newB2_projectWith(path, 0), 1, 56, 56)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b2_projectConv, newB2_projectWith(path.kernel, -1), 1, 56, 56)
+			verify.Bench(b, b2_projectConv, newB2_projectWith(path, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -572,15 +552,14 @@ var b2r_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB2r_expandWith makes B2r_expand through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB2r_expandWith(k rowKernel, workers int) verify.New {
+// newB2r_expandWith makes B2r_expand with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB2r_expandWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB2r_expand(weights, bias)
+		l, err := newB2r_expand(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -594,29 +573,29 @@ func newB2r_expandWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB2r_expand(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci24_co144_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci24_co144_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path.kernel, 0))
-			verify.CheckErrors(t, b2r_expandConv, newB2r_expandWith(path.kernel, 0))
+			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path, 0))
+			verify.CheckErrors(t, b2r_expandConv, newB2r_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path.kernel, 3))
-			verify.CheckErrors(t, b2r_expandConv, newB2r_expandWith(path.kernel, 3))
+			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path, 3))
+			verify.CheckErrors(t, b2r_expandConv, newB2r_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path.kernel, 0))
+			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path, 0))
 		})
 	}
 }
 func FuzzB2r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci24_co144_g1_s1_relu6) {
-			verify.Check(t, b2r_expandConv, newB2r_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci24_co144_g1_s1_relu6) {
+			verify.Check(t, b2r_expandConv, newB2r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -626,12 +605,12 @@ BenchmarkB2r_expand runs one 56x56 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB2r_expand(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci24_co144_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci24_co144_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b2r_expandConv, newB2r_expandWith(path.kernel, 0), 1, 56, 56)
+			verify.Bench(b, b2r_expandConv, newB2r_expandWith(path, 0), 1, 56, 56)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b2r_expandConv, newB2r_expandWith(path.kernel, -1), 1, 56, 56)
+			verify.Bench(b, b2r_expandConv, newB2r_expandWith(path, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -660,15 +639,14 @@ var b2r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB2r_dwWith makes B2r_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB2r_dwWith(k rowKernel, workers int) verify.New {
+// newB2r_dwWith makes B2r_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB2r_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB2r_dw(weights, bias)
+		l, err := newB2r_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -682,29 +660,29 @@ func newB2r_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB2r_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c144_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c144_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, b2r_dwConv, newB2r_dwWith(path.kernel, 0))
+			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 0))
+			verify.CheckErrors(t, b2r_dwConv, newB2r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, b2r_dwConv, newB2r_dwWith(path.kernel, 3))
+			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 3))
+			verify.CheckErrors(t, b2r_dwConv, newB2r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path.kernel, 0))
+			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 0))
 		})
 	}
 }
 func FuzzB2r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c144_s1_d1_relu6) {
-			verify.Check(t, b2r_dwConv, newB2r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c144_s1_d1_relu6) {
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -714,12 +692,12 @@ BenchmarkB2r_dw runs one 56x56 image through each kernel path (Forward, and Forw
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB2r_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c144_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c144_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b2r_dwConv, newB2r_dwWith(path.kernel, 0), 1, 56, 56)
+			verify.Bench(b, b2r_dwConv, newB2r_dwWith(path, 0), 1, 56, 56)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b2r_dwConv, newB2r_dwWith(path.kernel, -1), 1, 56, 56)
+			verify.Bench(b, b2r_dwConv, newB2r_dwWith(path, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -748,15 +726,14 @@ var b2r_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB2r_projectWith makes B2r_project through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB2r_projectWith(k rowKernel, workers int) verify.New {
+// newB2r_projectWith makes B2r_project with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB2r_projectWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB2r_project(weights, bias)
+		l, err := newB2r_project(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -770,29 +747,29 @@ func newB2r_projectWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB2r_project(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci144_co24_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci144_co24_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path.kernel, 0))
-			verify.CheckErrors(t, b2r_projectConv, newB2r_projectWith(path.kernel, 0))
+			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path, 0))
+			verify.CheckErrors(t, b2r_projectConv, newB2r_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path.kernel, 3))
-			verify.CheckErrors(t, b2r_projectConv, newB2r_projectWith(path.kernel, 3))
+			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path, 3))
+			verify.CheckErrors(t, b2r_projectConv, newB2r_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path.kernel, 0))
+			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path, 0))
 		})
 	}
 }
 func FuzzB2r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci144_co24_g1_s1_none) {
-			verify.Check(t, b2r_projectConv, newB2r_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci144_co24_g1_s1_none) {
+			verify.Check(t, b2r_projectConv, newB2r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -802,12 +779,12 @@ BenchmarkB2r_project runs one 56x56 image through each kernel path (Forward, and
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB2r_project(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci144_co24_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci144_co24_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b2r_projectConv, newB2r_projectWith(path.kernel, 0), 1, 56, 56)
+			verify.Bench(b, b2r_projectConv, newB2r_projectWith(path, 0), 1, 56, 56)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b2r_projectConv, newB2r_projectWith(path.kernel, -1), 1, 56, 56)
+			verify.Bench(b, b2r_projectConv, newB2r_projectWith(path, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -836,15 +813,14 @@ var b3_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB3_expandWith makes B3_expand through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB3_expandWith(k rowKernel, workers int) verify.New {
+// newB3_expandWith makes B3_expand with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB3_expandWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB3_expand(weights, bias)
+		l, err := newB3_expand(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -858,29 +834,29 @@ func newB3_expandWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB3_expand(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci24_co144_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci24_co144_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b3_expandConv, newB3_expandWith(path.kernel, 0))
-			verify.CheckErrors(t, b3_expandConv, newB3_expandWith(path.kernel, 0))
+			verify.Sweep(t, b3_expandConv, newB3_expandWith(path, 0))
+			verify.CheckErrors(t, b3_expandConv, newB3_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b3_expandConv, newB3_expandWith(path.kernel, 3))
-			verify.CheckErrors(t, b3_expandConv, newB3_expandWith(path.kernel, 3))
+			verify.Sweep(t, b3_expandConv, newB3_expandWith(path, 3))
+			verify.CheckErrors(t, b3_expandConv, newB3_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b3_expandConv, newB3_expandWith(path.kernel, 0))
+			verify.Sweep(t, b3_expandConv, newB3_expandWith(path, 0))
 		})
 	}
 }
 func FuzzB3_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci24_co144_g1_s1_relu6) {
-			verify.Check(t, b3_expandConv, newB3_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci24_co144_g1_s1_relu6) {
+			verify.Check(t, b3_expandConv, newB3_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -890,12 +866,12 @@ BenchmarkB3_expand runs one 56x56 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB3_expand(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci24_co144_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci24_co144_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b3_expandConv, newB3_expandWith(path.kernel, 0), 1, 56, 56)
+			verify.Bench(b, b3_expandConv, newB3_expandWith(path, 0), 1, 56, 56)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b3_expandConv, newB3_expandWith(path.kernel, -1), 1, 56, 56)
+			verify.Bench(b, b3_expandConv, newB3_expandWith(path, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -924,15 +900,14 @@ var b3_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newB3_dwWith makes B3_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB3_dwWith(k rowKernel, workers int) verify.New {
+// newB3_dwWith makes B3_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB3_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB3_dw(weights, bias)
+		l, err := newB3_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -946,29 +921,29 @@ func newB3_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB3_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c144_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c144_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b3_dwConv, newB3_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, b3_dwConv, newB3_dwWith(path.kernel, 0))
+			verify.Sweep(t, b3_dwConv, newB3_dwWith(path, 0))
+			verify.CheckErrors(t, b3_dwConv, newB3_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b3_dwConv, newB3_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, b3_dwConv, newB3_dwWith(path.kernel, 3))
+			verify.Sweep(t, b3_dwConv, newB3_dwWith(path, 3))
+			verify.CheckErrors(t, b3_dwConv, newB3_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b3_dwConv, newB3_dwWith(path.kernel, 0))
+			verify.Sweep(t, b3_dwConv, newB3_dwWith(path, 0))
 		})
 	}
 }
 func FuzzB3_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c144_s2_d1_relu6) {
-			verify.Check(t, b3_dwConv, newB3_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c144_s2_d1_relu6) {
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -978,12 +953,12 @@ BenchmarkB3_dw runs one 56x56 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB3_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c144_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c144_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b3_dwConv, newB3_dwWith(path.kernel, 0), 1, 56, 56)
+			verify.Bench(b, b3_dwConv, newB3_dwWith(path, 0), 1, 56, 56)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b3_dwConv, newB3_dwWith(path.kernel, -1), 1, 56, 56)
+			verify.Bench(b, b3_dwConv, newB3_dwWith(path, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1012,15 +987,14 @@ var b3_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB3_projectWith makes B3_project through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB3_projectWith(k rowKernel, workers int) verify.New {
+// newB3_projectWith makes B3_project with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB3_projectWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB3_project(weights, bias)
+		l, err := newB3_project(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1034,29 +1008,29 @@ func newB3_projectWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB3_project(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci144_co32_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci144_co32_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b3_projectConv, newB3_projectWith(path.kernel, 0))
-			verify.CheckErrors(t, b3_projectConv, newB3_projectWith(path.kernel, 0))
+			verify.Sweep(t, b3_projectConv, newB3_projectWith(path, 0))
+			verify.CheckErrors(t, b3_projectConv, newB3_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b3_projectConv, newB3_projectWith(path.kernel, 3))
-			verify.CheckErrors(t, b3_projectConv, newB3_projectWith(path.kernel, 3))
+			verify.Sweep(t, b3_projectConv, newB3_projectWith(path, 3))
+			verify.CheckErrors(t, b3_projectConv, newB3_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b3_projectConv, newB3_projectWith(path.kernel, 0))
+			verify.Sweep(t, b3_projectConv, newB3_projectWith(path, 0))
 		})
 	}
 }
 func FuzzB3_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci144_co32_g1_s1_none) {
-			verify.Check(t, b3_projectConv, newB3_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci144_co32_g1_s1_none) {
+			verify.Check(t, b3_projectConv, newB3_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1066,12 +1040,12 @@ BenchmarkB3_project runs one 28x28 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB3_project(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci144_co32_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci144_co32_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b3_projectConv, newB3_projectWith(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, b3_projectConv, newB3_projectWith(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b3_projectConv, newB3_projectWith(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, b3_projectConv, newB3_projectWith(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1100,15 +1074,14 @@ var b3r_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB3r_expandWith makes B3r_expand through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB3r_expandWith(k rowKernel, workers int) verify.New {
+// newB3r_expandWith makes B3r_expand with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB3r_expandWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB3r_expand(weights, bias)
+		l, err := newB3r_expand(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1122,29 +1095,29 @@ func newB3r_expandWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB3r_expand(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci32_co192_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci32_co192_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path.kernel, 0))
-			verify.CheckErrors(t, b3r_expandConv, newB3r_expandWith(path.kernel, 0))
+			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path, 0))
+			verify.CheckErrors(t, b3r_expandConv, newB3r_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path.kernel, 3))
-			verify.CheckErrors(t, b3r_expandConv, newB3r_expandWith(path.kernel, 3))
+			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path, 3))
+			verify.CheckErrors(t, b3r_expandConv, newB3r_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path.kernel, 0))
+			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path, 0))
 		})
 	}
 }
 func FuzzB3r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci32_co192_g1_s1_relu6) {
-			verify.Check(t, b3r_expandConv, newB3r_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci32_co192_g1_s1_relu6) {
+			verify.Check(t, b3r_expandConv, newB3r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1154,12 +1127,12 @@ BenchmarkB3r_expand runs one 28x28 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB3r_expand(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci32_co192_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci32_co192_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b3r_expandConv, newB3r_expandWith(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, b3r_expandConv, newB3r_expandWith(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b3r_expandConv, newB3r_expandWith(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, b3r_expandConv, newB3r_expandWith(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1188,15 +1161,14 @@ var b3r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB3r_dwWith makes B3r_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB3r_dwWith(k rowKernel, workers int) verify.New {
+// newB3r_dwWith makes B3r_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB3r_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB3r_dw(weights, bias)
+		l, err := newB3r_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1210,29 +1182,29 @@ func newB3r_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB3r_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c192_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c192_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, b3r_dwConv, newB3r_dwWith(path.kernel, 0))
+			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 0))
+			verify.CheckErrors(t, b3r_dwConv, newB3r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, b3r_dwConv, newB3r_dwWith(path.kernel, 3))
+			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 3))
+			verify.CheckErrors(t, b3r_dwConv, newB3r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path.kernel, 0))
+			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 0))
 		})
 	}
 }
 func FuzzB3r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c192_s1_d1_relu6) {
-			verify.Check(t, b3r_dwConv, newB3r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c192_s1_d1_relu6) {
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1242,12 +1214,12 @@ BenchmarkB3r_dw runs one 28x28 image through each kernel path (Forward, and Forw
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB3r_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c192_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c192_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b3r_dwConv, newB3r_dwWith(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, b3r_dwConv, newB3r_dwWith(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b3r_dwConv, newB3r_dwWith(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, b3r_dwConv, newB3r_dwWith(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1276,15 +1248,14 @@ var b3r_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB3r_projectWith makes B3r_project through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB3r_projectWith(k rowKernel, workers int) verify.New {
+// newB3r_projectWith makes B3r_project with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB3r_projectWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB3r_project(weights, bias)
+		l, err := newB3r_project(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1298,29 +1269,29 @@ func newB3r_projectWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB3r_project(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci192_co32_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci192_co32_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path.kernel, 0))
-			verify.CheckErrors(t, b3r_projectConv, newB3r_projectWith(path.kernel, 0))
+			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path, 0))
+			verify.CheckErrors(t, b3r_projectConv, newB3r_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path.kernel, 3))
-			verify.CheckErrors(t, b3r_projectConv, newB3r_projectWith(path.kernel, 3))
+			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path, 3))
+			verify.CheckErrors(t, b3r_projectConv, newB3r_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path.kernel, 0))
+			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path, 0))
 		})
 	}
 }
 func FuzzB3r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci192_co32_g1_s1_none) {
-			verify.Check(t, b3r_projectConv, newB3r_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci192_co32_g1_s1_none) {
+			verify.Check(t, b3r_projectConv, newB3r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1330,12 +1301,12 @@ BenchmarkB3r_project runs one 28x28 image through each kernel path (Forward, and
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB3r_project(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci192_co32_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci192_co32_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b3r_projectConv, newB3r_projectWith(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, b3r_projectConv, newB3r_projectWith(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b3r_projectConv, newB3r_projectWith(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, b3r_projectConv, newB3r_projectWith(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1364,15 +1335,14 @@ var b4_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB4_expandWith makes B4_expand through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB4_expandWith(k rowKernel, workers int) verify.New {
+// newB4_expandWith makes B4_expand with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB4_expandWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB4_expand(weights, bias)
+		l, err := newB4_expand(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1386,29 +1356,29 @@ func newB4_expandWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB4_expand(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci32_co192_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci32_co192_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b4_expandConv, newB4_expandWith(path.kernel, 0))
-			verify.CheckErrors(t, b4_expandConv, newB4_expandWith(path.kernel, 0))
+			verify.Sweep(t, b4_expandConv, newB4_expandWith(path, 0))
+			verify.CheckErrors(t, b4_expandConv, newB4_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b4_expandConv, newB4_expandWith(path.kernel, 3))
-			verify.CheckErrors(t, b4_expandConv, newB4_expandWith(path.kernel, 3))
+			verify.Sweep(t, b4_expandConv, newB4_expandWith(path, 3))
+			verify.CheckErrors(t, b4_expandConv, newB4_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b4_expandConv, newB4_expandWith(path.kernel, 0))
+			verify.Sweep(t, b4_expandConv, newB4_expandWith(path, 0))
 		})
 	}
 }
 func FuzzB4_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci32_co192_g1_s1_relu6) {
-			verify.Check(t, b4_expandConv, newB4_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci32_co192_g1_s1_relu6) {
+			verify.Check(t, b4_expandConv, newB4_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1418,12 +1388,12 @@ BenchmarkB4_expand runs one 28x28 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB4_expand(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci32_co192_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci32_co192_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b4_expandConv, newB4_expandWith(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, b4_expandConv, newB4_expandWith(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b4_expandConv, newB4_expandWith(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, b4_expandConv, newB4_expandWith(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1452,15 +1422,14 @@ var b4_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newB4_dwWith makes B4_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB4_dwWith(k rowKernel, workers int) verify.New {
+// newB4_dwWith makes B4_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB4_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB4_dw(weights, bias)
+		l, err := newB4_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1474,29 +1443,29 @@ func newB4_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB4_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c192_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c192_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b4_dwConv, newB4_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, b4_dwConv, newB4_dwWith(path.kernel, 0))
+			verify.Sweep(t, b4_dwConv, newB4_dwWith(path, 0))
+			verify.CheckErrors(t, b4_dwConv, newB4_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b4_dwConv, newB4_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, b4_dwConv, newB4_dwWith(path.kernel, 3))
+			verify.Sweep(t, b4_dwConv, newB4_dwWith(path, 3))
+			verify.CheckErrors(t, b4_dwConv, newB4_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b4_dwConv, newB4_dwWith(path.kernel, 0))
+			verify.Sweep(t, b4_dwConv, newB4_dwWith(path, 0))
 		})
 	}
 }
 func FuzzB4_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c192_s2_d1_relu6) {
-			verify.Check(t, b4_dwConv, newB4_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c192_s2_d1_relu6) {
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1506,12 +1475,12 @@ BenchmarkB4_dw runs one 28x28 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB4_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c192_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c192_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b4_dwConv, newB4_dwWith(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, b4_dwConv, newB4_dwWith(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b4_dwConv, newB4_dwWith(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, b4_dwConv, newB4_dwWith(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1540,15 +1509,14 @@ var b4_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB4_projectWith makes B4_project through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB4_projectWith(k rowKernel, workers int) verify.New {
+// newB4_projectWith makes B4_project with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB4_projectWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB4_project(weights, bias)
+		l, err := newB4_project(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1562,29 +1530,29 @@ func newB4_projectWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB4_project(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci192_co64_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci192_co64_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b4_projectConv, newB4_projectWith(path.kernel, 0))
-			verify.CheckErrors(t, b4_projectConv, newB4_projectWith(path.kernel, 0))
+			verify.Sweep(t, b4_projectConv, newB4_projectWith(path, 0))
+			verify.CheckErrors(t, b4_projectConv, newB4_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b4_projectConv, newB4_projectWith(path.kernel, 3))
-			verify.CheckErrors(t, b4_projectConv, newB4_projectWith(path.kernel, 3))
+			verify.Sweep(t, b4_projectConv, newB4_projectWith(path, 3))
+			verify.CheckErrors(t, b4_projectConv, newB4_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b4_projectConv, newB4_projectWith(path.kernel, 0))
+			verify.Sweep(t, b4_projectConv, newB4_projectWith(path, 0))
 		})
 	}
 }
 func FuzzB4_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci192_co64_g1_s1_none) {
-			verify.Check(t, b4_projectConv, newB4_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci192_co64_g1_s1_none) {
+			verify.Check(t, b4_projectConv, newB4_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1594,12 +1562,12 @@ BenchmarkB4_project runs one 14x14 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB4_project(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci192_co64_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci192_co64_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b4_projectConv, newB4_projectWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, b4_projectConv, newB4_projectWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b4_projectConv, newB4_projectWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, b4_projectConv, newB4_projectWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1628,15 +1596,14 @@ var b4r_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB4r_expandWith makes B4r_expand through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB4r_expandWith(k rowKernel, workers int) verify.New {
+// newB4r_expandWith makes B4r_expand with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB4r_expandWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB4r_expand(weights, bias)
+		l, err := newB4r_expand(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1650,29 +1617,29 @@ func newB4r_expandWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB4r_expand(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci64_co384_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci64_co384_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path.kernel, 0))
-			verify.CheckErrors(t, b4r_expandConv, newB4r_expandWith(path.kernel, 0))
+			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path, 0))
+			verify.CheckErrors(t, b4r_expandConv, newB4r_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path.kernel, 3))
-			verify.CheckErrors(t, b4r_expandConv, newB4r_expandWith(path.kernel, 3))
+			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path, 3))
+			verify.CheckErrors(t, b4r_expandConv, newB4r_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path.kernel, 0))
+			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path, 0))
 		})
 	}
 }
 func FuzzB4r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci64_co384_g1_s1_relu6) {
-			verify.Check(t, b4r_expandConv, newB4r_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci64_co384_g1_s1_relu6) {
+			verify.Check(t, b4r_expandConv, newB4r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1682,12 +1649,12 @@ BenchmarkB4r_expand runs one 14x14 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB4r_expand(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci64_co384_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci64_co384_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b4r_expandConv, newB4r_expandWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, b4r_expandConv, newB4r_expandWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b4r_expandConv, newB4r_expandWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, b4r_expandConv, newB4r_expandWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1716,15 +1683,14 @@ var b4r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB4r_dwWith makes B4r_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB4r_dwWith(k rowKernel, workers int) verify.New {
+// newB4r_dwWith makes B4r_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB4r_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB4r_dw(weights, bias)
+		l, err := newB4r_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1738,29 +1704,29 @@ func newB4r_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB4r_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c384_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c384_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, b4r_dwConv, newB4r_dwWith(path.kernel, 0))
+			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 0))
+			verify.CheckErrors(t, b4r_dwConv, newB4r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, b4r_dwConv, newB4r_dwWith(path.kernel, 3))
+			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 3))
+			verify.CheckErrors(t, b4r_dwConv, newB4r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path.kernel, 0))
+			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 0))
 		})
 	}
 }
 func FuzzB4r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c384_s1_d1_relu6) {
-			verify.Check(t, b4r_dwConv, newB4r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c384_s1_d1_relu6) {
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1770,12 +1736,12 @@ BenchmarkB4r_dw runs one 14x14 image through each kernel path (Forward, and Forw
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB4r_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c384_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c384_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b4r_dwConv, newB4r_dwWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, b4r_dwConv, newB4r_dwWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b4r_dwConv, newB4r_dwWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, b4r_dwConv, newB4r_dwWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1804,15 +1770,14 @@ var b4r_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB4r_projectWith makes B4r_project through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB4r_projectWith(k rowKernel, workers int) verify.New {
+// newB4r_projectWith makes B4r_project with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB4r_projectWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB4r_project(weights, bias)
+		l, err := newB4r_project(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1826,29 +1791,29 @@ func newB4r_projectWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB4r_project(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci384_co64_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci384_co64_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path.kernel, 0))
-			verify.CheckErrors(t, b4r_projectConv, newB4r_projectWith(path.kernel, 0))
+			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path, 0))
+			verify.CheckErrors(t, b4r_projectConv, newB4r_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path.kernel, 3))
-			verify.CheckErrors(t, b4r_projectConv, newB4r_projectWith(path.kernel, 3))
+			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path, 3))
+			verify.CheckErrors(t, b4r_projectConv, newB4r_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path.kernel, 0))
+			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path, 0))
 		})
 	}
 }
 func FuzzB4r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci384_co64_g1_s1_none) {
-			verify.Check(t, b4r_projectConv, newB4r_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci384_co64_g1_s1_none) {
+			verify.Check(t, b4r_projectConv, newB4r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1858,12 +1823,12 @@ BenchmarkB4r_project runs one 14x14 image through each kernel path (Forward, and
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB4r_project(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci384_co64_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci384_co64_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b4r_projectConv, newB4r_projectWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, b4r_projectConv, newB4r_projectWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b4r_projectConv, newB4r_projectWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, b4r_projectConv, newB4r_projectWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1892,15 +1857,14 @@ var b5_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB5_expandWith makes B5_expand through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB5_expandWith(k rowKernel, workers int) verify.New {
+// newB5_expandWith makes B5_expand with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB5_expandWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB5_expand(weights, bias)
+		l, err := newB5_expand(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1914,29 +1878,29 @@ func newB5_expandWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB5_expand(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci64_co384_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci64_co384_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b5_expandConv, newB5_expandWith(path.kernel, 0))
-			verify.CheckErrors(t, b5_expandConv, newB5_expandWith(path.kernel, 0))
+			verify.Sweep(t, b5_expandConv, newB5_expandWith(path, 0))
+			verify.CheckErrors(t, b5_expandConv, newB5_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b5_expandConv, newB5_expandWith(path.kernel, 3))
-			verify.CheckErrors(t, b5_expandConv, newB5_expandWith(path.kernel, 3))
+			verify.Sweep(t, b5_expandConv, newB5_expandWith(path, 3))
+			verify.CheckErrors(t, b5_expandConv, newB5_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b5_expandConv, newB5_expandWith(path.kernel, 0))
+			verify.Sweep(t, b5_expandConv, newB5_expandWith(path, 0))
 		})
 	}
 }
 func FuzzB5_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci64_co384_g1_s1_relu6) {
-			verify.Check(t, b5_expandConv, newB5_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci64_co384_g1_s1_relu6) {
+			verify.Check(t, b5_expandConv, newB5_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1946,12 +1910,12 @@ BenchmarkB5_expand runs one 14x14 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB5_expand(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci64_co384_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci64_co384_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b5_expandConv, newB5_expandWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, b5_expandConv, newB5_expandWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b5_expandConv, newB5_expandWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, b5_expandConv, newB5_expandWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1980,15 +1944,14 @@ var b5_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB5_dwWith makes B5_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB5_dwWith(k rowKernel, workers int) verify.New {
+// newB5_dwWith makes B5_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB5_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB5_dw(weights, bias)
+		l, err := newB5_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2002,29 +1965,29 @@ func newB5_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB5_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c384_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c384_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b5_dwConv, newB5_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, b5_dwConv, newB5_dwWith(path.kernel, 0))
+			verify.Sweep(t, b5_dwConv, newB5_dwWith(path, 0))
+			verify.CheckErrors(t, b5_dwConv, newB5_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b5_dwConv, newB5_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, b5_dwConv, newB5_dwWith(path.kernel, 3))
+			verify.Sweep(t, b5_dwConv, newB5_dwWith(path, 3))
+			verify.CheckErrors(t, b5_dwConv, newB5_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b5_dwConv, newB5_dwWith(path.kernel, 0))
+			verify.Sweep(t, b5_dwConv, newB5_dwWith(path, 0))
 		})
 	}
 }
 func FuzzB5_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c384_s1_d1_relu6) {
-			verify.Check(t, b5_dwConv, newB5_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c384_s1_d1_relu6) {
+			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2034,12 +1997,12 @@ BenchmarkB5_dw runs one 14x14 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB5_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c384_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c384_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b5_dwConv, newB5_dwWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, b5_dwConv, newB5_dwWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b5_dwConv, newB5_dwWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, b5_dwConv, newB5_dwWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2068,15 +2031,14 @@ var b5_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB5_projectWith makes B5_project through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB5_projectWith(k rowKernel, workers int) verify.New {
+// newB5_projectWith makes B5_project with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB5_projectWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB5_project(weights, bias)
+		l, err := newB5_project(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2090,29 +2052,29 @@ func newB5_projectWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB5_project(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci384_co96_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci384_co96_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b5_projectConv, newB5_projectWith(path.kernel, 0))
-			verify.CheckErrors(t, b5_projectConv, newB5_projectWith(path.kernel, 0))
+			verify.Sweep(t, b5_projectConv, newB5_projectWith(path, 0))
+			verify.CheckErrors(t, b5_projectConv, newB5_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b5_projectConv, newB5_projectWith(path.kernel, 3))
-			verify.CheckErrors(t, b5_projectConv, newB5_projectWith(path.kernel, 3))
+			verify.Sweep(t, b5_projectConv, newB5_projectWith(path, 3))
+			verify.CheckErrors(t, b5_projectConv, newB5_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b5_projectConv, newB5_projectWith(path.kernel, 0))
+			verify.Sweep(t, b5_projectConv, newB5_projectWith(path, 0))
 		})
 	}
 }
 func FuzzB5_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci384_co96_g1_s1_none) {
-			verify.Check(t, b5_projectConv, newB5_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci384_co96_g1_s1_none) {
+			verify.Check(t, b5_projectConv, newB5_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2122,12 +2084,12 @@ BenchmarkB5_project runs one 14x14 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB5_project(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci384_co96_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci384_co96_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b5_projectConv, newB5_projectWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, b5_projectConv, newB5_projectWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b5_projectConv, newB5_projectWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, b5_projectConv, newB5_projectWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2156,15 +2118,14 @@ var b5r_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB5r_expandWith makes B5r_expand through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB5r_expandWith(k rowKernel, workers int) verify.New {
+// newB5r_expandWith makes B5r_expand with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB5r_expandWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB5r_expand(weights, bias)
+		l, err := newB5r_expand(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2178,29 +2139,29 @@ func newB5r_expandWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB5r_expand(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci96_co576_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci96_co576_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path.kernel, 0))
-			verify.CheckErrors(t, b5r_expandConv, newB5r_expandWith(path.kernel, 0))
+			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path, 0))
+			verify.CheckErrors(t, b5r_expandConv, newB5r_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path.kernel, 3))
-			verify.CheckErrors(t, b5r_expandConv, newB5r_expandWith(path.kernel, 3))
+			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path, 3))
+			verify.CheckErrors(t, b5r_expandConv, newB5r_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path.kernel, 0))
+			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path, 0))
 		})
 	}
 }
 func FuzzB5r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci96_co576_g1_s1_relu6) {
-			verify.Check(t, b5r_expandConv, newB5r_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci96_co576_g1_s1_relu6) {
+			verify.Check(t, b5r_expandConv, newB5r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2210,12 +2171,12 @@ BenchmarkB5r_expand runs one 14x14 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB5r_expand(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci96_co576_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci96_co576_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b5r_expandConv, newB5r_expandWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, b5r_expandConv, newB5r_expandWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b5r_expandConv, newB5r_expandWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, b5r_expandConv, newB5r_expandWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2244,15 +2205,14 @@ var b5r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB5r_dwWith makes B5r_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB5r_dwWith(k rowKernel, workers int) verify.New {
+// newB5r_dwWith makes B5r_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB5r_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB5r_dw(weights, bias)
+		l, err := newB5r_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2266,29 +2226,29 @@ func newB5r_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB5r_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c576_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c576_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, b5r_dwConv, newB5r_dwWith(path.kernel, 0))
+			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 0))
+			verify.CheckErrors(t, b5r_dwConv, newB5r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, b5r_dwConv, newB5r_dwWith(path.kernel, 3))
+			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 3))
+			verify.CheckErrors(t, b5r_dwConv, newB5r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path.kernel, 0))
+			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 0))
 		})
 	}
 }
 func FuzzB5r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c576_s1_d1_relu6) {
-			verify.Check(t, b5r_dwConv, newB5r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c576_s1_d1_relu6) {
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2298,12 +2258,12 @@ BenchmarkB5r_dw runs one 14x14 image through each kernel path (Forward, and Forw
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB5r_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c576_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c576_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b5r_dwConv, newB5r_dwWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, b5r_dwConv, newB5r_dwWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b5r_dwConv, newB5r_dwWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, b5r_dwConv, newB5r_dwWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2332,15 +2292,14 @@ var b5r_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB5r_projectWith makes B5r_project through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB5r_projectWith(k rowKernel, workers int) verify.New {
+// newB5r_projectWith makes B5r_project with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB5r_projectWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB5r_project(weights, bias)
+		l, err := newB5r_project(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2354,29 +2313,29 @@ func newB5r_projectWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB5r_project(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci576_co96_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci576_co96_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path.kernel, 0))
-			verify.CheckErrors(t, b5r_projectConv, newB5r_projectWith(path.kernel, 0))
+			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path, 0))
+			verify.CheckErrors(t, b5r_projectConv, newB5r_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path.kernel, 3))
-			verify.CheckErrors(t, b5r_projectConv, newB5r_projectWith(path.kernel, 3))
+			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path, 3))
+			verify.CheckErrors(t, b5r_projectConv, newB5r_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path.kernel, 0))
+			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path, 0))
 		})
 	}
 }
 func FuzzB5r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci576_co96_g1_s1_none) {
-			verify.Check(t, b5r_projectConv, newB5r_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci576_co96_g1_s1_none) {
+			verify.Check(t, b5r_projectConv, newB5r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2386,12 +2345,12 @@ BenchmarkB5r_project runs one 14x14 image through each kernel path (Forward, and
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB5r_project(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci576_co96_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci576_co96_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b5r_projectConv, newB5r_projectWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, b5r_projectConv, newB5r_projectWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b5r_projectConv, newB5r_projectWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, b5r_projectConv, newB5r_projectWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2420,15 +2379,14 @@ var b6_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB6_expandWith makes B6_expand through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB6_expandWith(k rowKernel, workers int) verify.New {
+// newB6_expandWith makes B6_expand with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB6_expandWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB6_expand(weights, bias)
+		l, err := newB6_expand(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2442,29 +2400,29 @@ func newB6_expandWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB6_expand(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci96_co576_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci96_co576_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b6_expandConv, newB6_expandWith(path.kernel, 0))
-			verify.CheckErrors(t, b6_expandConv, newB6_expandWith(path.kernel, 0))
+			verify.Sweep(t, b6_expandConv, newB6_expandWith(path, 0))
+			verify.CheckErrors(t, b6_expandConv, newB6_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b6_expandConv, newB6_expandWith(path.kernel, 3))
-			verify.CheckErrors(t, b6_expandConv, newB6_expandWith(path.kernel, 3))
+			verify.Sweep(t, b6_expandConv, newB6_expandWith(path, 3))
+			verify.CheckErrors(t, b6_expandConv, newB6_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b6_expandConv, newB6_expandWith(path.kernel, 0))
+			verify.Sweep(t, b6_expandConv, newB6_expandWith(path, 0))
 		})
 	}
 }
 func FuzzB6_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci96_co576_g1_s1_relu6) {
-			verify.Check(t, b6_expandConv, newB6_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci96_co576_g1_s1_relu6) {
+			verify.Check(t, b6_expandConv, newB6_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2474,12 +2432,12 @@ BenchmarkB6_expand runs one 14x14 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB6_expand(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci96_co576_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci96_co576_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b6_expandConv, newB6_expandWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, b6_expandConv, newB6_expandWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b6_expandConv, newB6_expandWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, b6_expandConv, newB6_expandWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2508,15 +2466,14 @@ var b6_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newB6_dwWith makes B6_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB6_dwWith(k rowKernel, workers int) verify.New {
+// newB6_dwWith makes B6_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB6_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB6_dw(weights, bias)
+		l, err := newB6_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2530,29 +2487,29 @@ func newB6_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB6_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c576_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c576_s2_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b6_dwConv, newB6_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, b6_dwConv, newB6_dwWith(path.kernel, 0))
+			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 0))
+			verify.CheckErrors(t, b6_dwConv, newB6_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b6_dwConv, newB6_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, b6_dwConv, newB6_dwWith(path.kernel, 3))
+			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 3))
+			verify.CheckErrors(t, b6_dwConv, newB6_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b6_dwConv, newB6_dwWith(path.kernel, 0))
+			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 0))
 		})
 	}
 }
 func FuzzB6_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c576_s2_d1_relu6) {
-			verify.Check(t, b6_dwConv, newB6_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c576_s2_d1_relu6) {
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2562,12 +2519,12 @@ BenchmarkB6_dw runs one 14x14 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB6_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c576_s2_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c576_s2_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b6_dwConv, newB6_dwWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, b6_dwConv, newB6_dwWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b6_dwConv, newB6_dwWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, b6_dwConv, newB6_dwWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2596,15 +2553,14 @@ var b6_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB6_projectWith makes B6_project through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB6_projectWith(k rowKernel, workers int) verify.New {
+// newB6_projectWith makes B6_project with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB6_projectWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB6_project(weights, bias)
+		l, err := newB6_project(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2618,29 +2574,29 @@ func newB6_projectWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB6_project(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci576_co160_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci576_co160_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b6_projectConv, newB6_projectWith(path.kernel, 0))
-			verify.CheckErrors(t, b6_projectConv, newB6_projectWith(path.kernel, 0))
+			verify.Sweep(t, b6_projectConv, newB6_projectWith(path, 0))
+			verify.CheckErrors(t, b6_projectConv, newB6_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b6_projectConv, newB6_projectWith(path.kernel, 3))
-			verify.CheckErrors(t, b6_projectConv, newB6_projectWith(path.kernel, 3))
+			verify.Sweep(t, b6_projectConv, newB6_projectWith(path, 3))
+			verify.CheckErrors(t, b6_projectConv, newB6_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b6_projectConv, newB6_projectWith(path.kernel, 0))
+			verify.Sweep(t, b6_projectConv, newB6_projectWith(path, 0))
 		})
 	}
 }
 func FuzzB6_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci576_co160_g1_s1_none) {
-			verify.Check(t, b6_projectConv, newB6_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci576_co160_g1_s1_none) {
+			verify.Check(t, b6_projectConv, newB6_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2650,12 +2606,12 @@ BenchmarkB6_project runs one 7x7 image through each kernel path (Forward, and Fo
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB6_project(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci576_co160_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci576_co160_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b6_projectConv, newB6_projectWith(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, b6_projectConv, newB6_projectWith(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b6_projectConv, newB6_projectWith(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, b6_projectConv, newB6_projectWith(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2684,15 +2640,14 @@ var b6r_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB6r_expandWith makes B6r_expand through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB6r_expandWith(k rowKernel, workers int) verify.New {
+// newB6r_expandWith makes B6r_expand with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB6r_expandWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB6r_expand(weights, bias)
+		l, err := newB6r_expand(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2706,29 +2661,29 @@ func newB6r_expandWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB6r_expand(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci160_co960_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci160_co960_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path.kernel, 0))
-			verify.CheckErrors(t, b6r_expandConv, newB6r_expandWith(path.kernel, 0))
+			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path, 0))
+			verify.CheckErrors(t, b6r_expandConv, newB6r_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path.kernel, 3))
-			verify.CheckErrors(t, b6r_expandConv, newB6r_expandWith(path.kernel, 3))
+			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path, 3))
+			verify.CheckErrors(t, b6r_expandConv, newB6r_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path.kernel, 0))
+			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path, 0))
 		})
 	}
 }
 func FuzzB6r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci160_co960_g1_s1_relu6) {
-			verify.Check(t, b6r_expandConv, newB6r_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci160_co960_g1_s1_relu6) {
+			verify.Check(t, b6r_expandConv, newB6r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2738,12 +2693,12 @@ BenchmarkB6r_expand runs one 7x7 image through each kernel path (Forward, and Fo
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB6r_expand(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci160_co960_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci160_co960_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b6r_expandConv, newB6r_expandWith(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, b6r_expandConv, newB6r_expandWith(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b6r_expandConv, newB6r_expandWith(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, b6r_expandConv, newB6r_expandWith(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2772,15 +2727,14 @@ var b6r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB6r_dwWith makes B6r_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB6r_dwWith(k rowKernel, workers int) verify.New {
+// newB6r_dwWith makes B6r_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB6r_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB6r_dw(weights, bias)
+		l, err := newB6r_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2794,29 +2748,29 @@ func newB6r_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB6r_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c960_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c960_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, b6r_dwConv, newB6r_dwWith(path.kernel, 0))
+			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path, 0))
+			verify.CheckErrors(t, b6r_dwConv, newB6r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, b6r_dwConv, newB6r_dwWith(path.kernel, 3))
+			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path, 3))
+			verify.CheckErrors(t, b6r_dwConv, newB6r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path.kernel, 0))
+			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path, 0))
 		})
 	}
 }
 func FuzzB6r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c960_s1_d1_relu6) {
-			verify.Check(t, b6r_dwConv, newB6r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c960_s1_d1_relu6) {
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2826,12 +2780,12 @@ BenchmarkB6r_dw runs one 7x7 image through each kernel path (Forward, and Forwar
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB6r_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c960_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c960_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b6r_dwConv, newB6r_dwWith(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, b6r_dwConv, newB6r_dwWith(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b6r_dwConv, newB6r_dwWith(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, b6r_dwConv, newB6r_dwWith(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2860,15 +2814,14 @@ var b6r_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB6r_projectWith makes B6r_project through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB6r_projectWith(k rowKernel, workers int) verify.New {
+// newB6r_projectWith makes B6r_project with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB6r_projectWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB6r_project(weights, bias)
+		l, err := newB6r_project(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2882,29 +2835,29 @@ func newB6r_projectWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB6r_project(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci960_co160_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci960_co160_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path.kernel, 0))
-			verify.CheckErrors(t, b6r_projectConv, newB6r_projectWith(path.kernel, 0))
+			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path, 0))
+			verify.CheckErrors(t, b6r_projectConv, newB6r_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path.kernel, 3))
-			verify.CheckErrors(t, b6r_projectConv, newB6r_projectWith(path.kernel, 3))
+			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path, 3))
+			verify.CheckErrors(t, b6r_projectConv, newB6r_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path.kernel, 0))
+			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path, 0))
 		})
 	}
 }
 func FuzzB6r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci960_co160_g1_s1_none) {
-			verify.Check(t, b6r_projectConv, newB6r_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci960_co160_g1_s1_none) {
+			verify.Check(t, b6r_projectConv, newB6r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -2914,12 +2867,12 @@ BenchmarkB6r_project runs one 7x7 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB6r_project(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci960_co160_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci960_co160_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b6r_projectConv, newB6r_projectWith(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, b6r_projectConv, newB6r_projectWith(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b6r_projectConv, newB6r_projectWith(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, b6r_projectConv, newB6r_projectWith(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -2948,15 +2901,14 @@ var b7_expandConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB7_expandWith makes B7_expand through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB7_expandWith(k rowKernel, workers int) verify.New {
+// newB7_expandWith makes B7_expand with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB7_expandWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB7_expand(weights, bias)
+		l, err := newB7_expand(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -2970,29 +2922,29 @@ func newB7_expandWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB7_expand(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci160_co960_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci160_co960_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b7_expandConv, newB7_expandWith(path.kernel, 0))
-			verify.CheckErrors(t, b7_expandConv, newB7_expandWith(path.kernel, 0))
+			verify.Sweep(t, b7_expandConv, newB7_expandWith(path, 0))
+			verify.CheckErrors(t, b7_expandConv, newB7_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b7_expandConv, newB7_expandWith(path.kernel, 3))
-			verify.CheckErrors(t, b7_expandConv, newB7_expandWith(path.kernel, 3))
+			verify.Sweep(t, b7_expandConv, newB7_expandWith(path, 3))
+			verify.CheckErrors(t, b7_expandConv, newB7_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b7_expandConv, newB7_expandWith(path.kernel, 0))
+			verify.Sweep(t, b7_expandConv, newB7_expandWith(path, 0))
 		})
 	}
 }
 func FuzzB7_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci160_co960_g1_s1_relu6) {
-			verify.Check(t, b7_expandConv, newB7_expandWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci160_co960_g1_s1_relu6) {
+			verify.Check(t, b7_expandConv, newB7_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -3002,12 +2954,12 @@ BenchmarkB7_expand runs one 7x7 image through each kernel path (Forward, and For
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB7_expand(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci160_co960_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci160_co960_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b7_expandConv, newB7_expandWith(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, b7_expandConv, newB7_expandWith(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b7_expandConv, newB7_expandWith(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, b7_expandConv, newB7_expandWith(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -3036,15 +2988,14 @@ var b7_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB7_dwWith makes B7_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB7_dwWith(k rowKernel, workers int) verify.New {
+// newB7_dwWith makes B7_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB7_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB7_dw(weights, bias)
+		l, err := newB7_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -3058,29 +3009,29 @@ func newB7_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB7_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c960_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c960_s1_d1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b7_dwConv, newB7_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, b7_dwConv, newB7_dwWith(path.kernel, 0))
+			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 0))
+			verify.CheckErrors(t, b7_dwConv, newB7_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b7_dwConv, newB7_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, b7_dwConv, newB7_dwWith(path.kernel, 3))
+			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 3))
+			verify.CheckErrors(t, b7_dwConv, newB7_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b7_dwConv, newB7_dwWith(path.kernel, 0))
+			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 0))
 		})
 	}
 }
 func FuzzB7_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c960_s1_d1_relu6) {
-			verify.Check(t, b7_dwConv, newB7_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c960_s1_d1_relu6) {
+			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -3090,12 +3041,12 @@ BenchmarkB7_dw runs one 7x7 image through each kernel path (Forward, and Forward
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB7_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c960_s1_d1_relu6) {
+	for _, path := range kernelImpls(k_dwconv3x3_c960_s1_d1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b7_dwConv, newB7_dwWith(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, b7_dwConv, newB7_dwWith(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b7_dwConv, newB7_dwWith(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, b7_dwConv, newB7_dwWith(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -3124,15 +3075,14 @@ var b7_projectConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newB7_projectWith makes B7_project through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newB7_projectWith(k rowKernel, workers int) verify.New {
+// newB7_projectWith makes B7_project with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newB7_projectWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewB7_project(weights, bias)
+		l, err := newB7_project(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -3146,29 +3096,29 @@ func newB7_projectWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestB7_project(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci960_co320_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci960_co320_g1_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, b7_projectConv, newB7_projectWith(path.kernel, 0))
-			verify.CheckErrors(t, b7_projectConv, newB7_projectWith(path.kernel, 0))
+			verify.Sweep(t, b7_projectConv, newB7_projectWith(path, 0))
+			verify.CheckErrors(t, b7_projectConv, newB7_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, b7_projectConv, newB7_projectWith(path.kernel, 3))
-			verify.CheckErrors(t, b7_projectConv, newB7_projectWith(path.kernel, 3))
+			verify.Sweep(t, b7_projectConv, newB7_projectWith(path, 3))
+			verify.CheckErrors(t, b7_projectConv, newB7_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, b7_projectConv, newB7_projectWith(path.kernel, 0))
+			verify.Sweep(t, b7_projectConv, newB7_projectWith(path, 0))
 		})
 	}
 }
 func FuzzB7_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci960_co320_g1_s1_none) {
-			verify.Check(t, b7_projectConv, newB7_projectWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci960_co320_g1_s1_none) {
+			verify.Check(t, b7_projectConv, newB7_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -3178,12 +3128,12 @@ BenchmarkB7_project runs one 7x7 image through each kernel path (Forward, and Fo
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkB7_project(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci960_co320_g1_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci960_co320_g1_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, b7_projectConv, newB7_projectWith(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, b7_projectConv, newB7_projectWith(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, b7_projectConv, newB7_projectWith(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, b7_projectConv, newB7_projectWith(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -3212,15 +3162,14 @@ var conv_lastConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newConv_lastWith makes Conv_last through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newConv_lastWith(k rowKernel, workers int) verify.New {
+// newConv_lastWith makes Conv_last with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newConv_lastWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewConv_last(weights, bias)
+		l, err := newConv_last(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -3234,29 +3183,29 @@ func newConv_lastWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestConv_last(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci320_co1280_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci320_co1280_g1_s1_relu6) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv_lastConv, newConv_lastWith(path.kernel, 0))
-			verify.CheckErrors(t, conv_lastConv, newConv_lastWith(path.kernel, 0))
+			verify.Sweep(t, conv_lastConv, newConv_lastWith(path, 0))
+			verify.CheckErrors(t, conv_lastConv, newConv_lastWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, conv_lastConv, newConv_lastWith(path.kernel, 3))
-			verify.CheckErrors(t, conv_lastConv, newConv_lastWith(path.kernel, 3))
+			verify.Sweep(t, conv_lastConv, newConv_lastWith(path, 3))
+			verify.CheckErrors(t, conv_lastConv, newConv_lastWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, conv_lastConv, newConv_lastWith(path.kernel, 0))
+			verify.Sweep(t, conv_lastConv, newConv_lastWith(path, 0))
 		})
 	}
 }
 func FuzzConv_last(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci320_co1280_g1_s1_relu6) {
-			verify.Check(t, conv_lastConv, newConv_lastWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci320_co1280_g1_s1_relu6) {
+			verify.Check(t, conv_lastConv, newConv_lastWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -3266,12 +3215,12 @@ BenchmarkConv_last runs one 7x7 image through each kernel path (Forward, and For
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkConv_last(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci320_co1280_g1_s1_relu6) {
+	for _, path := range kernelImpls(k_pwconv_ci320_co1280_g1_s1_relu6) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv_lastConv, newConv_lastWith(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, conv_lastConv, newConv_lastWith(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, conv_lastConv, newConv_lastWith(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, conv_lastConv, newConv_lastWith(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {

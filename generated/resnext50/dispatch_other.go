@@ -3,7 +3,7 @@
 
 package resnext50
 
-// asmKernel: no assembly on this build; the Go kernels run.
-func asmKernel(int) rowKernel {
+// asmKernels: no assembly in this build; the Go kernels run.
+func asmKernels(int) []kernelImpl {
 	return nil
 }

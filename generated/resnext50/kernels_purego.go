@@ -14,15 +14,30 @@ const (
 	numKernels
 )
 
-// goKernels are the portable kernels, indexed by kernel identifier.
-var goKernels = [numKernels]rowKernel{pgconv3x3_c128_g32_s1_d1_relu_go, gconv3x3_ci256_co256_g32_s2_d1_relu_go, gconv3x3_ci256_co256_g32_s1_d1_relu_go, gconv3x3_ci512_co512_g32_s2_d1_relu_go, gconv3x3_ci512_co512_g32_s1_d1_relu_go, gconv3x3_ci1024_co1024_g32_s2_d1_relu_go, gconv3x3_ci1024_co1024_g32_s1_d1_relu_go}
+/*
+kernelImpl is one implementation of a kernel: its row function and the number of
+8-channel vectors per block its packed weights are laid out in.
+*/
+type kernelImpl struct {
+	name      string
+	fn        rowKernel
+	blockVecs int
+}
 
-// selectKernel returns the assembly kernel when this CPU runs it, else the Go one.
-func selectKernel(id int) rowKernel {
-	if k := asmKernel(id); k != nil {
-		return k
-	}
-	return goKernels[id]
+// goKernels are the portable kernels, indexed by kernel identifier.
+var goKernels = [numKernels]kernelImpl{{"purego", pgconv3x3_c128_g32_s1_d1_relu_go, 2}, {"purego", gconv3x3_ci256_co256_g32_s2_d1_relu_go, 1}, {"purego", gconv3x3_ci256_co256_g32_s1_d1_relu_go, 1}, {"purego", gconv3x3_ci512_co512_g32_s2_d1_relu_go, 2}, {"purego", gconv3x3_ci512_co512_g32_s1_d1_relu_go, 2}, {"purego", gconv3x3_ci1024_co1024_g32_s2_d1_relu_go, 2}, {"purego", gconv3x3_ci1024_co1024_g32_s1_d1_relu_go, 2}}
+
+/*
+kernelImpls lists the implementations of kernel id this CPU runs, best first;
+the last is always the Go one.
+*/
+func kernelImpls(id int) []kernelImpl {
+	return append(asmKernels(id), goKernels[id])
+}
+
+// selectKernel picks the best implementation of kernel id for this CPU.
+func selectKernel(id int) kernelImpl {
+	return kernelImpls(id)[0]
 }
 
 // pgconv3x3_c128_g32_s1_d1_relu: pgconv, cin 128, cout 128, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].

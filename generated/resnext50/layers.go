@@ -23,7 +23,6 @@ type Conv2 struct {
 
 var conv2Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        128,
 	cout:       128,
 	dh:         1,
@@ -46,12 +45,19 @@ var conv2Geometry = geometry{
 
 // NewConv2 checks and packs the weights for Conv2: weights is OIHW [128][4][3][3]; bias has cout = 128 elements.
 func NewConv2(weights, bias []float32) (*Conv2, error) {
-	w, err := conv2Geometry.pack(weights, bias)
+	return newConv2(weights, bias, selectKernel(k_pgconv3x3_c128_g32_s1_d1_relu))
+}
+
+// newConv2 packs the weights for implementation impl (tests pick each in turn).
+func newConv2(weights, bias []float32, impl kernelImpl) (*Conv2, error) {
+	g := conv2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv2{
-		kernel: selectKernel(k_pgconv3x3_c128_g32_s1_d1_relu),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -90,7 +96,6 @@ type Conv3_s2 struct {
 
 var conv3_s2Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        256,
 	cout:       256,
 	dh:         1,
@@ -113,12 +118,19 @@ var conv3_s2Geometry = geometry{
 
 // NewConv3_s2 checks and packs the weights for Conv3_s2: weights is OIHW [256][8][3][3]; bias has cout = 256 elements.
 func NewConv3_s2(weights, bias []float32) (*Conv3_s2, error) {
-	w, err := conv3_s2Geometry.pack(weights, bias)
+	return newConv3_s2(weights, bias, selectKernel(k_gconv3x3_ci256_co256_g32_s2_d1_relu))
+}
+
+// newConv3_s2 packs the weights for implementation impl (tests pick each in turn).
+func newConv3_s2(weights, bias []float32, impl kernelImpl) (*Conv3_s2, error) {
+	g := conv3_s2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv3_s2{
-		kernel: selectKernel(k_gconv3x3_ci256_co256_g32_s2_d1_relu),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -157,7 +169,6 @@ type Conv3 struct {
 
 var conv3Geometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        256,
 	cout:       256,
 	dh:         1,
@@ -180,12 +191,19 @@ var conv3Geometry = geometry{
 
 // NewConv3 checks and packs the weights for Conv3: weights is OIHW [256][8][3][3]; bias has cout = 256 elements.
 func NewConv3(weights, bias []float32) (*Conv3, error) {
-	w, err := conv3Geometry.pack(weights, bias)
+	return newConv3(weights, bias, selectKernel(k_gconv3x3_ci256_co256_g32_s1_d1_relu))
+}
+
+// newConv3 packs the weights for implementation impl (tests pick each in turn).
+func newConv3(weights, bias []float32, impl kernelImpl) (*Conv3, error) {
+	g := conv3Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv3{
-		kernel: selectKernel(k_gconv3x3_ci256_co256_g32_s1_d1_relu),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -224,7 +242,6 @@ type Conv4_s2 struct {
 
 var conv4_s2Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -247,12 +264,19 @@ var conv4_s2Geometry = geometry{
 
 // NewConv4_s2 checks and packs the weights for Conv4_s2: weights is OIHW [512][16][3][3]; bias has cout = 512 elements.
 func NewConv4_s2(weights, bias []float32) (*Conv4_s2, error) {
-	w, err := conv4_s2Geometry.pack(weights, bias)
+	return newConv4_s2(weights, bias, selectKernel(k_gconv3x3_ci512_co512_g32_s2_d1_relu))
+}
+
+// newConv4_s2 packs the weights for implementation impl (tests pick each in turn).
+func newConv4_s2(weights, bias []float32, impl kernelImpl) (*Conv4_s2, error) {
+	g := conv4_s2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv4_s2{
-		kernel: selectKernel(k_gconv3x3_ci512_co512_g32_s2_d1_relu),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -291,7 +315,6 @@ type Conv4 struct {
 
 var conv4Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        512,
 	cout:       512,
 	dh:         1,
@@ -314,12 +337,19 @@ var conv4Geometry = geometry{
 
 // NewConv4 checks and packs the weights for Conv4: weights is OIHW [512][16][3][3]; bias has cout = 512 elements.
 func NewConv4(weights, bias []float32) (*Conv4, error) {
-	w, err := conv4Geometry.pack(weights, bias)
+	return newConv4(weights, bias, selectKernel(k_gconv3x3_ci512_co512_g32_s1_d1_relu))
+}
+
+// newConv4 packs the weights for implementation impl (tests pick each in turn).
+func newConv4(weights, bias []float32, impl kernelImpl) (*Conv4, error) {
+	g := conv4Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv4{
-		kernel: selectKernel(k_gconv3x3_ci512_co512_g32_s1_d1_relu),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -358,7 +388,6 @@ type Conv5_s2 struct {
 
 var conv5_s2Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        1024,
 	cout:       1024,
 	dh:         1,
@@ -381,12 +410,19 @@ var conv5_s2Geometry = geometry{
 
 // NewConv5_s2 checks and packs the weights for Conv5_s2: weights is OIHW [1024][32][3][3]; bias has cout = 1024 elements.
 func NewConv5_s2(weights, bias []float32) (*Conv5_s2, error) {
-	w, err := conv5_s2Geometry.pack(weights, bias)
+	return newConv5_s2(weights, bias, selectKernel(k_gconv3x3_ci1024_co1024_g32_s2_d1_relu))
+}
+
+// newConv5_s2 packs the weights for implementation impl (tests pick each in turn).
+func newConv5_s2(weights, bias []float32, impl kernelImpl) (*Conv5_s2, error) {
+	g := conv5_s2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv5_s2{
-		kernel: selectKernel(k_gconv3x3_ci1024_co1024_g32_s2_d1_relu),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -425,7 +461,6 @@ type Conv5 struct {
 
 var conv5Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        1024,
 	cout:       1024,
 	dh:         1,
@@ -448,12 +483,19 @@ var conv5Geometry = geometry{
 
 // NewConv5 checks and packs the weights for Conv5: weights is OIHW [1024][32][3][3]; bias has cout = 1024 elements.
 func NewConv5(weights, bias []float32) (*Conv5, error) {
-	w, err := conv5Geometry.pack(weights, bias)
+	return newConv5(weights, bias, selectKernel(k_gconv3x3_ci1024_co1024_g32_s1_d1_relu))
+}
+
+// newConv5 packs the weights for implementation impl (tests pick each in turn).
+func newConv5(weights, bias []float32, impl kernelImpl) (*Conv5, error) {
+	g := conv5Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv5{
-		kernel: selectKernel(k_gconv3x3_ci1024_co1024_g32_s1_d1_relu),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }

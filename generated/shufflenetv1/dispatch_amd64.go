@@ -8,15 +8,15 @@ import "golang.org/x/sys/cpu"
 // hasAVX2FMA is checked once: the assembly needs AVX, AVX2 and FMA.
 var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// asmKernels are the AVX2+FMA kernels, indexed by kernel identifier.
-var asmKernels = [numKernels]rowKernel{gconv3x3_ci3_co24_g1_s2_d1_relu_avx2, pwconv_ci24_co60_g1_s1_relu_shuffle3_avx2, dwconv3x3_c60_s2_d1_none_avx2, pwconv_ci60_co216_g3_s1_none_avx2, pwconv_ci240_co60_g3_s1_relu_shuffle3_avx2, dwconv3x3_c60_s1_d1_none_avx2, pwconv_ci60_co240_g3_s1_none_avx2, pwconv_ci240_co120_g3_s1_relu_shuffle3_avx2, dwconv3x3_c120_s2_d1_none_avx2, pwconv_ci120_co240_g3_s1_none_avx2, pwconv_ci480_co120_g3_s1_relu_shuffle3_avx2, dwconv3x3_c120_s1_d1_none_avx2, pwconv_ci120_co480_g3_s1_none_avx2, pwconv_ci480_co240_g3_s1_relu_shuffle3_avx2, dwconv3x3_c240_s2_d1_none_avx2, pwconv_ci240_co480_g3_s1_none_avx2, pwconv_ci960_co240_g3_s1_relu_shuffle3_avx2, dwconv3x3_c240_s1_d1_none_avx2, pwconv_ci240_co960_g3_s1_none_avx2}
+// avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
+var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv3x3_ci3_co24_g1_s2_d1_relu_avx2, 3}, {"avx2", pwconv_ci24_co60_g1_s1_relu_shuffle3_avx2, 3}, {"avx2", dwconv3x3_c60_s2_d1_none_avx2, 1}, {"avx2", pwconv_ci60_co216_g3_s1_none_avx2, 3}, {"avx2", pwconv_ci240_co60_g3_s1_relu_shuffle3_avx2, 2}, {"avx2", dwconv3x3_c60_s1_d1_none_avx2, 1}, {"avx2", pwconv_ci60_co240_g3_s1_none_avx2, 2}, {"avx2", pwconv_ci240_co120_g3_s1_relu_shuffle3_avx2, 3}, {"avx2", dwconv3x3_c120_s2_d1_none_avx2, 1}, {"avx2", pwconv_ci120_co240_g3_s1_none_avx2, 2}, {"avx2", pwconv_ci480_co120_g3_s1_relu_shuffle3_avx2, 3}, {"avx2", dwconv3x3_c120_s1_d1_none_avx2, 1}, {"avx2", pwconv_ci120_co480_g3_s1_none_avx2, 2}, {"avx2", pwconv_ci480_co240_g3_s1_relu_shuffle3_avx2, 2}, {"avx2", dwconv3x3_c240_s2_d1_none_avx2, 1}, {"avx2", pwconv_ci240_co480_g3_s1_none_avx2, 2}, {"avx2", pwconv_ci960_co240_g3_s1_relu_shuffle3_avx2, 2}, {"avx2", dwconv3x3_c240_s1_d1_none_avx2, 1}, {"avx2", pwconv_ci240_co960_g3_s1_none_avx2, 2}}
 
-// asmKernel returns kernel id's assembly, or nil when this CPU can't run it.
-func asmKernel(id int) rowKernel {
+// asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
+func asmKernels(id int) []kernelImpl {
 	if !hasAVX2FMA {
 		return nil
 	}
-	return asmKernels[id]
+	return []kernelImpl{avx2Kernels[id]}
 }
 
 //go:noescape

@@ -26,15 +26,30 @@ const (
 	numKernels
 )
 
-// goKernels are the portable kernels, indexed by kernel identifier.
-var goKernels = [numKernels]rowKernel{gconv3x3_ci3_co24_g1_s2_d1_relu_go, pwconv_ci24_co60_g1_s1_relu_shuffle3_go, dwconv3x3_c60_s2_d1_none_go, pwconv_ci60_co216_g3_s1_none_go, pwconv_ci240_co60_g3_s1_relu_shuffle3_go, dwconv3x3_c60_s1_d1_none_go, pwconv_ci60_co240_g3_s1_none_go, pwconv_ci240_co120_g3_s1_relu_shuffle3_go, dwconv3x3_c120_s2_d1_none_go, pwconv_ci120_co240_g3_s1_none_go, pwconv_ci480_co120_g3_s1_relu_shuffle3_go, dwconv3x3_c120_s1_d1_none_go, pwconv_ci120_co480_g3_s1_none_go, pwconv_ci480_co240_g3_s1_relu_shuffle3_go, dwconv3x3_c240_s2_d1_none_go, pwconv_ci240_co480_g3_s1_none_go, pwconv_ci960_co240_g3_s1_relu_shuffle3_go, dwconv3x3_c240_s1_d1_none_go, pwconv_ci240_co960_g3_s1_none_go}
+/*
+kernelImpl is one implementation of a kernel: its row function and the number of
+8-channel vectors per block its packed weights are laid out in.
+*/
+type kernelImpl struct {
+	name      string
+	fn        rowKernel
+	blockVecs int
+}
 
-// selectKernel returns the assembly kernel when this CPU runs it, else the Go one.
-func selectKernel(id int) rowKernel {
-	if k := asmKernel(id); k != nil {
-		return k
-	}
-	return goKernels[id]
+// goKernels are the portable kernels, indexed by kernel identifier.
+var goKernels = [numKernels]kernelImpl{{"purego", gconv3x3_ci3_co24_g1_s2_d1_relu_go, 3}, {"purego", pwconv_ci24_co60_g1_s1_relu_shuffle3_go, 3}, {"purego", dwconv3x3_c60_s2_d1_none_go, 1}, {"purego", pwconv_ci60_co216_g3_s1_none_go, 3}, {"purego", pwconv_ci240_co60_g3_s1_relu_shuffle3_go, 2}, {"purego", dwconv3x3_c60_s1_d1_none_go, 1}, {"purego", pwconv_ci60_co240_g3_s1_none_go, 2}, {"purego", pwconv_ci240_co120_g3_s1_relu_shuffle3_go, 3}, {"purego", dwconv3x3_c120_s2_d1_none_go, 1}, {"purego", pwconv_ci120_co240_g3_s1_none_go, 2}, {"purego", pwconv_ci480_co120_g3_s1_relu_shuffle3_go, 3}, {"purego", dwconv3x3_c120_s1_d1_none_go, 1}, {"purego", pwconv_ci120_co480_g3_s1_none_go, 2}, {"purego", pwconv_ci480_co240_g3_s1_relu_shuffle3_go, 2}, {"purego", dwconv3x3_c240_s2_d1_none_go, 1}, {"purego", pwconv_ci240_co480_g3_s1_none_go, 2}, {"purego", pwconv_ci960_co240_g3_s1_relu_shuffle3_go, 2}, {"purego", dwconv3x3_c240_s1_d1_none_go, 1}, {"purego", pwconv_ci240_co960_g3_s1_none_go, 2}}
+
+/*
+kernelImpls lists the implementations of kernel id this CPU runs, best first;
+the last is always the Go one.
+*/
+func kernelImpls(id int) []kernelImpl {
+	return append(asmKernels(id), goKernels[id])
+}
+
+// selectKernel picks the best implementation of kernel id for this CPU.
+func selectKernel(id int) kernelImpl {
+	return kernelImpls(id)[0]
 }
 
 // gconv3x3_ci3_co24_g1_s2_d1_relu: gconv, cin 3, cout 24, groups 1, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, +Inf].

@@ -35,7 +35,6 @@ type Conv1 struct {
 
 var conv1Geometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        3,
 	cout:       24,
 	dh:         1,
@@ -58,12 +57,19 @@ var conv1Geometry = geometry{
 
 // NewConv1 checks and packs the weights for Conv1: weights is OIHW [24][3][3][3]; bias has cout = 24 elements.
 func NewConv1(weights, bias []float32) (*Conv1, error) {
-	w, err := conv1Geometry.pack(weights, bias)
+	return newConv1(weights, bias, selectKernel(k_gconv3x3_ci3_co24_g1_s2_d1_relu))
+}
+
+// newConv1 packs the weights for implementation impl (tests pick each in turn).
+func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
+	g := conv1Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &Conv1{
-		kernel: selectKernel(k_gconv3x3_ci3_co24_g1_s2_d1_relu),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -102,7 +108,6 @@ type S2_gconv1 struct {
 
 var s2_gconv1Geometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        24,
 	cout:       60,
 	dh:         1,
@@ -125,12 +130,19 @@ var s2_gconv1Geometry = geometry{
 
 // NewS2_gconv1 checks and packs the weights for S2_gconv1: weights is OIHW [60][24][1][1]; bias has cout = 60 elements.
 func NewS2_gconv1(weights, bias []float32) (*S2_gconv1, error) {
-	w, err := s2_gconv1Geometry.pack(weights, bias)
+	return newS2_gconv1(weights, bias, selectKernel(k_pwconv_ci24_co60_g1_s1_relu_shuffle3))
+}
+
+// newS2_gconv1 packs the weights for implementation impl (tests pick each in turn).
+func newS2_gconv1(weights, bias []float32, impl kernelImpl) (*S2_gconv1, error) {
+	g := s2_gconv1Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S2_gconv1{
-		kernel: selectKernel(k_pwconv_ci24_co60_g1_s1_relu_shuffle3),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -169,7 +181,6 @@ type S2_dw struct {
 
 var s2_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        60,
 	cout:       60,
 	dh:         1,
@@ -192,12 +203,19 @@ var s2_dwGeometry = geometry{
 
 // NewS2_dw checks and packs the weights for S2_dw: weights is OIHW [60][1][3][3]; bias has cout = 60 elements.
 func NewS2_dw(weights, bias []float32) (*S2_dw, error) {
-	w, err := s2_dwGeometry.pack(weights, bias)
+	return newS2_dw(weights, bias, selectKernel(k_dwconv3x3_c60_s2_d1_none))
+}
+
+// newS2_dw packs the weights for implementation impl (tests pick each in turn).
+func newS2_dw(weights, bias []float32, impl kernelImpl) (*S2_dw, error) {
+	g := s2_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S2_dw{
-		kernel: selectKernel(k_dwconv3x3_c60_s2_d1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -236,7 +254,6 @@ type S2_gconv2 struct {
 
 var s2_gconv2Geometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        60,
 	cout:       216,
 	dh:         1,
@@ -259,12 +276,19 @@ var s2_gconv2Geometry = geometry{
 
 // NewS2_gconv2 checks and packs the weights for S2_gconv2: weights is OIHW [216][20][1][1]; bias has cout = 216 elements.
 func NewS2_gconv2(weights, bias []float32) (*S2_gconv2, error) {
-	w, err := s2_gconv2Geometry.pack(weights, bias)
+	return newS2_gconv2(weights, bias, selectKernel(k_pwconv_ci60_co216_g3_s1_none))
+}
+
+// newS2_gconv2 packs the weights for implementation impl (tests pick each in turn).
+func newS2_gconv2(weights, bias []float32, impl kernelImpl) (*S2_gconv2, error) {
+	g := s2_gconv2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S2_gconv2{
-		kernel: selectKernel(k_pwconv_ci60_co216_g3_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -303,7 +327,6 @@ type S2r_gconv1 struct {
 
 var s2r_gconv1Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        240,
 	cout:       60,
 	dh:         1,
@@ -326,12 +349,19 @@ var s2r_gconv1Geometry = geometry{
 
 // NewS2r_gconv1 checks and packs the weights for S2r_gconv1: weights is OIHW [60][80][1][1]; bias has cout = 60 elements.
 func NewS2r_gconv1(weights, bias []float32) (*S2r_gconv1, error) {
-	w, err := s2r_gconv1Geometry.pack(weights, bias)
+	return newS2r_gconv1(weights, bias, selectKernel(k_pwconv_ci240_co60_g3_s1_relu_shuffle3))
+}
+
+// newS2r_gconv1 packs the weights for implementation impl (tests pick each in turn).
+func newS2r_gconv1(weights, bias []float32, impl kernelImpl) (*S2r_gconv1, error) {
+	g := s2r_gconv1Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S2r_gconv1{
-		kernel: selectKernel(k_pwconv_ci240_co60_g3_s1_relu_shuffle3),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -370,7 +400,6 @@ type S2r_dw struct {
 
 var s2r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        60,
 	cout:       60,
 	dh:         1,
@@ -393,12 +422,19 @@ var s2r_dwGeometry = geometry{
 
 // NewS2r_dw checks and packs the weights for S2r_dw: weights is OIHW [60][1][3][3]; bias has cout = 60 elements.
 func NewS2r_dw(weights, bias []float32) (*S2r_dw, error) {
-	w, err := s2r_dwGeometry.pack(weights, bias)
+	return newS2r_dw(weights, bias, selectKernel(k_dwconv3x3_c60_s1_d1_none))
+}
+
+// newS2r_dw packs the weights for implementation impl (tests pick each in turn).
+func newS2r_dw(weights, bias []float32, impl kernelImpl) (*S2r_dw, error) {
+	g := s2r_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S2r_dw{
-		kernel: selectKernel(k_dwconv3x3_c60_s1_d1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -437,7 +473,6 @@ type S2r_gconv2 struct {
 
 var s2r_gconv2Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        60,
 	cout:       240,
 	dh:         1,
@@ -460,12 +495,19 @@ var s2r_gconv2Geometry = geometry{
 
 // NewS2r_gconv2 checks and packs the weights for S2r_gconv2: weights is OIHW [240][20][1][1]; bias has cout = 240 elements.
 func NewS2r_gconv2(weights, bias []float32) (*S2r_gconv2, error) {
-	w, err := s2r_gconv2Geometry.pack(weights, bias)
+	return newS2r_gconv2(weights, bias, selectKernel(k_pwconv_ci60_co240_g3_s1_none))
+}
+
+// newS2r_gconv2 packs the weights for implementation impl (tests pick each in turn).
+func newS2r_gconv2(weights, bias []float32, impl kernelImpl) (*S2r_gconv2, error) {
+	g := s2r_gconv2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S2r_gconv2{
-		kernel: selectKernel(k_pwconv_ci60_co240_g3_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -504,7 +546,6 @@ type S3_gconv1 struct {
 
 var s3_gconv1Geometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        240,
 	cout:       120,
 	dh:         1,
@@ -527,12 +568,19 @@ var s3_gconv1Geometry = geometry{
 
 // NewS3_gconv1 checks and packs the weights for S3_gconv1: weights is OIHW [120][80][1][1]; bias has cout = 120 elements.
 func NewS3_gconv1(weights, bias []float32) (*S3_gconv1, error) {
-	w, err := s3_gconv1Geometry.pack(weights, bias)
+	return newS3_gconv1(weights, bias, selectKernel(k_pwconv_ci240_co120_g3_s1_relu_shuffle3))
+}
+
+// newS3_gconv1 packs the weights for implementation impl (tests pick each in turn).
+func newS3_gconv1(weights, bias []float32, impl kernelImpl) (*S3_gconv1, error) {
+	g := s3_gconv1Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S3_gconv1{
-		kernel: selectKernel(k_pwconv_ci240_co120_g3_s1_relu_shuffle3),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -571,7 +619,6 @@ type S3_dw struct {
 
 var s3_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        120,
 	cout:       120,
 	dh:         1,
@@ -594,12 +641,19 @@ var s3_dwGeometry = geometry{
 
 // NewS3_dw checks and packs the weights for S3_dw: weights is OIHW [120][1][3][3]; bias has cout = 120 elements.
 func NewS3_dw(weights, bias []float32) (*S3_dw, error) {
-	w, err := s3_dwGeometry.pack(weights, bias)
+	return newS3_dw(weights, bias, selectKernel(k_dwconv3x3_c120_s2_d1_none))
+}
+
+// newS3_dw packs the weights for implementation impl (tests pick each in turn).
+func newS3_dw(weights, bias []float32, impl kernelImpl) (*S3_dw, error) {
+	g := s3_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S3_dw{
-		kernel: selectKernel(k_dwconv3x3_c120_s2_d1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -638,7 +692,6 @@ type S3_gconv2 struct {
 
 var s3_gconv2Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        120,
 	cout:       240,
 	dh:         1,
@@ -661,12 +714,19 @@ var s3_gconv2Geometry = geometry{
 
 // NewS3_gconv2 checks and packs the weights for S3_gconv2: weights is OIHW [240][40][1][1]; bias has cout = 240 elements.
 func NewS3_gconv2(weights, bias []float32) (*S3_gconv2, error) {
-	w, err := s3_gconv2Geometry.pack(weights, bias)
+	return newS3_gconv2(weights, bias, selectKernel(k_pwconv_ci120_co240_g3_s1_none))
+}
+
+// newS3_gconv2 packs the weights for implementation impl (tests pick each in turn).
+func newS3_gconv2(weights, bias []float32, impl kernelImpl) (*S3_gconv2, error) {
+	g := s3_gconv2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S3_gconv2{
-		kernel: selectKernel(k_pwconv_ci120_co240_g3_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -705,7 +765,6 @@ type S3r_gconv1 struct {
 
 var s3r_gconv1Geometry = geometry{
 	bias:       true,
-	blockVecs:  3,
 	cin:        480,
 	cout:       120,
 	dh:         1,
@@ -728,12 +787,19 @@ var s3r_gconv1Geometry = geometry{
 
 // NewS3r_gconv1 checks and packs the weights for S3r_gconv1: weights is OIHW [120][160][1][1]; bias has cout = 120 elements.
 func NewS3r_gconv1(weights, bias []float32) (*S3r_gconv1, error) {
-	w, err := s3r_gconv1Geometry.pack(weights, bias)
+	return newS3r_gconv1(weights, bias, selectKernel(k_pwconv_ci480_co120_g3_s1_relu_shuffle3))
+}
+
+// newS3r_gconv1 packs the weights for implementation impl (tests pick each in turn).
+func newS3r_gconv1(weights, bias []float32, impl kernelImpl) (*S3r_gconv1, error) {
+	g := s3r_gconv1Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S3r_gconv1{
-		kernel: selectKernel(k_pwconv_ci480_co120_g3_s1_relu_shuffle3),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -772,7 +838,6 @@ type S3r_dw struct {
 
 var s3r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        120,
 	cout:       120,
 	dh:         1,
@@ -795,12 +860,19 @@ var s3r_dwGeometry = geometry{
 
 // NewS3r_dw checks and packs the weights for S3r_dw: weights is OIHW [120][1][3][3]; bias has cout = 120 elements.
 func NewS3r_dw(weights, bias []float32) (*S3r_dw, error) {
-	w, err := s3r_dwGeometry.pack(weights, bias)
+	return newS3r_dw(weights, bias, selectKernel(k_dwconv3x3_c120_s1_d1_none))
+}
+
+// newS3r_dw packs the weights for implementation impl (tests pick each in turn).
+func newS3r_dw(weights, bias []float32, impl kernelImpl) (*S3r_dw, error) {
+	g := s3r_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S3r_dw{
-		kernel: selectKernel(k_dwconv3x3_c120_s1_d1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -839,7 +911,6 @@ type S3r_gconv2 struct {
 
 var s3r_gconv2Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        120,
 	cout:       480,
 	dh:         1,
@@ -862,12 +933,19 @@ var s3r_gconv2Geometry = geometry{
 
 // NewS3r_gconv2 checks and packs the weights for S3r_gconv2: weights is OIHW [480][40][1][1]; bias has cout = 480 elements.
 func NewS3r_gconv2(weights, bias []float32) (*S3r_gconv2, error) {
-	w, err := s3r_gconv2Geometry.pack(weights, bias)
+	return newS3r_gconv2(weights, bias, selectKernel(k_pwconv_ci120_co480_g3_s1_none))
+}
+
+// newS3r_gconv2 packs the weights for implementation impl (tests pick each in turn).
+func newS3r_gconv2(weights, bias []float32, impl kernelImpl) (*S3r_gconv2, error) {
+	g := s3r_gconv2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S3r_gconv2{
-		kernel: selectKernel(k_pwconv_ci120_co480_g3_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -906,7 +984,6 @@ type S4_gconv1 struct {
 
 var s4_gconv1Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        480,
 	cout:       240,
 	dh:         1,
@@ -929,12 +1006,19 @@ var s4_gconv1Geometry = geometry{
 
 // NewS4_gconv1 checks and packs the weights for S4_gconv1: weights is OIHW [240][160][1][1]; bias has cout = 240 elements.
 func NewS4_gconv1(weights, bias []float32) (*S4_gconv1, error) {
-	w, err := s4_gconv1Geometry.pack(weights, bias)
+	return newS4_gconv1(weights, bias, selectKernel(k_pwconv_ci480_co240_g3_s1_relu_shuffle3))
+}
+
+// newS4_gconv1 packs the weights for implementation impl (tests pick each in turn).
+func newS4_gconv1(weights, bias []float32, impl kernelImpl) (*S4_gconv1, error) {
+	g := s4_gconv1Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S4_gconv1{
-		kernel: selectKernel(k_pwconv_ci480_co240_g3_s1_relu_shuffle3),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -973,7 +1057,6 @@ type S4_dw struct {
 
 var s4_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        240,
 	cout:       240,
 	dh:         1,
@@ -996,12 +1079,19 @@ var s4_dwGeometry = geometry{
 
 // NewS4_dw checks and packs the weights for S4_dw: weights is OIHW [240][1][3][3]; bias has cout = 240 elements.
 func NewS4_dw(weights, bias []float32) (*S4_dw, error) {
-	w, err := s4_dwGeometry.pack(weights, bias)
+	return newS4_dw(weights, bias, selectKernel(k_dwconv3x3_c240_s2_d1_none))
+}
+
+// newS4_dw packs the weights for implementation impl (tests pick each in turn).
+func newS4_dw(weights, bias []float32, impl kernelImpl) (*S4_dw, error) {
+	g := s4_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S4_dw{
-		kernel: selectKernel(k_dwconv3x3_c240_s2_d1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1040,7 +1130,6 @@ type S4_gconv2 struct {
 
 var s4_gconv2Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        240,
 	cout:       480,
 	dh:         1,
@@ -1063,12 +1152,19 @@ var s4_gconv2Geometry = geometry{
 
 // NewS4_gconv2 checks and packs the weights for S4_gconv2: weights is OIHW [480][80][1][1]; bias has cout = 480 elements.
 func NewS4_gconv2(weights, bias []float32) (*S4_gconv2, error) {
-	w, err := s4_gconv2Geometry.pack(weights, bias)
+	return newS4_gconv2(weights, bias, selectKernel(k_pwconv_ci240_co480_g3_s1_none))
+}
+
+// newS4_gconv2 packs the weights for implementation impl (tests pick each in turn).
+func newS4_gconv2(weights, bias []float32, impl kernelImpl) (*S4_gconv2, error) {
+	g := s4_gconv2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S4_gconv2{
-		kernel: selectKernel(k_pwconv_ci240_co480_g3_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1107,7 +1203,6 @@ type S4r_gconv1 struct {
 
 var s4r_gconv1Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        960,
 	cout:       240,
 	dh:         1,
@@ -1130,12 +1225,19 @@ var s4r_gconv1Geometry = geometry{
 
 // NewS4r_gconv1 checks and packs the weights for S4r_gconv1: weights is OIHW [240][320][1][1]; bias has cout = 240 elements.
 func NewS4r_gconv1(weights, bias []float32) (*S4r_gconv1, error) {
-	w, err := s4r_gconv1Geometry.pack(weights, bias)
+	return newS4r_gconv1(weights, bias, selectKernel(k_pwconv_ci960_co240_g3_s1_relu_shuffle3))
+}
+
+// newS4r_gconv1 packs the weights for implementation impl (tests pick each in turn).
+func newS4r_gconv1(weights, bias []float32, impl kernelImpl) (*S4r_gconv1, error) {
+	g := s4r_gconv1Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S4r_gconv1{
-		kernel: selectKernel(k_pwconv_ci960_co240_g3_s1_relu_shuffle3),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1174,7 +1276,6 @@ type S4r_dw struct {
 
 var s4r_dwGeometry = geometry{
 	bias:       true,
-	blockVecs:  1,
 	cin:        240,
 	cout:       240,
 	dh:         1,
@@ -1197,12 +1298,19 @@ var s4r_dwGeometry = geometry{
 
 // NewS4r_dw checks and packs the weights for S4r_dw: weights is OIHW [240][1][3][3]; bias has cout = 240 elements.
 func NewS4r_dw(weights, bias []float32) (*S4r_dw, error) {
-	w, err := s4r_dwGeometry.pack(weights, bias)
+	return newS4r_dw(weights, bias, selectKernel(k_dwconv3x3_c240_s1_d1_none))
+}
+
+// newS4r_dw packs the weights for implementation impl (tests pick each in turn).
+func newS4r_dw(weights, bias []float32, impl kernelImpl) (*S4r_dw, error) {
+	g := s4r_dwGeometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S4r_dw{
-		kernel: selectKernel(k_dwconv3x3_c240_s1_d1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }
@@ -1241,7 +1349,6 @@ type S4r_gconv2 struct {
 
 var s4r_gconv2Geometry = geometry{
 	bias:       true,
-	blockVecs:  2,
 	cin:        240,
 	cout:       960,
 	dh:         1,
@@ -1264,12 +1371,19 @@ var s4r_gconv2Geometry = geometry{
 
 // NewS4r_gconv2 checks and packs the weights for S4r_gconv2: weights is OIHW [960][80][1][1]; bias has cout = 960 elements.
 func NewS4r_gconv2(weights, bias []float32) (*S4r_gconv2, error) {
-	w, err := s4r_gconv2Geometry.pack(weights, bias)
+	return newS4r_gconv2(weights, bias, selectKernel(k_pwconv_ci240_co960_g3_s1_none))
+}
+
+// newS4r_gconv2 packs the weights for implementation impl (tests pick each in turn).
+func newS4r_gconv2(weights, bias []float32, impl kernelImpl) (*S4r_gconv2, error) {
+	g := s4r_gconv2Geometry
+	g.blockVecs = impl.blockVecs
+	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
 	}
 	return &S4r_gconv2{
-		kernel: selectKernel(k_pwconv_ci240_co960_g3_s1_none),
+		kernel: impl.fn,
 		w:      w,
 	}, nil
 }

@@ -9,20 +9,6 @@ import (
 	"testing"
 )
 
-// kernelPath is one implementation of a kernel: the assembly (when this CPU runs it) and the Go one.
-type kernelPath struct {
-	name   string
-	kernel rowKernel
-}
-
-func kernelPaths(id int) []kernelPath {
-	paths := []kernelPath{{"purego", goKernels[id]}}
-	if k := asmKernel(id); k != nil {
-		paths = append([]kernelPath{{"avx2", k}}, paths...)
-	}
-	return paths
-}
-
 var conv1Conv = verify.Conv{
 	ActMax:    float32(math.Inf(1)),
 	ActMin:    float32(0),
@@ -44,15 +30,14 @@ var conv1Conv = verify.Conv{
 	StrideW:   2,
 }
 
-// newConv1With makes Conv1 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newConv1With(k rowKernel, workers int) verify.New {
+// newConv1With makes Conv1 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newConv1With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewConv1(weights, bias)
+		l, err := newConv1(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -66,29 +51,29 @@ func newConv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestConv1(t *testing.T) {
-	for _, path := range kernelPaths(k_gconv3x3_ci3_co24_g1_s2_d1_relu) {
+	for _, path := range kernelImpls(k_gconv3x3_ci3_co24_g1_s2_d1_relu) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 0))
-			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel, 0))
+			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
+			verify.CheckErrors(t, conv1Conv, newConv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 3))
-			verify.CheckErrors(t, conv1Conv, newConv1With(path.kernel, 3))
+			verify.Sweep(t, conv1Conv, newConv1With(path, 3))
+			verify.CheckErrors(t, conv1Conv, newConv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, conv1Conv, newConv1With(path.kernel, 0))
+			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
 		})
 	}
 }
 func FuzzConv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_gconv3x3_ci3_co24_g1_s2_d1_relu) {
-			verify.Check(t, conv1Conv, newConv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_gconv3x3_ci3_co24_g1_s2_d1_relu) {
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -98,12 +83,12 @@ BenchmarkConv1 runs one 224x224 image through each kernel path (Forward, and For
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkConv1(b *testing.B) {
-	for _, path := range kernelPaths(k_gconv3x3_ci3_co24_g1_s2_d1_relu) {
+	for _, path := range kernelImpls(k_gconv3x3_ci3_co24_g1_s2_d1_relu) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, conv1Conv, newConv1With(path.kernel, 0), 1, 224, 224)
+			verify.Bench(b, conv1Conv, newConv1With(path, 0), 1, 224, 224)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, conv1Conv, newConv1With(path.kernel, -1), 1, 224, 224)
+			verify.Bench(b, conv1Conv, newConv1With(path, -1), 1, 224, 224)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -132,15 +117,14 @@ var s2_gconv1Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS2_gconv1With makes S2_gconv1 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS2_gconv1With(k rowKernel, workers int) verify.New {
+// newS2_gconv1With makes S2_gconv1 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS2_gconv1With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS2_gconv1(weights, bias)
+		l, err := newS2_gconv1(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -154,29 +138,29 @@ func newS2_gconv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS2_gconv1(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci24_co60_g1_s1_relu_shuffle3) {
+	for _, path := range kernelImpls(k_pwconv_ci24_co60_g1_s1_relu_shuffle3) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0))
-			verify.CheckErrors(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0))
+			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path, 0))
+			verify.CheckErrors(t, s2_gconv1Conv, newS2_gconv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 3))
-			verify.CheckErrors(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 3))
+			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path, 3))
+			verify.CheckErrors(t, s2_gconv1Conv, newS2_gconv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0))
+			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path, 0))
 		})
 	}
 }
 func FuzzS2_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci24_co60_g1_s1_relu_shuffle3) {
-			verify.Check(t, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci24_co60_g1_s1_relu_shuffle3) {
+			verify.Check(t, s2_gconv1Conv, newS2_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -186,12 +170,12 @@ BenchmarkS2_gconv1 runs one 56x56 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS2_gconv1(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci24_co60_g1_s1_relu_shuffle3) {
+	for _, path := range kernelImpls(k_pwconv_ci24_co60_g1_s1_relu_shuffle3) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s2_gconv1Conv, newS2_gconv1With(path.kernel, 0), 1, 56, 56)
+			verify.Bench(b, s2_gconv1Conv, newS2_gconv1With(path, 0), 1, 56, 56)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s2_gconv1Conv, newS2_gconv1With(path.kernel, -1), 1, 56, 56)
+			verify.Bench(b, s2_gconv1Conv, newS2_gconv1With(path, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -220,15 +204,14 @@ var s2_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newS2_dwWith makes S2_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS2_dwWith(k rowKernel, workers int) verify.New {
+// newS2_dwWith makes S2_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS2_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS2_dw(weights, bias)
+		l, err := newS2_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -242,29 +225,29 @@ func newS2_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS2_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c60_s2_d1_none) {
+	for _, path := range kernelImpls(k_dwconv3x3_c60_s2_d1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s2_dwConv, newS2_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, s2_dwConv, newS2_dwWith(path.kernel, 0))
+			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 0))
+			verify.CheckErrors(t, s2_dwConv, newS2_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s2_dwConv, newS2_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, s2_dwConv, newS2_dwWith(path.kernel, 3))
+			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 3))
+			verify.CheckErrors(t, s2_dwConv, newS2_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s2_dwConv, newS2_dwWith(path.kernel, 0))
+			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 0))
 		})
 	}
 }
 func FuzzS2_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c60_s2_d1_none) {
-			verify.Check(t, s2_dwConv, newS2_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c60_s2_d1_none) {
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -274,12 +257,12 @@ BenchmarkS2_dw runs one 56x56 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS2_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c60_s2_d1_none) {
+	for _, path := range kernelImpls(k_dwconv3x3_c60_s2_d1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s2_dwConv, newS2_dwWith(path.kernel, 0), 1, 56, 56)
+			verify.Bench(b, s2_dwConv, newS2_dwWith(path, 0), 1, 56, 56)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s2_dwConv, newS2_dwWith(path.kernel, -1), 1, 56, 56)
+			verify.Bench(b, s2_dwConv, newS2_dwWith(path, -1), 1, 56, 56)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -308,15 +291,14 @@ var s2_gconv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS2_gconv2With makes S2_gconv2 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS2_gconv2With(k rowKernel, workers int) verify.New {
+// newS2_gconv2With makes S2_gconv2 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS2_gconv2With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS2_gconv2(weights, bias)
+		l, err := newS2_gconv2(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -330,29 +312,29 @@ func newS2_gconv2With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS2_gconv2(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci60_co216_g3_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci60_co216_g3_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path.kernel, 0))
-			verify.CheckErrors(t, s2_gconv2Conv, newS2_gconv2With(path.kernel, 0))
+			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path, 0))
+			verify.CheckErrors(t, s2_gconv2Conv, newS2_gconv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path.kernel, 3))
-			verify.CheckErrors(t, s2_gconv2Conv, newS2_gconv2With(path.kernel, 3))
+			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path, 3))
+			verify.CheckErrors(t, s2_gconv2Conv, newS2_gconv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path.kernel, 0))
+			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path, 0))
 		})
 	}
 }
 func FuzzS2_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci60_co216_g3_s1_none) {
-			verify.Check(t, s2_gconv2Conv, newS2_gconv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci60_co216_g3_s1_none) {
+			verify.Check(t, s2_gconv2Conv, newS2_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -362,12 +344,12 @@ BenchmarkS2_gconv2 runs one 28x28 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS2_gconv2(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci60_co216_g3_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci60_co216_g3_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s2_gconv2Conv, newS2_gconv2With(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, s2_gconv2Conv, newS2_gconv2With(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s2_gconv2Conv, newS2_gconv2With(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, s2_gconv2Conv, newS2_gconv2With(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -396,15 +378,14 @@ var s2r_gconv1Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS2r_gconv1With makes S2r_gconv1 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS2r_gconv1With(k rowKernel, workers int) verify.New {
+// newS2r_gconv1With makes S2r_gconv1 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS2r_gconv1With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS2r_gconv1(weights, bias)
+		l, err := newS2r_gconv1(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -418,29 +399,29 @@ func newS2r_gconv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS2r_gconv1(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci240_co60_g3_s1_relu_shuffle3) {
+	for _, path := range kernelImpls(k_pwconv_ci240_co60_g3_s1_relu_shuffle3) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0))
-			verify.CheckErrors(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0))
+			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0))
+			verify.CheckErrors(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 3))
-			verify.CheckErrors(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 3))
+			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path, 3))
+			verify.CheckErrors(t, s2r_gconv1Conv, newS2r_gconv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0))
+			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0))
 		})
 	}
 }
 func FuzzS2r_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci240_co60_g3_s1_relu_shuffle3) {
-			verify.Check(t, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci240_co60_g3_s1_relu_shuffle3) {
+			verify.Check(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -450,12 +431,12 @@ BenchmarkS2r_gconv1 runs one 28x28 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS2r_gconv1(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci240_co60_g3_s1_relu_shuffle3) {
+	for _, path := range kernelImpls(k_pwconv_ci240_co60_g3_s1_relu_shuffle3) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, s2r_gconv1Conv, newS2r_gconv1With(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s2r_gconv1Conv, newS2r_gconv1With(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, s2r_gconv1Conv, newS2r_gconv1With(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -484,15 +465,14 @@ var s2r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS2r_dwWith makes S2r_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS2r_dwWith(k rowKernel, workers int) verify.New {
+// newS2r_dwWith makes S2r_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS2r_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS2r_dw(weights, bias)
+		l, err := newS2r_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -506,29 +486,29 @@ func newS2r_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS2r_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c60_s1_d1_none) {
+	for _, path := range kernelImpls(k_dwconv3x3_c60_s1_d1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, s2r_dwConv, newS2r_dwWith(path.kernel, 0))
+			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path, 0))
+			verify.CheckErrors(t, s2r_dwConv, newS2r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, s2r_dwConv, newS2r_dwWith(path.kernel, 3))
+			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path, 3))
+			verify.CheckErrors(t, s2r_dwConv, newS2r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path.kernel, 0))
+			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path, 0))
 		})
 	}
 }
 func FuzzS2r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c60_s1_d1_none) {
-			verify.Check(t, s2r_dwConv, newS2r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c60_s1_d1_none) {
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -538,12 +518,12 @@ BenchmarkS2r_dw runs one 28x28 image through each kernel path (Forward, and Forw
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS2r_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c60_s1_d1_none) {
+	for _, path := range kernelImpls(k_dwconv3x3_c60_s1_d1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s2r_dwConv, newS2r_dwWith(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, s2r_dwConv, newS2r_dwWith(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s2r_dwConv, newS2r_dwWith(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, s2r_dwConv, newS2r_dwWith(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -572,15 +552,14 @@ var s2r_gconv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS2r_gconv2With makes S2r_gconv2 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS2r_gconv2With(k rowKernel, workers int) verify.New {
+// newS2r_gconv2With makes S2r_gconv2 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS2r_gconv2With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS2r_gconv2(weights, bias)
+		l, err := newS2r_gconv2(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -594,29 +573,29 @@ func newS2r_gconv2With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS2r_gconv2(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci60_co240_g3_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci60_co240_g3_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 0))
-			verify.CheckErrors(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 0))
+			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0))
+			verify.CheckErrors(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 3))
-			verify.CheckErrors(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 3))
+			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path, 3))
+			verify.CheckErrors(t, s2r_gconv2Conv, newS2r_gconv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 0))
+			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0))
 		})
 	}
 }
 func FuzzS2r_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci60_co240_g3_s1_none) {
-			verify.Check(t, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci60_co240_g3_s1_none) {
+			verify.Check(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -626,12 +605,12 @@ BenchmarkS2r_gconv2 runs one 28x28 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS2r_gconv2(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci60_co240_g3_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci60_co240_g3_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, s2r_gconv2Conv, newS2r_gconv2With(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s2r_gconv2Conv, newS2r_gconv2With(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, s2r_gconv2Conv, newS2r_gconv2With(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -660,15 +639,14 @@ var s3_gconv1Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS3_gconv1With makes S3_gconv1 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS3_gconv1With(k rowKernel, workers int) verify.New {
+// newS3_gconv1With makes S3_gconv1 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS3_gconv1With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS3_gconv1(weights, bias)
+		l, err := newS3_gconv1(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -682,29 +660,29 @@ func newS3_gconv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS3_gconv1(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci240_co120_g3_s1_relu_shuffle3) {
+	for _, path := range kernelImpls(k_pwconv_ci240_co120_g3_s1_relu_shuffle3) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0))
-			verify.CheckErrors(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0))
+			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path, 0))
+			verify.CheckErrors(t, s3_gconv1Conv, newS3_gconv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 3))
-			verify.CheckErrors(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 3))
+			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path, 3))
+			verify.CheckErrors(t, s3_gconv1Conv, newS3_gconv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0))
+			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path, 0))
 		})
 	}
 }
 func FuzzS3_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci240_co120_g3_s1_relu_shuffle3) {
-			verify.Check(t, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci240_co120_g3_s1_relu_shuffle3) {
+			verify.Check(t, s3_gconv1Conv, newS3_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -714,12 +692,12 @@ BenchmarkS3_gconv1 runs one 28x28 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS3_gconv1(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci240_co120_g3_s1_relu_shuffle3) {
+	for _, path := range kernelImpls(k_pwconv_ci240_co120_g3_s1_relu_shuffle3) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s3_gconv1Conv, newS3_gconv1With(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, s3_gconv1Conv, newS3_gconv1With(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s3_gconv1Conv, newS3_gconv1With(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, s3_gconv1Conv, newS3_gconv1With(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -748,15 +726,14 @@ var s3_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newS3_dwWith makes S3_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS3_dwWith(k rowKernel, workers int) verify.New {
+// newS3_dwWith makes S3_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS3_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS3_dw(weights, bias)
+		l, err := newS3_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -770,29 +747,29 @@ func newS3_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS3_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c120_s2_d1_none) {
+	for _, path := range kernelImpls(k_dwconv3x3_c120_s2_d1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s3_dwConv, newS3_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, s3_dwConv, newS3_dwWith(path.kernel, 0))
+			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 0))
+			verify.CheckErrors(t, s3_dwConv, newS3_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s3_dwConv, newS3_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, s3_dwConv, newS3_dwWith(path.kernel, 3))
+			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 3))
+			verify.CheckErrors(t, s3_dwConv, newS3_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s3_dwConv, newS3_dwWith(path.kernel, 0))
+			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 0))
 		})
 	}
 }
 func FuzzS3_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c120_s2_d1_none) {
-			verify.Check(t, s3_dwConv, newS3_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c120_s2_d1_none) {
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -802,12 +779,12 @@ BenchmarkS3_dw runs one 28x28 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS3_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c120_s2_d1_none) {
+	for _, path := range kernelImpls(k_dwconv3x3_c120_s2_d1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s3_dwConv, newS3_dwWith(path.kernel, 0), 1, 28, 28)
+			verify.Bench(b, s3_dwConv, newS3_dwWith(path, 0), 1, 28, 28)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s3_dwConv, newS3_dwWith(path.kernel, -1), 1, 28, 28)
+			verify.Bench(b, s3_dwConv, newS3_dwWith(path, -1), 1, 28, 28)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -836,15 +813,14 @@ var s3_gconv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS3_gconv2With makes S3_gconv2 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS3_gconv2With(k rowKernel, workers int) verify.New {
+// newS3_gconv2With makes S3_gconv2 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS3_gconv2With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS3_gconv2(weights, bias)
+		l, err := newS3_gconv2(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -858,29 +834,29 @@ func newS3_gconv2With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS3_gconv2(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci120_co240_g3_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci120_co240_g3_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path.kernel, 0))
-			verify.CheckErrors(t, s3_gconv2Conv, newS3_gconv2With(path.kernel, 0))
+			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path, 0))
+			verify.CheckErrors(t, s3_gconv2Conv, newS3_gconv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path.kernel, 3))
-			verify.CheckErrors(t, s3_gconv2Conv, newS3_gconv2With(path.kernel, 3))
+			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path, 3))
+			verify.CheckErrors(t, s3_gconv2Conv, newS3_gconv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path.kernel, 0))
+			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path, 0))
 		})
 	}
 }
 func FuzzS3_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci120_co240_g3_s1_none) {
-			verify.Check(t, s3_gconv2Conv, newS3_gconv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci120_co240_g3_s1_none) {
+			verify.Check(t, s3_gconv2Conv, newS3_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -890,12 +866,12 @@ BenchmarkS3_gconv2 runs one 14x14 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS3_gconv2(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci120_co240_g3_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci120_co240_g3_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s3_gconv2Conv, newS3_gconv2With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, s3_gconv2Conv, newS3_gconv2With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s3_gconv2Conv, newS3_gconv2With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, s3_gconv2Conv, newS3_gconv2With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -924,15 +900,14 @@ var s3r_gconv1Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS3r_gconv1With makes S3r_gconv1 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS3r_gconv1With(k rowKernel, workers int) verify.New {
+// newS3r_gconv1With makes S3r_gconv1 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS3r_gconv1With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS3r_gconv1(weights, bias)
+		l, err := newS3r_gconv1(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -946,29 +921,29 @@ func newS3r_gconv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS3r_gconv1(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci480_co120_g3_s1_relu_shuffle3) {
+	for _, path := range kernelImpls(k_pwconv_ci480_co120_g3_s1_relu_shuffle3) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0))
-			verify.CheckErrors(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0))
+			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0))
+			verify.CheckErrors(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 3))
-			verify.CheckErrors(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 3))
+			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path, 3))
+			verify.CheckErrors(t, s3r_gconv1Conv, newS3r_gconv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0))
+			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0))
 		})
 	}
 }
 func FuzzS3r_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci480_co120_g3_s1_relu_shuffle3) {
-			verify.Check(t, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci480_co120_g3_s1_relu_shuffle3) {
+			verify.Check(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -978,12 +953,12 @@ BenchmarkS3r_gconv1 runs one 14x14 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS3r_gconv1(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci480_co120_g3_s1_relu_shuffle3) {
+	for _, path := range kernelImpls(k_pwconv_ci480_co120_g3_s1_relu_shuffle3) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, s3r_gconv1Conv, newS3r_gconv1With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s3r_gconv1Conv, newS3r_gconv1With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, s3r_gconv1Conv, newS3r_gconv1With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1012,15 +987,14 @@ var s3r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS3r_dwWith makes S3r_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS3r_dwWith(k rowKernel, workers int) verify.New {
+// newS3r_dwWith makes S3r_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS3r_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS3r_dw(weights, bias)
+		l, err := newS3r_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1034,29 +1008,29 @@ func newS3r_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS3r_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c120_s1_d1_none) {
+	for _, path := range kernelImpls(k_dwconv3x3_c120_s1_d1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, s3r_dwConv, newS3r_dwWith(path.kernel, 0))
+			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path, 0))
+			verify.CheckErrors(t, s3r_dwConv, newS3r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, s3r_dwConv, newS3r_dwWith(path.kernel, 3))
+			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path, 3))
+			verify.CheckErrors(t, s3r_dwConv, newS3r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path.kernel, 0))
+			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path, 0))
 		})
 	}
 }
 func FuzzS3r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c120_s1_d1_none) {
-			verify.Check(t, s3r_dwConv, newS3r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c120_s1_d1_none) {
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1066,12 +1040,12 @@ BenchmarkS3r_dw runs one 14x14 image through each kernel path (Forward, and Forw
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS3r_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c120_s1_d1_none) {
+	for _, path := range kernelImpls(k_dwconv3x3_c120_s1_d1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s3r_dwConv, newS3r_dwWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, s3r_dwConv, newS3r_dwWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s3r_dwConv, newS3r_dwWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, s3r_dwConv, newS3r_dwWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1100,15 +1074,14 @@ var s3r_gconv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS3r_gconv2With makes S3r_gconv2 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS3r_gconv2With(k rowKernel, workers int) verify.New {
+// newS3r_gconv2With makes S3r_gconv2 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS3r_gconv2With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS3r_gconv2(weights, bias)
+		l, err := newS3r_gconv2(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1122,29 +1095,29 @@ func newS3r_gconv2With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS3r_gconv2(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci120_co480_g3_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci120_co480_g3_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 0))
-			verify.CheckErrors(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 0))
+			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0))
+			verify.CheckErrors(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 3))
-			verify.CheckErrors(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 3))
+			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path, 3))
+			verify.CheckErrors(t, s3r_gconv2Conv, newS3r_gconv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 0))
+			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0))
 		})
 	}
 }
 func FuzzS3r_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci120_co480_g3_s1_none) {
-			verify.Check(t, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci120_co480_g3_s1_none) {
+			verify.Check(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1154,12 +1127,12 @@ BenchmarkS3r_gconv2 runs one 14x14 image through each kernel path (Forward, and 
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS3r_gconv2(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci120_co480_g3_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci120_co480_g3_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, s3r_gconv2Conv, newS3r_gconv2With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s3r_gconv2Conv, newS3r_gconv2With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, s3r_gconv2Conv, newS3r_gconv2With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1188,15 +1161,14 @@ var s4_gconv1Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS4_gconv1With makes S4_gconv1 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS4_gconv1With(k rowKernel, workers int) verify.New {
+// newS4_gconv1With makes S4_gconv1 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS4_gconv1With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS4_gconv1(weights, bias)
+		l, err := newS4_gconv1(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1210,29 +1182,29 @@ func newS4_gconv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS4_gconv1(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci480_co240_g3_s1_relu_shuffle3) {
+	for _, path := range kernelImpls(k_pwconv_ci480_co240_g3_s1_relu_shuffle3) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0))
-			verify.CheckErrors(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0))
+			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path, 0))
+			verify.CheckErrors(t, s4_gconv1Conv, newS4_gconv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 3))
-			verify.CheckErrors(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 3))
+			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path, 3))
+			verify.CheckErrors(t, s4_gconv1Conv, newS4_gconv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0))
+			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path, 0))
 		})
 	}
 }
 func FuzzS4_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci480_co240_g3_s1_relu_shuffle3) {
-			verify.Check(t, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci480_co240_g3_s1_relu_shuffle3) {
+			verify.Check(t, s4_gconv1Conv, newS4_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1242,12 +1214,12 @@ BenchmarkS4_gconv1 runs one 14x14 image through each kernel path (Forward, and F
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS4_gconv1(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci480_co240_g3_s1_relu_shuffle3) {
+	for _, path := range kernelImpls(k_pwconv_ci480_co240_g3_s1_relu_shuffle3) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s4_gconv1Conv, newS4_gconv1With(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, s4_gconv1Conv, newS4_gconv1With(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s4_gconv1Conv, newS4_gconv1With(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, s4_gconv1Conv, newS4_gconv1With(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1276,15 +1248,14 @@ var s4_dwConv = verify.Conv{
 	StrideW:   2,
 }
 
-// newS4_dwWith makes S4_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS4_dwWith(k rowKernel, workers int) verify.New {
+// newS4_dwWith makes S4_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS4_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS4_dw(weights, bias)
+		l, err := newS4_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1298,29 +1269,29 @@ func newS4_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS4_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c240_s2_d1_none) {
+	for _, path := range kernelImpls(k_dwconv3x3_c240_s2_d1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s4_dwConv, newS4_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, s4_dwConv, newS4_dwWith(path.kernel, 0))
+			verify.Sweep(t, s4_dwConv, newS4_dwWith(path, 0))
+			verify.CheckErrors(t, s4_dwConv, newS4_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s4_dwConv, newS4_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, s4_dwConv, newS4_dwWith(path.kernel, 3))
+			verify.Sweep(t, s4_dwConv, newS4_dwWith(path, 3))
+			verify.CheckErrors(t, s4_dwConv, newS4_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s4_dwConv, newS4_dwWith(path.kernel, 0))
+			verify.Sweep(t, s4_dwConv, newS4_dwWith(path, 0))
 		})
 	}
 }
 func FuzzS4_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c240_s2_d1_none) {
-			verify.Check(t, s4_dwConv, newS4_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c240_s2_d1_none) {
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1330,12 +1301,12 @@ BenchmarkS4_dw runs one 14x14 image through each kernel path (Forward, and Forwa
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS4_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c240_s2_d1_none) {
+	for _, path := range kernelImpls(k_dwconv3x3_c240_s2_d1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s4_dwConv, newS4_dwWith(path.kernel, 0), 1, 14, 14)
+			verify.Bench(b, s4_dwConv, newS4_dwWith(path, 0), 1, 14, 14)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s4_dwConv, newS4_dwWith(path.kernel, -1), 1, 14, 14)
+			verify.Bench(b, s4_dwConv, newS4_dwWith(path, -1), 1, 14, 14)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1364,15 +1335,14 @@ var s4_gconv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS4_gconv2With makes S4_gconv2 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS4_gconv2With(k rowKernel, workers int) verify.New {
+// newS4_gconv2With makes S4_gconv2 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS4_gconv2With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS4_gconv2(weights, bias)
+		l, err := newS4_gconv2(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1386,29 +1356,29 @@ func newS4_gconv2With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS4_gconv2(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci240_co480_g3_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci240_co480_g3_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path.kernel, 0))
-			verify.CheckErrors(t, s4_gconv2Conv, newS4_gconv2With(path.kernel, 0))
+			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path, 0))
+			verify.CheckErrors(t, s4_gconv2Conv, newS4_gconv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path.kernel, 3))
-			verify.CheckErrors(t, s4_gconv2Conv, newS4_gconv2With(path.kernel, 3))
+			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path, 3))
+			verify.CheckErrors(t, s4_gconv2Conv, newS4_gconv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path.kernel, 0))
+			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path, 0))
 		})
 	}
 }
 func FuzzS4_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci240_co480_g3_s1_none) {
-			verify.Check(t, s4_gconv2Conv, newS4_gconv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci240_co480_g3_s1_none) {
+			verify.Check(t, s4_gconv2Conv, newS4_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1418,12 +1388,12 @@ BenchmarkS4_gconv2 runs one 7x7 image through each kernel path (Forward, and For
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS4_gconv2(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci240_co480_g3_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci240_co480_g3_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s4_gconv2Conv, newS4_gconv2With(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, s4_gconv2Conv, newS4_gconv2With(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s4_gconv2Conv, newS4_gconv2With(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, s4_gconv2Conv, newS4_gconv2With(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1452,15 +1422,14 @@ var s4r_gconv1Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS4r_gconv1With makes S4r_gconv1 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS4r_gconv1With(k rowKernel, workers int) verify.New {
+// newS4r_gconv1With makes S4r_gconv1 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS4r_gconv1With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS4r_gconv1(weights, bias)
+		l, err := newS4r_gconv1(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1474,29 +1443,29 @@ func newS4r_gconv1With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS4r_gconv1(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci960_co240_g3_s1_relu_shuffle3) {
+	for _, path := range kernelImpls(k_pwconv_ci960_co240_g3_s1_relu_shuffle3) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0))
-			verify.CheckErrors(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0))
+			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0))
+			verify.CheckErrors(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 3))
-			verify.CheckErrors(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 3))
+			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path, 3))
+			verify.CheckErrors(t, s4r_gconv1Conv, newS4r_gconv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0))
+			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0))
 		})
 	}
 }
 func FuzzS4r_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci960_co240_g3_s1_relu_shuffle3) {
-			verify.Check(t, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci960_co240_g3_s1_relu_shuffle3) {
+			verify.Check(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1506,12 +1475,12 @@ BenchmarkS4r_gconv1 runs one 7x7 image through each kernel path (Forward, and Fo
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS4r_gconv1(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci960_co240_g3_s1_relu_shuffle3) {
+	for _, path := range kernelImpls(k_pwconv_ci960_co240_g3_s1_relu_shuffle3) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, s4r_gconv1Conv, newS4r_gconv1With(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s4r_gconv1Conv, newS4r_gconv1With(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, s4r_gconv1Conv, newS4r_gconv1With(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1540,15 +1509,14 @@ var s4r_dwConv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS4r_dwWith makes S4r_dw through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS4r_dwWith(k rowKernel, workers int) verify.New {
+// newS4r_dwWith makes S4r_dw with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS4r_dwWith(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS4r_dw(weights, bias)
+		l, err := newS4r_dw(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1562,29 +1530,29 @@ func newS4r_dwWith(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS4r_dw(t *testing.T) {
-	for _, path := range kernelPaths(k_dwconv3x3_c240_s1_d1_none) {
+	for _, path := range kernelImpls(k_dwconv3x3_c240_s1_d1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path.kernel, 0))
-			verify.CheckErrors(t, s4r_dwConv, newS4r_dwWith(path.kernel, 0))
+			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 0))
+			verify.CheckErrors(t, s4r_dwConv, newS4r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path.kernel, 3))
-			verify.CheckErrors(t, s4r_dwConv, newS4r_dwWith(path.kernel, 3))
+			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 3))
+			verify.CheckErrors(t, s4r_dwConv, newS4r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path.kernel, 0))
+			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 0))
 		})
 	}
 }
 func FuzzS4r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_dwconv3x3_c240_s1_d1_none) {
-			verify.Check(t, s4r_dwConv, newS4r_dwWith(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_dwconv3x3_c240_s1_d1_none) {
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1594,12 +1562,12 @@ BenchmarkS4r_dw runs one 7x7 image through each kernel path (Forward, and Forwar
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS4r_dw(b *testing.B) {
-	for _, path := range kernelPaths(k_dwconv3x3_c240_s1_d1_none) {
+	for _, path := range kernelImpls(k_dwconv3x3_c240_s1_d1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s4r_dwConv, newS4r_dwWith(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, s4r_dwConv, newS4r_dwWith(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s4r_dwConv, newS4r_dwWith(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, s4r_dwConv, newS4r_dwWith(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
@@ -1628,15 +1596,14 @@ var s4r_gconv2Conv = verify.Conv{
 	StrideW:   1,
 }
 
-// newS4r_gconv2With makes S4r_gconv2 through its public constructor, then runs kernel k through
-// Forward (workers == 0) or ForwardParallel.
-func newS4r_gconv2With(k rowKernel, workers int) verify.New {
+// newS4r_gconv2With makes S4r_gconv2 with implementation impl, then runs it through Forward
+// (workers == 0) or ForwardParallel.
+func newS4r_gconv2With(impl kernelImpl, workers int) verify.New {
 	return func(weights, bias []float32) (verify.Forward, error) {
-		l, err := NewS4r_gconv2(weights, bias)
+		l, err := newS4r_gconv2(weights, bias, impl)
 		if err != nil {
 			return nil, err
 		}
-		l.kernel = k
 		if workers == 0 {
 			return l.Forward, nil
 		}
@@ -1650,29 +1617,29 @@ func newS4r_gconv2With(k rowKernel, workers int) verify.New {
 // Forward and ForwardParallel, and once more with the whole-image copy off so that
 // the band and patch walk is checked too.
 func TestS4r_gconv2(t *testing.T) {
-	for _, path := range kernelPaths(k_pwconv_ci240_co960_g3_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci240_co960_g3_s1_none) {
 		t.Run(path.name, func(t *testing.T) {
-			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 0))
-			verify.CheckErrors(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 0))
+			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0))
+			verify.CheckErrors(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
-			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 3))
-			verify.CheckErrors(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 3))
+			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path, 3))
+			verify.CheckErrors(t, s4r_gconv2Conv, newS4r_gconv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
 			defer func(v float64) {
 				padWholeMax = v
 			}(padWholeMax)
 			padWholeMax = 0
-			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 0))
+			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0))
 		})
 	}
 }
 func FuzzS4r_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
-		for _, path := range kernelPaths(k_pwconv_ci240_co960_g3_s1_none) {
-			verify.Check(t, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+		for _, path := range kernelImpls(k_pwconv_ci240_co960_g3_s1_none) {
+			verify.Check(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
 		}
 	})
 }
@@ -1682,12 +1649,12 @@ BenchmarkS4r_gconv2 runs one 7x7 image through each kernel path (Forward, and Fo
 on GOMAXPROCS workers) and the naive direct loop.
 */
 func BenchmarkS4r_gconv2(b *testing.B) {
-	for _, path := range kernelPaths(k_pwconv_ci240_co960_g3_s1_none) {
+	for _, path := range kernelImpls(k_pwconv_ci240_co960_g3_s1_none) {
 		b.Run(path.name, func(b *testing.B) {
-			verify.Bench(b, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, 0), 1, 7, 7)
+			verify.Bench(b, s4r_gconv2Conv, newS4r_gconv2With(path, 0), 1, 7, 7)
 		})
 		b.Run(path.name+"_parallel", func(b *testing.B) {
-			verify.Bench(b, s4r_gconv2Conv, newS4r_gconv2With(path.kernel, -1), 1, 7, 7)
+			verify.Bench(b, s4r_gconv2Conv, newS4r_gconv2With(path, -1), 1, 7, 7)
 		})
 	}
 	b.Run("naive", func(b *testing.B) {
