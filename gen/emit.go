@@ -61,7 +61,26 @@ func Generate(p *Plan) (map[string][]byte, error) {
 		}
 		files[fam.String()+"_amd64.s"] = s
 	}
+	if ks := avx512Kernels(p); len(ks) > 0 {
+		s, err := templates.AVX512File(p.Package, ks)
+		if err != nil {
+			return nil, err
+		}
+		files["gemm_avx512_amd64.s"] = s
+	}
 	return files, nil
+}
+
+// avx512Kernels lists the AVX-512 variants of the plan's kernels, each
+// with its own tile.
+func avx512Kernels(p *Plan) []templates.Kernel {
+	var ks []templates.Kernel
+	for _, k := range p.Kernels {
+		if k.HasAVX512() {
+			ks = append(ks, k.AVX512())
+		}
+	}
+	return ks
 }
 
 func kernelsByFamily(p *Plan) map[templates.Family][]templates.Kernel {
@@ -255,23 +274,46 @@ func goKernelsFile(p *Plan) *jen.File {
 // CPU has AVX2 and FMA.
 func dispatchAMD64File(p *Plan) *jen.File {
 	f := newFile(p.Package, "amd64 && !purego")
-	f.Comment("hasAVX2FMA is checked once: the assembly needs AVX, AVX2 and FMA.")
+	f.Comment("hasAVX2FMA and hasAVX512 are checked once: the AVX2 kernels need AVX, AVX2 and FMA,\nthe AVX-512 ones AVX512F as well (cpu reports it only when the OS saves ZMM state).")
 	f.Var().Id("hasAVX2FMA").Op("=").Qual(cpuPath, "X86").Dot("HasAVX").Op("&&").
 		Qual(cpuPath, "X86").Dot("HasAVX2").Op("&&").Qual(cpuPath, "X86").Dot("HasFMA")
+	f.Var().Id("hasAVX512").Op("=").Id("hasAVX2FMA").Op("&&").Qual(cpuPath, "X86").Dot("HasAVX512F")
 	var table []jen.Code
 	for _, k := range p.Kernels {
 		table = append(table, jen.Values(jen.Lit("avx2"), jen.Id(k.AVX2Name()), jen.Lit(k.BlockVec)))
 	}
 	f.Comment("avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.")
 	f.Var().Id("avx2Kernels").Op("=").Index(jen.Id("numKernels")).Id("kernelImpl").Values(table...)
+	var table512 []jen.Code
+	for _, k := range p.Kernels {
+		if k.HasAVX512() {
+			table512 = append(table512, jen.Values(jen.Lit("avx512"), jen.Id(k.AVX512Name()), jen.Lit(k.AVX512().BlockVec)))
+		} else {
+			table512 = append(table512, jen.Values()) // no AVX-512 variant
+		}
+	}
+	f.Comment("avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).")
+	f.Var().Id("avx512Kernels").Op("=").Index(jen.Id("numKernels")).Id("kernelImpl").Values(table512...)
 	f.Comment("asmKernels lists the assembly implementations of kernel id this CPU runs, best first.")
 	f.Func().Id("asmKernels").Params(jen.Id("id").Int()).Index().Id("kernelImpl").Block(
-		jen.If(jen.Op("!").Id("hasAVX2FMA")).Block(jen.Return(jen.Nil())),
-		jen.Return(jen.Index().Id("kernelImpl").Values(jen.Id("avx2Kernels").Index(jen.Id("id")))),
+		jen.Var().Id("impls").Index().Id("kernelImpl"),
+		jen.If(jen.Id("hasAVX512").Op("&&").Id("avx512Kernels").Index(jen.Id("id")).Dot("fn").Op("!=").Nil()).Block(
+			jen.Id("impls").Op("=").Append(jen.Id("impls"), jen.Id("avx512Kernels").Index(jen.Id("id"))),
+		),
+		jen.If(jen.Id("hasAVX2FMA")).Block(
+			jen.Id("impls").Op("=").Append(jen.Id("impls"), jen.Id("avx2Kernels").Index(jen.Id("id"))),
+		),
+		jen.Return(jen.Id("impls")),
 	)
 	for _, k := range p.Kernels {
-		f.Comment("//go:noescape")
-		f.Func().Id(k.AVX2Name()).Params(jen.List(jen.Id("dst"), jen.Id("src"), jen.Id("w")).Index().Float32(), jen.List(jen.Id("count"), jen.Id("rowStride")).Int())
+		names := []string{k.AVX2Name()}
+		if k.HasAVX512() {
+			names = append(names, k.AVX512Name())
+		}
+		for _, name := range names {
+			f.Comment("//go:noescape")
+			f.Func().Id(name).Params(jen.List(jen.Id("dst"), jen.Id("src"), jen.Id("w")).Index().Float32(), jen.List(jen.Id("count"), jen.Id("rowStride")).Int())
+		}
 	}
 	return f
 }

@@ -32,6 +32,9 @@ func AVX2File(pkg string, kernels []Kernel) ([]byte, error) {
 		if err := k.Check(); err != nil {
 			return nil, err
 		}
+		if err := k.checkAVX2Tile(); err != nil {
+			return nil, err
+		}
 		if !token.IsIdentifier(k.AVX2Name()) {
 			return nil, fmt.Errorf("kernel name %q is not a Go identifier", k.AVX2Name())
 		}

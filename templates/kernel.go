@@ -194,6 +194,11 @@ func (k Kernel) Check() error {
 	case k.ActMin > k.ActMax:
 		return fmt.Errorf("%s: clamp min %v > max %v", k.Name, k.ActMin, k.ActMax)
 	}
+	return nil
+}
+
+// checkAVX2Tile asserts that the AVX2 template's register tile fits Y0–Y15.
+func (k Kernel) checkAVX2Tile() error {
 	if n := k.liveVectors(); n > ymmBudget {
 		return fmt.Errorf("%s: tile needs %d vector registers, AVX2 has %d", k.Name, n, ymmBudget)
 	}

@@ -5,25 +5,45 @@ package alexnet
 
 import "golang.org/x/sys/cpu"
 
-// hasAVX2FMA is checked once: the assembly needs AVX, AVX2 and FMA.
+/*
+hasAVX2FMA and hasAVX512 are checked once: the AVX2 kernels need AVX, AVX2 and FMA,
+the AVX-512 ones AVX512F as well (cpu reports it only when the OS saves ZMM state).
+*/
 var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 
 // avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
 var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv5x5_ci96_co256_g2_s1_d1_relu_avx2, 2}, {"avx2", gconv3x3_ci384_co384_g2_s1_d1_relu_avx2, 3}, {"avx2", gconv3x3_ci384_co256_g2_s1_d1_relu_avx2, 2}}
 
+// avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
+var avx512Kernels = [numKernels]kernelImpl{{"avx512", gconv5x5_ci96_co256_g2_s1_d1_relu_avx512, 8}, {"avx512", gconv3x3_ci384_co384_g2_s1_d1_relu_avx512, 8}, {"avx512", gconv3x3_ci384_co256_g2_s1_d1_relu_avx512, 8}}
+
 // asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
 func asmKernels(id int) []kernelImpl {
-	if !hasAVX2FMA {
-		return nil
+	var impls []kernelImpl
+	if hasAVX512 && avx512Kernels[id].fn != nil {
+		impls = append(impls, avx512Kernels[id])
 	}
-	return []kernelImpl{avx2Kernels[id]}
+	if hasAVX2FMA {
+		impls = append(impls, avx2Kernels[id])
+	}
+	return impls
 }
 
 //go:noescape
 func gconv5x5_ci96_co256_g2_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv5x5_ci96_co256_g2_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci384_co384_g2_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci384_co384_g2_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci384_co256_g2_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci384_co256_g2_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)

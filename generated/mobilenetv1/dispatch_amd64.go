@@ -5,22 +5,36 @@ package mobilenetv1
 
 import "golang.org/x/sys/cpu"
 
-// hasAVX2FMA is checked once: the assembly needs AVX, AVX2 and FMA.
+/*
+hasAVX2FMA and hasAVX512 are checked once: the AVX2 kernels need AVX, AVX2 and FMA,
+the AVX-512 ones AVX512F as well (cpu reports it only when the OS saves ZMM state).
+*/
 var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 
 // avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
 var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2, 2}, {"avx2", dwconv3x3_c32_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci32_co64_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c64_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci64_co128_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c128_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci128_co128_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c128_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci128_co256_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c256_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci256_co256_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c256_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci256_co512_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c512_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci512_co512_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c512_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci512_co1024_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c1024_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci1024_co1024_g1_s1_relu6_avx2, 2}}
 
+// avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
+var avx512Kernels = [numKernels]kernelImpl{{"avx512", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512, 4}, {}, {"avx512", pwconv_ci32_co64_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci64_co128_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci128_co128_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci128_co256_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci256_co256_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci256_co512_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci512_co512_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci512_co1024_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci1024_co1024_g1_s1_relu6_avx512, 8}}
+
 // asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
 func asmKernels(id int) []kernelImpl {
-	if !hasAVX2FMA {
-		return nil
+	var impls []kernelImpl
+	if hasAVX512 && avx512Kernels[id].fn != nil {
+		impls = append(impls, avx512Kernels[id])
 	}
-	return []kernelImpl{avx2Kernels[id]}
+	if hasAVX2FMA {
+		impls = append(impls, avx2Kernels[id])
+	}
+	return impls
 }
 
 //go:noescape
 func gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c32_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -29,10 +43,16 @@ func dwconv3x3_c32_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 func pwconv_ci32_co64_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci32_co64_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c64_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci64_co128_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci64_co128_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c128_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -41,10 +61,16 @@ func dwconv3x3_c128_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int
 func pwconv_ci128_co128_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci128_co128_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c128_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci128_co256_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci128_co256_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c256_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -53,10 +79,16 @@ func dwconv3x3_c256_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int
 func pwconv_ci256_co256_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci256_co256_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c256_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci256_co512_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci256_co512_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c512_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -65,13 +97,22 @@ func dwconv3x3_c512_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int
 func pwconv_ci512_co512_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci512_co512_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c512_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci512_co1024_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci512_co1024_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c1024_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci1024_co1024_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci1024_co1024_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)

@@ -5,22 +5,36 @@ package mobilenetv2
 
 import "golang.org/x/sys/cpu"
 
-// hasAVX2FMA is checked once: the assembly needs AVX, AVX2 and FMA.
+/*
+hasAVX2FMA and hasAVX512 are checked once: the AVX2 kernels need AVX, AVX2 and FMA,
+the AVX-512 ones AVX512F as well (cpu reports it only when the OS saves ZMM state).
+*/
 var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 
 // avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
 var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2, 2}, {"avx2", dwconv3x3_c32_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci32_co16_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci16_co96_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c96_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci96_co24_g1_s1_none_avx2, 3}, {"avx2", pwconv_ci24_co144_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c144_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci144_co24_g1_s1_none_avx2, 3}, {"avx2", dwconv3x3_c144_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci144_co32_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci32_co192_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c192_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci192_co32_g1_s1_none_avx2, 2}, {"avx2", dwconv3x3_c192_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci192_co64_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci64_co384_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c384_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci384_co64_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci384_co96_g1_s1_none_avx2, 3}, {"avx2", pwconv_ci96_co576_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c576_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci576_co96_g1_s1_none_avx2, 3}, {"avx2", dwconv3x3_c576_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci576_co160_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci160_co960_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c960_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci960_co160_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci960_co320_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci320_co1280_g1_s1_relu6_avx2, 2}}
 
+// avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
+var avx512Kernels = [numKernels]kernelImpl{{"avx512", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512, 4}, {}, {"avx512", pwconv_ci32_co16_g1_s1_none_avx512, 2}, {"avx512", pwconv_ci16_co96_g1_s1_relu6_avx512, 6}, {}, {"avx512", pwconv_ci96_co24_g1_s1_none_avx512, 2}, {"avx512", pwconv_ci24_co144_g1_s1_relu6_avx512, 6}, {}, {"avx512", pwconv_ci144_co24_g1_s1_none_avx512, 2}, {}, {"avx512", pwconv_ci144_co32_g1_s1_none_avx512, 4}, {"avx512", pwconv_ci32_co192_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci192_co32_g1_s1_none_avx512, 4}, {}, {"avx512", pwconv_ci192_co64_g1_s1_none_avx512, 8}, {"avx512", pwconv_ci64_co384_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci384_co64_g1_s1_none_avx512, 8}, {"avx512", pwconv_ci384_co96_g1_s1_none_avx512, 6}, {"avx512", pwconv_ci96_co576_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci576_co96_g1_s1_none_avx512, 6}, {}, {"avx512", pwconv_ci576_co160_g1_s1_none_avx512, 4}, {"avx512", pwconv_ci160_co960_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci960_co160_g1_s1_none_avx512, 4}, {"avx512", pwconv_ci960_co320_g1_s1_none_avx512, 8}, {"avx512", pwconv_ci320_co1280_g1_s1_relu6_avx512, 8}}
+
 // asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
 func asmKernels(id int) []kernelImpl {
-	if !hasAVX2FMA {
-		return nil
+	var impls []kernelImpl
+	if hasAVX512 && avx512Kernels[id].fn != nil {
+		impls = append(impls, avx512Kernels[id])
 	}
-	return []kernelImpl{avx2Kernels[id]}
+	if hasAVX2FMA {
+		impls = append(impls, avx2Kernels[id])
+	}
+	return impls
 }
 
 //go:noescape
 func gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c32_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -29,7 +43,13 @@ func dwconv3x3_c32_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 func pwconv_ci32_co16_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci32_co16_g1_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci16_co96_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci16_co96_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c96_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -38,7 +58,13 @@ func dwconv3x3_c96_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 func pwconv_ci96_co24_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci96_co24_g1_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci24_co144_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci24_co144_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c144_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -47,13 +73,22 @@ func dwconv3x3_c144_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int
 func pwconv_ci144_co24_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci144_co24_g1_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c144_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci144_co32_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci144_co32_g1_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci32_co192_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci32_co192_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c192_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -62,13 +97,22 @@ func dwconv3x3_c192_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int
 func pwconv_ci192_co32_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci192_co32_g1_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c192_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci192_co64_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci192_co64_g1_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci64_co384_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci64_co384_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c384_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -77,10 +121,19 @@ func dwconv3x3_c384_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int
 func pwconv_ci384_co64_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci384_co64_g1_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci384_co96_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci384_co96_g1_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci96_co576_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci96_co576_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c576_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -89,13 +142,22 @@ func dwconv3x3_c576_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int
 func pwconv_ci576_co96_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci576_co96_g1_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c576_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci576_co160_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci576_co160_g1_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci160_co960_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci160_co960_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c960_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -104,7 +166,16 @@ func dwconv3x3_c960_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int
 func pwconv_ci960_co160_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci960_co160_g1_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci960_co320_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci960_co320_g1_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci320_co1280_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci320_co1280_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride int)

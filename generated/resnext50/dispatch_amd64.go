@@ -5,18 +5,29 @@ package resnext50
 
 import "golang.org/x/sys/cpu"
 
-// hasAVX2FMA is checked once: the assembly needs AVX, AVX2 and FMA.
+/*
+hasAVX2FMA and hasAVX512 are checked once: the AVX2 kernels need AVX, AVX2 and FMA,
+the AVX-512 ones AVX512F as well (cpu reports it only when the OS saves ZMM state).
+*/
 var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 
 // avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
 var avx2Kernels = [numKernels]kernelImpl{{"avx2", pgconv3x3_c128_g32_s1_d1_relu_avx2, 2}, {"avx2", gconv3x3_ci256_co256_g32_s2_d1_relu_avx2, 1}, {"avx2", gconv3x3_ci256_co256_g32_s1_d1_relu_avx2, 1}, {"avx2", gconv3x3_ci512_co512_g32_s2_d1_relu_avx2, 2}, {"avx2", gconv3x3_ci512_co512_g32_s1_d1_relu_avx2, 2}, {"avx2", gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx2, 2}, {"avx2", gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx2, 2}}
 
+// avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
+var avx512Kernels = [numKernels]kernelImpl{{}, {"avx512", gconv3x3_ci256_co256_g32_s2_d1_relu_avx512, 1}, {"avx512", gconv3x3_ci256_co256_g32_s1_d1_relu_avx512, 1}, {"avx512", gconv3x3_ci512_co512_g32_s2_d1_relu_avx512, 2}, {"avx512", gconv3x3_ci512_co512_g32_s1_d1_relu_avx512, 2}, {"avx512", gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx512, 4}, {"avx512", gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx512, 4}}
+
 // asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
 func asmKernels(id int) []kernelImpl {
-	if !hasAVX2FMA {
-		return nil
+	var impls []kernelImpl
+	if hasAVX512 && avx512Kernels[id].fn != nil {
+		impls = append(impls, avx512Kernels[id])
 	}
-	return []kernelImpl{avx2Kernels[id]}
+	if hasAVX2FMA {
+		impls = append(impls, avx2Kernels[id])
+	}
+	return impls
 }
 
 //go:noescape
@@ -26,16 +37,34 @@ func pgconv3x3_c128_g32_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride 
 func gconv3x3_ci256_co256_g32_s2_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci256_co256_g32_s2_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci256_co256_g32_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci256_co256_g32_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func gconv3x3_ci512_co512_g32_s2_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci512_co512_g32_s2_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci512_co512_g32_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci512_co512_g32_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)

@@ -5,22 +5,36 @@ package shufflenetv1
 
 import "golang.org/x/sys/cpu"
 
-// hasAVX2FMA is checked once: the assembly needs AVX, AVX2 and FMA.
+/*
+hasAVX2FMA and hasAVX512 are checked once: the AVX2 kernels need AVX, AVX2 and FMA,
+the AVX-512 ones AVX512F as well (cpu reports it only when the OS saves ZMM state).
+*/
 var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 
 // avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
 var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv3x3_ci3_co24_g1_s2_d1_relu_avx2, 3}, {"avx2", pwconv_ci24_co60_g1_s1_relu_shuffle3_avx2, 3}, {"avx2", dwconv3x3_c60_s2_d1_none_avx2, 1}, {"avx2", pwconv_ci60_co216_g3_s1_none_avx2, 3}, {"avx2", pwconv_ci240_co60_g3_s1_relu_shuffle3_avx2, 2}, {"avx2", dwconv3x3_c60_s1_d1_none_avx2, 1}, {"avx2", pwconv_ci60_co240_g3_s1_none_avx2, 2}, {"avx2", pwconv_ci240_co120_g3_s1_relu_shuffle3_avx2, 3}, {"avx2", dwconv3x3_c120_s2_d1_none_avx2, 1}, {"avx2", pwconv_ci120_co240_g3_s1_none_avx2, 2}, {"avx2", pwconv_ci480_co120_g3_s1_relu_shuffle3_avx2, 3}, {"avx2", dwconv3x3_c120_s1_d1_none_avx2, 1}, {"avx2", pwconv_ci120_co480_g3_s1_none_avx2, 2}, {"avx2", pwconv_ci480_co240_g3_s1_relu_shuffle3_avx2, 2}, {"avx2", dwconv3x3_c240_s2_d1_none_avx2, 1}, {"avx2", pwconv_ci240_co480_g3_s1_none_avx2, 2}, {"avx2", pwconv_ci960_co240_g3_s1_relu_shuffle3_avx2, 2}, {"avx2", dwconv3x3_c240_s1_d1_none_avx2, 1}, {"avx2", pwconv_ci240_co960_g3_s1_none_avx2, 2}}
 
+// avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
+var avx512Kernels = [numKernels]kernelImpl{{"avx512", gconv3x3_ci3_co24_g1_s2_d1_relu_avx512, 2}, {}, {}, {"avx512", pwconv_ci60_co216_g3_s1_none_avx512, 8}, {}, {}, {"avx512", pwconv_ci60_co240_g3_s1_none_avx512, 2}, {}, {}, {"avx512", pwconv_ci120_co240_g3_s1_none_avx512, 2}, {}, {}, {"avx512", pwconv_ci120_co480_g3_s1_none_avx512, 4}, {}, {}, {"avx512", pwconv_ci240_co480_g3_s1_none_avx512, 4}, {}, {}, {"avx512", pwconv_ci240_co960_g3_s1_none_avx512, 8}}
+
 // asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
 func asmKernels(id int) []kernelImpl {
-	if !hasAVX2FMA {
-		return nil
+	var impls []kernelImpl
+	if hasAVX512 && avx512Kernels[id].fn != nil {
+		impls = append(impls, avx512Kernels[id])
 	}
-	return []kernelImpl{avx2Kernels[id]}
+	if hasAVX2FMA {
+		impls = append(impls, avx2Kernels[id])
+	}
+	return impls
 }
 
 //go:noescape
 func gconv3x3_ci3_co24_g1_s2_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci3_co24_g1_s2_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci24_co60_g1_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
@@ -32,6 +46,9 @@ func dwconv3x3_c60_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 func pwconv_ci60_co216_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci60_co216_g3_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci240_co60_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -39,6 +56,9 @@ func dwconv3x3_c60_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci60_co240_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci60_co240_g3_s1_none_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci240_co120_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
@@ -50,6 +70,9 @@ func dwconv3x3_c120_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 func pwconv_ci120_co240_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci120_co240_g3_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci480_co120_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -57,6 +80,9 @@ func dwconv3x3_c120_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci120_co480_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci120_co480_g3_s1_none_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci480_co240_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
@@ -68,6 +94,9 @@ func dwconv3x3_c240_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 func pwconv_ci240_co480_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci240_co480_g3_s1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci960_co240_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -75,3 +104,6 @@ func dwconv3x3_c240_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci240_co960_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci240_co960_g3_s1_none_avx512(dst, src, w []float32, count, rowStride int)

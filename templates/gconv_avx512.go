@@ -1,0 +1,227 @@
+package templates
+
+import (
+	"fmt"
+
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/pass"
+	"github.com/mmcloughlin/avo/printer"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// AVX512Name is the name of a kernel's AVX-512 function.
+func (k Kernel) AVX512Name() string { return k.Name + "_avx512" }
+
+// HasAVX512 tells whether convgen emits an AVX-512 variant of k: the
+// implicit-GEMM families, whose speed comes from the register tile that 32
+// ZMM registers make larger. (Shuffled stores stay with AVX2.)
+func (k Kernel) HasAVX512() bool {
+	return (k.Family == Grouped || k.Family == Pointwise) && !k.Shuffled()
+}
+
+// AVX512 returns k with the register tile of its AVX-512 variant: blocks
+// of BlockVec 8-channel vectors (BlockVec/2 ZMM, BlockVec even unless the
+// group has a single vector) by PixTile pixels, accumulators + one step's
+// weights + nothing else (inputs are embedded broadcasts) ≤ 32.
+func (k Kernel) AVX512() Kernel {
+	full := k.PackCout() / Lanes
+	vecs := 1
+	for _, v := range []int{8, 6, 4, 2} {
+		if full >= v && full%v == 0 {
+			vecs = v
+			break
+		}
+	}
+	if vecs == 1 && full >= 2 {
+		vecs = min(8, full-full%2)
+	}
+	z := (vecs + 1) / 2
+	k.BlockVec = vecs
+	k.PixTile = min(12, (32-z)/z)
+	return k
+}
+
+// AVX512File assembles the AVX-512 variants of kernels (each already
+// carrying its AVX-512 tile, see AVX512) into one file.
+func AVX512File(pkg string, kernels []Kernel) ([]byte, error) {
+	a := &avx2{c: build.NewContext(), consts: map[string]operand.Mem{}}
+	a.c.ConstraintExpr("amd64,!purego")
+	for _, k := range kernels {
+		if err := k.Check(); err != nil {
+			return nil, err
+		}
+		if !k.HasAVX512() {
+			return nil, fmt.Errorf("%s: no AVX-512 variant for family %s", k.Name, k.Family)
+		}
+		if z := (k.BlockVec + 1) / 2; z*k.PixTile+z > 32 {
+			return nil, fmt.Errorf("%s: AVX-512 tile needs %d registers, there are 32", k.Name, z*k.PixTile+z)
+		}
+		c := a.c
+		c.Function(k.AVX512Name())
+		c.Attributes(attr.NOSPLIT)
+		c.Pragma("noescape")
+		c.SignatureExpr(rowKernelSignature)
+		c.Doc(k.describe(), "AVX-512 variant: vectors of 16 channels, masked tails.")
+		a.gconv512(k)
+		c.VZEROUPPER()
+		c.RET()
+	}
+	f, err := a.c.Result()
+	if err != nil {
+		return nil, fmt.Errorf("avo: %w", err)
+	}
+	if err := pass.Compile.Execute(f); err != nil {
+		return nil, fmt.Errorf("avo: %w", err)
+	}
+	return printer.NewGoAsm(printer.Config{Name: "convgen", Pkg: pkg}).Print(f)
+}
+
+// gconv512 is gconv with ZMM registers: each block of BlockVec 8-channel
+// vectors is BlockVec/2 ZMM (the last one half-used when BlockVec is odd),
+// inputs are broadcast straight from memory by the FMA, and the tails are
+// masked loads and stores instead of separate code.
+func (a *avx2) gconv512(k Kernel) {
+	c := a.c
+	dst, src, count, rowStride := a.rowArgs()
+	cinG, coutG := k.PackCin(), k.PackCout()
+	vecsPerGroup := 0
+	for _, b := range k.Blocks() {
+		vecsPerGroup += b.Vecs
+	}
+	a.pixelLoop(k, dst, src, count, func(pixels int) {
+		w := c.GP64()
+		c.Load(c.Param("w").Base(), w)
+		s, d := c.GP64(), c.GP64()
+		c.MOVQ(src, s)
+		c.MOVQ(dst, d)
+		a.repeat(k.Groups, fmt.Sprintf("%d group(s), %d pixel(s).", k.Groups, pixels), func() {
+			for _, run := range k.BlockRuns() {
+				a.repeat(run.Count, fmt.Sprintf("%d block(s) of %d vector(s).", run.Count, run.Vecs), func() {
+					a.gconvBlock512(k, run.Block, pixels, w, s, d, rowStride)
+				})
+			}
+			if back := coutG*4 - vecsPerGroup*32; back != 0 && k.Groups > 1 {
+				c.ADDQ(operand.I32(back), d)
+			}
+			c.ADDQ(operand.U32(cinG*4), s)
+		})
+	})
+}
+
+// opmask returns a K register holding the low n bits set.
+func (a *avx2) opmask(n int) reg.OpmaskVirtual {
+	c := a.c
+	r := c.GP32()
+	c.MOVL(operand.U32(1<<n-1), r)
+	k := c.K()
+	c.KMOVW(r, k)
+	return k
+}
+
+func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride reg.GPVirtual) {
+	c := a.c
+	nz := (b.Vecs + 1) / 2
+	// Lanes in the last ZMM: in memory (8 when the block has an odd number
+	// of vectors), and valid for the store.
+	memLanes, validLanes := 16, Lanes+b.Lanes
+	if b.Vecs%2 == 1 {
+		memLanes, validLanes = Lanes, b.Lanes
+	}
+	var loadMask, storeMask reg.OpmaskVirtual
+	if memLanes < 16 {
+		loadMask = a.opmask(memLanes)
+	}
+	if validLanes < 16 {
+		storeMask = a.opmask(validLanes)
+	}
+	load := func(m operand.Mem, z int, r reg.VecVirtual) {
+		if z == nz-1 && loadMask != nil {
+			c.VMOVUPS_Z(m, loadMask, r)
+		} else {
+			c.VMOVUPS(m, r)
+		}
+	}
+
+	acc := make([][]reg.VecVirtual, pixels)
+	for p := range acc {
+		acc[p] = make([]reg.VecVirtual, nz)
+		for z := range acc[p] {
+			acc[p][z] = c.ZMM()
+			if p == 0 {
+				load(operand.Mem{Base: w, Disp: z * 64}, z, acc[p][z])
+			} else {
+				c.VMOVAPS(acc[0][z], acc[p][z])
+			}
+		}
+	}
+	c.ADDQ(operand.U32(b.Vecs*32), w)
+
+	cinG := k.PackCin()
+	chunk := min(k.CinChunk, cinG)
+	pix := k.StrideW * k.Cin * 4
+	step := func(n int) {
+		t := s
+		if k.KH > 1 {
+			t = c.GP64()
+			c.MOVQ(s, t)
+		}
+		for ky := 0; ky < k.KH; ky++ {
+			if ky > 0 {
+				c.ADDQ(rowStride, t)
+			}
+			for kx := 0; kx < k.KW; kx++ {
+				tap := ky*k.KW + kx
+				for ci := 0; ci < n; ci++ {
+					wz := make([]reg.VecVirtual, nz)
+					for z := range wz {
+						wz[z] = c.ZMM()
+						load(operand.Mem{Base: w, Disp: (ci*k.Taps()+tap)*b.Vecs*32 + z*64}, z, wz[z])
+					}
+					for p := 0; p < pixels; p++ {
+						x := operand.Mem{Base: t, Disp: p*pix + kx*k.DilW*k.Cin*4 + ci*4}
+						for z := range wz {
+							c.VFMADD231PS_BCST(x, wz[z], acc[p][z])
+						}
+					}
+				}
+			}
+		}
+		c.ADDQ(operand.U32(n*k.Taps()*b.Vecs*32), w)
+		c.ADDQ(operand.U32(n*4), s)
+	}
+	a.repeat(cinG/chunk, fmt.Sprintf("Input channels, %d per trip.", chunk), func() { step(chunk) })
+	if r := cinG % chunk; r > 0 {
+		c.Comment("Remaining input channels.")
+		step(r)
+	}
+	c.SUBQ(operand.U32(cinG*4), s)
+
+	bound := func(v float32, op func(ops ...operand.Op)) {
+		r := c.ZMM()
+		c.VBROADCASTSS(a.f32(v), r)
+		for _, row := range acc {
+			for _, x := range row {
+				op(x, r, x) // NaN stays: the accumulator is the second source
+			}
+		}
+	}
+	if k.HasMin() {
+		bound(k.ActMin, c.VMAXPS)
+	}
+	if k.HasMax() {
+		bound(k.ActMax, c.VMINPS)
+	}
+	for p, row := range acc {
+		for z, x := range row {
+			m := operand.Mem{Base: d, Disp: p*k.Cout*4 + z*64}
+			if z == nz-1 && storeMask != nil {
+				c.VMOVUPS(x, storeMask, m)
+			} else {
+				c.VMOVUPS(x, m)
+			}
+		}
+	}
+	c.ADDQ(operand.U32(b.Vecs*32), d)
+}
