@@ -111,7 +111,7 @@ func goDwconv(k Kernel) []jen.Code {
 				off := tapOffset(k, ky, kx).Op("+").Id("c")
 				st = append(st, jen.Block(append([]jen.Code{
 					jen.Id("x").Op(":=").Id("in").Index(jen.Add(off).Op(":").Add(tapOffset(k, ky, kx)).Op("+").Id("c").Op("+").Lit(valid)),
-					jen.Id("wt").Op(":=").Id("wp").Index(jen.Lit((1+tap)*n).Op(":").Lit((1+tap)*n+valid)),
+					jen.Id("wt").Op(":=").Id("wp").Index(jen.Lit((1 + tap) * n).Op(":").Lit((1+tap)*n + valid)),
 				}, laneFMA(valid, func(l int) int { return l })...)...))
 			}
 		}
@@ -195,7 +195,7 @@ func goPgconv(k Kernel) []jen.Code {
 				for i := 0; i < cg; i++ {
 					at := (1 + i*k.Taps() + tap) * n
 					loops = append(loops, jen.Block(append([]jen.Code{
-						jen.Id("wt").Op(":=").Id("wp").Index(jen.Lit(at).Op(":").Lit(at+n)),
+						jen.Id("wt").Op(":=").Id("wp").Index(jen.Lit(at).Op(":").Lit(at + n)),
 					}, laneFMA(n, func(l int) int { return l - l%cg + i })...)...))
 				}
 				st = append(st, jen.Block(loops...))
