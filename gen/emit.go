@@ -61,12 +61,16 @@ func Generate(p *Plan) (map[string][]byte, error) {
 		}
 		files[fam.String()+"_amd64.s"] = s
 	}
-	if ks := avx512Kernels(p); len(ks) > 0 {
+	byFamily := map[templates.Family][]templates.Kernel{}
+	for _, k := range avx512Kernels(p) {
+		byFamily[k.Family] = append(byFamily[k.Family], k)
+	}
+	for fam, ks := range byFamily {
 		s, err := templates.AVX512File(p.Package, ks)
 		if err != nil {
 			return nil, err
 		}
-		files["gemm_avx512_amd64.s"] = s
+		files[fam.String()+"_avx512_amd64.s"] = s
 	}
 	return files, nil
 }

@@ -15,10 +15,11 @@ import (
 func (k Kernel) AVX512Name() string { return k.Name + "_avx512" }
 
 // HasAVX512 tells whether convgen emits an AVX-512 variant of k: the
-// implicit-GEMM families, whose speed comes from the register tile that 32
-// ZMM registers make larger. (Shuffled stores stay with AVX2.)
+// implicit-GEMM and depthwise families, whose speed comes from the larger
+// register tile 32 ZMM registers hold. (Shuffled stores and packed groups
+// stay with AVX2 for now.)
 func (k Kernel) HasAVX512() bool {
-	return (k.Family == Grouped || k.Family == Pointwise) && !k.Shuffled()
+	return (k.Family == Grouped || k.Family == Pointwise || k.Family == Depthwise) && !k.Shuffled()
 }
 
 // AVX512 returns k with the register tile of its AVX-512 variant: blocks
@@ -26,6 +27,11 @@ func (k Kernel) HasAVX512() bool {
 // group has a single vector) by PixTile pixels, accumulators + one step's
 // weights + nothing else (inputs are embedded broadcasts) ≤ 32.
 func (k Kernel) AVX512() Kernel {
+	if k.Family == Depthwise {
+		// One ZMM of 16 channels; P accumulators + a kernel row + the input.
+		k.BlockVec, k.PixTile = 2, min(16, 30-k.KW)
+		return k
+	}
 	full := k.PackCout() / Lanes
 	vecs := 1
 	for _, v := range []int{8, 6, 4, 2} {
@@ -55,8 +61,13 @@ func AVX512File(pkg string, kernels []Kernel) ([]byte, error) {
 		if !k.HasAVX512() {
 			return nil, fmt.Errorf("%s: no AVX-512 variant for family %s", k.Name, k.Family)
 		}
-		if z := (k.BlockVec + 1) / 2; z*k.PixTile+z > 32 {
-			return nil, fmt.Errorf("%s: AVX-512 tile needs %d registers, there are 32", k.Name, z*k.PixTile+z)
+		z := (k.BlockVec + 1) / 2
+		step := z // one step's weights; inputs are embedded broadcasts
+		if k.Family == Depthwise {
+			step = k.KW + 1 // a kernel row of weights + the input column
+		}
+		if z*k.PixTile+step > 32 {
+			return nil, fmt.Errorf("%s: AVX-512 tile needs %d registers, there are 32", k.Name, z*k.PixTile+step)
 		}
 		c := a.c
 		c.Function(k.AVX512Name())
@@ -64,7 +75,11 @@ func AVX512File(pkg string, kernels []Kernel) ([]byte, error) {
 		c.Pragma("noescape")
 		c.SignatureExpr(rowKernelSignature)
 		c.Doc(k.describe(), "AVX-512 variant: vectors of 16 channels, masked tails.")
-		a.gconv512(k)
+		if k.Family == Depthwise {
+			a.dwconv512(k)
+		} else {
+			a.gconv512(k)
+		}
 		c.VZEROUPPER()
 		c.RET()
 	}
@@ -198,30 +213,6 @@ func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride r
 	}
 	c.SUBQ(operand.U32(cinG*4), s)
 
-	bound := func(v float32, op func(ops ...operand.Op)) {
-		r := c.ZMM()
-		c.VBROADCASTSS(a.f32(v), r)
-		for _, row := range acc {
-			for _, x := range row {
-				op(x, r, x) // NaN stays: the accumulator is the second source
-			}
-		}
-	}
-	if k.HasMin() {
-		bound(k.ActMin, c.VMAXPS)
-	}
-	if k.HasMax() {
-		bound(k.ActMax, c.VMINPS)
-	}
-	for p, row := range acc {
-		for z, x := range row {
-			m := operand.Mem{Base: d, Disp: p*k.Cout*4 + z*64}
-			if z == nz-1 && storeMask != nil {
-				c.VMOVUPS(x, storeMask, m)
-			} else {
-				c.VMOVUPS(x, m)
-			}
-		}
-	}
+	a.store512(k, acc, storeMask, d)
 	c.ADDQ(operand.U32(b.Vecs*32), d)
 }

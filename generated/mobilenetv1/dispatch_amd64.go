@@ -16,7 +16,7 @@ var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2, 2}, {"avx2", dwconv3x3_c32_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci32_co64_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c64_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci64_co128_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c128_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci128_co128_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c128_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci128_co256_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c256_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci256_co256_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c256_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci256_co512_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c512_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci512_co512_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c512_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci512_co1024_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c1024_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci1024_co1024_g1_s1_relu6_avx2, 2}}
 
 // avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
-var avx512Kernels = [numKernels]kernelImpl{{"avx512", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512, 4}, {}, {"avx512", pwconv_ci32_co64_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci64_co128_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci128_co128_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci128_co256_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci256_co256_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci256_co512_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci512_co512_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci512_co1024_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci1024_co1024_g1_s1_relu6_avx512, 8}}
+var avx512Kernels = [numKernels]kernelImpl{{"avx512", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512, 4}, {"avx512", dwconv3x3_c32_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci32_co64_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c64_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci64_co128_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c128_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci128_co128_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c128_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci128_co256_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c256_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci256_co256_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c256_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci256_co512_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c512_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci512_co512_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c512_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci512_co1024_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c1024_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci1024_co1024_g1_s1_relu6_avx512, 8}}
 
 // asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
 func asmKernels(id int) []kernelImpl {
@@ -40,6 +40,9 @@ func gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512(dst, src, w []float32, count, rowSt
 func dwconv3x3_c32_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c32_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci32_co64_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -47,6 +50,9 @@ func pwconv_ci32_co64_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride
 
 //go:noescape
 func dwconv3x3_c64_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c64_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci64_co128_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -58,6 +64,9 @@ func pwconv_ci64_co128_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c128_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c128_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci128_co128_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -65,6 +74,9 @@ func pwconv_ci128_co128_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c128_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci128_co256_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -76,6 +88,9 @@ func pwconv_ci128_co256_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStri
 func dwconv3x3_c256_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c256_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci256_co256_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -83,6 +98,9 @@ func pwconv_ci256_co256_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c256_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci256_co512_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -94,6 +112,9 @@ func pwconv_ci256_co512_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStri
 func dwconv3x3_c512_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c512_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci512_co512_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -103,6 +124,9 @@ func pwconv_ci512_co512_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStri
 func dwconv3x3_c512_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c512_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci512_co1024_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -110,6 +134,9 @@ func pwconv_ci512_co1024_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c1024_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci1024_co1024_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)

@@ -16,7 +16,7 @@ var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2, 2}, {"avx2", dwconv3x3_c32_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci32_co16_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci16_co96_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c96_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci96_co24_g1_s1_none_avx2, 3}, {"avx2", pwconv_ci24_co144_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c144_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci144_co24_g1_s1_none_avx2, 3}, {"avx2", dwconv3x3_c144_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci144_co32_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci32_co192_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c192_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci192_co32_g1_s1_none_avx2, 2}, {"avx2", dwconv3x3_c192_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci192_co64_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci64_co384_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c384_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci384_co64_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci384_co96_g1_s1_none_avx2, 3}, {"avx2", pwconv_ci96_co576_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c576_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci576_co96_g1_s1_none_avx2, 3}, {"avx2", dwconv3x3_c576_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci576_co160_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci160_co960_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c960_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci960_co160_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci960_co320_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci320_co1280_g1_s1_relu6_avx2, 2}}
 
 // avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
-var avx512Kernels = [numKernels]kernelImpl{{"avx512", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512, 4}, {}, {"avx512", pwconv_ci32_co16_g1_s1_none_avx512, 2}, {"avx512", pwconv_ci16_co96_g1_s1_relu6_avx512, 6}, {}, {"avx512", pwconv_ci96_co24_g1_s1_none_avx512, 2}, {"avx512", pwconv_ci24_co144_g1_s1_relu6_avx512, 6}, {}, {"avx512", pwconv_ci144_co24_g1_s1_none_avx512, 2}, {}, {"avx512", pwconv_ci144_co32_g1_s1_none_avx512, 4}, {"avx512", pwconv_ci32_co192_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci192_co32_g1_s1_none_avx512, 4}, {}, {"avx512", pwconv_ci192_co64_g1_s1_none_avx512, 8}, {"avx512", pwconv_ci64_co384_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci384_co64_g1_s1_none_avx512, 8}, {"avx512", pwconv_ci384_co96_g1_s1_none_avx512, 6}, {"avx512", pwconv_ci96_co576_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci576_co96_g1_s1_none_avx512, 6}, {}, {"avx512", pwconv_ci576_co160_g1_s1_none_avx512, 4}, {"avx512", pwconv_ci160_co960_g1_s1_relu6_avx512, 8}, {}, {"avx512", pwconv_ci960_co160_g1_s1_none_avx512, 4}, {"avx512", pwconv_ci960_co320_g1_s1_none_avx512, 8}, {"avx512", pwconv_ci320_co1280_g1_s1_relu6_avx512, 8}}
+var avx512Kernels = [numKernels]kernelImpl{{"avx512", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512, 4}, {"avx512", dwconv3x3_c32_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci32_co16_g1_s1_none_avx512, 2}, {"avx512", pwconv_ci16_co96_g1_s1_relu6_avx512, 6}, {"avx512", dwconv3x3_c96_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci96_co24_g1_s1_none_avx512, 2}, {"avx512", pwconv_ci24_co144_g1_s1_relu6_avx512, 6}, {"avx512", dwconv3x3_c144_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci144_co24_g1_s1_none_avx512, 2}, {"avx512", dwconv3x3_c144_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci144_co32_g1_s1_none_avx512, 4}, {"avx512", pwconv_ci32_co192_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c192_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci192_co32_g1_s1_none_avx512, 4}, {"avx512", dwconv3x3_c192_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci192_co64_g1_s1_none_avx512, 8}, {"avx512", pwconv_ci64_co384_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c384_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci384_co64_g1_s1_none_avx512, 8}, {"avx512", pwconv_ci384_co96_g1_s1_none_avx512, 6}, {"avx512", pwconv_ci96_co576_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c576_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci576_co96_g1_s1_none_avx512, 6}, {"avx512", dwconv3x3_c576_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci576_co160_g1_s1_none_avx512, 4}, {"avx512", pwconv_ci160_co960_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c960_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci960_co160_g1_s1_none_avx512, 4}, {"avx512", pwconv_ci960_co320_g1_s1_none_avx512, 8}, {"avx512", pwconv_ci320_co1280_g1_s1_relu6_avx512, 8}}
 
 // asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
 func asmKernels(id int) []kernelImpl {
@@ -40,6 +40,9 @@ func gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512(dst, src, w []float32, count, rowSt
 func dwconv3x3_c32_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c32_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci32_co16_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -53,6 +56,9 @@ func pwconv_ci16_co96_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride
 
 //go:noescape
 func dwconv3x3_c96_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c96_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci96_co24_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -70,6 +76,9 @@ func pwconv_ci24_co144_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c144_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c144_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci144_co24_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -77,6 +86,9 @@ func pwconv_ci144_co24_g1_s1_none_avx512(dst, src, w []float32, count, rowStride
 
 //go:noescape
 func dwconv3x3_c144_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci144_co32_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -94,6 +106,9 @@ func pwconv_ci32_co192_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c192_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c192_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci192_co32_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -101,6 +116,9 @@ func pwconv_ci192_co32_g1_s1_none_avx512(dst, src, w []float32, count, rowStride
 
 //go:noescape
 func dwconv3x3_c192_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci192_co64_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -116,6 +134,9 @@ func pwconv_ci64_co384_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStrid
 
 //go:noescape
 func dwconv3x3_c384_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci384_co64_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -139,6 +160,9 @@ func pwconv_ci96_co576_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c576_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c576_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci576_co96_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -146,6 +170,9 @@ func pwconv_ci576_co96_g1_s1_none_avx512(dst, src, w []float32, count, rowStride
 
 //go:noescape
 func dwconv3x3_c576_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci576_co160_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -161,6 +188,9 @@ func pwconv_ci160_co960_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c960_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci960_co160_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)

@@ -1,0 +1,135 @@
+package templates
+
+import (
+	"fmt"
+
+	"github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// dwconv512 is dwconv with ZMM registers: 16 channels per vector (a block
+// of two packed 8-channel vectors), a kernel row of weights plus up to 16
+// pixel accumulators in registers, and masked loads and stores for the
+// channel tail instead of separate code.
+func (a *avx2) dwconv512(k Kernel) {
+	c := a.c
+	dst, src, count, rowStride := a.rowArgs()
+	a.pixelLoop(k, dst, src, count, func(pixels int) {
+		w := c.GP64()
+		c.Load(c.Param("w").Base(), w)
+		s, d := c.GP64(), c.GP64()
+		c.MOVQ(src, s)
+		c.MOVQ(dst, d)
+		for _, run := range k.BlockRuns() {
+			a.repeat(run.Count, fmt.Sprintf("%d block(s) of %d channels, %d pixel(s).", run.Count, run.Vecs*Lanes, pixels), func() {
+				a.dwconvBlock512(k, run.Block, pixels, w, s, d, rowStride)
+			})
+		}
+	})
+}
+
+func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride reg.GPVirtual) {
+	c := a.c
+	// Lanes of the ZMM held in the packed weights, and valid channels.
+	memLanes, valid := 16, Lanes+b.Lanes
+	if b.Vecs == 1 {
+		memLanes, valid = Lanes, b.Lanes
+	}
+	var memMask, validMask reg.OpmaskVirtual
+	if memLanes < 16 {
+		memMask = a.opmask(memLanes)
+	}
+	if valid < 16 {
+		validMask = a.opmask(valid)
+	}
+	loadW := func(m operand.Mem, r reg.VecVirtual) {
+		if memMask != nil {
+			c.VMOVUPS_Z(m, memMask, r)
+		} else {
+			c.VMOVUPS(m, r)
+		}
+	}
+	acc := make([]reg.VecVirtual, pixels)
+	for p := range acc {
+		acc[p] = c.ZMM()
+		if p == 0 {
+			loadW(operand.Mem{Base: w}, acc[p])
+		} else {
+			c.VMOVAPS(acc[0], acc[p])
+		}
+	}
+	t := c.GP64()
+	c.MOVQ(s, t)
+	col := k.Cin * 4
+	for ky := 0; ky < k.KH; ky++ {
+		if ky > 0 {
+			c.ADDQ(rowStride, t)
+		}
+		wk := make([]reg.VecVirtual, k.KW)
+		for kx := range wk {
+			wk[kx] = c.ZMM()
+			loadW(operand.Mem{Base: w, Disp: (1 + ky*k.KW + kx) * b.Vecs * 32}, wk[kx])
+		}
+		last := (pixels-1)*k.StrideW + (k.KW-1)*k.DilW
+		for x := 0; x <= last; x++ {
+			var users [][2]int
+			for p := 0; p < pixels; p++ {
+				if off := x - p*k.StrideW; off >= 0 && off%k.DilW == 0 && off/k.DilW < k.KW {
+					users = append(users, [2]int{p, off / k.DilW})
+				}
+			}
+			if len(users) == 0 {
+				continue
+			}
+			v := c.ZMM()
+			in := operand.Mem{Base: t, Disp: x * col}
+			if validMask != nil {
+				c.VMOVUPS_Z(in, validMask, v) // masked lanes are not read
+			} else {
+				c.VMOVUPS(in, v)
+			}
+			for _, u := range users {
+				c.VFMADD231PS(v, wk[u[1]], acc[u[0]])
+			}
+		}
+	}
+	c.ADDQ(operand.U32((1+k.Taps())*b.Vecs*32), w)
+	rows := make([][]reg.VecVirtual, len(acc))
+	for p := range acc {
+		rows[p] = acc[p : p+1]
+	}
+	a.store512(k, rows, validMask, d)
+	c.ADDQ(operand.U32(b.Vecs*32), s)
+	c.ADDQ(operand.U32(b.Vecs*32), d)
+}
+
+// store512 clamps ZMM accumulators and stores pixel p's at d + p·cout
+// floats, the last vector of each pixel through mask when there is one.
+func (a *avx2) store512(k Kernel, acc [][]reg.VecVirtual, mask reg.OpmaskVirtual, d reg.GPVirtual) {
+	c := a.c
+	bound := func(v float32, op func(ops ...operand.Op)) {
+		r := c.ZMM()
+		c.VBROADCASTSS(a.f32(v), r)
+		for _, row := range acc {
+			for _, x := range row {
+				op(x, r, x) // NaN stays: the accumulator is the second source
+			}
+		}
+	}
+	if k.HasMin() {
+		bound(k.ActMin, c.VMAXPS)
+	}
+	if k.HasMax() {
+		bound(k.ActMax, c.VMINPS)
+	}
+	for p, row := range acc {
+		for z, x := range row {
+			m := operand.Mem{Base: d, Disp: p*k.Cout*4 + z*64}
+			if z == len(row)-1 && mask != nil {
+				c.VMOVUPS(x, mask, m)
+			} else {
+				c.VMOVUPS(x, m)
+			}
+		}
+	}
+}
