@@ -68,6 +68,12 @@ func ReadONNX(source string, data []byte) (*ONNXModel, error) {
 		}
 		c.Name = names.add(sanitizeName(n.name, i))
 		c.Index = len(m.Convs) + 1
+		// The spec's rules (channel limits, pads within the span, …) are
+		// reported against the node, like the attribute errors above.
+		if err := c.Layer.Validate(); err != nil {
+			errs = append(errs, errors.New(strings.ReplaceAll(err.Error(), c.Layer.where()+": ", nodeWhere(source, i, n.name)+": ")))
+			continue
+		}
 		m.Convs = append(m.Convs, c)
 	}
 	if len(errs) > 0 {
@@ -77,7 +83,7 @@ func ReadONNX(source string, data []byte) (*ONNXModel, error) {
 		return nil, errors.New(prefix(source, "no Conv nodes"))
 	}
 	if err := m.Spec("").Validate(); err != nil {
-		return nil, err
+		return nil, err // cannot happen: names are unique and each layer is valid
 	}
 	return m, nil
 }
@@ -156,13 +162,18 @@ func (m *ONNXModel) Follows(first, second *ONNXConv) error {
 		m.Source, second.NodeIndex, second.Node, first.NodeIndex, first.Node)
 }
 
+// nodeWhere starts every error about a Conv node: `model.onnx: node 3 "conv_dw" (Conv)`.
+func nodeWhere(source string, index int, name string) string {
+	return fmt.Sprintf("%s: node %d %s (Conv)", source, index, strconv.Quote(name))
+}
+
 func defaultDomain(d string) bool { return d == "" || d == "ai.onnx" }
 
 // conv turns node i into a layer.
 func (m *ONNXModel) conv(i int) (ONNXConv, error) {
 	g := m.g
 	n := g.nodes[i]
-	where := fmt.Sprintf("%s: node %d %s (Conv)", m.Source, i, strconv.Quote(n.name))
+	where := nodeWhere(m.Source, i, n.name)
 	fail := func(format string, args ...any) (ONNXConv, error) {
 		return ONNXConv{}, errors.New(where + ": " + fmt.Sprintf(format, args...))
 	}

@@ -59,6 +59,9 @@ func kernelFor(l Layer) templates.Kernel {
 	switch {
 	case l.Groups == l.Cin && l.Cout == l.Cin:
 		k.Family = templates.Depthwise
+	case templates.FastMultiplier(l.Cin, l.Cout, l.Groups):
+		k.Family = templates.Depthwise
+		k.Mult = l.Cout / l.Cin
 	case templates.PackableGroups(l.Cin, l.Cout, l.Groups):
 		k.Family = templates.PackedGroups
 	case l.KH == 1 && l.KW == 1:
@@ -81,8 +84,8 @@ func tile(k templates.Kernel) (vecs, pixels, chunk int) {
 		// One vector of channels; P accumulators + a kernel row of kw
 		// weights + the input column (+ the mask of a partial vector) ≤ 16.
 		pixels = 15 - k.KW
-		if k.PackCout()%templates.Lanes != 0 {
-			pixels--
+		if k.PackCout()%templates.Lanes != 0 || k.Multiplier() > 1 {
+			pixels-- // the load mask, or the multiplier's permute control
 		}
 		return 1, min(pixels, 12), 0
 	}
@@ -130,6 +133,9 @@ func kernelName(k templates.Kernel) string {
 	}
 	switch k.Family {
 	case templates.Depthwise:
+		if k.Multiplier() > 1 {
+			return fmt.Sprintf("dwconv%dx%d_c%d_m%d_s%d_d%d_%s", k.KH, k.KW, k.Cin, k.Multiplier(), k.StrideW, k.DilW, act)
+		}
 		return fmt.Sprintf("dwconv%dx%d_c%d_s%d_d%d_%s", k.KH, k.KW, k.Cin, k.StrideW, k.DilW, act)
 	case templates.Pointwise:
 		return fmt.Sprintf("pwconv_ci%d_co%d_g%d_s%d_%s", k.Cin, k.Cout, k.Groups, k.StrideW, act)

@@ -318,3 +318,20 @@ func (a *avx2) mask(n int) operand.Mem {
 	a.consts[name] = m
 	return m
 }
+
+// spreadControl returns the VPERMILPS control that spreads the 8/m floats
+// of a broadcast load over 8 lanes, each m times (within 128-bit lanes:
+// VBROADCASTF128 gives every lane all 4 floats, VBROADCASTSD both of 2).
+func (a *avx2) spreadControl(m int) operand.Mem {
+	name := fmt.Sprintf("spread_%d", m)
+	if mem, ok := a.consts[name]; ok {
+		return mem
+	}
+	mem := a.c.StaticGlobal(name)
+	a.c.DataAttributes(attr.RODATA | attr.NOPTR)
+	for l := 0; l < Lanes; l++ {
+		a.c.AppendDatum(operand.U32(uint32(l / m)))
+	}
+	a.consts[name] = mem
+	return mem
+}

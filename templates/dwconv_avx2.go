@@ -22,7 +22,10 @@ import (
 //
 // A stride-1 3×3 kernel loads P+2 inputs per row for 3·P FMAs. The partial
 // vector at the end of the channels uses masked loads and stores, so nothing
-// past the pixel's channels is touched.
+// past the pixel's channels is touched. With a channel multiplier m, the 8
+// output channels of a vector read 8/m input channels, each m times: the
+// input "column" is a broadcast load of those 8/m floats spread over the
+// lanes by VPERMILPS.
 func (a *avx2) dwconv(k Kernel) {
 	c := a.c
 	dst, src, count, rowStride := a.rowArgs()
@@ -32,18 +35,23 @@ func (a *avx2) dwconv(k Kernel) {
 		s, d := c.GP64(), c.GP64()
 		c.MOVQ(src, s)
 		c.MOVQ(dst, d)
+		var spread reg.VecVirtual
+		if m := k.Multiplier(); m == 2 || m == 4 {
+			spread = c.YMM()
+			c.VMOVUPS(a.spreadControl(m), spread)
+		}
 		ch := 0
 		for _, run := range k.BlockRuns() {
 			base := ch
 			a.loop(run.Count, k.Shuffled(), fmt.Sprintf("%d vector(s) of channels, %d pixel(s).", run.Count, pixels), func(i int) {
-				a.dwconvVector(k, run.Block, pixels, w, s, rowStride, out{d: d, tile: dst, ch: base + i*Lanes})
+				a.dwconvVector(k, run.Block, pixels, w, s, rowStride, spread, out{d: d, tile: dst, ch: base + i*Lanes})
 			})
 			ch += run.Count * Lanes
 		}
 	})
 }
 
-func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, rowStride reg.GPVirtual, o out) {
+func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, rowStride reg.GPVirtual, spread reg.VecVirtual, o out) {
 	c := a.c
 	acc := a.tileRegs(pixels, 1, operand.Mem{Base: w})
 	var mask reg.VecVirtual
@@ -76,9 +84,18 @@ func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, rowStride reg.G
 			}
 			v := c.YMM()
 			in := operand.Mem{Base: t, Disp: x * col}
-			if mask != nil {
+			switch {
+			case mask != nil:
 				c.VMASKMOVPS(in, mask, v)
-			} else {
+			case k.Multiplier() == 2:
+				c.VBROADCASTF128(in, v)
+				c.VPERMILPS(spread, v, v)
+			case k.Multiplier() == 4:
+				c.VBROADCASTSD(in, v)
+				c.VPERMILPS(spread, v, v)
+			case k.Multiplier() == 8:
+				c.VBROADCASTSS(in, v)
+			default:
 				c.VMOVUPS(in, v)
 			}
 			for _, u := range users {
@@ -88,5 +105,5 @@ func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, rowStride reg.G
 	}
 	c.ADDQ(operand.U32((1+k.Taps())*32), w)
 	a.epilogue(k, acc, b, o)
-	c.ADDQ(operand.U32(32), s)
+	c.ADDQ(operand.U32(32/k.Multiplier()), s)
 }

@@ -19,7 +19,7 @@ func (k Kernel) AVX512Name() string { return k.Name + "_avx512" }
 // register tile 32 ZMM registers hold. (Shuffled stores and packed groups
 // stay with AVX2 for now.)
 func (k Kernel) HasAVX512() bool {
-	return (k.Family == Grouped || k.Family == Pointwise || k.Family == Depthwise) && !k.Shuffled()
+	return (k.Family == Grouped || k.Family == Pointwise || k.Family == Depthwise && k.Multiplier() == 1) && !k.Shuffled()
 }
 
 // AVX512 returns k with the register tile of its AVX-512 variant: blocks

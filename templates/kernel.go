@@ -14,7 +14,9 @@ import (
 type Family int
 
 const (
-	// Depthwise: groups == cin == cout. Vectors run over channels; every
+	// Depthwise: groups == cin, cout == Mult·cin (Mult 1, or a channel
+	// multiplier of 2, 4 or 8 when cout is whole vectors). Vectors run over
+	// output channels; every
 	// lane reads its own input channel, so inputs are vector loads.
 	Depthwise Family = iota
 	// Grouped: any cin/groups, cout/groups, k (dense is groups == 1,
@@ -63,6 +65,7 @@ type Kernel struct {
 	ActMin   float32 // output clamp; -Inf when unbounded
 	ActMax   float32 // +Inf when unbounded
 	Shuffle  int     // ShuffleNet channel shuffle of the output with this many groups; 0 or 1: none
+	Mult     int     // Depthwise: the channel multiplier cout/cin (0 means 1)
 	BlockVec int     // channel vectors per block (the register tile's width)
 	PixTile  int     // output pixels per register tile
 	CinChunk int     // input channels unrolled per loop trip (Grouped, Pointwise)
@@ -163,6 +166,18 @@ func (k Kernel) HasMin() bool { return !math.IsInf(float64(k.ActMin), -1) }
 // HasMax tells whether the clamp has an upper bound.
 func (k Kernel) HasMax() bool { return !math.IsInf(float64(k.ActMax), 1) }
 
+// Multiplier is the depthwise channel multiplier (1 for other families).
+func (k Kernel) Multiplier() int { return max(k.Mult, 1) }
+
+// FastMultiplier tells whether a depthwise layer with a channel multiplier
+// (groups == cin, cout = m·cin) fits the depthwise family: m of 2, 4 or 8
+// and whole vectors of output channels, whose inputs are then 8/m
+// contiguous channels each repeated m times.
+func FastMultiplier(cin, cout, groups int) bool {
+	m := cout / cin
+	return groups == cin && cout == m*cin && (m == 2 || m == 4 || m == 8) && cout%Lanes == 0
+}
+
 // PackableGroups tells whether a grouped layer fits the PackedGroups
 // family: groups of 2 or 4 channels in and out, whole vectors of them.
 func PackableGroups(cin, cout, groups int) bool {
@@ -181,8 +196,10 @@ func (k Kernel) Check() error {
 		return fmt.Errorf("%s: bad channels cin=%d cout=%d groups=%d", k.Name, k.Cin, k.Cout, k.Groups)
 	case k.KH < 1 || k.KW < 1 || k.StrideW < 1 || k.DilW < 1:
 		return fmt.Errorf("%s: bad kernel %dx%d stride %d dilation %d", k.Name, k.KH, k.KW, k.StrideW, k.DilW)
-	case k.Family == Depthwise && (k.Groups != k.Cin || k.Cout != k.Cin):
-		return fmt.Errorf("%s: depthwise needs groups == cin == cout", k.Name)
+	case k.Family == Depthwise && (k.Groups != k.Cin || k.Cout != k.Cin*k.Multiplier()):
+		return fmt.Errorf("%s: depthwise needs groups == cin and cout == cin·mult", k.Name)
+	case k.Family == Depthwise && k.Multiplier() > 1 && !FastMultiplier(k.Cin, k.Cout, k.Groups):
+		return fmt.Errorf("%s: depthwise multiplier %d needs a multiplier of 2, 4 or 8 and cout a multiple of 8", k.Name, k.Multiplier())
 	case k.Family == Pointwise && k.Taps() != 1:
 		return fmt.Errorf("%s: pointwise needs a 1x1 kernel", k.Name)
 	case k.Family == PackedGroups && !PackableGroups(k.Cin, k.Cout, k.Groups):
@@ -216,8 +233,8 @@ func (k Kernel) liveVectors() int {
 		step := b.Vecs + 1 // weights + broadcast input
 		if k.Family == Depthwise {
 			step = k.KW + 1 // one kernel row of weights + the input column
-			if b.Lanes < Lanes {
-				step++ // the load mask
+			if b.Lanes < Lanes || k.Multiplier() > 1 {
+				step++ // the load mask, or the multiplier's permute control
 			}
 		}
 		peak = max(peak, acc+max(step, 1))

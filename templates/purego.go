@@ -109,10 +109,14 @@ func goDwconv(k Kernel) []jen.Code {
 			for kx := 0; kx < k.KW; kx++ {
 				tap := ky*k.KW + kx
 				off := tapOffset(k, ky, kx).Op("+").Id("c")
+				m := k.Multiplier()
+				if m > 1 { // the vector's 8/m input channels, each read by m lanes
+					off = tapOffset(k, ky, kx).Op("+").Id("c").Op("/").Lit(m)
+				}
 				st = append(st, jen.Block(append([]jen.Code{
-					jen.Id("x").Op(":=").Id("in").Index(jen.Add(off).Op(":").Add(tapOffset(k, ky, kx)).Op("+").Id("c").Op("+").Lit(valid)),
+					jen.Id("x").Op(":=").Id("in").Index(jen.Add(off).Op(":").Add(off).Op("+").Lit(valid/m)),
 					jen.Id("wt").Op(":=").Id("wp").Index(jen.Lit((1 + tap) * n).Op(":").Lit((1+tap)*n + valid)),
-				}, laneFMA(valid, func(l int) int { return l })...)...))
+				}, laneFMA(valid, func(l int) int { return l / m })...)...))
 			}
 		}
 		st = append(st,
