@@ -4,18 +4,26 @@
 //
 //	convgen -spec layers.json -pkg kernels -out ./kernels
 //	convgen -layer 'dw1:cin=32,cout=32,k=3,groups=32,stride=2,pad=1' -pkg kernels
+//	convgen -onnx model.onnx -pkg kernels -out ./kernels -weights kernels.cvgw
+//	convgen explain -spec layers.json
+//	convgen lanes -onnx model.onnx -first conv4 -second conv5 -o lanes.png
 //
 // In a go:generate line: //go:generate go tool convgen -spec layers.json -pkg kernels
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/convgen/convgen/gen"
+	"github.com/convgen/convgen/weights"
 )
 
 func main() {
@@ -30,16 +38,31 @@ func (l *layerFlags) Set(v string) error { *l = append(*l, v); return nil }
 
 // run is main without the exit, for tests: 0 on success, 2 on any error
 // (bad flags, bad spec, unwritable output), with one line per problem.
+// `convgen explain` and `convgen lanes` are subcommands with flags of their own.
 func run(args []string, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "explain":
+			return runExplain(args[1:], os.Stdout, stderr)
+		case "lanes":
+			return runLanes(args[1:], os.Stdout, stderr)
+		}
+	}
 	fset := flag.NewFlagSet("convgen", flag.ContinueOnError)
 	fset.SetOutput(stderr)
-	specPath := fset.String("spec", "", "JSON spec `file` listing the layers")
-	pkg := fset.String("pkg", "", "package `name` of the generated code (default: the spec's \"package\")")
-	out := fset.String("out", ".", "output `directory`; created if missing, replaced only when generation succeeds")
-	var layers layerFlags
-	fset.Var(&layers, "layer", "a layer inline, repeatable: 'name:cin=32,cout=32,k=3,groups=32,stride=2,pad=1,dilation=1,bias=true,act=relu6'")
+	var o options
+	fset.StringVar(&o.specPath, "spec", "", "JSON spec `file` listing the layers")
+	fset.StringVar(&o.onnxPath, "onnx", "", "ONNX model `file`: every Conv node becomes a layer (after -spec's, before -layer's)")
+	fset.StringVar(&o.pkg, "pkg", "", "package `name` of the generated code (default: the spec's \"package\")")
+	fset.StringVar(&o.out, "out", ".", "output `directory`; created if missing, replaced only when generation succeeds")
+	fset.StringVar(&o.emitSpec, "emit-spec", "", "write the layers as a JSON spec to `file`; without an explicit -out nothing is generated")
+	fset.StringVar(&o.weights, "weights", "", "with -onnx: write the Conv weights and biases to `file` (CVGW format, read with package github.com/convgen/convgen/weights)")
+	fset.BoolVar(&o.verbose, "v", false, "progress on stderr: the plan, each kernel as it is assembled (assembled once more on its own to time it), the files written")
+	fset.Var(&o.inline, "layer", "a layer inline, repeatable: 'name:cin=32,cout=32,k=3,groups=32,stride=2,pad=1,dilation=1,bias=true,act=relu6'")
 	fset.Usage = func() {
-		fmt.Fprintf(stderr, "usage: convgen [-spec FILE] [-layer SPEC]... [-pkg NAME] [-out DIR]\n\n")
+		fmt.Fprintf(stderr, "usage: convgen [-spec FILE] [-onnx FILE] [-layer SPEC]... [-pkg NAME] [-out DIR] [-emit-spec FILE] [-weights FILE] [-v]\n")
+		fmt.Fprintf(stderr, "       convgen explain [-spec FILE] [-onnx FILE] [-layer SPEC]... [-json]   (cost report)\n")
+		fmt.Fprintf(stderr, "       convgen lanes -onnx FILE -first NODE -second NODE [-o FILE.png]   (filter-correlation picture)\n\n")
 		fmt.Fprintf(stderr, "Generates a package of AVX2/FMA and pure-Go convolution kernels, with tests, fuzz targets and benchmarks.\n\n")
 		fset.PrintDefaults()
 	}
@@ -50,55 +73,126 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	if fset.NArg() > 0 {
-		fmt.Fprintf(stderr, "convgen: unexpected argument %q (layers go in -spec or -layer)\n", fset.Arg(0))
+		fmt.Fprintf(stderr, "convgen: unexpected argument %q (layers go in -spec, -onnx or -layer)\n", fset.Arg(0))
 		return 2
 	}
-	if err := generate(*specPath, layers, *pkg, *out); err != nil {
+	fset.Visit(func(f *flag.Flag) { o.outGiven = o.outGiven || f.Name == "out" })
+	if err := generate(o, stderr); err != nil {
 		fmt.Fprintf(stderr, "convgen: %v\n", err)
 		return 2
 	}
 	return 0
 }
 
-func generate(specPath string, inline []string, pkg, out string) error {
-	spec := &gen.Spec{Source: "-layer"}
-	if specPath == "" && len(inline) == 0 {
-		return errors.New("no layers: give -spec FILE or -layer")
-	}
-	if specPath != "" {
-		data, err := os.ReadFile(specPath)
-		if err != nil {
-			return err
-		}
-		if spec, err = gen.ParseSpec(specPath, data); err != nil {
-			return err
-		}
-	}
-	var errs []error
-	for i, arg := range inline {
-		l, err := gen.ParseInlineLayer(arg, i+1)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		spec.Layers = append(spec.Layers, l)
-	}
-	if err := errors.Join(errs...); err != nil {
+// options are the generate path's flags.
+type options struct {
+	specPath, onnxPath string
+	inline             layerFlags
+	pkg, out           string
+	outGiven           bool // -out was on the command line
+	emitSpec, weights  string
+	verbose            bool
+}
+
+// generate writes the package, the -emit-spec spec and the -weights file.
+// Everything is worked out and staged first, so that nothing is written
+// when anything fails. With -emit-spec and no explicit -out, only the spec
+// (and the weights) are written: the spec is meant for editing.
+func generate(o options, stderr io.Writer) error {
+	spec, model, err := loadLayers(o.specPath, o.onnxPath, o.inline)
+	if err != nil {
 		return err
 	}
-	if pkg != "" {
-		spec.Package = pkg
+	if o.weights != "" && model == nil {
+		return errors.New("-weights needs -onnx: the weights come from the model's initializers")
 	}
-	if spec.Package == "" {
+	if o.pkg != "" {
+		spec.Package = o.pkg
+	}
+	build := o.emitSpec == "" || o.outGiven
+	if build && spec.Package == "" {
 		return errors.New(`no package name: give -pkg NAME or "package" in the spec`)
 	}
 	plan, err := gen.NewPlan(spec)
 	if err != nil {
 		return err
 	}
-	files, err := gen.Generate(plan)
-	if err != nil {
-		return err
+
+	// Files to write besides the package, staged before anything is replaced.
+	// One inside an -out directory that does not exist yet can only be staged
+	// once WriteDir has made it.
+	type extra struct {
+		path string
+		data []byte
 	}
-	return gen.WriteDir(out, files)
+	var extras []extra
+	if o.weights != "" {
+		entries, err := model.WeightEntries()
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		if err := weights.Write(&buf, entries); err != nil {
+			return err
+		}
+		extras = append(extras, extra{o.weights, buf.Bytes()})
+	}
+	if o.emitSpec != "" {
+		extras = append(extras, extra{o.emitSpec, gen.FormatSpec(spec)})
+	}
+	var outputs []*staged
+	defer func() {
+		for _, s := range outputs {
+			s.discard() // no-op once committed
+		}
+	}()
+	var later []extra
+	_, statErr := os.Stat(o.out)
+	outMissing := build && errors.Is(statErr, fs.ErrNotExist)
+	for _, e := range extras {
+		if outMissing && filepath.Clean(filepath.Dir(e.path)) == filepath.Clean(o.out) {
+			later = append(later, e)
+			continue
+		}
+		s, err := stage(e.path, e.data)
+		if err != nil {
+			return err
+		}
+		outputs = append(outputs, s)
+	}
+
+	if build {
+		start := time.Now()
+		if o.verbose {
+			if err := reportProgress(stderr, plan); err != nil {
+				return err
+			}
+		}
+		files, err := gen.Generate(plan)
+		if err != nil {
+			return err
+		}
+		if err := gen.WriteDir(o.out, files); err != nil {
+			return err
+		}
+		if o.verbose {
+			fmt.Fprintf(stderr, "wrote %d files to %s in %.1f s\n", len(files), o.out, time.Since(start).Seconds())
+		}
+		for _, e := range later {
+			s, err := stage(e.path, e.data)
+			if err != nil {
+				return err
+			}
+			outputs = append(outputs, s)
+		}
+	}
+	for _, s := range outputs {
+		if err := s.commit(); err != nil {
+			return err
+		}
+		if o.verbose {
+			fmt.Fprintf(stderr, "wrote %s\n", s.path)
+		}
+	}
+	return nil
 }
