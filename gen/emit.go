@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"go/format"
 	"math"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/dave/jennifer/jen"
 
@@ -24,7 +26,14 @@ const (
 
 // Generate renders the whole package for p: file name → contents. The
 // output depends only on the plan, so the same spec gives the same bytes.
-func Generate(p *Plan) (map[string][]byte, error) {
+func Generate(p *Plan) (map[string][]byte, error) { return GenerateProgress(p, nil) }
+
+// GenerateProgress is Generate reporting each assembly file as it is
+// built (for -v); progress may be nil.
+func GenerateProgress(p *Plan, progress func(format string, args ...any)) (map[string][]byte, error) {
+	if progress == nil {
+		progress = func(string, ...any) {}
+	}
 	files := map[string][]byte{}
 	add := func(name string, f *jen.File) error {
 		var b bytes.Buffer
@@ -54,23 +63,30 @@ func Generate(p *Plan) (map[string][]byte, error) {
 	if err := add("layers_test.go", testFile(p)); err != nil {
 		return nil, err
 	}
-	for fam, ks := range kernelsByFamily(p) {
+	byFam := kernelsByFamily(p)
+	for _, fam := range sortedFamilies(byFam) {
+		ks := byFam[fam]
+		start := time.Now()
 		s, err := templates.AVX2File(p.Package, ks)
 		if err != nil {
 			return nil, err
 		}
 		files[fam.String()+"_amd64.s"] = s
+		progress("assembled %d %s kernel(s) for AVX2 in %d ms: %s", len(ks), fam, time.Since(start).Milliseconds(), kernelNames(ks))
 	}
 	byFamily := map[templates.Family][]templates.Kernel{}
 	for _, k := range avx512Kernels(p) {
 		byFamily[k.Family] = append(byFamily[k.Family], k)
 	}
-	for fam, ks := range byFamily {
+	for _, fam := range sortedFamilies(byFamily) {
+		ks := byFamily[fam]
+		start := time.Now()
 		s, err := templates.AVX512File(p.Package, ks)
 		if err != nil {
 			return nil, err
 		}
 		files[fam.String()+"_avx512_amd64.s"] = s
+		progress("assembled %d %s kernel(s) for AVX-512 in %d ms", len(ks), fam, time.Since(start).Milliseconds())
 	}
 	return files, nil
 }
@@ -85,6 +101,24 @@ func avx512Kernels(p *Plan) []templates.Kernel {
 		}
 	}
 	return ks
+}
+
+// kernelNames lists kernels with their tiles, for progress lines.
+func kernelNames(ks []templates.Kernel) string {
+	var names []string
+	for _, k := range ks {
+		names = append(names, fmt.Sprintf("%s (%dch x %dpx)", k.Name, templates.Lanes*k.BlockVec, k.PixTile))
+	}
+	return strings.Join(names, ", ")
+}
+
+func sortedFamilies(m map[templates.Family][]templates.Kernel) []templates.Family {
+	var fs []templates.Family
+	for f := range m {
+		fs = append(fs, f)
+	}
+	slices.Sort(fs)
+	return fs
 }
 
 func kernelsByFamily(p *Plan) map[templates.Family][]templates.Kernel {

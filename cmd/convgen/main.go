@@ -57,7 +57,7 @@ func run(args []string, stderr io.Writer) int {
 	fset.StringVar(&o.out, "out", ".", "output `directory`; created if missing, replaced only when generation succeeds")
 	fset.StringVar(&o.emitSpec, "emit-spec", "", "write the layers as a JSON spec to `file`; without an explicit -out nothing is generated")
 	fset.StringVar(&o.weights, "weights", "", "with -onnx: write the Conv weights and biases to `file` (CVGW format, read with package github.com/convgen/convgen/weights)")
-	fset.BoolVar(&o.verbose, "v", false, "progress on stderr: the plan, each kernel as it is assembled (assembled once more on its own to time it), the files written")
+	fset.BoolVar(&o.verbose, "v", false, "progress on stderr: the plan, each assembly file as it is built, the files written")
 	fset.Var(&o.inline, "layer", "a layer inline, repeatable: 'name:cin=32,cout=32,k=3,groups=32,stride=2,pad=1,dilation=1,bias=true,act=relu6'")
 	fset.Usage = func() {
 		fmt.Fprintf(stderr, "usage: convgen [-spec FILE] [-onnx FILE] [-layer SPEC]... [-pkg NAME] [-out DIR] [-emit-spec FILE] [-weights FILE] [-v]\n")
@@ -163,12 +163,12 @@ func generate(o options, stderr io.Writer) error {
 
 	if build {
 		start := time.Now()
+		var progress func(string, ...any)
 		if o.verbose {
-			if err := reportProgress(stderr, plan); err != nil {
-				return err
-			}
+			fmt.Fprintf(stderr, "planned %d layers → %d kernels\n", len(plan.Layers), len(plan.Kernels))
+			progress = func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
 		}
-		files, err := gen.Generate(plan)
+		files, err := gen.GenerateProgress(plan, progress)
 		if err != nil {
 			return err
 		}

@@ -331,11 +331,13 @@ func TestVerbose(t *testing.T) {
 	args := []string{"-layer", "a:cin=8,cout=8,k=3,groups=8,pad=1", "-layer", "b:cin=8,cout=16,k=1", "-layer", "c:cin=8,cout=16,k=1", "-pkg", "k", "-out", out}
 	require.Equal(t, 0, run(append(args, "-v"), &stderr), stderr.String())
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-	require.Len(t, lines, 4, stderr.String())
+	require.Len(t, lines, 6, stderr.String())
 	assert.Equal(t, "planned 3 layers → 2 kernels", lines[0])
-	assert.Regexp(t, `^assembled dwconv3x3_c8_s1_d1_none \(dwconv, 8ch x \d+px\) in \d+ ms$`, lines[1])
-	assert.Regexp(t, `^assembled pwconv_ci8_co16_g1_s1_none \(pwconv, \d+ch x \d+px\) in \d+ ms$`, lines[2])
-	assert.Regexp(t, `^wrote \d+ files to .*out in [0-9.]+ s$`, lines[3])
+	assert.Regexp(t, `^assembled 1 dwconv kernel\(s\) for AVX2 in \d+ ms: dwconv3x3_c8_s1_d1_none \(8ch x \d+px\)$`, lines[1])
+	assert.Regexp(t, `^assembled 1 pwconv kernel\(s\) for AVX2 in \d+ ms: pwconv_ci8_co16_g1_s1_none \(\d+ch x \d+px\)$`, lines[2])
+	assert.Regexp(t, `^assembled 1 dwconv kernel\(s\) for AVX-512 in \d+ ms$`, lines[3])
+	assert.Regexp(t, `^assembled 1 pwconv kernel\(s\) for AVX-512 in \d+ ms$`, lines[4])
+	assert.Regexp(t, `^wrote \d+ files to .*out in [0-9.]+ s$`, lines[5])
 
 	stderr.Reset()
 	require.Equal(t, 0, run(args, &stderr))
