@@ -211,8 +211,9 @@ func TestWalkStrategies(t *testing.T) {
 func walkStrategies(t *testing.T, seen map[string]bool) {
 	for _, g := range []*geometry{layer(20, 20, 20, 3, 1, 1, 1, false), layer(12, 36, 3, 3, 1, 2, 2, false), layer(16, 64, 1, 3, 1, 1, 1, false)} {
 		for _, hw := range [][2]int{{5, 4}, {7, 9}, {11, 6}} {
-			r, err := g.walk(genericKernel(g), nil, make([]float32, 1<<16), make([]float32, 1<<16), 1, hw[0], hw[1])
+			oh, ow, err := g.check(make([]float32, 1<<16), make([]float32, 1<<16), 1, hw[0], hw[1])
 			require.NoError(t, err)
+			r := g.walk(genericKernel(g), nil, nil, nil, hw[0], hw[1], oh, ow)
 			seen[fmt.Sprintf("band=%v whole=%v", r.bandAll, r.padWhole)] = true
 		}
 	}
@@ -307,4 +308,39 @@ func TestForwardRejectsOverlap(t *testing.T) {
 	assert.False(t, overlap(buf[:0], buf))
 	assert.True(t, overlap(buf[2:3], buf[:3]))
 	assert.False(t, overlap(buf[3:4], buf[:3]))
+}
+
+// TestForwardFused: a depthwise layer and a 1×1 layer as one block equal
+// the two run one after the other, on every walk strategy and worker count.
+func TestForwardFused(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	dw := layer(20, 20, 20, 3, 2, 1, 1, false)
+	pw := &geometry{name: "P", cin: 20, cout: 12, groups: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1,
+		bias: true, packGroups: 1, packCin: 20, packCout: 12, blockVecs: 1}
+	w1, b1 := ints(rng, 20*3*4, 3), ints(rng, 20, 5)
+	w2, b2 := ints(rng, 12*20, 3), ints(rng, 12, 5)
+	p1, err := dw.pack(w1, b1)
+	require.NoError(t, err)
+	p2, err := pw.pack(w2, b2)
+	require.NoError(t, err)
+	defer func(v float64) { padWholeMax = v }(padWholeMax)
+	for _, limit := range []float64{0, padWholeMax} {
+		padWholeMax = limit
+		for _, hw := range [][2]int{{1, 1}, {5, 4}, {9, 13}} {
+			h, w := hw[0], hw[1]
+			oh, ow := dw.outputSize(h, w)
+			src := ints(rng, 2*h*w*20, 3)
+			mid := make([]float32, 2*oh*ow*20)
+			require.NoError(t, dw.forward(genericKernel(dw), p1, mid, src, 2, h, w))
+			want := make([]float32, 2*oh*ow*12)
+			require.NoError(t, pw.forward(genericKernel(pw), p2, want, mid, 2, oh, ow))
+			for _, workers := range []int{1, 3} {
+				got := make([]float32, len(want))
+				require.NoError(t, forwardFused("B", dw, genericKernel(dw), p1, pw, genericKernel(pw), p2, got, src, 2, h, w, workers))
+				assert.Equal(t, want, got, "%dx%d workers=%d limit=%v", h, w, workers, limit)
+			}
+		}
+	}
+	err = forwardFused("B", dw, genericKernel(dw), p1, pw, genericKernel(pw), p2, make([]float32, 5), make([]float32, 100), 1, 5, 4, 1)
+	assert.ErrorContains(t, err, "B.Forward: src has 100 elements")
 }
