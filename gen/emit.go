@@ -240,7 +240,57 @@ func layersFile(p *Plan) *jen.File {
 			jen.Return(jen.Id(geom).Dot("outputSize").Call(jen.Id("h"), jen.Id("w"))),
 		)
 	}
+	for _, b := range p.Blocks {
+		blockType(f, p, b)
+	}
 	return f
+}
+
+// blockType writes a fused block's type: the two layers' packed weights
+// and kernels, run together by the driver's fused walk.
+func blockType(f *jen.File, p *Plan, b BlockPlan) {
+	t := b.TypeName()
+	dw, pw := p.Layers[b.DW], p.Layers[b.PW]
+	dt, pt := dw.TypeName(), pw.TypeName()
+	dg, pg := lowerFirst(dt)+"Geometry", lowerFirst(pt)+"Geometry"
+	comment(f, "%s is block %q: layer %q (%s) then layer %q (%s), fused. Each depthwise output\nrow goes from a small row buffer straight into the 1×1 kernel; the intermediate\nfeature map is never written. Immutable once made; safe for concurrent use.",
+		t, b.Name, dw.Name, dt, pw.Name, pt)
+	f.Type().Id(t).Struct(
+		jen.Id("dw").Op("*").Id(dt),
+		jen.Id("pw").Op("*").Id(pt),
+	)
+	comment(f, "New%s packs both layers' weights, as New%s and New%s do.", t, dt, pt)
+	f.Func().Id("New"+t).Params(jen.List(jen.Id("dwWeights"), jen.Id("dwBias"), jen.Id("pwWeights"), jen.Id("pwBias")).Index().Float32()).
+		Params(jen.Op("*").Id(t), jen.Error()).Block(
+		jen.Return(jen.Id("new"+t).Call(jen.Id("dwWeights"), jen.Id("dwBias"), jen.Id("pwWeights"), jen.Id("pwBias"),
+			jen.Id("selectKernel").Call(jen.Id(kernelID(p.Kernels[dw.Kernel]))), jen.Id("selectKernel").Call(jen.Id(kernelID(p.Kernels[pw.Kernel]))))),
+	)
+	f.Func().Id("new"+t).Params(jen.List(jen.Id("dwWeights"), jen.Id("dwBias"), jen.Id("pwWeights"), jen.Id("pwBias")).Index().Float32(), jen.List(jen.Id("dwImpl"), jen.Id("pwImpl")).Id("kernelImpl")).
+		Params(jen.Op("*").Id(t), jen.Error()).Block(
+		jen.List(jen.Id("dw"), jen.Err()).Op(":=").Id("new"+dt).Call(jen.Id("dwWeights"), jen.Id("dwBias"), jen.Id("dwImpl")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit("New"+t+": depthwise: %w"), jen.Err()))),
+		jen.List(jen.Id("pw"), jen.Err()).Op(":=").Id("new"+pt).Call(jen.Id("pwWeights"), jen.Id("pwBias"), jen.Id("pwImpl")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Qual("fmt", "Errorf").Call(jen.Lit("New"+t+": pointwise: %w"), jen.Err()))),
+		jen.Return(jen.Op("&").Id(t).Values(jen.Dict{jen.Id("dw"): jen.Id("dw"), jen.Id("pw"): jen.Id("pw")}), jen.Nil()),
+	)
+	comment(f, "Forward computes dst from src: src is NHWC [n][h][w][%d], dst NHWC [n][oh][ow][%d].", dw.Cin, pw.Cout)
+	f.Func().Params(jen.Id("b").Op("*").Id(t)).Id("Forward").
+		Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w")).Int()).Error().Block(
+		jen.Return(jen.Id("b").Dot("ForwardParallel").Call(jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Lit(1))),
+	)
+	comment(f, "ForwardParallel is Forward with the output rows split over workers goroutines\n(workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.")
+	f.Func().Params(jen.Id("b").Op("*").Id(t)).Id("ForwardParallel").
+		Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers")).Int()).Error().Block(
+		jen.If(jen.Id("b").Op("==").Nil().Op("||").Id("b").Dot("dw").Op("==").Nil().Op("||").Id("b").Dot("pw").Op("==").Nil()).Block(jen.Return(jen.Id("errNoLayer"))),
+		jen.Return(jen.Id("forwardFused").Call(jen.Lit(t), jen.Op("&").Id(dg), jen.Id("b").Dot("dw").Dot("kernel"), jen.Id("b").Dot("dw").Dot("w"),
+			jen.Op("&").Id(pg), jen.Id("b").Dot("pw").Dot("kernel"), jen.Id("b").Dot("pw").Dot("w"),
+			jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers"))),
+	)
+	comment(f, "OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).")
+	f.Func().Params(jen.Id("b").Op("*").Id(t)).Id("OutputSize").Params(jen.List(jen.Id("h"), jen.Id("w")).Int()).
+		Params(jen.List(jen.Id("oh"), jen.Id("ow")).Int()).Block(
+		jen.Return(jen.Id(dg).Dot("outputSize").Call(jen.Id("h"), jen.Id("w"))),
+	)
 }
 
 // comment adds a // comment of one or more lines (jennifer would make a
@@ -452,8 +502,74 @@ func testFile(p *Plan) *jen.File {
 			)),
 		)
 	}
+	for _, b := range p.Blocks {
+		blockTests(f, p, b)
+	}
 	example(f, p.Layers[0])
 	return f
+}
+
+// blockTests: the block against its two layers' reference on every pair of
+// implementations, the error contract, and a benchmark of the fused block
+// against the two layers run one after the other.
+func blockTests(f *jen.File, p *Plan, b BlockPlan) {
+	t := b.TypeName()
+	dw, pw := p.Layers[b.DW], p.Layers[b.PW]
+	dwConv, pwConv := jen.Id(lowerFirst(dw.TypeName())+"Conv"), jen.Id(lowerFirst(pw.TypeName())+"Conv")
+	dwID, pwID := jen.Id(kernelID(p.Kernels[dw.Kernel])), jen.Id(kernelID(p.Kernels[pw.Kernel]))
+	newWith := "new" + t + "With"
+	comment(f, "%s makes %s from implementations of its two kernels, run through Forward\n(workers == 0) or ForwardParallel.", newWith, t)
+	f.Func().Id(newWith).Params(jen.List(jen.Id("dwImpl"), jen.Id("pwImpl")).Id("kernelImpl"), jen.Id("workers").Int()).Qual(verifyPath, "NewBlock").Block(
+		jen.Return(jen.Func().Params(jen.List(jen.Id("w1"), jen.Id("b1"), jen.Id("w2"), jen.Id("b2")).Index().Float32()).Params(jen.Qual(verifyPath, "Forward"), jen.Error()).Block(
+			jen.List(jen.Id("b"), jen.Err()).Op(":=").Id("new"+t).Call(jen.Id("w1"), jen.Id("b1"), jen.Id("w2"), jen.Id("b2"), jen.Id("dwImpl"), jen.Id("pwImpl")),
+			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+			jen.If(jen.Id("workers").Op("==").Lit(0)).Block(jen.Return(jen.Id("b").Dot("Forward"), jen.Nil())),
+			jen.Return(jen.Func().Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w")).Int()).Error().Block(
+				jen.Return(jen.Id("b").Dot("ForwardParallel").Call(jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers"))),
+			), jen.Nil()),
+		)),
+	)
+	pairs := []jen.Code{
+		jen.List(jen.Id("dwImpls"), jen.Id("pwImpls")).Op(":=").List(jen.Id("kernelImpls").Call(dwID), jen.Id("kernelImpls").Call(pwID)),
+	}
+	pair := func(body ...jen.Code) jen.Code {
+		return jen.For(jen.Id("i").Op(":=").Range().Max(jen.Len(jen.Id("dwImpls")), jen.Len(jen.Id("pwImpls")))).Block(append([]jen.Code{
+			jen.List(jen.Id("di"), jen.Id("pi")).Op(":=").List(
+				jen.Id("dwImpls").Index(jen.Min(jen.Id("i"), jen.Len(jen.Id("dwImpls")).Op("-").Lit(1))),
+				jen.Id("pwImpls").Index(jen.Min(jen.Id("i"), jen.Len(jen.Id("pwImpls")).Op("-").Lit(1)))),
+			jen.Id("name").Op(":=").Id("di").Dot("name").Op("+").Lit("+").Op("+").Id("pi").Dot("name"),
+		}, body...)...)
+	}
+	comment(f, "Test%s checks the fused block against its layers' reference, on every pair of\nimplementations, through Forward and ForwardParallel.", t)
+	f.Func().Id("Test"+t).Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(append(pairs,
+		pair(
+			jen.Id("t").Dot("Run").Call(jen.Id("name"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+				jen.Qual(verifyPath, "SweepBlock").Call(jen.Id("t"), dwConv, pwConv, jen.Id(newWith).Call(jen.Id("di"), jen.Id("pi"), jen.Lit(0))),
+				jen.Qual(verifyPath, "CheckBlockErrors").Call(jen.Id("t"), dwConv, pwConv, jen.Id(newWith).Call(jen.Id("di"), jen.Id("pi"), jen.Lit(0))),
+			)),
+			jen.Id("t").Dot("Run").Call(jen.Id("name").Op("+").Lit("/parallel"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+				jen.Qual(verifyPath, "SweepBlock").Call(jen.Id("t"), dwConv, pwConv, jen.Id(newWith).Call(jen.Id("di"), jen.Id("pi"), jen.Lit(3))),
+			)),
+		))...,
+	)
+	h, w := benchSize(dw.Layer)
+	comment(f, "Benchmark%s runs one %dx%d image through the fused block and, for comparison,\nthrough the two layers one after the other (a full intermediate feature map).", t, h, w)
+	best := []jen.Code{
+		jen.List(jen.Id("di"), jen.Id("pi")).Op(":=").List(jen.Id("selectKernel").Call(dwID), jen.Id("selectKernel").Call(pwID)),
+	}
+	bench := func(name string, nb jen.Code) jen.Code {
+		return jen.Id("b").Dot("Run").Call(jen.Lit(name), jen.Func().Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(
+			jen.Qual(verifyPath, "BenchBlock").Call(jen.Id("b"), dwConv, pwConv, nb, jen.Lit(1), jen.Lit(h), jen.Lit(w)),
+		))
+	}
+	f.Func().Id("Benchmark"+t).Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(append(best,
+		bench("fused", jen.Id(newWith).Call(jen.Id("di"), jen.Id("pi"), jen.Lit(0))),
+		bench("unfused", jen.Qual(verifyPath, "Unfused").Call(dwConv, pwConv,
+			jen.Id("new"+dw.TypeName()+"With").Call(jen.Id("di"), jen.Lit(0)), jen.Id("new"+pw.TypeName()+"With").Call(jen.Id("pi"), jen.Lit(0)))),
+		bench("fused_parallel", jen.Id(newWith).Call(jen.Id("di"), jen.Id("pi"), jen.Lit(-1))),
+		bench("unfused_parallel", jen.Qual(verifyPath, "Unfused").Call(dwConv, pwConv,
+			jen.Id("new"+dw.TypeName()+"With").Call(jen.Id("di"), jen.Lit(-1)), jen.Id("new"+pw.TypeName()+"With").Call(jen.Id("pi"), jen.Lit(-1)))),
+	)...)
 }
 
 // example writes the package example with the first layer: make the layer, run one small

@@ -13,6 +13,13 @@ type Plan struct {
 	Package string
 	Layers  []LayerPlan
 	Kernels []templates.Kernel // in order of first use
+	Blocks  []BlockPlan
+}
+
+// BlockPlan ties a fused block to its two layers.
+type BlockPlan struct {
+	Block
+	DW, PW int // indices into Plan.Layers
 }
 
 // LayerPlan ties a layer to its kernel.
@@ -42,6 +49,18 @@ func NewPlan(s *Spec) (*Plan, error) {
 			p.Kernels = append(p.Kernels, k)
 		}
 		p.Layers = append(p.Layers, LayerPlan{Layer: l, Kernel: i})
+	}
+	for _, b := range s.Blocks {
+		bp := BlockPlan{Block: b}
+		for i, l := range p.Layers {
+			switch l.Name {
+			case b.Depthwise:
+				bp.DW = i
+			case b.Pointwise:
+				bp.PW = i
+			}
+		}
+		p.Blocks = append(p.Blocks, bp)
 	}
 	return p, nil
 }

@@ -32,6 +32,7 @@ type Spec struct {
 	Source  string // file name used in errors ("layers.json", or "-layer" for inline)
 	Package string
 	Layers  []Layer
+	Blocks  []Block // fused depthwise-separable pairs, see Block
 }
 
 // Layer is one convolution layer of a spec.
@@ -212,7 +213,7 @@ func (s *Spec) check(top []error, parsed []*problems, layersReported bool) []err
 		p.checkNames(i, layers, firstName, firstType)
 		errs = append(errs, p.errs...)
 	}
-	return errs
+	return append(errs, s.checkBlocks(layers)...)
 }
 
 // prefix puts the source in front of a message, if there is one.
@@ -530,7 +531,7 @@ func ParseSpec(source string, data []byte) (*Spec, error) {
 	seen := map[string]bool{}
 	for _, f := range fields {
 		switch {
-		case f.key != "package" && f.key != "layers":
+		case f.key != "package" && f.key != "layers" && f.key != "blocks":
 			topErr("unknown field %q", f.key)
 		case seen[f.key]:
 			topErr("duplicate field %q", f.key)
@@ -540,6 +541,10 @@ func ParseSpec(source string, data []byte) (*Spec, error) {
 			} else {
 				topErr("package: want a string, got %s", shortJSON(f.value))
 			}
+		case f.key == "blocks":
+			blocks, errs := parseBlocks(source, f.value)
+			s.Blocks = blocks
+			top = append(top, errs...)
 		default:
 			layersRaw = f.value
 		}

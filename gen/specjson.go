@@ -26,7 +26,20 @@ func FormatSpec(s *Spec) []byte {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString(" ]}\n")
+	b.WriteString(" ]")
+	if len(s.Blocks) > 0 {
+		b.WriteString(",\n \"blocks\": [\n")
+		for i, bl := range s.Blocks {
+			fmt.Fprintf(&b, "  {\"name\": %s, \"depthwise\": %s, \"pointwise\": %s}",
+				strconv.Quote(bl.Name), strconv.Quote(bl.Depthwise), strconv.Quote(bl.Pointwise))
+			if i < len(s.Blocks)-1 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString(" ]")
+	}
+	b.WriteString("}\n")
 	return b.Bytes()
 }
 

@@ -107,10 +107,11 @@ func CheckBlock(t testing.TB, dw, pw Conv, newBlock NewBlock, n, h, w int, seed 
 	}
 }
 
-// SweepBlock runs CheckBlock over the depthwise layer's Sizes.
+// SweepBlock runs CheckBlock over the depthwise layer's sizes, budgeted
+// for both layers' MACs.
 func SweepBlock(t testing.TB, dw, pw Conv, newBlock NewBlock) {
 	t.Helper()
-	for i, s := range Sizes(dw) {
+	for i, s := range dw.sizes(dw.macsPerPixel() + pw.macsPerPixel()) {
 		seed := int64(i) + 1
 		if tt, ok := t.(*testing.T); ok {
 			tt.Run(fmt.Sprintf("n%d_h%d_w%d", s.N, s.H, s.W), func(t *testing.T) {

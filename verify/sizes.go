@@ -49,12 +49,15 @@ func (c Conv) minValid(a axis) int {
 	}
 }
 
-func (c Conv) cost(s Size) int {
+func (c Conv) cost(s Size) int { return c.costPer(s, c.macsPerPixel()) }
+
+// costPer is the MACs of size s when each output pixel costs perPixel.
+func (c Conv) costPer(s Size, perPixel int) int {
 	oh, ow := c.OutputSize(s.H, s.W)
 	if oh <= 0 || ow <= 0 {
 		return 0
 	}
-	return s.N * oh * ow * c.macsPerPixel()
+	return s.N * oh * ow * perPixel
 }
 
 // Sizes is the edge sweep for c, in a deterministic order: 1×1, the smallest
@@ -62,7 +65,11 @@ func (c Conv) cost(s Size) int {
 // odd×odd output, batch 2; then (dropped largest-first when the layer is
 // heavy) sizes around the kernel span (span-1 is too small unless padded,
 // so invalid sizes appear too), more tails, odd sizes and one big size.
-func Sizes(c Conv) []Size {
+func Sizes(c Conv) []Size { return c.sizes(c.macsPerPixel()) }
+
+// sizes is Sizes for a layer whose output pixels cost perPixel MACs each
+// (a fused block adds its second layer's).
+func (c Conv) sizes(perPixel int) []Size {
 	ah, aw := c.axes()
 	spanH, spanW := span(c.KH, c.DilationH), span(c.KW, c.DilationW)
 	minH, minW := c.minValid(ah), c.minValid(aw)
@@ -127,14 +134,14 @@ func Sizes(c Conv) []Size {
 	// Drop optional sizes, most expensive (then latest) first, to the budget.
 	total := 0
 	for _, cd := range uniq {
-		total += c.cost(cd.Size)
+		total += c.costPer(cd.Size, perPixel)
 	}
 	order := make([]int, len(uniq))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool {
-		ca, cb := c.cost(uniq[order[a]].Size), c.cost(uniq[order[b]].Size)
+		ca, cb := c.costPer(uniq[order[a]].Size, perPixel), c.costPer(uniq[order[b]].Size, perPixel)
 		if ca != cb {
 			return ca > cb
 		}
@@ -145,9 +152,9 @@ func Sizes(c Conv) []Size {
 		if total <= sweepBudget {
 			break
 		}
-		if !uniq[i].required && c.cost(uniq[i].Size) > 0 {
+		if !uniq[i].required && c.costPer(uniq[i].Size, perPixel) > 0 {
 			drop[i] = true
-			total -= c.cost(uniq[i].Size)
+			total -= c.costPer(uniq[i].Size, perPixel)
 		}
 	}
 	var sizes []Size

@@ -34,6 +34,8 @@
 // build tag, a specialized pure-Go kernel computes the same thing.
 package mobilenetv1
 
+import "fmt"
+
 // Conv1 is layer "conv1": cin 3, cout 32, 3x3, groups 1, stride 2x2, dilation 1x1, pad 1,1,1,1, bias, relu6.
 // It is immutable once made and safe for concurrent Forward calls.
 type Conv1 struct {
@@ -2003,4 +2005,602 @@ func (l *Pw14) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Pw14) OutputSize(h, w int) (oh, ow int) {
 	return pw14Geometry.outputSize(h, w)
+}
+
+// Block2 is block "block2": layer "dw2" (Dw2) then layer "pw2" (Pw2), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block2 struct {
+	dw *Dw2
+	pw *Pw2
+}
+
+// NewBlock2 packs both layers' weights, as NewDw2 and NewPw2 do.
+func NewBlock2(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block2, error) {
+	return newBlock2(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c32_s1_d1_relu6), selectKernel(k_pwconv_ci32_co64_g1_s1_relu6))
+}
+func newBlock2(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block2, error) {
+	dw, err := newDw2(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock2: depthwise: %w", err)
+	}
+	pw, err := newPw2(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock2: pointwise: %w", err)
+	}
+	return &Block2{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][32], dst NHWC [n][oh][ow][64].
+func (b *Block2) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block2", &dw2Geometry, b.dw.kernel, b.dw.w, &pw2Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block2) OutputSize(h, w int) (oh, ow int) {
+	return dw2Geometry.outputSize(h, w)
+}
+
+// Block3 is block "block3": layer "dw3" (Dw3) then layer "pw3" (Pw3), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block3 struct {
+	dw *Dw3
+	pw *Pw3
+}
+
+// NewBlock3 packs both layers' weights, as NewDw3 and NewPw3 do.
+func NewBlock3(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block3, error) {
+	return newBlock3(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c64_s2_d1_relu6), selectKernel(k_pwconv_ci64_co128_g1_s1_relu6))
+}
+func newBlock3(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block3, error) {
+	dw, err := newDw3(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock3: depthwise: %w", err)
+	}
+	pw, err := newPw3(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock3: pointwise: %w", err)
+	}
+	return &Block3{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][64], dst NHWC [n][oh][ow][128].
+func (b *Block3) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block3) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block3", &dw3Geometry, b.dw.kernel, b.dw.w, &pw3Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block3) OutputSize(h, w int) (oh, ow int) {
+	return dw3Geometry.outputSize(h, w)
+}
+
+// Block4 is block "block4": layer "dw4" (Dw4) then layer "pw4" (Pw4), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block4 struct {
+	dw *Dw4
+	pw *Pw4
+}
+
+// NewBlock4 packs both layers' weights, as NewDw4 and NewPw4 do.
+func NewBlock4(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block4, error) {
+	return newBlock4(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c128_s1_d1_relu6), selectKernel(k_pwconv_ci128_co128_g1_s1_relu6))
+}
+func newBlock4(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block4, error) {
+	dw, err := newDw4(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock4: depthwise: %w", err)
+	}
+	pw, err := newPw4(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock4: pointwise: %w", err)
+	}
+	return &Block4{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][128], dst NHWC [n][oh][ow][128].
+func (b *Block4) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block4) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block4", &dw4Geometry, b.dw.kernel, b.dw.w, &pw4Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block4) OutputSize(h, w int) (oh, ow int) {
+	return dw4Geometry.outputSize(h, w)
+}
+
+// Block5 is block "block5": layer "dw5" (Dw5) then layer "pw5" (Pw5), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block5 struct {
+	dw *Dw5
+	pw *Pw5
+}
+
+// NewBlock5 packs both layers' weights, as NewDw5 and NewPw5 do.
+func NewBlock5(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block5, error) {
+	return newBlock5(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c128_s2_d1_relu6), selectKernel(k_pwconv_ci128_co256_g1_s1_relu6))
+}
+func newBlock5(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block5, error) {
+	dw, err := newDw5(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock5: depthwise: %w", err)
+	}
+	pw, err := newPw5(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock5: pointwise: %w", err)
+	}
+	return &Block5{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][128], dst NHWC [n][oh][ow][256].
+func (b *Block5) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block5) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block5", &dw5Geometry, b.dw.kernel, b.dw.w, &pw5Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block5) OutputSize(h, w int) (oh, ow int) {
+	return dw5Geometry.outputSize(h, w)
+}
+
+// Block6 is block "block6": layer "dw6" (Dw6) then layer "pw6" (Pw6), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block6 struct {
+	dw *Dw6
+	pw *Pw6
+}
+
+// NewBlock6 packs both layers' weights, as NewDw6 and NewPw6 do.
+func NewBlock6(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block6, error) {
+	return newBlock6(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c256_s1_d1_relu6), selectKernel(k_pwconv_ci256_co256_g1_s1_relu6))
+}
+func newBlock6(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block6, error) {
+	dw, err := newDw6(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock6: depthwise: %w", err)
+	}
+	pw, err := newPw6(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock6: pointwise: %w", err)
+	}
+	return &Block6{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][256], dst NHWC [n][oh][ow][256].
+func (b *Block6) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block6) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block6", &dw6Geometry, b.dw.kernel, b.dw.w, &pw6Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block6) OutputSize(h, w int) (oh, ow int) {
+	return dw6Geometry.outputSize(h, w)
+}
+
+// Block7 is block "block7": layer "dw7" (Dw7) then layer "pw7" (Pw7), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block7 struct {
+	dw *Dw7
+	pw *Pw7
+}
+
+// NewBlock7 packs both layers' weights, as NewDw7 and NewPw7 do.
+func NewBlock7(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block7, error) {
+	return newBlock7(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c256_s2_d1_relu6), selectKernel(k_pwconv_ci256_co512_g1_s1_relu6))
+}
+func newBlock7(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block7, error) {
+	dw, err := newDw7(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock7: depthwise: %w", err)
+	}
+	pw, err := newPw7(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock7: pointwise: %w", err)
+	}
+	return &Block7{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][256], dst NHWC [n][oh][ow][512].
+func (b *Block7) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block7) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block7", &dw7Geometry, b.dw.kernel, b.dw.w, &pw7Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block7) OutputSize(h, w int) (oh, ow int) {
+	return dw7Geometry.outputSize(h, w)
+}
+
+// Block8 is block "block8": layer "dw8" (Dw8) then layer "pw8" (Pw8), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block8 struct {
+	dw *Dw8
+	pw *Pw8
+}
+
+// NewBlock8 packs both layers' weights, as NewDw8 and NewPw8 do.
+func NewBlock8(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block8, error) {
+	return newBlock8(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c512_s1_d1_relu6), selectKernel(k_pwconv_ci512_co512_g1_s1_relu6))
+}
+func newBlock8(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block8, error) {
+	dw, err := newDw8(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock8: depthwise: %w", err)
+	}
+	pw, err := newPw8(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock8: pointwise: %w", err)
+	}
+	return &Block8{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512].
+func (b *Block8) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block8) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block8", &dw8Geometry, b.dw.kernel, b.dw.w, &pw8Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block8) OutputSize(h, w int) (oh, ow int) {
+	return dw8Geometry.outputSize(h, w)
+}
+
+// Block9 is block "block9": layer "dw9" (Dw9) then layer "pw9" (Pw9), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block9 struct {
+	dw *Dw9
+	pw *Pw9
+}
+
+// NewBlock9 packs both layers' weights, as NewDw9 and NewPw9 do.
+func NewBlock9(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block9, error) {
+	return newBlock9(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c512_s1_d1_relu6), selectKernel(k_pwconv_ci512_co512_g1_s1_relu6))
+}
+func newBlock9(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block9, error) {
+	dw, err := newDw9(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock9: depthwise: %w", err)
+	}
+	pw, err := newPw9(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock9: pointwise: %w", err)
+	}
+	return &Block9{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512].
+func (b *Block9) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block9) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block9", &dw9Geometry, b.dw.kernel, b.dw.w, &pw9Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block9) OutputSize(h, w int) (oh, ow int) {
+	return dw9Geometry.outputSize(h, w)
+}
+
+// Block10 is block "block10": layer "dw10" (Dw10) then layer "pw10" (Pw10), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block10 struct {
+	dw *Dw10
+	pw *Pw10
+}
+
+// NewBlock10 packs both layers' weights, as NewDw10 and NewPw10 do.
+func NewBlock10(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block10, error) {
+	return newBlock10(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c512_s1_d1_relu6), selectKernel(k_pwconv_ci512_co512_g1_s1_relu6))
+}
+func newBlock10(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block10, error) {
+	dw, err := newDw10(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock10: depthwise: %w", err)
+	}
+	pw, err := newPw10(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock10: pointwise: %w", err)
+	}
+	return &Block10{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512].
+func (b *Block10) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block10) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block10", &dw10Geometry, b.dw.kernel, b.dw.w, &pw10Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block10) OutputSize(h, w int) (oh, ow int) {
+	return dw10Geometry.outputSize(h, w)
+}
+
+// Block11 is block "block11": layer "dw11" (Dw11) then layer "pw11" (Pw11), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block11 struct {
+	dw *Dw11
+	pw *Pw11
+}
+
+// NewBlock11 packs both layers' weights, as NewDw11 and NewPw11 do.
+func NewBlock11(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block11, error) {
+	return newBlock11(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c512_s1_d1_relu6), selectKernel(k_pwconv_ci512_co512_g1_s1_relu6))
+}
+func newBlock11(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block11, error) {
+	dw, err := newDw11(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock11: depthwise: %w", err)
+	}
+	pw, err := newPw11(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock11: pointwise: %w", err)
+	}
+	return &Block11{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512].
+func (b *Block11) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block11) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block11", &dw11Geometry, b.dw.kernel, b.dw.w, &pw11Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block11) OutputSize(h, w int) (oh, ow int) {
+	return dw11Geometry.outputSize(h, w)
+}
+
+// Block12 is block "block12": layer "dw12" (Dw12) then layer "pw12" (Pw12), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block12 struct {
+	dw *Dw12
+	pw *Pw12
+}
+
+// NewBlock12 packs both layers' weights, as NewDw12 and NewPw12 do.
+func NewBlock12(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block12, error) {
+	return newBlock12(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c512_s1_d1_relu6), selectKernel(k_pwconv_ci512_co512_g1_s1_relu6))
+}
+func newBlock12(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block12, error) {
+	dw, err := newDw12(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock12: depthwise: %w", err)
+	}
+	pw, err := newPw12(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock12: pointwise: %w", err)
+	}
+	return &Block12{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512].
+func (b *Block12) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block12) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block12", &dw12Geometry, b.dw.kernel, b.dw.w, &pw12Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block12) OutputSize(h, w int) (oh, ow int) {
+	return dw12Geometry.outputSize(h, w)
+}
+
+// Block13 is block "block13": layer "dw13" (Dw13) then layer "pw13" (Pw13), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block13 struct {
+	dw *Dw13
+	pw *Pw13
+}
+
+// NewBlock13 packs both layers' weights, as NewDw13 and NewPw13 do.
+func NewBlock13(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block13, error) {
+	return newBlock13(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c512_s2_d1_relu6), selectKernel(k_pwconv_ci512_co1024_g1_s1_relu6))
+}
+func newBlock13(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block13, error) {
+	dw, err := newDw13(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock13: depthwise: %w", err)
+	}
+	pw, err := newPw13(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock13: pointwise: %w", err)
+	}
+	return &Block13{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][1024].
+func (b *Block13) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block13) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block13", &dw13Geometry, b.dw.kernel, b.dw.w, &pw13Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block13) OutputSize(h, w int) (oh, ow int) {
+	return dw13Geometry.outputSize(h, w)
+}
+
+// Block14 is block "block14": layer "dw14" (Dw14) then layer "pw14" (Pw14), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type Block14 struct {
+	dw *Dw14
+	pw *Pw14
+}
+
+// NewBlock14 packs both layers' weights, as NewDw14 and NewPw14 do.
+func NewBlock14(dwWeights, dwBias, pwWeights, pwBias []float32) (*Block14, error) {
+	return newBlock14(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c1024_s1_d1_relu6), selectKernel(k_pwconv_ci1024_co1024_g1_s1_relu6))
+}
+func newBlock14(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*Block14, error) {
+	dw, err := newDw14(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock14: depthwise: %w", err)
+	}
+	pw, err := newPw14(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewBlock14: pointwise: %w", err)
+	}
+	return &Block14{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][1024], dst NHWC [n][oh][ow][1024].
+func (b *Block14) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *Block14) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("Block14", &dw14Geometry, b.dw.kernel, b.dw.w, &pw14Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *Block14) OutputSize(h, w int) (oh, ow int) {
+	return dw14Geometry.outputSize(h, w)
 }

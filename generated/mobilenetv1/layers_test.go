@@ -2357,6 +2357,682 @@ func BenchmarkPw14(b *testing.B) {
 	})
 }
 
+// newBlock2With makes Block2 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock2With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock2(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock2 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock2(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c32_s1_d1_relu6), kernelImpls(k_pwconv_ci32_co64_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw2Conv, pw2Conv, newBlock2With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw2Conv, pw2Conv, newBlock2With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw2Conv, pw2Conv, newBlock2With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock2 runs one 112x112 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock2(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c32_s1_d1_relu6), selectKernel(k_pwconv_ci32_co64_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw2Conv, pw2Conv, newBlock2With(di, pi, 0), 1, 112, 112)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw2Conv, pw2Conv, verify.Unfused(dw2Conv, pw2Conv, newDw2With(di, 0), newPw2With(pi, 0)), 1, 112, 112)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw2Conv, pw2Conv, newBlock2With(di, pi, -1), 1, 112, 112)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw2Conv, pw2Conv, verify.Unfused(dw2Conv, pw2Conv, newDw2With(di, -1), newPw2With(pi, -1)), 1, 112, 112)
+	})
+}
+
+// newBlock3With makes Block3 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock3With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock3(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock3 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock3(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c64_s2_d1_relu6), kernelImpls(k_pwconv_ci64_co128_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw3Conv, pw3Conv, newBlock3With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw3Conv, pw3Conv, newBlock3With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw3Conv, pw3Conv, newBlock3With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock3 runs one 112x112 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock3(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c64_s2_d1_relu6), selectKernel(k_pwconv_ci64_co128_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw3Conv, pw3Conv, newBlock3With(di, pi, 0), 1, 112, 112)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw3Conv, pw3Conv, verify.Unfused(dw3Conv, pw3Conv, newDw3With(di, 0), newPw3With(pi, 0)), 1, 112, 112)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw3Conv, pw3Conv, newBlock3With(di, pi, -1), 1, 112, 112)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw3Conv, pw3Conv, verify.Unfused(dw3Conv, pw3Conv, newDw3With(di, -1), newPw3With(pi, -1)), 1, 112, 112)
+	})
+}
+
+// newBlock4With makes Block4 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock4With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock4(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock4 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock4(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c128_s1_d1_relu6), kernelImpls(k_pwconv_ci128_co128_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw4Conv, pw4Conv, newBlock4With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw4Conv, pw4Conv, newBlock4With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw4Conv, pw4Conv, newBlock4With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock4 runs one 56x56 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock4(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c128_s1_d1_relu6), selectKernel(k_pwconv_ci128_co128_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw4Conv, pw4Conv, newBlock4With(di, pi, 0), 1, 56, 56)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw4Conv, pw4Conv, verify.Unfused(dw4Conv, pw4Conv, newDw4With(di, 0), newPw4With(pi, 0)), 1, 56, 56)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw4Conv, pw4Conv, newBlock4With(di, pi, -1), 1, 56, 56)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw4Conv, pw4Conv, verify.Unfused(dw4Conv, pw4Conv, newDw4With(di, -1), newPw4With(pi, -1)), 1, 56, 56)
+	})
+}
+
+// newBlock5With makes Block5 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock5With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock5(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock5 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock5(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c128_s2_d1_relu6), kernelImpls(k_pwconv_ci128_co256_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw5Conv, pw5Conv, newBlock5With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw5Conv, pw5Conv, newBlock5With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw5Conv, pw5Conv, newBlock5With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock5 runs one 56x56 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock5(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c128_s2_d1_relu6), selectKernel(k_pwconv_ci128_co256_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw5Conv, pw5Conv, newBlock5With(di, pi, 0), 1, 56, 56)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw5Conv, pw5Conv, verify.Unfused(dw5Conv, pw5Conv, newDw5With(di, 0), newPw5With(pi, 0)), 1, 56, 56)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw5Conv, pw5Conv, newBlock5With(di, pi, -1), 1, 56, 56)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw5Conv, pw5Conv, verify.Unfused(dw5Conv, pw5Conv, newDw5With(di, -1), newPw5With(pi, -1)), 1, 56, 56)
+	})
+}
+
+// newBlock6With makes Block6 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock6With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock6(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock6 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock6(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c256_s1_d1_relu6), kernelImpls(k_pwconv_ci256_co256_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw6Conv, pw6Conv, newBlock6With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw6Conv, pw6Conv, newBlock6With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw6Conv, pw6Conv, newBlock6With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock6 runs one 28x28 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock6(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c256_s1_d1_relu6), selectKernel(k_pwconv_ci256_co256_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw6Conv, pw6Conv, newBlock6With(di, pi, 0), 1, 28, 28)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw6Conv, pw6Conv, verify.Unfused(dw6Conv, pw6Conv, newDw6With(di, 0), newPw6With(pi, 0)), 1, 28, 28)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw6Conv, pw6Conv, newBlock6With(di, pi, -1), 1, 28, 28)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw6Conv, pw6Conv, verify.Unfused(dw6Conv, pw6Conv, newDw6With(di, -1), newPw6With(pi, -1)), 1, 28, 28)
+	})
+}
+
+// newBlock7With makes Block7 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock7With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock7(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock7 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock7(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c256_s2_d1_relu6), kernelImpls(k_pwconv_ci256_co512_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw7Conv, pw7Conv, newBlock7With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw7Conv, pw7Conv, newBlock7With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw7Conv, pw7Conv, newBlock7With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock7 runs one 28x28 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock7(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c256_s2_d1_relu6), selectKernel(k_pwconv_ci256_co512_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw7Conv, pw7Conv, newBlock7With(di, pi, 0), 1, 28, 28)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw7Conv, pw7Conv, verify.Unfused(dw7Conv, pw7Conv, newDw7With(di, 0), newPw7With(pi, 0)), 1, 28, 28)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw7Conv, pw7Conv, newBlock7With(di, pi, -1), 1, 28, 28)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw7Conv, pw7Conv, verify.Unfused(dw7Conv, pw7Conv, newDw7With(di, -1), newPw7With(pi, -1)), 1, 28, 28)
+	})
+}
+
+// newBlock8With makes Block8 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock8With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock8(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock8 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock8(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c512_s1_d1_relu6), kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw8Conv, pw8Conv, newBlock8With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw8Conv, pw8Conv, newBlock8With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw8Conv, pw8Conv, newBlock8With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock8 runs one 14x14 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock8(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c512_s1_d1_relu6), selectKernel(k_pwconv_ci512_co512_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw8Conv, pw8Conv, newBlock8With(di, pi, 0), 1, 14, 14)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw8Conv, pw8Conv, verify.Unfused(dw8Conv, pw8Conv, newDw8With(di, 0), newPw8With(pi, 0)), 1, 14, 14)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw8Conv, pw8Conv, newBlock8With(di, pi, -1), 1, 14, 14)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw8Conv, pw8Conv, verify.Unfused(dw8Conv, pw8Conv, newDw8With(di, -1), newPw8With(pi, -1)), 1, 14, 14)
+	})
+}
+
+// newBlock9With makes Block9 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock9With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock9(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock9 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock9(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c512_s1_d1_relu6), kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw9Conv, pw9Conv, newBlock9With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw9Conv, pw9Conv, newBlock9With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw9Conv, pw9Conv, newBlock9With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock9 runs one 14x14 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock9(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c512_s1_d1_relu6), selectKernel(k_pwconv_ci512_co512_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw9Conv, pw9Conv, newBlock9With(di, pi, 0), 1, 14, 14)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw9Conv, pw9Conv, verify.Unfused(dw9Conv, pw9Conv, newDw9With(di, 0), newPw9With(pi, 0)), 1, 14, 14)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw9Conv, pw9Conv, newBlock9With(di, pi, -1), 1, 14, 14)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw9Conv, pw9Conv, verify.Unfused(dw9Conv, pw9Conv, newDw9With(di, -1), newPw9With(pi, -1)), 1, 14, 14)
+	})
+}
+
+// newBlock10With makes Block10 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock10With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock10(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock10 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock10(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c512_s1_d1_relu6), kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw10Conv, pw10Conv, newBlock10With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw10Conv, pw10Conv, newBlock10With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw10Conv, pw10Conv, newBlock10With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock10 runs one 14x14 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock10(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c512_s1_d1_relu6), selectKernel(k_pwconv_ci512_co512_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw10Conv, pw10Conv, newBlock10With(di, pi, 0), 1, 14, 14)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw10Conv, pw10Conv, verify.Unfused(dw10Conv, pw10Conv, newDw10With(di, 0), newPw10With(pi, 0)), 1, 14, 14)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw10Conv, pw10Conv, newBlock10With(di, pi, -1), 1, 14, 14)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw10Conv, pw10Conv, verify.Unfused(dw10Conv, pw10Conv, newDw10With(di, -1), newPw10With(pi, -1)), 1, 14, 14)
+	})
+}
+
+// newBlock11With makes Block11 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock11With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock11(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock11 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock11(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c512_s1_d1_relu6), kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw11Conv, pw11Conv, newBlock11With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw11Conv, pw11Conv, newBlock11With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw11Conv, pw11Conv, newBlock11With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock11 runs one 14x14 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock11(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c512_s1_d1_relu6), selectKernel(k_pwconv_ci512_co512_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw11Conv, pw11Conv, newBlock11With(di, pi, 0), 1, 14, 14)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw11Conv, pw11Conv, verify.Unfused(dw11Conv, pw11Conv, newDw11With(di, 0), newPw11With(pi, 0)), 1, 14, 14)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw11Conv, pw11Conv, newBlock11With(di, pi, -1), 1, 14, 14)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw11Conv, pw11Conv, verify.Unfused(dw11Conv, pw11Conv, newDw11With(di, -1), newPw11With(pi, -1)), 1, 14, 14)
+	})
+}
+
+// newBlock12With makes Block12 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock12With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock12(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock12 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock12(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c512_s1_d1_relu6), kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw12Conv, pw12Conv, newBlock12With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw12Conv, pw12Conv, newBlock12With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw12Conv, pw12Conv, newBlock12With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock12 runs one 14x14 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock12(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c512_s1_d1_relu6), selectKernel(k_pwconv_ci512_co512_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw12Conv, pw12Conv, newBlock12With(di, pi, 0), 1, 14, 14)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw12Conv, pw12Conv, verify.Unfused(dw12Conv, pw12Conv, newDw12With(di, 0), newPw12With(pi, 0)), 1, 14, 14)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw12Conv, pw12Conv, newBlock12With(di, pi, -1), 1, 14, 14)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw12Conv, pw12Conv, verify.Unfused(dw12Conv, pw12Conv, newDw12With(di, -1), newPw12With(pi, -1)), 1, 14, 14)
+	})
+}
+
+// newBlock13With makes Block13 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock13With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock13(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock13 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock13(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c512_s2_d1_relu6), kernelImpls(k_pwconv_ci512_co1024_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw13Conv, pw13Conv, newBlock13With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw13Conv, pw13Conv, newBlock13With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw13Conv, pw13Conv, newBlock13With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock13 runs one 14x14 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock13(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c512_s2_d1_relu6), selectKernel(k_pwconv_ci512_co1024_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw13Conv, pw13Conv, newBlock13With(di, pi, 0), 1, 14, 14)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw13Conv, pw13Conv, verify.Unfused(dw13Conv, pw13Conv, newDw13With(di, 0), newPw13With(pi, 0)), 1, 14, 14)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw13Conv, pw13Conv, newBlock13With(di, pi, -1), 1, 14, 14)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw13Conv, pw13Conv, verify.Unfused(dw13Conv, pw13Conv, newDw13With(di, -1), newPw13With(pi, -1)), 1, 14, 14)
+	})
+}
+
+// newBlock14With makes Block14 from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newBlock14With(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newBlock14(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestBlock14 checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestBlock14(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c1024_s1_d1_relu6), kernelImpls(k_pwconv_ci1024_co1024_g1_s1_relu6)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, dw14Conv, pw14Conv, newBlock14With(di, pi, 0))
+			verify.CheckBlockErrors(t, dw14Conv, pw14Conv, newBlock14With(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw14Conv, pw14Conv, newBlock14With(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkBlock14 runs one 7x7 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkBlock14(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c1024_s1_d1_relu6), selectKernel(k_pwconv_ci1024_co1024_g1_s1_relu6)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, dw14Conv, pw14Conv, newBlock14With(di, pi, 0), 1, 7, 7)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, dw14Conv, pw14Conv, verify.Unfused(dw14Conv, pw14Conv, newDw14With(di, 0), newPw14With(pi, 0)), 1, 7, 7)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw14Conv, pw14Conv, newBlock14With(di, pi, -1), 1, 7, 7)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, dw14Conv, pw14Conv, verify.Unfused(dw14Conv, pw14Conv, newDw14With(di, -1), newPw14With(pi, -1)), 1, 7, 7)
+	})
+}
+
 // Example runs layer Conv1 on one 8x8 image.
 func Example() {
 	weights := make([]float32, 864)

@@ -44,6 +44,8 @@
 // build tag, a specialized pure-Go kernel computes the same thing.
 package mobilenetv2
 
+import "fmt"
+
 // Conv1 is layer "conv1": cin 3, cout 32, 3x3, groups 1, stride 2x2, dilation 1x1, pad 1,1,1,1, bias, relu6.
 // It is immutable once made and safe for concurrent Forward calls.
 type Conv1 struct {
@@ -2743,4 +2745,556 @@ func (l *Conv_last) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 // means the input is smaller than the kernel's span and Forward will refuse it.
 func (l *Conv_last) OutputSize(h, w int) (oh, ow int) {
 	return conv_lastGeometry.outputSize(h, w)
+}
+
+// B1_block is block "b1_block": layer "b1_dw" (B1_dw) then layer "b1_project" (B1_project), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type B1_block struct {
+	dw *B1_dw
+	pw *B1_project
+}
+
+// NewB1_block packs both layers' weights, as NewB1_dw and NewB1_project do.
+func NewB1_block(dwWeights, dwBias, pwWeights, pwBias []float32) (*B1_block, error) {
+	return newB1_block(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c32_s1_d1_relu6), selectKernel(k_pwconv_ci32_co16_g1_s1_none))
+}
+func newB1_block(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*B1_block, error) {
+	dw, err := newB1_dw(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB1_block: depthwise: %w", err)
+	}
+	pw, err := newB1_project(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB1_block: pointwise: %w", err)
+	}
+	return &B1_block{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][32], dst NHWC [n][oh][ow][16].
+func (b *B1_block) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *B1_block) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("B1_block", &b1_dwGeometry, b.dw.kernel, b.dw.w, &b1_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *B1_block) OutputSize(h, w int) (oh, ow int) {
+	return b1_dwGeometry.outputSize(h, w)
+}
+
+// B2_block is block "b2_block": layer "b2_dw" (B2_dw) then layer "b2_project" (B2_project), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type B2_block struct {
+	dw *B2_dw
+	pw *B2_project
+}
+
+// NewB2_block packs both layers' weights, as NewB2_dw and NewB2_project do.
+func NewB2_block(dwWeights, dwBias, pwWeights, pwBias []float32) (*B2_block, error) {
+	return newB2_block(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c96_s2_d1_relu6), selectKernel(k_pwconv_ci96_co24_g1_s1_none))
+}
+func newB2_block(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*B2_block, error) {
+	dw, err := newB2_dw(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB2_block: depthwise: %w", err)
+	}
+	pw, err := newB2_project(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB2_block: pointwise: %w", err)
+	}
+	return &B2_block{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][96], dst NHWC [n][oh][ow][24].
+func (b *B2_block) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *B2_block) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("B2_block", &b2_dwGeometry, b.dw.kernel, b.dw.w, &b2_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *B2_block) OutputSize(h, w int) (oh, ow int) {
+	return b2_dwGeometry.outputSize(h, w)
+}
+
+// B2r_block is block "b2r_block": layer "b2r_dw" (B2r_dw) then layer "b2r_project" (B2r_project), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type B2r_block struct {
+	dw *B2r_dw
+	pw *B2r_project
+}
+
+// NewB2r_block packs both layers' weights, as NewB2r_dw and NewB2r_project do.
+func NewB2r_block(dwWeights, dwBias, pwWeights, pwBias []float32) (*B2r_block, error) {
+	return newB2r_block(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c144_s1_d1_relu6), selectKernel(k_pwconv_ci144_co24_g1_s1_none))
+}
+func newB2r_block(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*B2r_block, error) {
+	dw, err := newB2r_dw(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB2r_block: depthwise: %w", err)
+	}
+	pw, err := newB2r_project(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB2r_block: pointwise: %w", err)
+	}
+	return &B2r_block{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][144], dst NHWC [n][oh][ow][24].
+func (b *B2r_block) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *B2r_block) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("B2r_block", &b2r_dwGeometry, b.dw.kernel, b.dw.w, &b2r_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *B2r_block) OutputSize(h, w int) (oh, ow int) {
+	return b2r_dwGeometry.outputSize(h, w)
+}
+
+// B3_block is block "b3_block": layer "b3_dw" (B3_dw) then layer "b3_project" (B3_project), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type B3_block struct {
+	dw *B3_dw
+	pw *B3_project
+}
+
+// NewB3_block packs both layers' weights, as NewB3_dw and NewB3_project do.
+func NewB3_block(dwWeights, dwBias, pwWeights, pwBias []float32) (*B3_block, error) {
+	return newB3_block(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c144_s2_d1_relu6), selectKernel(k_pwconv_ci144_co32_g1_s1_none))
+}
+func newB3_block(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*B3_block, error) {
+	dw, err := newB3_dw(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB3_block: depthwise: %w", err)
+	}
+	pw, err := newB3_project(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB3_block: pointwise: %w", err)
+	}
+	return &B3_block{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][144], dst NHWC [n][oh][ow][32].
+func (b *B3_block) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *B3_block) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("B3_block", &b3_dwGeometry, b.dw.kernel, b.dw.w, &b3_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *B3_block) OutputSize(h, w int) (oh, ow int) {
+	return b3_dwGeometry.outputSize(h, w)
+}
+
+// B3r_block is block "b3r_block": layer "b3r_dw" (B3r_dw) then layer "b3r_project" (B3r_project), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type B3r_block struct {
+	dw *B3r_dw
+	pw *B3r_project
+}
+
+// NewB3r_block packs both layers' weights, as NewB3r_dw and NewB3r_project do.
+func NewB3r_block(dwWeights, dwBias, pwWeights, pwBias []float32) (*B3r_block, error) {
+	return newB3r_block(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c192_s1_d1_relu6), selectKernel(k_pwconv_ci192_co32_g1_s1_none))
+}
+func newB3r_block(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*B3r_block, error) {
+	dw, err := newB3r_dw(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB3r_block: depthwise: %w", err)
+	}
+	pw, err := newB3r_project(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB3r_block: pointwise: %w", err)
+	}
+	return &B3r_block{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][192], dst NHWC [n][oh][ow][32].
+func (b *B3r_block) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *B3r_block) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("B3r_block", &b3r_dwGeometry, b.dw.kernel, b.dw.w, &b3r_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *B3r_block) OutputSize(h, w int) (oh, ow int) {
+	return b3r_dwGeometry.outputSize(h, w)
+}
+
+// B4_block is block "b4_block": layer "b4_dw" (B4_dw) then layer "b4_project" (B4_project), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type B4_block struct {
+	dw *B4_dw
+	pw *B4_project
+}
+
+// NewB4_block packs both layers' weights, as NewB4_dw and NewB4_project do.
+func NewB4_block(dwWeights, dwBias, pwWeights, pwBias []float32) (*B4_block, error) {
+	return newB4_block(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c192_s2_d1_relu6), selectKernel(k_pwconv_ci192_co64_g1_s1_none))
+}
+func newB4_block(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*B4_block, error) {
+	dw, err := newB4_dw(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB4_block: depthwise: %w", err)
+	}
+	pw, err := newB4_project(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB4_block: pointwise: %w", err)
+	}
+	return &B4_block{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][192], dst NHWC [n][oh][ow][64].
+func (b *B4_block) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *B4_block) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("B4_block", &b4_dwGeometry, b.dw.kernel, b.dw.w, &b4_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *B4_block) OutputSize(h, w int) (oh, ow int) {
+	return b4_dwGeometry.outputSize(h, w)
+}
+
+// B4r_block is block "b4r_block": layer "b4r_dw" (B4r_dw) then layer "b4r_project" (B4r_project), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type B4r_block struct {
+	dw *B4r_dw
+	pw *B4r_project
+}
+
+// NewB4r_block packs both layers' weights, as NewB4r_dw and NewB4r_project do.
+func NewB4r_block(dwWeights, dwBias, pwWeights, pwBias []float32) (*B4r_block, error) {
+	return newB4r_block(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c384_s1_d1_relu6), selectKernel(k_pwconv_ci384_co64_g1_s1_none))
+}
+func newB4r_block(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*B4r_block, error) {
+	dw, err := newB4r_dw(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB4r_block: depthwise: %w", err)
+	}
+	pw, err := newB4r_project(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB4r_block: pointwise: %w", err)
+	}
+	return &B4r_block{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][384], dst NHWC [n][oh][ow][64].
+func (b *B4r_block) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *B4r_block) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("B4r_block", &b4r_dwGeometry, b.dw.kernel, b.dw.w, &b4r_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *B4r_block) OutputSize(h, w int) (oh, ow int) {
+	return b4r_dwGeometry.outputSize(h, w)
+}
+
+// B5_block is block "b5_block": layer "b5_dw" (B5_dw) then layer "b5_project" (B5_project), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type B5_block struct {
+	dw *B5_dw
+	pw *B5_project
+}
+
+// NewB5_block packs both layers' weights, as NewB5_dw and NewB5_project do.
+func NewB5_block(dwWeights, dwBias, pwWeights, pwBias []float32) (*B5_block, error) {
+	return newB5_block(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c384_s1_d1_relu6), selectKernel(k_pwconv_ci384_co96_g1_s1_none))
+}
+func newB5_block(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*B5_block, error) {
+	dw, err := newB5_dw(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB5_block: depthwise: %w", err)
+	}
+	pw, err := newB5_project(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB5_block: pointwise: %w", err)
+	}
+	return &B5_block{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][384], dst NHWC [n][oh][ow][96].
+func (b *B5_block) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *B5_block) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("B5_block", &b5_dwGeometry, b.dw.kernel, b.dw.w, &b5_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *B5_block) OutputSize(h, w int) (oh, ow int) {
+	return b5_dwGeometry.outputSize(h, w)
+}
+
+// B5r_block is block "b5r_block": layer "b5r_dw" (B5r_dw) then layer "b5r_project" (B5r_project), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type B5r_block struct {
+	dw *B5r_dw
+	pw *B5r_project
+}
+
+// NewB5r_block packs both layers' weights, as NewB5r_dw and NewB5r_project do.
+func NewB5r_block(dwWeights, dwBias, pwWeights, pwBias []float32) (*B5r_block, error) {
+	return newB5r_block(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c576_s1_d1_relu6), selectKernel(k_pwconv_ci576_co96_g1_s1_none))
+}
+func newB5r_block(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*B5r_block, error) {
+	dw, err := newB5r_dw(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB5r_block: depthwise: %w", err)
+	}
+	pw, err := newB5r_project(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB5r_block: pointwise: %w", err)
+	}
+	return &B5r_block{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][576], dst NHWC [n][oh][ow][96].
+func (b *B5r_block) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *B5r_block) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("B5r_block", &b5r_dwGeometry, b.dw.kernel, b.dw.w, &b5r_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *B5r_block) OutputSize(h, w int) (oh, ow int) {
+	return b5r_dwGeometry.outputSize(h, w)
+}
+
+// B6_block is block "b6_block": layer "b6_dw" (B6_dw) then layer "b6_project" (B6_project), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type B6_block struct {
+	dw *B6_dw
+	pw *B6_project
+}
+
+// NewB6_block packs both layers' weights, as NewB6_dw and NewB6_project do.
+func NewB6_block(dwWeights, dwBias, pwWeights, pwBias []float32) (*B6_block, error) {
+	return newB6_block(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c576_s2_d1_relu6), selectKernel(k_pwconv_ci576_co160_g1_s1_none))
+}
+func newB6_block(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*B6_block, error) {
+	dw, err := newB6_dw(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB6_block: depthwise: %w", err)
+	}
+	pw, err := newB6_project(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB6_block: pointwise: %w", err)
+	}
+	return &B6_block{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][576], dst NHWC [n][oh][ow][160].
+func (b *B6_block) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *B6_block) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("B6_block", &b6_dwGeometry, b.dw.kernel, b.dw.w, &b6_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *B6_block) OutputSize(h, w int) (oh, ow int) {
+	return b6_dwGeometry.outputSize(h, w)
+}
+
+// B6r_block is block "b6r_block": layer "b6r_dw" (B6r_dw) then layer "b6r_project" (B6r_project), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type B6r_block struct {
+	dw *B6r_dw
+	pw *B6r_project
+}
+
+// NewB6r_block packs both layers' weights, as NewB6r_dw and NewB6r_project do.
+func NewB6r_block(dwWeights, dwBias, pwWeights, pwBias []float32) (*B6r_block, error) {
+	return newB6r_block(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c960_s1_d1_relu6), selectKernel(k_pwconv_ci960_co160_g1_s1_none))
+}
+func newB6r_block(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*B6r_block, error) {
+	dw, err := newB6r_dw(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB6r_block: depthwise: %w", err)
+	}
+	pw, err := newB6r_project(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB6r_block: pointwise: %w", err)
+	}
+	return &B6r_block{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][960], dst NHWC [n][oh][ow][160].
+func (b *B6r_block) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *B6r_block) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("B6r_block", &b6r_dwGeometry, b.dw.kernel, b.dw.w, &b6r_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *B6r_block) OutputSize(h, w int) (oh, ow int) {
+	return b6r_dwGeometry.outputSize(h, w)
+}
+
+// B7_block is block "b7_block": layer "b7_dw" (B7_dw) then layer "b7_project" (B7_project), fused. Each depthwise output
+// row goes from a small row buffer straight into the 1×1 kernel; the intermediate
+// feature map is never written. Immutable once made; safe for concurrent use.
+type B7_block struct {
+	dw *B7_dw
+	pw *B7_project
+}
+
+// NewB7_block packs both layers' weights, as NewB7_dw and NewB7_project do.
+func NewB7_block(dwWeights, dwBias, pwWeights, pwBias []float32) (*B7_block, error) {
+	return newB7_block(dwWeights, dwBias, pwWeights, pwBias, selectKernel(k_dwconv3x3_c960_s1_d1_relu6), selectKernel(k_pwconv_ci960_co320_g1_s1_none))
+}
+func newB7_block(dwWeights, dwBias, pwWeights, pwBias []float32, dwImpl, pwImpl kernelImpl) (*B7_block, error) {
+	dw, err := newB7_dw(dwWeights, dwBias, dwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB7_block: depthwise: %w", err)
+	}
+	pw, err := newB7_project(pwWeights, pwBias, pwImpl)
+	if err != nil {
+		return nil, fmt.Errorf("NewB7_block: pointwise: %w", err)
+	}
+	return &B7_block{
+		dw: dw,
+		pw: pw,
+	}, nil
+}
+
+// Forward computes dst from src: src is NHWC [n][h][w][960], dst NHWC [n][oh][ow][320].
+func (b *B7_block) Forward(dst, src []float32, n, h, w int) error {
+	return b.ForwardParallel(dst, src, n, h, w, 1)
+}
+
+// ForwardParallel is Forward with the output rows split over workers goroutines
+// (workers ≤ 0 means GOMAXPROCS); bit-identical to Forward.
+func (b *B7_block) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
+	if b == nil || b.dw == nil || b.pw == nil {
+		return errNoLayer
+	}
+	return forwardFused("B7_block", &b7_dwGeometry, b.dw.kernel, b.dw.w, &b7_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+}
+
+// OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
+func (b *B7_block) OutputSize(h, w int) (oh, ow int) {
+	return b7_dwGeometry.outputSize(h, w)
 }

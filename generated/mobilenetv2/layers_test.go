@@ -3228,6 +3228,630 @@ func BenchmarkConv_last(b *testing.B) {
 	})
 }
 
+// newB1_blockWith makes B1_block from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newB1_blockWith(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newB1_block(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestB1_block checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestB1_block(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c32_s1_d1_relu6), kernelImpls(k_pwconv_ci32_co16_g1_s1_none)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, b1_dwConv, b1_projectConv, newB1_blockWith(di, pi, 0))
+			verify.CheckBlockErrors(t, b1_dwConv, b1_projectConv, newB1_blockWith(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b1_dwConv, b1_projectConv, newB1_blockWith(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkB1_block runs one 112x112 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkB1_block(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c32_s1_d1_relu6), selectKernel(k_pwconv_ci32_co16_g1_s1_none)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, b1_dwConv, b1_projectConv, newB1_blockWith(di, pi, 0), 1, 112, 112)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, b1_dwConv, b1_projectConv, verify.Unfused(b1_dwConv, b1_projectConv, newB1_dwWith(di, 0), newB1_projectWith(pi, 0)), 1, 112, 112)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b1_dwConv, b1_projectConv, newB1_blockWith(di, pi, -1), 1, 112, 112)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b1_dwConv, b1_projectConv, verify.Unfused(b1_dwConv, b1_projectConv, newB1_dwWith(di, -1), newB1_projectWith(pi, -1)), 1, 112, 112)
+	})
+}
+
+// newB2_blockWith makes B2_block from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newB2_blockWith(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newB2_block(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestB2_block checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestB2_block(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c96_s2_d1_relu6), kernelImpls(k_pwconv_ci96_co24_g1_s1_none)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, b2_dwConv, b2_projectConv, newB2_blockWith(di, pi, 0))
+			verify.CheckBlockErrors(t, b2_dwConv, b2_projectConv, newB2_blockWith(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b2_dwConv, b2_projectConv, newB2_blockWith(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkB2_block runs one 112x112 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkB2_block(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c96_s2_d1_relu6), selectKernel(k_pwconv_ci96_co24_g1_s1_none)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, b2_dwConv, b2_projectConv, newB2_blockWith(di, pi, 0), 1, 112, 112)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, b2_dwConv, b2_projectConv, verify.Unfused(b2_dwConv, b2_projectConv, newB2_dwWith(di, 0), newB2_projectWith(pi, 0)), 1, 112, 112)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b2_dwConv, b2_projectConv, newB2_blockWith(di, pi, -1), 1, 112, 112)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b2_dwConv, b2_projectConv, verify.Unfused(b2_dwConv, b2_projectConv, newB2_dwWith(di, -1), newB2_projectWith(pi, -1)), 1, 112, 112)
+	})
+}
+
+// newB2r_blockWith makes B2r_block from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newB2r_blockWith(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newB2r_block(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestB2r_block checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestB2r_block(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c144_s1_d1_relu6), kernelImpls(k_pwconv_ci144_co24_g1_s1_none)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, b2r_dwConv, b2r_projectConv, newB2r_blockWith(di, pi, 0))
+			verify.CheckBlockErrors(t, b2r_dwConv, b2r_projectConv, newB2r_blockWith(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b2r_dwConv, b2r_projectConv, newB2r_blockWith(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkB2r_block runs one 56x56 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkB2r_block(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c144_s1_d1_relu6), selectKernel(k_pwconv_ci144_co24_g1_s1_none)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, b2r_dwConv, b2r_projectConv, newB2r_blockWith(di, pi, 0), 1, 56, 56)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, b2r_dwConv, b2r_projectConv, verify.Unfused(b2r_dwConv, b2r_projectConv, newB2r_dwWith(di, 0), newB2r_projectWith(pi, 0)), 1, 56, 56)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b2r_dwConv, b2r_projectConv, newB2r_blockWith(di, pi, -1), 1, 56, 56)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b2r_dwConv, b2r_projectConv, verify.Unfused(b2r_dwConv, b2r_projectConv, newB2r_dwWith(di, -1), newB2r_projectWith(pi, -1)), 1, 56, 56)
+	})
+}
+
+// newB3_blockWith makes B3_block from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newB3_blockWith(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newB3_block(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestB3_block checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestB3_block(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c144_s2_d1_relu6), kernelImpls(k_pwconv_ci144_co32_g1_s1_none)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, b3_dwConv, b3_projectConv, newB3_blockWith(di, pi, 0))
+			verify.CheckBlockErrors(t, b3_dwConv, b3_projectConv, newB3_blockWith(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b3_dwConv, b3_projectConv, newB3_blockWith(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkB3_block runs one 56x56 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkB3_block(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c144_s2_d1_relu6), selectKernel(k_pwconv_ci144_co32_g1_s1_none)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, b3_dwConv, b3_projectConv, newB3_blockWith(di, pi, 0), 1, 56, 56)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, b3_dwConv, b3_projectConv, verify.Unfused(b3_dwConv, b3_projectConv, newB3_dwWith(di, 0), newB3_projectWith(pi, 0)), 1, 56, 56)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b3_dwConv, b3_projectConv, newB3_blockWith(di, pi, -1), 1, 56, 56)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b3_dwConv, b3_projectConv, verify.Unfused(b3_dwConv, b3_projectConv, newB3_dwWith(di, -1), newB3_projectWith(pi, -1)), 1, 56, 56)
+	})
+}
+
+// newB3r_blockWith makes B3r_block from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newB3r_blockWith(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newB3r_block(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestB3r_block checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestB3r_block(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c192_s1_d1_relu6), kernelImpls(k_pwconv_ci192_co32_g1_s1_none)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, b3r_dwConv, b3r_projectConv, newB3r_blockWith(di, pi, 0))
+			verify.CheckBlockErrors(t, b3r_dwConv, b3r_projectConv, newB3r_blockWith(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b3r_dwConv, b3r_projectConv, newB3r_blockWith(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkB3r_block runs one 28x28 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkB3r_block(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c192_s1_d1_relu6), selectKernel(k_pwconv_ci192_co32_g1_s1_none)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, b3r_dwConv, b3r_projectConv, newB3r_blockWith(di, pi, 0), 1, 28, 28)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, b3r_dwConv, b3r_projectConv, verify.Unfused(b3r_dwConv, b3r_projectConv, newB3r_dwWith(di, 0), newB3r_projectWith(pi, 0)), 1, 28, 28)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b3r_dwConv, b3r_projectConv, newB3r_blockWith(di, pi, -1), 1, 28, 28)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b3r_dwConv, b3r_projectConv, verify.Unfused(b3r_dwConv, b3r_projectConv, newB3r_dwWith(di, -1), newB3r_projectWith(pi, -1)), 1, 28, 28)
+	})
+}
+
+// newB4_blockWith makes B4_block from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newB4_blockWith(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newB4_block(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestB4_block checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestB4_block(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c192_s2_d1_relu6), kernelImpls(k_pwconv_ci192_co64_g1_s1_none)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, b4_dwConv, b4_projectConv, newB4_blockWith(di, pi, 0))
+			verify.CheckBlockErrors(t, b4_dwConv, b4_projectConv, newB4_blockWith(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b4_dwConv, b4_projectConv, newB4_blockWith(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkB4_block runs one 28x28 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkB4_block(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c192_s2_d1_relu6), selectKernel(k_pwconv_ci192_co64_g1_s1_none)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, b4_dwConv, b4_projectConv, newB4_blockWith(di, pi, 0), 1, 28, 28)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, b4_dwConv, b4_projectConv, verify.Unfused(b4_dwConv, b4_projectConv, newB4_dwWith(di, 0), newB4_projectWith(pi, 0)), 1, 28, 28)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b4_dwConv, b4_projectConv, newB4_blockWith(di, pi, -1), 1, 28, 28)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b4_dwConv, b4_projectConv, verify.Unfused(b4_dwConv, b4_projectConv, newB4_dwWith(di, -1), newB4_projectWith(pi, -1)), 1, 28, 28)
+	})
+}
+
+// newB4r_blockWith makes B4r_block from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newB4r_blockWith(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newB4r_block(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestB4r_block checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestB4r_block(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c384_s1_d1_relu6), kernelImpls(k_pwconv_ci384_co64_g1_s1_none)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, b4r_dwConv, b4r_projectConv, newB4r_blockWith(di, pi, 0))
+			verify.CheckBlockErrors(t, b4r_dwConv, b4r_projectConv, newB4r_blockWith(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b4r_dwConv, b4r_projectConv, newB4r_blockWith(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkB4r_block runs one 14x14 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkB4r_block(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c384_s1_d1_relu6), selectKernel(k_pwconv_ci384_co64_g1_s1_none)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, b4r_dwConv, b4r_projectConv, newB4r_blockWith(di, pi, 0), 1, 14, 14)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, b4r_dwConv, b4r_projectConv, verify.Unfused(b4r_dwConv, b4r_projectConv, newB4r_dwWith(di, 0), newB4r_projectWith(pi, 0)), 1, 14, 14)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b4r_dwConv, b4r_projectConv, newB4r_blockWith(di, pi, -1), 1, 14, 14)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b4r_dwConv, b4r_projectConv, verify.Unfused(b4r_dwConv, b4r_projectConv, newB4r_dwWith(di, -1), newB4r_projectWith(pi, -1)), 1, 14, 14)
+	})
+}
+
+// newB5_blockWith makes B5_block from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newB5_blockWith(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newB5_block(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestB5_block checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestB5_block(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c384_s1_d1_relu6), kernelImpls(k_pwconv_ci384_co96_g1_s1_none)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, b5_dwConv, b5_projectConv, newB5_blockWith(di, pi, 0))
+			verify.CheckBlockErrors(t, b5_dwConv, b5_projectConv, newB5_blockWith(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b5_dwConv, b5_projectConv, newB5_blockWith(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkB5_block runs one 14x14 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkB5_block(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c384_s1_d1_relu6), selectKernel(k_pwconv_ci384_co96_g1_s1_none)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, b5_dwConv, b5_projectConv, newB5_blockWith(di, pi, 0), 1, 14, 14)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, b5_dwConv, b5_projectConv, verify.Unfused(b5_dwConv, b5_projectConv, newB5_dwWith(di, 0), newB5_projectWith(pi, 0)), 1, 14, 14)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b5_dwConv, b5_projectConv, newB5_blockWith(di, pi, -1), 1, 14, 14)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b5_dwConv, b5_projectConv, verify.Unfused(b5_dwConv, b5_projectConv, newB5_dwWith(di, -1), newB5_projectWith(pi, -1)), 1, 14, 14)
+	})
+}
+
+// newB5r_blockWith makes B5r_block from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newB5r_blockWith(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newB5r_block(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestB5r_block checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestB5r_block(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c576_s1_d1_relu6), kernelImpls(k_pwconv_ci576_co96_g1_s1_none)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, b5r_dwConv, b5r_projectConv, newB5r_blockWith(di, pi, 0))
+			verify.CheckBlockErrors(t, b5r_dwConv, b5r_projectConv, newB5r_blockWith(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b5r_dwConv, b5r_projectConv, newB5r_blockWith(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkB5r_block runs one 14x14 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkB5r_block(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c576_s1_d1_relu6), selectKernel(k_pwconv_ci576_co96_g1_s1_none)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, b5r_dwConv, b5r_projectConv, newB5r_blockWith(di, pi, 0), 1, 14, 14)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, b5r_dwConv, b5r_projectConv, verify.Unfused(b5r_dwConv, b5r_projectConv, newB5r_dwWith(di, 0), newB5r_projectWith(pi, 0)), 1, 14, 14)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b5r_dwConv, b5r_projectConv, newB5r_blockWith(di, pi, -1), 1, 14, 14)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b5r_dwConv, b5r_projectConv, verify.Unfused(b5r_dwConv, b5r_projectConv, newB5r_dwWith(di, -1), newB5r_projectWith(pi, -1)), 1, 14, 14)
+	})
+}
+
+// newB6_blockWith makes B6_block from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newB6_blockWith(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newB6_block(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestB6_block checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestB6_block(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c576_s2_d1_relu6), kernelImpls(k_pwconv_ci576_co160_g1_s1_none)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, b6_dwConv, b6_projectConv, newB6_blockWith(di, pi, 0))
+			verify.CheckBlockErrors(t, b6_dwConv, b6_projectConv, newB6_blockWith(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b6_dwConv, b6_projectConv, newB6_blockWith(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkB6_block runs one 14x14 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkB6_block(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c576_s2_d1_relu6), selectKernel(k_pwconv_ci576_co160_g1_s1_none)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, b6_dwConv, b6_projectConv, newB6_blockWith(di, pi, 0), 1, 14, 14)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, b6_dwConv, b6_projectConv, verify.Unfused(b6_dwConv, b6_projectConv, newB6_dwWith(di, 0), newB6_projectWith(pi, 0)), 1, 14, 14)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b6_dwConv, b6_projectConv, newB6_blockWith(di, pi, -1), 1, 14, 14)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b6_dwConv, b6_projectConv, verify.Unfused(b6_dwConv, b6_projectConv, newB6_dwWith(di, -1), newB6_projectWith(pi, -1)), 1, 14, 14)
+	})
+}
+
+// newB6r_blockWith makes B6r_block from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newB6r_blockWith(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newB6r_block(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestB6r_block checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestB6r_block(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c960_s1_d1_relu6), kernelImpls(k_pwconv_ci960_co160_g1_s1_none)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, b6r_dwConv, b6r_projectConv, newB6r_blockWith(di, pi, 0))
+			verify.CheckBlockErrors(t, b6r_dwConv, b6r_projectConv, newB6r_blockWith(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b6r_dwConv, b6r_projectConv, newB6r_blockWith(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkB6r_block runs one 7x7 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkB6r_block(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c960_s1_d1_relu6), selectKernel(k_pwconv_ci960_co160_g1_s1_none)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, b6r_dwConv, b6r_projectConv, newB6r_blockWith(di, pi, 0), 1, 7, 7)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, b6r_dwConv, b6r_projectConv, verify.Unfused(b6r_dwConv, b6r_projectConv, newB6r_dwWith(di, 0), newB6r_projectWith(pi, 0)), 1, 7, 7)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b6r_dwConv, b6r_projectConv, newB6r_blockWith(di, pi, -1), 1, 7, 7)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b6r_dwConv, b6r_projectConv, verify.Unfused(b6r_dwConv, b6r_projectConv, newB6r_dwWith(di, -1), newB6r_projectWith(pi, -1)), 1, 7, 7)
+	})
+}
+
+// newB7_blockWith makes B7_block from implementations of its two kernels, run through Forward
+// (workers == 0) or ForwardParallel.
+func newB7_blockWith(dwImpl, pwImpl kernelImpl, workers int) verify.NewBlock {
+	return func(w1, b1, w2, b2 []float32) (verify.Forward, error) {
+		b, err := newB7_block(w1, b1, w2, b2, dwImpl, pwImpl)
+		if err != nil {
+			return nil, err
+		}
+		if workers == 0 {
+			return b.Forward, nil
+		}
+		return func(dst, src []float32, n, h, w int) error {
+			return b.ForwardParallel(dst, src, n, h, w, workers)
+		}, nil
+	}
+}
+
+// TestB7_block checks the fused block against its layers' reference, on every pair of
+// implementations, through Forward and ForwardParallel.
+func TestB7_block(t *testing.T) {
+	dwImpls, pwImpls := kernelImpls(k_dwconv3x3_c960_s1_d1_relu6), kernelImpls(k_pwconv_ci960_co320_g1_s1_none)
+	for i := range max(len(dwImpls), len(pwImpls)) {
+		di, pi := dwImpls[min(i, len(dwImpls)-1)], pwImpls[min(i, len(pwImpls)-1)]
+		name := di.name + "+" + pi.name
+		t.Run(name, func(t *testing.T) {
+			verify.SweepBlock(t, b7_dwConv, b7_projectConv, newB7_blockWith(di, pi, 0))
+			verify.CheckBlockErrors(t, b7_dwConv, b7_projectConv, newB7_blockWith(di, pi, 0))
+		})
+		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b7_dwConv, b7_projectConv, newB7_blockWith(di, pi, 3))
+		})
+	}
+}
+
+// BenchmarkB7_block runs one 7x7 image through the fused block and, for comparison,
+// through the two layers one after the other (a full intermediate feature map).
+func BenchmarkB7_block(b *testing.B) {
+	di, pi := selectKernel(k_dwconv3x3_c960_s1_d1_relu6), selectKernel(k_pwconv_ci960_co320_g1_s1_none)
+	b.Run("fused", func(b *testing.B) {
+		verify.BenchBlock(b, b7_dwConv, b7_projectConv, newB7_blockWith(di, pi, 0), 1, 7, 7)
+	})
+	b.Run("unfused", func(b *testing.B) {
+		verify.BenchBlock(b, b7_dwConv, b7_projectConv, verify.Unfused(b7_dwConv, b7_projectConv, newB7_dwWith(di, 0), newB7_projectWith(pi, 0)), 1, 7, 7)
+	})
+	b.Run("fused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b7_dwConv, b7_projectConv, newB7_blockWith(di, pi, -1), 1, 7, 7)
+	})
+	b.Run("unfused_parallel", func(b *testing.B) {
+		verify.BenchBlock(b, b7_dwConv, b7_projectConv, verify.Unfused(b7_dwConv, b7_projectConv, newB7_dwWith(di, -1), newB7_projectWith(pi, -1)), 1, 7, 7)
+	})
+}
+
 // Example runs layer Conv1 on one 8x8 image.
 func Example() {
 	weights := make([]float32, 864)

@@ -158,14 +158,7 @@ var scratch = sync.Pool{New: func() any { return new([]float32) }}
 
 // forward checks every argument, then walks the output rows.
 func (g *geometry) forward(k rowKernel, w, dst, src []float32, n, h, wd int) error {
-	r, err := g.walk(k, w, dst, src, n, h, wd)
-	if err != nil {
-		return err
-	}
-	buf := scratch.Get().(*[]float32)
-	defer scratch.Put(buf)
-	r.rows(0, n*r.oh, buf)
-	return nil
+	return g.forwardParallel(k, w, dst, src, n, h, wd, 1)
 }
 
 // forwardParallel is forward with the output rows of all images split in
@@ -173,28 +166,75 @@ func (g *geometry) forward(k rowKernel, w, dst, src []float32, n, h, wd int) err
 // output is computed exactly as forward computes it, so the results are
 // bit-identical; each worker writes its own rows of dst.
 func (g *geometry) forwardParallel(k rowKernel, w, dst, src []float32, n, h, wd, workers int) error {
-	r, err := g.walk(k, w, dst, src, n, h, wd)
+	oh, ow, err := g.check(dst, src, n, h, wd)
 	if err != nil {
 		return err
 	}
-	total := n * r.oh
+	r := g.walk(k, w, dst, src, h, wd, oh, ow)
+	splitRows(n*oh, workers, func(from, to int) {
+		buf := scratch.Get().(*[]float32)
+		defer scratch.Put(buf)
+		r.rows(from, to, buf, nil)
+	})
+	return nil
+}
+
+// forwardFused runs a depthwise layer dw and a 1×1 layer pw as one block,
+// row by row: each worker computes a depthwise output row into its own row
+// buffer (ow·cmid floats, which stays in L1/L2) and hands it straight to the
+// pointwise kernel. The depthwise output never exists as a feature map.
+func forwardFused(name string, dw *geometry, dwk rowKernel, dww []float32, pw *geometry, pwk rowKernel, pww []float32,
+	dst, src []float32, n, h, wd, workers int) error {
+	// The block's shape: dw's input and geometry, pw's output channels.
+	shape := *dw
+	shape.name, shape.cout = name, pw.cout
+	oh, ow, err := shape.check(dst, src, n, h, wd)
+	if err != nil {
+		return err
+	}
+	r := dw.walk(dwk, dww, nil, src, h, wd, oh, ow)
+	splitRows(n*oh, workers, func(from, to int) {
+		buf := scratch.Get().(*[]float32)
+		defer scratch.Put(buf)
+		rowBuf := scratch.Get().(*[]float32)
+		defer scratch.Put(rowBuf)
+		sink := &rowSink{buf: grow(rowBuf, ow*dw.cout), done: func(img, oy int, mid []float32) {
+			out := dst[(img*oh+oy)*ow*pw.cout : (img*oh+oy+1)*ow*pw.cout]
+			pwk(out, mid, pww, ow, 0) // 1×1: no second tap row
+		}}
+		r.rows(from, to, buf, sink)
+	})
+	return nil
+}
+
+// splitRows runs do over [0, total) in contiguous runs on workers
+// goroutines (≤ 0: GOMAXPROCS; 1: on the calling goroutine).
+func splitRows(total, workers int, do func(from, to int)) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, total)
+	if workers <= 1 {
+		do(0, total)
+		return
+	}
 	per := ceilDiv(total, workers)
 	var wg sync.WaitGroup
 	for from := 0; from < total; from += per {
 		wg.Add(1)
 		go func(from, to int) {
 			defer wg.Done()
-			buf := scratch.Get().(*[]float32)
-			defer scratch.Put(buf)
-			r.rows(from, to, buf)
+			do(from, to)
 		}(from, min(from+per, total))
 	}
 	wg.Wait()
-	return nil
+}
+
+// rowSink redirects computed output rows: into buf instead of dst, then
+// through done (a fused block's second layer).
+type rowSink struct {
+	buf  []float32
+	done func(img, oy int, row []float32)
 }
 
 // rowWalk is what forward works out once per call: sizes, padding, and
@@ -209,11 +249,8 @@ type rowWalk struct {
 	bandAll, padWhole bool // see walk
 }
 
-func (g *geometry) walk(k rowKernel, w, dst, src []float32, n, h, wd int) (*rowWalk, error) {
-	oh, ow, err := g.check(dst, src, n, h, wd)
-	if err != nil {
-		return nil, err
-	}
+// walk plans the row walk for a checked h×wd input with an oh×ow output.
+func (g *geometry) walk(k rowKernel, w, dst, src []float32, h, wd, oh, ow int) *rowWalk {
 	r := &rowWalk{g: g, k: k, w: w, dst: dst, src: src, h: h, wd: wd, oh: oh, ow: ow}
 	r.pt, r.pl, _, _ = g.pads(h, wd)
 	spanH, spanW := g.spanH(), g.spanW()
@@ -238,29 +275,47 @@ func (g *geometry) walk(k rowKernel, w, dst, src []float32, n, h, wd int) (*rowW
 	padded := float64((oh-1)*g.sh+spanH) * float64((ow-1)*g.sw+spanW) * float64(g.cin)
 	macs := float64(oh) * float64(ow) * float64(g.cout) * float64(g.cin/g.groups*g.kh*g.kw)
 	r.padWhole = bordered && padded <= padWholeMax && 4*padded <= macs
-	return r, nil
+	return r
 }
 
-// rows computes output rows from … to-1, counted over all images.
-func (r *rowWalk) rows(from, to int, buf *[]float32) {
+// rows computes output rows from … to-1, counted over all images, into
+// dst or, with a sink, into its buffer followed by its done.
+func (r *rowWalk) rows(from, to int, buf *[]float32, sink *rowSink) {
 	for from < to {
 		img, oy := from/r.oh, from%r.oh
 		end := min(r.oh, oy+to-from)
 		if r.padWhole {
-			r.paddedRows(img, oy, end, buf)
+			r.paddedRows(img, oy, end, buf, sink)
 		} else {
 			for ; oy < end; oy++ {
-				r.row(img, oy, buf)
+				out := r.out(img, oy, sink)
+				r.row(img, oy, buf, out)
+				r.finish(img, oy, out, sink)
 			}
 		}
 		from += end - from%r.oh
 	}
 }
 
+// out is where output row oy of image img is computed.
+func (r *rowWalk) out(img, oy int, sink *rowSink) []float32 {
+	if sink != nil {
+		return sink.buf
+	}
+	n := r.ow * r.g.cout
+	return r.dst[(img*r.oh+oy)*n : (img*r.oh+oy+1)*n]
+}
+
+func (r *rowWalk) finish(img, oy int, out []float32, sink *rowSink) {
+	if sink != nil && sink.done != nil {
+		sink.done(img, oy, out)
+	}
+}
+
 // paddedRows copies the zero-padded input rows that output rows oy0 …
 // oy1-1 of image img read, then runs each output row whole.
-func (r *rowWalk) paddedRows(img, oy0, oy1 int, buf *[]float32) {
-	g, cin, cout := r.g, r.g.cin, r.g.cout
+func (r *rowWalk) paddedRows(img, oy0, oy1 int, buf *[]float32, sink *rowSink) {
+	g, cin := r.g, r.g.cin
 	pw := (r.ow-1)*g.sw + g.spanW()
 	y0, y1 := oy0*g.sh, (oy1-1)*g.sh+g.spanH()
 	padded := grow(buf, (y1-y0)*pw*cin)
@@ -269,17 +324,17 @@ func (r *rowWalk) paddedRows(img, oy0, oy1 int, buf *[]float32) {
 		g.fillRow(padded[(y-y0)*pw*cin:(y-y0+1)*pw*cin], in, y-r.pt, -r.pl, r.h, r.wd)
 	}
 	for oy := oy0; oy < oy1; oy++ {
-		out := r.dst[(img*r.oh+oy)*r.ow*cout : (img*r.oh+oy+1)*r.ow*cout]
+		out := r.out(img, oy, sink)
 		r.k(out, padded[(oy*g.sh-y0)*pw*cin:], r.w, r.ow, g.dh*pw*cin)
+		r.finish(img, oy, out, sink)
 	}
 }
 
-// row computes output row oy of image img.
-func (r *rowWalk) row(img, oy int, buf *[]float32) {
+// row computes output row oy of image img into out.
+func (r *rowWalk) row(img, oy int, buf *[]float32, out []float32) {
 	g, cin, cout := r.g, r.g.cin, r.g.cout
 	spanH, spanW := g.spanH(), g.spanW()
 	in := r.src[img*r.h*r.wd*cin : (img+1)*r.h*r.wd*cin]
-	out := r.dst[(img*r.oh+oy)*r.ow*cout : (img*r.oh+oy+1)*r.ow*cout]
 	iy0 := oy*g.sh - r.pt
 	if iy0 < 0 || iy0+spanH > r.h || r.bandAll {
 		// Rows cut by the top or bottom padding: copy the kh tap rows,

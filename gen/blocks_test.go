@@ -1,0 +1,34 @@
+package gen
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const blockLayers = `"layers": [
+ {"name": "dw", "cin": 16, "cout": 16, "k": 3, "groups": 16, "pad": 1, "act": "relu6"},
+ {"name": "pw", "cin": 16, "cout": 24, "k": 1, "bias": true},
+ {"name": "pw8", "cin": 8, "cout": 24, "k": 1},
+ {"name": "c3", "cin": 16, "cout": 16, "k": 3, "pad": 1}]`
+
+func TestBlocks(t *testing.T) {
+	s, err := ParseSpec("b.json", []byte(`{`+blockLayers+`, "blocks": [{"name": "sep", "depthwise": "dw", "pointwise": "pw"}]}`))
+	require.NoError(t, err)
+	assert.Equal(t, []Block{{Name: "sep", Index: 1, Depthwise: "dw", Pointwise: "pw"}}, s.Blocks)
+
+	for _, c := range []struct{ blocks, want string }{
+		{`[{"name": "b", "depthwise": "nope", "pointwise": "pw"}]`, `b.json: block 1 "b": depthwise "nope": no such layer`},
+		{`[{"name": "b", "depthwise": "c3", "pointwise": "pw"}]`, `b.json: block 1 "b": depthwise "c3": not a depthwise layer (groups=1, cin=16; want groups == cin)`},
+		{`[{"name": "b", "depthwise": "dw", "pointwise": "c3"}]`, `b.json: block 1 "b": pointwise "c3": must be a 1x1 convolution with stride 1 and no padding`},
+		{`[{"name": "b", "depthwise": "dw", "pointwise": "pw8"}]`, `b.json: block 1 "b": pointwise "pw8" has cin=8, want the depthwise layer's cout=16`},
+		{`[{"name": "dw", "depthwise": "dw", "pointwise": "pw"}]`, `b.json: block 1 "dw": Go name Dw is also made by layer 1 "dw"`},
+		{`[{"name": "b", "depthwise": "dw", "pointwise": "pw", "x": 1}]`, `b.json: block 1 "b": unknown field "x"`},
+		{`[{"name": "b", "pointwise": "pw"}]`, `b.json: block 1 "b": depthwise is required (the name of a depthwise layer)`},
+		{`{}`, `b.json: blocks: want an array`},
+	} {
+		_, err := ParseSpec("b.json", []byte(`{`+blockLayers+`, "blocks": `+c.blocks+`}`))
+		assert.ErrorContains(t, err, c.want, c.blocks)
+	}
+}
