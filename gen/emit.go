@@ -541,7 +541,7 @@ func blockTests(f *jen.File, p *Plan, b BlockPlan) {
 		}, body...)...)
 	}
 	comment(f, "Test%s checks the fused block against its layers' reference, on every pair of\nimplementations, through Forward and ForwardParallel.", t)
-	f.Func().Id("Test"+t).Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(append(pairs,
+	f.Func().Id("Test" + t).Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(append(pairs,
 		pair(
 			jen.Id("t").Dot("Run").Call(jen.Id("name"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 				jen.Qual(verifyPath, "SweepBlock").Call(jen.Id("t"), dwConv, pwConv, jen.Id(newWith).Call(jen.Id("di"), jen.Id("pi"), jen.Lit(0))),
@@ -562,7 +562,7 @@ func blockTests(f *jen.File, p *Plan, b BlockPlan) {
 			jen.Qual(verifyPath, "BenchBlock").Call(jen.Id("b"), dwConv, pwConv, nb, jen.Lit(1), jen.Lit(h), jen.Lit(w)),
 		))
 	}
-	f.Func().Id("Benchmark"+t).Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(append(best,
+	f.Func().Id("Benchmark" + t).Params(jen.Id("b").Op("*").Qual("testing", "B")).Block(append(best,
 		bench("fused", jen.Id(newWith).Call(jen.Id("di"), jen.Id("pi"), jen.Lit(0))),
 		bench("unfused", jen.Qual(verifyPath, "Unfused").Call(dwConv, pwConv,
 			jen.Id("new"+dw.TypeName()+"With").Call(jen.Id("di"), jen.Lit(0)), jen.Id("new"+pw.TypeName()+"With").Call(jen.Id("pi"), jen.Lit(0)))),

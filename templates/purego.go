@@ -114,7 +114,7 @@ func goDwconv(k Kernel) []jen.Code {
 					off = tapOffset(k, ky, kx).Op("+").Id("c").Op("/").Lit(m)
 				}
 				st = append(st, jen.Block(append([]jen.Code{
-					jen.Id("x").Op(":=").Id("in").Index(jen.Add(off).Op(":").Add(off).Op("+").Lit(valid/m)),
+					jen.Id("x").Op(":=").Id("in").Index(jen.Add(off).Op(":").Add(off).Op("+").Lit(valid / m)),
 					jen.Id("wt").Op(":=").Id("wp").Index(jen.Lit((1 + tap) * n).Op(":").Lit((1+tap)*n + valid)),
 				}, laneFMA(valid, func(l int) int { return l / m })...)...))
 			}
