@@ -161,6 +161,56 @@ func (a *avx2) pixelLoop(k Kernel, dst, src, count reg.GPVirtual, tile func(pixe
 	}
 }
 
+// frameRegs are the pointers a block works from: the packed weights (w,
+// advanced past the block), the group's input channels (s) and where the
+// block's results go (o).
+type frameRegs struct {
+	w, s, rowStride reg.GPVirtual
+	o               out
+}
+
+// frame emits what every family shares: the pixel loop, and in each tile
+// the walk over the packed groups and their channel block runs. perTile
+// (may be nil) runs at the start of each tile; block emits one block. For
+// a shuffled layer the group and block loops are unrolled, so that every
+// store offset is a constant.
+func (a *avx2) frame(k Kernel, perTile func(pixels int), block func(b Block, pixels int, r frameRegs)) {
+	c := a.c
+	dst, src, count, rowStride := a.rowArgs()
+	groups, cinG, coutG := k.PackGroups(), k.PackCin(), k.PackCout()
+	vecsPerGroup := 0
+	for _, b := range k.Blocks() {
+		vecsPerGroup += b.Vecs
+	}
+	a.pixelLoop(k, dst, src, count, func(pixels int) {
+		w := c.GP64()
+		c.Load(c.Param("w").Base(), w)
+		s, d := c.GP64(), c.GP64()
+		c.MOVQ(src, s)
+		c.MOVQ(dst, d)
+		if perTile != nil {
+			perTile(pixels)
+		}
+		a.loop(groups, k.Shuffled(), fmt.Sprintf("%d group(s), %d pixel(s).", groups, pixels), func(g int) {
+			ch := g * coutG
+			for _, run := range k.BlockRuns() {
+				base := ch
+				a.loop(run.Count, k.Shuffled(), fmt.Sprintf("%d block(s) of %d vector(s).", run.Count, run.Vecs), func(i int) {
+					block(run.Block, pixels, frameRegs{w: w, s: s, rowStride: rowStride, o: out{d: d, tile: dst, ch: base + i*run.Vecs*Lanes}})
+				})
+				ch += run.Count * run.Vecs * Lanes
+			}
+			if groups > 1 {
+				// d moved 8 floats per vector; the next group starts coutG later.
+				if back := coutG*4 - vecsPerGroup*32; back != 0 {
+					c.ADDQ(operand.I32(back), d)
+				}
+				c.ADDQ(operand.U32(cinG*4), s)
+			}
+		})
+	})
+}
+
 // repeat emits body n times: inline once when n == 1, else as a counted loop.
 func (a *avx2) repeat(n int, comment string, body func()) {
 	a.loop(n, false, comment, func(int) { body() })

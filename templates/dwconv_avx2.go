@@ -1,8 +1,6 @@
 package templates
 
 import (
-	"fmt"
-
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
@@ -27,27 +25,15 @@ import (
 // input "column" is a broadcast load of those 8/m floats spread over the
 // lanes by VPERMILPS.
 func (a *avx2) dwconv(k Kernel) {
-	c := a.c
-	dst, src, count, rowStride := a.rowArgs()
-	a.pixelLoop(k, dst, src, count, func(pixels int) {
-		w := c.GP64()
-		c.Load(c.Param("w").Base(), w)
-		s, d := c.GP64(), c.GP64()
-		c.MOVQ(src, s)
-		c.MOVQ(dst, d)
-		var spread reg.VecVirtual
+	var spread reg.VecVirtual
+	perTile := func(int) {
 		if m := k.Multiplier(); m == 2 || m == 4 {
-			spread = c.YMM()
-			c.VMOVUPS(a.spreadControl(m), spread)
+			spread = a.c.YMM()
+			a.c.VMOVUPS(a.spreadControl(m), spread)
 		}
-		ch := 0
-		for _, run := range k.BlockRuns() {
-			base := ch
-			a.loop(run.Count, k.Shuffled(), fmt.Sprintf("%d vector(s) of channels, %d pixel(s).", run.Count, pixels), func(i int) {
-				a.dwconvVector(k, run.Block, pixels, w, s, rowStride, spread, out{d: d, tile: dst, ch: base + i*Lanes})
-			})
-			ch += run.Count * Lanes
-		}
+	}
+	a.frame(k, perTile, func(b Block, pixels int, r frameRegs) {
+		a.dwconvVector(k, b, pixels, r.w, r.s, r.rowStride, spread, r.o)
 	})
 }
 

@@ -1,8 +1,6 @@
 package templates
 
 import (
-	"fmt"
-
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
@@ -12,19 +10,8 @@ import (
 // pixel accumulators in registers, and masked loads and stores for the
 // channel tail instead of separate code.
 func (a *avx2) dwconv512(k Kernel) {
-	c := a.c
-	dst, src, count, rowStride := a.rowArgs()
-	a.pixelLoop(k, dst, src, count, func(pixels int) {
-		w := c.GP64()
-		c.Load(c.Param("w").Base(), w)
-		s, d := c.GP64(), c.GP64()
-		c.MOVQ(src, s)
-		c.MOVQ(dst, d)
-		for _, run := range k.BlockRuns() {
-			a.repeat(run.Count, fmt.Sprintf("%d block(s) of %d channels, %d pixel(s).", run.Count, run.Vecs*Lanes, pixels), func() {
-				a.dwconvBlock512(k, run.Block, pixels, w, s, d, rowStride)
-			})
-		}
+	a.frame(k, nil, func(b Block, pixels int, r frameRegs) {
+		a.dwconvBlock512(k, b, pixels, r.w, r.s, r.o.d, r.rowStride)
 	})
 }
 

@@ -25,34 +25,8 @@ import (
 // idle but never reads past its channels; the packed weights of idle lanes
 // are zero and the store is masked.
 func (a *avx2) gconv(k Kernel) {
-	c := a.c
-	dst, src, count, rowStride := a.rowArgs()
-	cinG, coutG := k.PackCin(), k.PackCout()
-	vecsPerGroup := 0
-	for _, b := range k.Blocks() {
-		vecsPerGroup += b.Vecs
-	}
-	a.pixelLoop(k, dst, src, count, func(pixels int) {
-		w := c.GP64()
-		c.Load(c.Param("w").Base(), w)
-		s, d := c.GP64(), c.GP64()
-		c.MOVQ(src, s)
-		c.MOVQ(dst, d)
-		a.loop(k.Groups, k.Shuffled(), fmt.Sprintf("%d group(s), %d pixel(s).", k.Groups, pixels), func(g int) {
-			ch := g * coutG
-			for _, run := range k.BlockRuns() {
-				base := ch
-				a.loop(run.Count, k.Shuffled(), fmt.Sprintf("%d block(s) of %d vector(s).", run.Count, run.Vecs), func(i int) {
-					a.gconvBlock(k, run.Block, pixels, w, s, rowStride, out{d: d, tile: dst, ch: base + i*run.Vecs*Lanes})
-				})
-				ch += run.Count * run.Vecs * Lanes
-			}
-			// d moved 8 floats per vector; the next group starts coutG later.
-			if back := coutG*4 - vecsPerGroup*32; back != 0 && k.Groups > 1 {
-				c.ADDQ(operand.I32(back), d)
-			}
-			c.ADDQ(operand.U32(cinG*4), s)
-		})
+	a.frame(k, nil, func(b Block, pixels int, r frameRegs) {
+		a.gconvBlock(k, b, pixels, r.w, r.s, r.rowStride, r.o)
 	})
 }
 

@@ -98,30 +98,8 @@ func AVX512File(pkg string, kernels []Kernel) ([]byte, error) {
 // inputs are broadcast straight from memory by the FMA, and the tails are
 // masked loads and stores instead of separate code.
 func (a *avx2) gconv512(k Kernel) {
-	c := a.c
-	dst, src, count, rowStride := a.rowArgs()
-	cinG, coutG := k.PackCin(), k.PackCout()
-	vecsPerGroup := 0
-	for _, b := range k.Blocks() {
-		vecsPerGroup += b.Vecs
-	}
-	a.pixelLoop(k, dst, src, count, func(pixels int) {
-		w := c.GP64()
-		c.Load(c.Param("w").Base(), w)
-		s, d := c.GP64(), c.GP64()
-		c.MOVQ(src, s)
-		c.MOVQ(dst, d)
-		a.repeat(k.Groups, fmt.Sprintf("%d group(s), %d pixel(s).", k.Groups, pixels), func() {
-			for _, run := range k.BlockRuns() {
-				a.repeat(run.Count, fmt.Sprintf("%d block(s) of %d vector(s).", run.Count, run.Vecs), func() {
-					a.gconvBlock512(k, run.Block, pixels, w, s, d, rowStride)
-				})
-			}
-			if back := coutG*4 - vecsPerGroup*32; back != 0 && k.Groups > 1 {
-				c.ADDQ(operand.I32(back), d)
-			}
-			c.ADDQ(operand.U32(cinG*4), s)
-		})
+	a.frame(k, nil, func(b Block, pixels int, r frameRegs) {
+		a.gconvBlock512(k, b, pixels, r.w, r.s, r.o.d, r.rowStride)
 	})
 }
 

@@ -1,8 +1,6 @@
 package templates
 
 import (
-	"fmt"
-
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
@@ -23,22 +21,8 @@ import (
 //	      acc[p][v] += x · wv
 //	    clamp; store
 func (a *avx2) pgconv(k Kernel) {
-	c := a.c
-	dst, src, count, rowStride := a.rowArgs()
-	a.pixelLoop(k, dst, src, count, func(pixels int) {
-		w := c.GP64()
-		c.Load(c.Param("w").Base(), w)
-		s, d := c.GP64(), c.GP64()
-		c.MOVQ(src, s)
-		c.MOVQ(dst, d)
-		ch := 0
-		for _, run := range k.BlockRuns() {
-			base := ch
-			a.loop(run.Count, k.Shuffled(), fmt.Sprintf("%d block(s) of %d vector(s), %d pixel(s).", run.Count, run.Vecs, pixels), func(i int) {
-				a.pgconvBlock(k, run.Block, pixels, w, s, rowStride, out{d: d, tile: dst, ch: base + i*run.Vecs*Lanes})
-			})
-			ch += run.Count * run.Vecs * Lanes
-		}
+	a.frame(k, nil, func(b Block, pixels int, r frameRegs) {
+		a.pgconvBlock(k, b, pixels, r.w, r.s, r.rowStride, r.o)
 	})
 }
 

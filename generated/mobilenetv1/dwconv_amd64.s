@@ -21,7 +21,8 @@ tile1:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 4 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 4 block(s) of 1 vector(s).
 	MOVQ $0x00000004, R9
 
 loop3:
@@ -255,7 +256,8 @@ tail2:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 4 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 4 block(s) of 1 vector(s).
 	MOVQ $0x00000004, R9
 
 loop5:
@@ -424,7 +426,8 @@ skip4:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 4 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 4 block(s) of 1 vector(s).
 	MOVQ $0x00000004, R9
 
 loop7:
@@ -529,7 +532,8 @@ skip6:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 4 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 4 block(s) of 1 vector(s).
 	MOVQ $0x00000004, R9
 
 loop9:
@@ -602,7 +606,8 @@ skip8:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 4 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 4 block(s) of 1 vector(s).
 	MOVQ $0x00000004, R9
 
 loop11:
@@ -678,7 +683,8 @@ tile12:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 8 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 8 block(s) of 1 vector(s).
 	MOVQ $0x00000008, R9
 
 loop14:
@@ -945,7 +951,8 @@ tail13:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 8 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 8 block(s) of 1 vector(s).
 	MOVQ $0x00000008, R9
 
 loop16:
@@ -1135,7 +1142,8 @@ skip15:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 8 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 8 block(s) of 1 vector(s).
 	MOVQ $0x00000008, R9
 
 loop18:
@@ -1249,7 +1257,8 @@ skip17:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 8 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 8 block(s) of 1 vector(s).
 	MOVQ $0x00000008, R9
 
 loop20:
@@ -1325,7 +1334,8 @@ skip19:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 8 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 8 block(s) of 1 vector(s).
 	MOVQ $0x00000008, R9
 
 loop22:
@@ -1395,7 +1405,8 @@ tile23:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 16 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 16 block(s) of 1 vector(s).
 	MOVQ $0x00000010, R9
 
 loop25:
@@ -1629,7 +1640,8 @@ tail24:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 16 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 16 block(s) of 1 vector(s).
 	MOVQ $0x00000010, R9
 
 loop27:
@@ -1798,7 +1810,8 @@ skip26:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 16 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 16 block(s) of 1 vector(s).
 	MOVQ $0x00000010, R9
 
 loop29:
@@ -1903,7 +1916,8 @@ skip28:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 16 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 16 block(s) of 1 vector(s).
 	MOVQ $0x00000010, R9
 
 loop31:
@@ -1976,7 +1990,8 @@ skip30:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 16 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 16 block(s) of 1 vector(s).
 	MOVQ $0x00000010, R9
 
 loop33:
@@ -2046,7 +2061,8 @@ tile34:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 16 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 16 block(s) of 1 vector(s).
 	MOVQ $0x00000010, R9
 
 loop36:
@@ -2313,7 +2329,8 @@ tail35:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 16 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 16 block(s) of 1 vector(s).
 	MOVQ $0x00000010, R9
 
 loop38:
@@ -2503,7 +2520,8 @@ skip37:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 16 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 16 block(s) of 1 vector(s).
 	MOVQ $0x00000010, R9
 
 loop40:
@@ -2617,7 +2635,8 @@ skip39:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 16 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 16 block(s) of 1 vector(s).
 	MOVQ $0x00000010, R9
 
 loop42:
@@ -2693,7 +2712,8 @@ skip41:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 16 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 16 block(s) of 1 vector(s).
 	MOVQ $0x00000010, R9
 
 loop44:
@@ -2763,7 +2783,8 @@ tile45:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 32 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 32 block(s) of 1 vector(s).
 	MOVQ $0x00000020, R9
 
 loop47:
@@ -2997,7 +3018,8 @@ tail46:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 32 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 32 block(s) of 1 vector(s).
 	MOVQ $0x00000020, R9
 
 loop49:
@@ -3166,7 +3188,8 @@ skip48:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 32 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 32 block(s) of 1 vector(s).
 	MOVQ $0x00000020, R9
 
 loop51:
@@ -3271,7 +3294,8 @@ skip50:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 32 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 32 block(s) of 1 vector(s).
 	MOVQ $0x00000020, R9
 
 loop53:
@@ -3344,7 +3368,8 @@ skip52:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 32 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 32 block(s) of 1 vector(s).
 	MOVQ $0x00000020, R9
 
 loop55:
@@ -3414,7 +3439,8 @@ tile56:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 32 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 32 block(s) of 1 vector(s).
 	MOVQ $0x00000020, R9
 
 loop58:
@@ -3681,7 +3707,8 @@ tail57:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 32 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 32 block(s) of 1 vector(s).
 	MOVQ $0x00000020, R9
 
 loop60:
@@ -3871,7 +3898,8 @@ skip59:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 32 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 32 block(s) of 1 vector(s).
 	MOVQ $0x00000020, R9
 
 loop62:
@@ -3985,7 +4013,8 @@ skip61:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 32 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 32 block(s) of 1 vector(s).
 	MOVQ $0x00000020, R9
 
 loop64:
@@ -4061,7 +4090,8 @@ skip63:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 32 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 32 block(s) of 1 vector(s).
 	MOVQ $0x00000020, R9
 
 loop66:
@@ -4131,7 +4161,8 @@ tile67:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 64 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 64 block(s) of 1 vector(s).
 	MOVQ $0x00000040, R9
 
 loop69:
@@ -4365,7 +4396,8 @@ tail68:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 64 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 64 block(s) of 1 vector(s).
 	MOVQ $0x00000040, R9
 
 loop71:
@@ -4534,7 +4566,8 @@ skip70:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 64 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 64 block(s) of 1 vector(s).
 	MOVQ $0x00000040, R9
 
 loop73:
@@ -4639,7 +4672,8 @@ skip72:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 64 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 64 block(s) of 1 vector(s).
 	MOVQ $0x00000040, R9
 
 loop75:
@@ -4712,7 +4746,8 @@ skip74:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 64 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 64 block(s) of 1 vector(s).
 	MOVQ $0x00000040, R9
 
 loop77:
@@ -4782,7 +4817,8 @@ tile78:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 64 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 64 block(s) of 1 vector(s).
 	MOVQ $0x00000040, R9
 
 loop80:
@@ -5049,7 +5085,8 @@ tail79:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 64 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 64 block(s) of 1 vector(s).
 	MOVQ $0x00000040, R9
 
 loop82:
@@ -5239,7 +5276,8 @@ skip81:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 64 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 64 block(s) of 1 vector(s).
 	MOVQ $0x00000040, R9
 
 loop84:
@@ -5353,7 +5391,8 @@ skip83:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 64 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 64 block(s) of 1 vector(s).
 	MOVQ $0x00000040, R9
 
 loop86:
@@ -5429,7 +5468,8 @@ skip85:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 64 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 64 block(s) of 1 vector(s).
 	MOVQ $0x00000040, R9
 
 loop88:
@@ -5499,7 +5539,8 @@ tile89:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 128 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 128 block(s) of 1 vector(s).
 	MOVQ $0x00000080, R9
 
 loop91:
@@ -5733,7 +5774,8 @@ tail90:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 128 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 128 block(s) of 1 vector(s).
 	MOVQ $0x00000080, R9
 
 loop93:
@@ -5902,7 +5944,8 @@ skip92:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 128 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 128 block(s) of 1 vector(s).
 	MOVQ $0x00000080, R9
 
 loop95:
@@ -6007,7 +6050,8 @@ skip94:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 128 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 128 block(s) of 1 vector(s).
 	MOVQ $0x00000080, R9
 
 loop97:
@@ -6080,7 +6124,8 @@ skip96:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 128 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 128 block(s) of 1 vector(s).
 	MOVQ $0x00000080, R9
 
 loop99:

@@ -628,7 +628,6 @@ loop3:
 	ADDQ         $0x00000040, R8
 	DECQ         R9
 	JNZ          loop3
-	ADDQ         $0x0000000c, DI
 	ADDQ         $0x00000090, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000006, DX
@@ -1071,7 +1070,6 @@ loop5:
 	ADDQ         $0x00000040, R8
 	DECQ         R9
 	JNZ          loop5
-	ADDQ         $0x0000000c, DI
 	ADDQ         $0x00000060, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000004, DX
@@ -1335,7 +1333,6 @@ loop7:
 	ADDQ         $0x00000040, R8
 	DECQ         R9
 	JNZ          loop7
-	ADDQ         $0x0000000c, DI
 	ADDQ         $0x00000030, CX
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000002, DX
@@ -1510,7 +1507,6 @@ loop9:
 	ADDQ         $0x00000040, R8
 	DECQ         R9
 	JNZ          loop9
-	ADDQ         $0x0000000c, DI
 	ADDQ         $0x00000018, CX
 	ADDQ         $0x00000080, AX
 	SUBQ         $0x00000001, DX

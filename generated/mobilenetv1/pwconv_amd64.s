@@ -250,7 +250,6 @@ loop4:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop3
-	ADDQ         $0x00000080, SI
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000006, DX
@@ -429,7 +428,6 @@ loop7:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop6
-	ADDQ         $0x00000080, SI
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000004, DX
@@ -543,7 +541,6 @@ loop10:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop9
-	ADDQ         $0x00000080, SI
 	ADDQ         $0x00000100, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000002, DX
@@ -625,7 +622,6 @@ loop13:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop12
-	ADDQ         $0x00000080, SI
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000001, DX
@@ -886,7 +882,6 @@ loop17:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop16
-	ADDQ         $0x00000100, SI
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000006, DX
@@ -1065,7 +1060,6 @@ loop20:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop19
-	ADDQ         $0x00000100, SI
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000004, DX
@@ -1179,7 +1173,6 @@ loop23:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop22
-	ADDQ         $0x00000100, SI
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000002, DX
@@ -1261,7 +1254,6 @@ loop26:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop25
-	ADDQ         $0x00000100, SI
 	ADDQ         $0x00000100, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000001, DX
@@ -1516,7 +1508,6 @@ loop30:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop29
-	ADDQ         $0x00000200, SI
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000006, DX
@@ -1695,7 +1686,6 @@ loop33:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop32
-	ADDQ         $0x00000200, SI
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000004, DX
@@ -1809,7 +1799,6 @@ loop36:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop35
-	ADDQ         $0x00000200, SI
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000002, DX
@@ -1891,7 +1880,6 @@ loop39:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop38
-	ADDQ         $0x00000200, SI
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000001, DX
@@ -2146,7 +2134,6 @@ loop43:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop42
-	ADDQ         $0x00000200, SI
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000006, DX
@@ -2325,7 +2312,6 @@ loop46:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop45
-	ADDQ         $0x00000200, SI
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000004, DX
@@ -2439,7 +2425,6 @@ loop49:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop48
-	ADDQ         $0x00000200, SI
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000002, DX
@@ -2521,7 +2506,6 @@ loop52:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop51
-	ADDQ         $0x00000200, SI
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000001, DX
@@ -2776,7 +2760,6 @@ loop56:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop55
-	ADDQ         $0x00000400, SI
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000006, DX
@@ -2955,7 +2938,6 @@ loop59:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop58
-	ADDQ         $0x00000400, SI
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000004, DX
@@ -3069,7 +3051,6 @@ loop62:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop61
-	ADDQ         $0x00000400, SI
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000002, DX
@@ -3151,7 +3132,6 @@ loop65:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop64
-	ADDQ         $0x00000400, SI
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000001, DX
@@ -3406,7 +3386,6 @@ loop69:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop68
-	ADDQ         $0x00000400, SI
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00003000, AX
 	SUBQ         $0x00000006, DX
@@ -3585,7 +3564,6 @@ loop72:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop71
-	ADDQ         $0x00000400, SI
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000004, DX
@@ -3699,7 +3677,6 @@ loop75:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop74
-	ADDQ         $0x00000400, SI
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000002, DX
@@ -3781,7 +3758,6 @@ loop78:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop77
-	ADDQ         $0x00000400, SI
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000001, DX
@@ -4036,7 +4012,6 @@ loop82:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop81
-	ADDQ         $0x00000800, SI
 	ADDQ         $0x00003000, CX
 	ADDQ         $0x00003000, AX
 	SUBQ         $0x00000006, DX
@@ -4215,7 +4190,6 @@ loop85:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop84
-	ADDQ         $0x00000800, SI
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000004, DX
@@ -4329,7 +4303,6 @@ loop88:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop87
-	ADDQ         $0x00000800, SI
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000002, DX
@@ -4411,7 +4384,6 @@ loop91:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop90
-	ADDQ         $0x00000800, SI
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000001, DX
@@ -4666,7 +4638,6 @@ loop95:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop94
-	ADDQ         $0x00000800, SI
 	ADDQ         $0x00003000, CX
 	ADDQ         $0x00006000, AX
 	SUBQ         $0x00000006, DX
@@ -4845,7 +4816,6 @@ loop98:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop97
-	ADDQ         $0x00000800, SI
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00004000, AX
 	SUBQ         $0x00000004, DX
@@ -4959,7 +4929,6 @@ loop101:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop100
-	ADDQ         $0x00000800, SI
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000002, DX
@@ -5041,7 +5010,6 @@ loop104:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop103
-	ADDQ         $0x00000800, SI
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000001, DX
@@ -5296,7 +5264,6 @@ loop108:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop107
-	ADDQ         $0x00001000, SI
 	ADDQ         $0x00006000, CX
 	ADDQ         $0x00006000, AX
 	SUBQ         $0x00000006, DX
@@ -5475,7 +5442,6 @@ loop111:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop110
-	ADDQ         $0x00001000, SI
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00004000, AX
 	SUBQ         $0x00000004, DX
@@ -5589,7 +5555,6 @@ loop114:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop113
-	ADDQ         $0x00001000, SI
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000002, DX
@@ -5671,7 +5636,6 @@ loop117:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop116
-	ADDQ         $0x00001000, SI
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000001, DX

@@ -405,7 +405,6 @@ loop3:
 	VMOVUPS          Z26, 1664(DI)
 	VMOVUPS          Z27, 1728(DI)
 	ADDQ             $0x00000100, DI
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000380, CX
 	ADDQ             $0x00000700, AX
 	SUBQ             $0x00000007, DX
@@ -659,7 +658,6 @@ loop5:
 	VMOVUPS          Z14, 896(DI)
 	VMOVUPS          Z15, 960(DI)
 	ADDQ             $0x00000100, DI
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000200, CX
 	ADDQ             $0x00000400, AX
 	SUBQ             $0x00000004, DX
@@ -816,7 +814,6 @@ loop7:
 	VMOVUPS          Z6, 384(DI)
 	VMOVUPS          Z7, 448(DI)
 	ADDQ             $0x00000100, DI
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000100, CX
 	ADDQ             $0x00000200, AX
 	SUBQ             $0x00000002, DX
@@ -925,7 +922,6 @@ loop9:
 	VMOVUPS          Z2, 128(DI)
 	VMOVUPS          Z3, 192(DI)
 	ADDQ             $0x00000100, DI
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000001, DX
@@ -1346,7 +1342,6 @@ loop13:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop12
-	ADDQ             $0x00000100, SI
 	ADDQ             $0x00000700, CX
 	ADDQ             $0x00000e00, AX
 	SUBQ             $0x00000007, DX
@@ -1605,7 +1600,6 @@ loop16:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop15
-	ADDQ             $0x00000100, SI
 	ADDQ             $0x00000400, CX
 	ADDQ             $0x00000800, AX
 	SUBQ             $0x00000004, DX
@@ -1767,7 +1761,6 @@ loop19:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop18
-	ADDQ             $0x00000100, SI
 	ADDQ             $0x00000200, CX
 	ADDQ             $0x00000400, AX
 	SUBQ             $0x00000002, DX
@@ -1881,7 +1874,6 @@ loop22:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop21
-	ADDQ             $0x00000100, SI
 	ADDQ             $0x00000100, CX
 	ADDQ             $0x00000200, AX
 	SUBQ             $0x00000001, DX
@@ -2296,7 +2288,6 @@ loop26:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop25
-	ADDQ             $0x00000200, SI
 	ADDQ             $0x00000e00, CX
 	ADDQ             $0x00000e00, AX
 	SUBQ             $0x00000007, DX
@@ -2555,7 +2546,6 @@ loop29:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop28
-	ADDQ             $0x00000200, SI
 	ADDQ             $0x00000800, CX
 	ADDQ             $0x00000800, AX
 	SUBQ             $0x00000004, DX
@@ -2717,7 +2707,6 @@ loop32:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop31
-	ADDQ             $0x00000200, SI
 	ADDQ             $0x00000400, CX
 	ADDQ             $0x00000400, AX
 	SUBQ             $0x00000002, DX
@@ -2831,7 +2820,6 @@ loop35:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop34
-	ADDQ             $0x00000200, SI
 	ADDQ             $0x00000200, CX
 	ADDQ             $0x00000200, AX
 	SUBQ             $0x00000001, DX
@@ -3246,7 +3234,6 @@ loop39:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop38
-	ADDQ             $0x00000200, SI
 	ADDQ             $0x00000e00, CX
 	ADDQ             $0x00001c00, AX
 	SUBQ             $0x00000007, DX
@@ -3505,7 +3492,6 @@ loop42:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop41
-	ADDQ             $0x00000200, SI
 	ADDQ             $0x00000800, CX
 	ADDQ             $0x00001000, AX
 	SUBQ             $0x00000004, DX
@@ -3667,7 +3653,6 @@ loop45:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop44
-	ADDQ             $0x00000200, SI
 	ADDQ             $0x00000400, CX
 	ADDQ             $0x00000800, AX
 	SUBQ             $0x00000002, DX
@@ -3781,7 +3766,6 @@ loop48:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop47
-	ADDQ             $0x00000200, SI
 	ADDQ             $0x00000200, CX
 	ADDQ             $0x00000400, AX
 	SUBQ             $0x00000001, DX
@@ -4196,7 +4180,6 @@ loop52:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop51
-	ADDQ             $0x00000400, SI
 	ADDQ             $0x00001c00, CX
 	ADDQ             $0x00001c00, AX
 	SUBQ             $0x00000007, DX
@@ -4455,7 +4438,6 @@ loop55:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop54
-	ADDQ             $0x00000400, SI
 	ADDQ             $0x00001000, CX
 	ADDQ             $0x00001000, AX
 	SUBQ             $0x00000004, DX
@@ -4617,7 +4599,6 @@ loop58:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop57
-	ADDQ             $0x00000400, SI
 	ADDQ             $0x00000800, CX
 	ADDQ             $0x00000800, AX
 	SUBQ             $0x00000002, DX
@@ -4731,7 +4712,6 @@ loop61:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop60
-	ADDQ             $0x00000400, SI
 	ADDQ             $0x00000400, CX
 	ADDQ             $0x00000400, AX
 	SUBQ             $0x00000001, DX
@@ -5146,7 +5126,6 @@ loop65:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop64
-	ADDQ             $0x00000400, SI
 	ADDQ             $0x00001c00, CX
 	ADDQ             $0x00003800, AX
 	SUBQ             $0x00000007, DX
@@ -5405,7 +5384,6 @@ loop68:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop67
-	ADDQ             $0x00000400, SI
 	ADDQ             $0x00001000, CX
 	ADDQ             $0x00002000, AX
 	SUBQ             $0x00000004, DX
@@ -5567,7 +5545,6 @@ loop71:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop70
-	ADDQ             $0x00000400, SI
 	ADDQ             $0x00000800, CX
 	ADDQ             $0x00001000, AX
 	SUBQ             $0x00000002, DX
@@ -5681,7 +5658,6 @@ loop74:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop73
-	ADDQ             $0x00000400, SI
 	ADDQ             $0x00000400, CX
 	ADDQ             $0x00000800, AX
 	SUBQ             $0x00000001, DX
@@ -6096,7 +6072,6 @@ loop78:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop77
-	ADDQ             $0x00000800, SI
 	ADDQ             $0x00003800, CX
 	ADDQ             $0x00003800, AX
 	SUBQ             $0x00000007, DX
@@ -6355,7 +6330,6 @@ loop81:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop80
-	ADDQ             $0x00000800, SI
 	ADDQ             $0x00002000, CX
 	ADDQ             $0x00002000, AX
 	SUBQ             $0x00000004, DX
@@ -6517,7 +6491,6 @@ loop84:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop83
-	ADDQ             $0x00000800, SI
 	ADDQ             $0x00001000, CX
 	ADDQ             $0x00001000, AX
 	SUBQ             $0x00000002, DX
@@ -6631,7 +6604,6 @@ loop87:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop86
-	ADDQ             $0x00000800, SI
 	ADDQ             $0x00000800, CX
 	ADDQ             $0x00000800, AX
 	SUBQ             $0x00000001, DX
@@ -7046,7 +7018,6 @@ loop91:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop90
-	ADDQ             $0x00000800, SI
 	ADDQ             $0x00003800, CX
 	ADDQ             $0x00007000, AX
 	SUBQ             $0x00000007, DX
@@ -7305,7 +7276,6 @@ loop94:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop93
-	ADDQ             $0x00000800, SI
 	ADDQ             $0x00002000, CX
 	ADDQ             $0x00004000, AX
 	SUBQ             $0x00000004, DX
@@ -7467,7 +7437,6 @@ loop97:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop96
-	ADDQ             $0x00000800, SI
 	ADDQ             $0x00001000, CX
 	ADDQ             $0x00002000, AX
 	SUBQ             $0x00000002, DX
@@ -7581,7 +7550,6 @@ loop100:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop99
-	ADDQ             $0x00000800, SI
 	ADDQ             $0x00000800, CX
 	ADDQ             $0x00001000, AX
 	SUBQ             $0x00000001, DX
@@ -7996,7 +7964,6 @@ loop104:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop103
-	ADDQ             $0x00001000, SI
 	ADDQ             $0x00007000, CX
 	ADDQ             $0x00007000, AX
 	SUBQ             $0x00000007, DX
@@ -8255,7 +8222,6 @@ loop107:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop106
-	ADDQ             $0x00001000, SI
 	ADDQ             $0x00004000, CX
 	ADDQ             $0x00004000, AX
 	SUBQ             $0x00000004, DX
@@ -8417,7 +8383,6 @@ loop110:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop109
-	ADDQ             $0x00001000, SI
 	ADDQ             $0x00002000, CX
 	ADDQ             $0x00002000, AX
 	SUBQ             $0x00000002, DX
@@ -8531,7 +8496,6 @@ loop113:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop112
-	ADDQ             $0x00001000, SI
 	ADDQ             $0x00001000, CX
 	ADDQ             $0x00001000, AX
 	SUBQ             $0x00000001, DX

@@ -21,7 +21,8 @@ tile1:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 4 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 4 block(s) of 1 vector(s).
 	MOVQ $0x00000004, R9
 
 loop3:
@@ -255,7 +256,8 @@ tail2:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 4 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 4 block(s) of 1 vector(s).
 	MOVQ $0x00000004, R9
 
 loop5:
@@ -424,7 +426,8 @@ skip4:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 4 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 4 block(s) of 1 vector(s).
 	MOVQ $0x00000004, R9
 
 loop7:
@@ -529,7 +532,8 @@ skip6:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 4 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 4 block(s) of 1 vector(s).
 	MOVQ $0x00000004, R9
 
 loop9:
@@ -602,7 +606,8 @@ skip8:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 4 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 4 block(s) of 1 vector(s).
 	MOVQ $0x00000004, R9
 
 loop11:
@@ -678,7 +683,8 @@ tile12:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 12 block(s) of 1 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop14:
@@ -945,7 +951,8 @@ tail13:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 12 block(s) of 1 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop16:
@@ -1135,7 +1142,8 @@ skip15:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 12 block(s) of 1 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop18:
@@ -1249,7 +1257,8 @@ skip17:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 12 block(s) of 1 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop20:
@@ -1325,7 +1334,8 @@ skip19:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 12 block(s) of 1 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop22:
@@ -1395,7 +1405,8 @@ tile23:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 18 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 18 block(s) of 1 vector(s).
 	MOVQ $0x00000012, R9
 
 loop25:
@@ -1629,7 +1640,8 @@ tail24:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 18 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 18 block(s) of 1 vector(s).
 	MOVQ $0x00000012, R9
 
 loop27:
@@ -1798,7 +1810,8 @@ skip26:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 18 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 18 block(s) of 1 vector(s).
 	MOVQ $0x00000012, R9
 
 loop29:
@@ -1903,7 +1916,8 @@ skip28:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 18 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 18 block(s) of 1 vector(s).
 	MOVQ $0x00000012, R9
 
 loop31:
@@ -1976,7 +1990,8 @@ skip30:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 18 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 18 block(s) of 1 vector(s).
 	MOVQ $0x00000012, R9
 
 loop33:
@@ -2046,7 +2061,8 @@ tile34:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 18 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 18 block(s) of 1 vector(s).
 	MOVQ $0x00000012, R9
 
 loop36:
@@ -2313,7 +2329,8 @@ tail35:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 18 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 18 block(s) of 1 vector(s).
 	MOVQ $0x00000012, R9
 
 loop38:
@@ -2503,7 +2520,8 @@ skip37:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 18 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 18 block(s) of 1 vector(s).
 	MOVQ $0x00000012, R9
 
 loop40:
@@ -2617,7 +2635,8 @@ skip39:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 18 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 18 block(s) of 1 vector(s).
 	MOVQ $0x00000012, R9
 
 loop42:
@@ -2693,7 +2712,8 @@ skip41:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 18 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 18 block(s) of 1 vector(s).
 	MOVQ $0x00000012, R9
 
 loop44:
@@ -2763,7 +2783,8 @@ tile45:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 24 block(s) of 1 vector(s).
 	MOVQ $0x00000018, R9
 
 loop47:
@@ -2997,7 +3018,8 @@ tail46:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 24 block(s) of 1 vector(s).
 	MOVQ $0x00000018, R9
 
 loop49:
@@ -3166,7 +3188,8 @@ skip48:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 24 block(s) of 1 vector(s).
 	MOVQ $0x00000018, R9
 
 loop51:
@@ -3271,7 +3294,8 @@ skip50:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 24 block(s) of 1 vector(s).
 	MOVQ $0x00000018, R9
 
 loop53:
@@ -3344,7 +3368,8 @@ skip52:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 24 block(s) of 1 vector(s).
 	MOVQ $0x00000018, R9
 
 loop55:
@@ -3414,7 +3439,8 @@ tile56:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 24 block(s) of 1 vector(s).
 	MOVQ $0x00000018, R9
 
 loop58:
@@ -3681,7 +3707,8 @@ tail57:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 24 block(s) of 1 vector(s).
 	MOVQ $0x00000018, R9
 
 loop60:
@@ -3871,7 +3898,8 @@ skip59:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 24 block(s) of 1 vector(s).
 	MOVQ $0x00000018, R9
 
 loop62:
@@ -3985,7 +4013,8 @@ skip61:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 24 block(s) of 1 vector(s).
 	MOVQ $0x00000018, R9
 
 loop64:
@@ -4061,7 +4090,8 @@ skip63:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 24 block(s) of 1 vector(s).
 	MOVQ $0x00000018, R9
 
 loop66:
@@ -4131,7 +4161,8 @@ tile67:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 48 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 48 block(s) of 1 vector(s).
 	MOVQ $0x00000030, R9
 
 loop69:
@@ -4365,7 +4396,8 @@ tail68:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 48 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 48 block(s) of 1 vector(s).
 	MOVQ $0x00000030, R9
 
 loop71:
@@ -4534,7 +4566,8 @@ skip70:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 48 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 48 block(s) of 1 vector(s).
 	MOVQ $0x00000030, R9
 
 loop73:
@@ -4639,7 +4672,8 @@ skip72:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 48 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 48 block(s) of 1 vector(s).
 	MOVQ $0x00000030, R9
 
 loop75:
@@ -4712,7 +4746,8 @@ skip74:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 48 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 48 block(s) of 1 vector(s).
 	MOVQ $0x00000030, R9
 
 loop77:
@@ -4782,7 +4817,8 @@ tile78:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 72 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 72 block(s) of 1 vector(s).
 	MOVQ $0x00000048, R9
 
 loop80:
@@ -5016,7 +5052,8 @@ tail79:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 72 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 72 block(s) of 1 vector(s).
 	MOVQ $0x00000048, R9
 
 loop82:
@@ -5185,7 +5222,8 @@ skip81:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 72 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 72 block(s) of 1 vector(s).
 	MOVQ $0x00000048, R9
 
 loop84:
@@ -5290,7 +5328,8 @@ skip83:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 72 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 72 block(s) of 1 vector(s).
 	MOVQ $0x00000048, R9
 
 loop86:
@@ -5363,7 +5402,8 @@ skip85:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 72 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 72 block(s) of 1 vector(s).
 	MOVQ $0x00000048, R9
 
 loop88:
@@ -5433,7 +5473,8 @@ tile89:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 72 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 72 block(s) of 1 vector(s).
 	MOVQ $0x00000048, R9
 
 loop91:
@@ -5700,7 +5741,8 @@ tail90:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 72 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 72 block(s) of 1 vector(s).
 	MOVQ $0x00000048, R9
 
 loop93:
@@ -5890,7 +5932,8 @@ skip92:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 72 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 72 block(s) of 1 vector(s).
 	MOVQ $0x00000048, R9
 
 loop95:
@@ -6004,7 +6047,8 @@ skip94:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 72 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 72 block(s) of 1 vector(s).
 	MOVQ $0x00000048, R9
 
 loop97:
@@ -6080,7 +6124,8 @@ skip96:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 72 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 72 block(s) of 1 vector(s).
 	MOVQ $0x00000048, R9
 
 loop99:
@@ -6150,7 +6195,8 @@ tile100:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 120 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 120 block(s) of 1 vector(s).
 	MOVQ $0x00000078, R9
 
 loop102:
@@ -6384,7 +6430,8 @@ tail101:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 120 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 120 block(s) of 1 vector(s).
 	MOVQ $0x00000078, R9
 
 loop104:
@@ -6553,7 +6600,8 @@ skip103:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 120 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 120 block(s) of 1 vector(s).
 	MOVQ $0x00000078, R9
 
 loop106:
@@ -6658,7 +6706,8 @@ skip105:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 120 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 120 block(s) of 1 vector(s).
 	MOVQ $0x00000078, R9
 
 loop108:
@@ -6731,7 +6780,8 @@ skip107:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 120 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 120 block(s) of 1 vector(s).
 	MOVQ $0x00000078, R9
 
 loop110:

@@ -21,7 +21,8 @@ tile1:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 2 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R9
 
 loop3:
@@ -319,7 +320,8 @@ tail2:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 2 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R9
 
 loop5:
@@ -488,7 +490,8 @@ skip4:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 2 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R9
 
 loop7:
@@ -593,7 +596,8 @@ skip6:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 2 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R9
 
 loop9:
@@ -666,7 +670,8 @@ skip8:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 2 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R9
 
 loop11:
@@ -742,7 +747,8 @@ tile12:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 6 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 6 block(s) of 2 vector(s).
 	MOVQ $0x00000006, R9
 
 loop14:
@@ -1085,7 +1091,8 @@ tail13:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 6 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 6 block(s) of 2 vector(s).
 	MOVQ $0x00000006, R9
 
 loop16:
@@ -1275,7 +1282,8 @@ skip15:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 6 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 6 block(s) of 2 vector(s).
 	MOVQ $0x00000006, R9
 
 loop18:
@@ -1389,7 +1397,8 @@ skip17:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 6 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 6 block(s) of 2 vector(s).
 	MOVQ $0x00000006, R9
 
 loop20:
@@ -1465,7 +1474,8 @@ skip19:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 6 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 6 block(s) of 2 vector(s).
 	MOVQ $0x00000006, R9
 
 loop22:
@@ -1535,7 +1545,8 @@ tile23:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 9 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 9 block(s) of 2 vector(s).
 	MOVQ $0x00000009, R9
 
 loop25:
@@ -1833,7 +1844,8 @@ tail24:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 9 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 9 block(s) of 2 vector(s).
 	MOVQ $0x00000009, R9
 
 loop27:
@@ -2002,7 +2014,8 @@ skip26:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 9 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 9 block(s) of 2 vector(s).
 	MOVQ $0x00000009, R9
 
 loop29:
@@ -2107,7 +2120,8 @@ skip28:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 9 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 9 block(s) of 2 vector(s).
 	MOVQ $0x00000009, R9
 
 loop31:
@@ -2180,7 +2194,8 @@ skip30:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 9 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 9 block(s) of 2 vector(s).
 	MOVQ $0x00000009, R9
 
 loop33:
@@ -2250,7 +2265,8 @@ tile34:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 9 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 9 block(s) of 2 vector(s).
 	MOVQ $0x00000009, R9
 
 loop36:
@@ -2593,7 +2609,8 @@ tail35:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 9 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 9 block(s) of 2 vector(s).
 	MOVQ $0x00000009, R9
 
 loop38:
@@ -2783,7 +2800,8 @@ skip37:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 9 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 9 block(s) of 2 vector(s).
 	MOVQ $0x00000009, R9
 
 loop40:
@@ -2897,7 +2915,8 @@ skip39:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 9 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 9 block(s) of 2 vector(s).
 	MOVQ $0x00000009, R9
 
 loop42:
@@ -2973,7 +2992,8 @@ skip41:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 9 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 9 block(s) of 2 vector(s).
 	MOVQ $0x00000009, R9
 
 loop44:
@@ -3043,7 +3063,8 @@ tile45:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 12 block(s) of 2 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop47:
@@ -3341,7 +3362,8 @@ tail46:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 12 block(s) of 2 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop49:
@@ -3510,7 +3532,8 @@ skip48:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 12 block(s) of 2 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop51:
@@ -3615,7 +3638,8 @@ skip50:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 12 block(s) of 2 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop53:
@@ -3688,7 +3712,8 @@ skip52:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 12 block(s) of 2 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop55:
@@ -3758,7 +3783,8 @@ tile56:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 12 block(s) of 2 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop58:
@@ -4101,7 +4127,8 @@ tail57:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 12 block(s) of 2 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop60:
@@ -4291,7 +4318,8 @@ skip59:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 12 block(s) of 2 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop62:
@@ -4405,7 +4433,8 @@ skip61:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 12 block(s) of 2 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop64:
@@ -4481,7 +4510,8 @@ skip63:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 12 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 12 block(s) of 2 vector(s).
 	MOVQ $0x0000000c, R9
 
 loop66:
@@ -4551,7 +4581,8 @@ tile67:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 24 block(s) of 2 vector(s).
 	MOVQ $0x00000018, R9
 
 loop69:
@@ -4849,7 +4880,8 @@ tail68:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 24 block(s) of 2 vector(s).
 	MOVQ $0x00000018, R9
 
 loop71:
@@ -5018,7 +5050,8 @@ skip70:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 24 block(s) of 2 vector(s).
 	MOVQ $0x00000018, R9
 
 loop73:
@@ -5123,7 +5156,8 @@ skip72:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 24 block(s) of 2 vector(s).
 	MOVQ $0x00000018, R9
 
 loop75:
@@ -5196,7 +5230,8 @@ skip74:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 24 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 24 block(s) of 2 vector(s).
 	MOVQ $0x00000018, R9
 
 loop77:
@@ -5266,7 +5301,8 @@ tile78:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 36 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 36 block(s) of 2 vector(s).
 	MOVQ $0x00000024, R9
 
 loop80:
@@ -5564,7 +5600,8 @@ tail79:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 36 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 36 block(s) of 2 vector(s).
 	MOVQ $0x00000024, R9
 
 loop82:
@@ -5733,7 +5770,8 @@ skip81:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 36 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 36 block(s) of 2 vector(s).
 	MOVQ $0x00000024, R9
 
 loop84:
@@ -5838,7 +5876,8 @@ skip83:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 36 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 36 block(s) of 2 vector(s).
 	MOVQ $0x00000024, R9
 
 loop86:
@@ -5911,7 +5950,8 @@ skip85:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 36 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 36 block(s) of 2 vector(s).
 	MOVQ $0x00000024, R9
 
 loop88:
@@ -5981,7 +6021,8 @@ tile89:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 36 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 36 block(s) of 2 vector(s).
 	MOVQ $0x00000024, R9
 
 loop91:
@@ -6324,7 +6365,8 @@ tail90:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 36 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 36 block(s) of 2 vector(s).
 	MOVQ $0x00000024, R9
 
 loop93:
@@ -6514,7 +6556,8 @@ skip92:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 36 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 36 block(s) of 2 vector(s).
 	MOVQ $0x00000024, R9
 
 loop95:
@@ -6628,7 +6671,8 @@ skip94:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 36 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 36 block(s) of 2 vector(s).
 	MOVQ $0x00000024, R9
 
 loop97:
@@ -6704,7 +6748,8 @@ skip96:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 36 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 36 block(s) of 2 vector(s).
 	MOVQ $0x00000024, R9
 
 loop99:
@@ -6774,7 +6819,8 @@ tile100:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 60 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 60 block(s) of 2 vector(s).
 	MOVQ $0x0000003c, R9
 
 loop102:
@@ -7072,7 +7118,8 @@ tail101:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 60 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 60 block(s) of 2 vector(s).
 	MOVQ $0x0000003c, R9
 
 loop104:
@@ -7241,7 +7288,8 @@ skip103:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 60 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 60 block(s) of 2 vector(s).
 	MOVQ $0x0000003c, R9
 
 loop106:
@@ -7346,7 +7394,8 @@ skip105:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 60 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 60 block(s) of 2 vector(s).
 	MOVQ $0x0000003c, R9
 
 loop108:
@@ -7419,7 +7468,8 @@ skip107:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 60 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 60 block(s) of 2 vector(s).
 	MOVQ $0x0000003c, R9
 
 loop110:

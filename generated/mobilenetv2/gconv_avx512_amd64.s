@@ -833,7 +833,6 @@ tile1:
 	VMOVUPS          Z22, 1408(R8)
 	VMOVUPS          Z23, 1472(R8)
 	ADDQ             $0x00000080, R8
-	ADDQ             $0x0000000c, DI
 	ADDQ             $0x00000120, CX
 	ADDQ             $0x00000600, AX
 	SUBQ             $0x0000000c, DX
@@ -1411,7 +1410,6 @@ tail2:
 	VMOVUPS          Z14, 896(R8)
 	VMOVUPS          Z15, 960(R8)
 	ADDQ             $0x00000080, R8
-	ADDQ             $0x0000000c, DI
 	ADDQ             $0x000000c0, CX
 	ADDQ             $0x00000400, AX
 	SUBQ             $0x00000008, DX
@@ -1740,7 +1738,6 @@ skip3:
 	VMOVUPS          Z6, 384(R8)
 	VMOVUPS          Z7, 448(R8)
 	ADDQ             $0x00000080, R8
-	ADDQ             $0x0000000c, DI
 	ADDQ             $0x00000060, CX
 	ADDQ             $0x00000200, AX
 	SUBQ             $0x00000004, DX
@@ -1945,7 +1942,6 @@ skip4:
 	VMOVUPS          Z2, 128(R8)
 	VMOVUPS          Z3, 192(R8)
 	ADDQ             $0x00000080, R8
-	ADDQ             $0x0000000c, DI
 	ADDQ             $0x00000030, CX
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000002, DX
@@ -2088,7 +2084,6 @@ skip5:
 	VMOVUPS          Z0, (R8)
 	VMOVUPS          Z1, 64(R8)
 	ADDQ             $0x00000080, R8
-	ADDQ             $0x0000000c, DI
 	ADDQ             $0x00000018, CX
 	ADDQ             $0x00000080, AX
 	SUBQ             $0x00000001, DX

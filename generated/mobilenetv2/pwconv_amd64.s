@@ -219,7 +219,6 @@ loop3:
 	VMOVUPS      Y10, 320(DI)
 	VMOVUPS      Y11, 352(DI)
 	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000080, SI
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000180, AX
 	SUBQ         $0x00000006, DX
@@ -375,7 +374,6 @@ loop5:
 	VMOVUPS      Y6, 192(DI)
 	VMOVUPS      Y7, 224(DI)
 	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000080, SI
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000004, DX
@@ -474,7 +472,6 @@ loop7:
 	VMOVUPS      Y2, 64(DI)
 	VMOVUPS      Y3, 96(DI)
 	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000080, SI
 	ADDQ         $0x00000100, CX
 	ADDQ         $0x00000080, AX
 	SUBQ         $0x00000002, DX
@@ -545,7 +542,6 @@ loop9:
 	VMOVUPS      Y0, (DI)
 	VMOVUPS      Y1, 32(DI)
 	ADDQ         $0x00000040, DI
-	ADDQ         $0x00000080, SI
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000040, AX
 	SUBQ         $0x00000001, DX
@@ -792,7 +788,6 @@ loop13:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop12
-	ADDQ         $0x00000040, SI
 	ADDQ         $0x00000100, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000004, DX
@@ -939,7 +934,6 @@ loop16:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop15
-	ADDQ         $0x00000040, SI
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000002, DX
@@ -1041,7 +1035,6 @@ loop19:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop18
-	ADDQ         $0x00000040, SI
 	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000180, AX
 	SUBQ         $0x00000001, DX
@@ -1263,7 +1256,6 @@ loop22:
 	VMOVUPS      Y10, 320(DI)
 	VMOVUPS      Y11, 352(DI)
 	ADDQ         $0x00000060, DI
-	ADDQ         $0x00000180, SI
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000180, AX
 	SUBQ         $0x00000004, DX
@@ -1391,7 +1383,6 @@ loop24:
 	VMOVUPS      Y4, 128(DI)
 	VMOVUPS      Y5, 160(DI)
 	ADDQ         $0x00000060, DI
-	ADDQ         $0x00000180, SI
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x000000c0, AX
 	SUBQ         $0x00000002, DX
@@ -1480,7 +1471,6 @@ loop26:
 	VMOVUPS      Y1, 32(DI)
 	VMOVUPS      Y2, 64(DI)
 	ADDQ         $0x00000060, DI
-	ADDQ         $0x00000180, SI
 	ADDQ         $0x00000180, CX
 	ADDQ         $0x00000060, AX
 	SUBQ         $0x00000001, DX
@@ -1727,7 +1717,6 @@ loop30:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop29
-	ADDQ         $0x00000060, SI
 	ADDQ         $0x00000180, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000004, DX
@@ -1874,7 +1863,6 @@ loop33:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop32
-	ADDQ         $0x00000060, SI
 	ADDQ         $0x000000c0, CX
 	ADDQ         $0x00000480, AX
 	SUBQ         $0x00000002, DX
@@ -1976,7 +1964,6 @@ loop36:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop35
-	ADDQ         $0x00000060, SI
 	ADDQ         $0x00000060, CX
 	ADDQ         $0x00000240, AX
 	SUBQ         $0x00000001, DX
@@ -2192,7 +2179,6 @@ loop39:
 	VMOVUPS      Y10, 320(DI)
 	VMOVUPS      Y11, 352(DI)
 	ADDQ         $0x00000060, DI
-	ADDQ         $0x00000240, SI
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000180, AX
 	SUBQ         $0x00000004, DX
@@ -2320,7 +2306,6 @@ loop41:
 	VMOVUPS      Y4, 128(DI)
 	VMOVUPS      Y5, 160(DI)
 	ADDQ         $0x00000060, DI
-	ADDQ         $0x00000240, SI
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x000000c0, AX
 	SUBQ         $0x00000002, DX
@@ -2409,7 +2394,6 @@ loop43:
 	VMOVUPS      Y1, 32(DI)
 	VMOVUPS      Y2, 64(DI)
 	ADDQ         $0x00000060, DI
-	ADDQ         $0x00000240, SI
 	ADDQ         $0x00000240, CX
 	ADDQ         $0x00000060, AX
 	SUBQ         $0x00000001, DX
@@ -2638,7 +2622,6 @@ loop47:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop46
-	ADDQ         $0x00000240, SI
 	ADDQ         $0x00000d80, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000006, DX
@@ -2799,7 +2782,6 @@ loop50:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop49
-	ADDQ         $0x00000240, SI
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000004, DX
@@ -2903,7 +2885,6 @@ loop53:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop52
-	ADDQ         $0x00000240, SI
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000002, DX
@@ -2979,7 +2960,6 @@ loop56:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop55
-	ADDQ         $0x00000240, SI
 	ADDQ         $0x00000240, CX
 	ADDQ         $0x00000080, AX
 	SUBQ         $0x00000001, DX
@@ -3226,7 +3206,6 @@ loop60:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop59
-	ADDQ         $0x00000080, SI
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000004, DX
@@ -3373,7 +3352,6 @@ loop63:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop62
-	ADDQ         $0x00000080, SI
 	ADDQ         $0x00000100, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000002, DX
@@ -3475,7 +3453,6 @@ loop66:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop65
-	ADDQ         $0x00000080, SI
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000001, DX
@@ -3704,7 +3681,6 @@ loop70:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop69
-	ADDQ         $0x00000300, SI
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000006, DX
@@ -3865,7 +3841,6 @@ loop73:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop72
-	ADDQ         $0x00000300, SI
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000004, DX
@@ -3969,7 +3944,6 @@ loop76:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop75
-	ADDQ         $0x00000300, SI
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000002, DX
@@ -4045,7 +4019,6 @@ loop79:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop78
-	ADDQ         $0x00000300, SI
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000080, AX
 	SUBQ         $0x00000001, DX
@@ -4274,7 +4247,6 @@ loop83:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop82
-	ADDQ         $0x00000300, SI
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000006, DX
@@ -4435,7 +4407,6 @@ loop86:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop85
-	ADDQ         $0x00000300, SI
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000004, DX
@@ -4539,7 +4510,6 @@ loop89:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop88
-	ADDQ         $0x00000300, SI
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000002, DX
@@ -4615,7 +4585,6 @@ loop92:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop91
-	ADDQ         $0x00000300, SI
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000001, DX
@@ -4862,7 +4831,6 @@ loop96:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop95
-	ADDQ         $0x00000100, SI
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000004, DX
@@ -5009,7 +4977,6 @@ loop99:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop98
-	ADDQ         $0x00000100, SI
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000002, DX
@@ -5111,7 +5078,6 @@ loop102:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop101
-	ADDQ         $0x00000100, SI
 	ADDQ         $0x00000100, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000001, DX
@@ -5340,7 +5306,6 @@ loop106:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop105
-	ADDQ         $0x00000600, SI
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000006, DX
@@ -5501,7 +5466,6 @@ loop109:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop108
-	ADDQ         $0x00000600, SI
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000004, DX
@@ -5605,7 +5569,6 @@ loop112:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop111
-	ADDQ         $0x00000600, SI
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000002, DX
@@ -5681,7 +5644,6 @@ loop115:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop114
-	ADDQ         $0x00000600, SI
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000001, DX
@@ -5902,7 +5864,6 @@ loop119:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop118
-	ADDQ         $0x00000600, SI
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000004, DX
@@ -6035,7 +5996,6 @@ loop122:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop121
-	ADDQ         $0x00000600, SI
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000002, DX
@@ -6129,7 +6089,6 @@ loop125:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop124
-	ADDQ         $0x00000600, SI
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000180, AX
 	SUBQ         $0x00000001, DX
@@ -6376,7 +6335,6 @@ loop129:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop128
-	ADDQ         $0x00000180, SI
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00002400, AX
 	SUBQ         $0x00000004, DX
@@ -6523,7 +6481,6 @@ loop132:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop131
-	ADDQ         $0x00000180, SI
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000002, DX
@@ -6625,7 +6582,6 @@ loop135:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop134
-	ADDQ         $0x00000180, SI
 	ADDQ         $0x00000180, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000001, DX
@@ -6846,7 +6802,6 @@ loop139:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop138
-	ADDQ         $0x00000900, SI
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000004, DX
@@ -6979,7 +6934,6 @@ loop142:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop141
-	ADDQ         $0x00000900, SI
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000002, DX
@@ -7073,7 +7027,6 @@ loop145:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop144
-	ADDQ         $0x00000900, SI
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000180, AX
 	SUBQ         $0x00000001, DX
@@ -7302,7 +7255,6 @@ loop149:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop148
-	ADDQ         $0x00000900, SI
 	ADDQ         $0x00003600, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000006, DX
@@ -7463,7 +7415,6 @@ loop152:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop151
-	ADDQ         $0x00000900, SI
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00000a00, AX
 	SUBQ         $0x00000004, DX
@@ -7567,7 +7518,6 @@ loop155:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop154
-	ADDQ         $0x00000900, SI
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000500, AX
 	SUBQ         $0x00000002, DX
@@ -7643,7 +7593,6 @@ loop158:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop157
-	ADDQ         $0x00000900, SI
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000280, AX
 	SUBQ         $0x00000001, DX
@@ -7890,7 +7839,6 @@ loop162:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop161
-	ADDQ         $0x00000280, SI
 	ADDQ         $0x00000a00, CX
 	ADDQ         $0x00003c00, AX
 	SUBQ         $0x00000004, DX
@@ -8037,7 +7985,6 @@ loop165:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop164
-	ADDQ         $0x00000280, SI
 	ADDQ         $0x00000500, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x00000002, DX
@@ -8139,7 +8086,6 @@ loop168:
 	ADDQ         $0x00000060, DI
 	DECQ         R8
 	JNZ          loop167
-	ADDQ         $0x00000280, SI
 	ADDQ         $0x00000280, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000001, DX
@@ -8368,7 +8314,6 @@ loop172:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop171
-	ADDQ         $0x00000f00, SI
 	ADDQ         $0x00005a00, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000006, DX
@@ -8529,7 +8474,6 @@ loop175:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop174
-	ADDQ         $0x00000f00, SI
 	ADDQ         $0x00003c00, CX
 	ADDQ         $0x00000a00, AX
 	SUBQ         $0x00000004, DX
@@ -8633,7 +8577,6 @@ loop178:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop177
-	ADDQ         $0x00000f00, SI
 	ADDQ         $0x00001e00, CX
 	ADDQ         $0x00000500, AX
 	SUBQ         $0x00000002, DX
@@ -8709,7 +8652,6 @@ loop181:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop180
-	ADDQ         $0x00000f00, SI
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00000280, AX
 	SUBQ         $0x00000001, DX
@@ -8938,7 +8880,6 @@ loop185:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop184
-	ADDQ         $0x00000f00, SI
 	ADDQ         $0x00005a00, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x00000006, DX
@@ -9099,7 +9040,6 @@ loop188:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop187
-	ADDQ         $0x00000f00, SI
 	ADDQ         $0x00003c00, CX
 	ADDQ         $0x00001400, AX
 	SUBQ         $0x00000004, DX
@@ -9203,7 +9143,6 @@ loop191:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop190
-	ADDQ         $0x00000f00, SI
 	ADDQ         $0x00001e00, CX
 	ADDQ         $0x00000a00, AX
 	SUBQ         $0x00000002, DX
@@ -9279,7 +9218,6 @@ loop194:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop193
-	ADDQ         $0x00000f00, SI
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00000500, AX
 	SUBQ         $0x00000001, DX
@@ -9534,7 +9472,6 @@ loop198:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop197
-	ADDQ         $0x00000500, SI
 	ADDQ         $0x00001e00, CX
 	ADDQ         $0x00007800, AX
 	SUBQ         $0x00000006, DX
@@ -9713,7 +9650,6 @@ loop201:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop200
-	ADDQ         $0x00000500, SI
 	ADDQ         $0x00001400, CX
 	ADDQ         $0x00005000, AX
 	SUBQ         $0x00000004, DX
@@ -9827,7 +9763,6 @@ loop204:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop203
-	ADDQ         $0x00000500, SI
 	ADDQ         $0x00000a00, CX
 	ADDQ         $0x00002800, AX
 	SUBQ         $0x00000002, DX
@@ -9909,7 +9844,6 @@ loop207:
 	ADDQ         $0x00000040, DI
 	DECQ         R8
 	JNZ          loop206
-	ADDQ         $0x00000500, SI
 	ADDQ         $0x00000500, CX
 	ADDQ         $0x00001400, AX
 	SUBQ         $0x00000001, DX

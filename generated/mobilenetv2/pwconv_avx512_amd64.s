@@ -163,7 +163,6 @@ loop3:
 	VMOVUPS          Z10, 640(DI)
 	VMOVUPS          Z11, 704(DI)
 	ADDQ             $0x00000040, DI
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000600, CX
 	ADDQ             $0x00000300, AX
 	SUBQ             $0x0000000c, DX
@@ -279,7 +278,6 @@ loop5:
 	VMOVUPS          Z6, 384(DI)
 	VMOVUPS          Z7, 448(DI)
 	ADDQ             $0x00000040, DI
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000400, CX
 	ADDQ             $0x00000200, AX
 	SUBQ             $0x00000008, DX
@@ -354,7 +352,6 @@ loop7:
 	VMOVUPS          Z2, 128(DI)
 	VMOVUPS          Z3, 192(DI)
 	ADDQ             $0x00000040, DI
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000200, CX
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000004, DX
@@ -409,7 +406,6 @@ loop9:
 	VMOVUPS          Z0, (DI)
 	VMOVUPS          Z1, 64(DI)
 	ADDQ             $0x00000040, DI
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000100, CX
 	ADDQ             $0x00000080, AX
 	SUBQ             $0x00000002, DX
@@ -454,7 +450,6 @@ loop11:
 	SUBQ             $0x00000080, SI
 	VMOVUPS          Z0, (DI)
 	ADDQ             $0x00000040, DI
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000040, AX
 	SUBQ             $0x00000001, DX
@@ -849,7 +844,6 @@ loop15:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop14
-	ADDQ             $0x00000040, SI
 	ADDQ             $0x00000240, CX
 	ADDQ             $0x00000d80, AX
 	SUBQ             $0x00000009, DX
@@ -1196,7 +1190,6 @@ loop18:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop17
-	ADDQ             $0x00000040, SI
 	ADDQ             $0x00000200, CX
 	ADDQ             $0x00000c00, AX
 	SUBQ             $0x00000008, DX
@@ -1398,7 +1391,6 @@ loop21:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop20
-	ADDQ             $0x00000040, SI
 	ADDQ             $0x00000100, CX
 	ADDQ             $0x00000600, AX
 	SUBQ             $0x00000004, DX
@@ -1528,7 +1520,6 @@ loop24:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop23
-	ADDQ             $0x00000040, SI
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000300, AX
 	SUBQ             $0x00000002, DX
@@ -1622,7 +1613,6 @@ loop27:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop26
-	ADDQ             $0x00000040, SI
 	ADDQ             $0x00000040, CX
 	ADDQ             $0x00000180, AX
 	SUBQ             $0x00000001, DX
@@ -1942,7 +1932,6 @@ loop31:
 	VMOVUPS          Z10, K2, 960(DI)
 	VMOVUPS          Z11, K2, 1056(DI)
 	ADDQ             $0x00000020, DI
-	ADDQ             $0x00000180, SI
 	ADDQ             $0x00001200, CX
 	ADDQ             $0x00000480, AX
 	SUBQ             $0x0000000c, DX
@@ -2164,7 +2153,6 @@ loop34:
 	VMOVUPS          Z6, K2, 576(DI)
 	VMOVUPS          Z7, K2, 672(DI)
 	ADDQ             $0x00000020, DI
-	ADDQ             $0x00000180, SI
 	ADDQ             $0x00000c00, CX
 	ADDQ             $0x00000300, AX
 	SUBQ             $0x00000008, DX
@@ -2305,7 +2293,6 @@ loop37:
 	VMOVUPS          Z2, K2, 192(DI)
 	VMOVUPS          Z3, K2, 288(DI)
 	ADDQ             $0x00000020, DI
-	ADDQ             $0x00000180, SI
 	ADDQ             $0x00000600, CX
 	ADDQ             $0x00000180, AX
 	SUBQ             $0x00000004, DX
@@ -2406,7 +2393,6 @@ loop40:
 	VMOVUPS          Z0, K2, (DI)
 	VMOVUPS          Z1, K2, 96(DI)
 	ADDQ             $0x00000020, DI
-	ADDQ             $0x00000180, SI
 	ADDQ             $0x00000300, CX
 	ADDQ             $0x000000c0, AX
 	SUBQ             $0x00000002, DX
@@ -2487,7 +2473,6 @@ loop43:
 	SUBQ             $0x00000180, SI
 	VMOVUPS          Z0, K2, (DI)
 	ADDQ             $0x00000020, DI
-	ADDQ             $0x00000180, SI
 	ADDQ             $0x00000180, CX
 	ADDQ             $0x00000060, AX
 	SUBQ             $0x00000001, DX
@@ -2882,7 +2867,6 @@ loop47:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop46
-	ADDQ             $0x00000060, SI
 	ADDQ             $0x00000360, CX
 	ADDQ             $0x00001440, AX
 	SUBQ             $0x00000009, DX
@@ -3229,7 +3213,6 @@ loop50:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop49
-	ADDQ             $0x00000060, SI
 	ADDQ             $0x00000300, CX
 	ADDQ             $0x00001200, AX
 	SUBQ             $0x00000008, DX
@@ -3431,7 +3414,6 @@ loop53:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop52
-	ADDQ             $0x00000060, SI
 	ADDQ             $0x00000180, CX
 	ADDQ             $0x00000900, AX
 	SUBQ             $0x00000004, DX
@@ -3561,7 +3543,6 @@ loop56:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop55
-	ADDQ             $0x00000060, SI
 	ADDQ             $0x000000c0, CX
 	ADDQ             $0x00000480, AX
 	SUBQ             $0x00000002, DX
@@ -3655,7 +3636,6 @@ loop59:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop58
-	ADDQ             $0x00000060, SI
 	ADDQ             $0x00000060, CX
 	ADDQ             $0x00000240, AX
 	SUBQ             $0x00000001, DX
@@ -3969,7 +3949,6 @@ loop63:
 	VMOVUPS          Z10, K2, 960(DI)
 	VMOVUPS          Z11, K2, 1056(DI)
 	ADDQ             $0x00000020, DI
-	ADDQ             $0x00000240, SI
 	ADDQ             $0x00001b00, CX
 	ADDQ             $0x00000480, AX
 	SUBQ             $0x0000000c, DX
@@ -4191,7 +4170,6 @@ loop66:
 	VMOVUPS          Z6, K2, 576(DI)
 	VMOVUPS          Z7, K2, 672(DI)
 	ADDQ             $0x00000020, DI
-	ADDQ             $0x00000240, SI
 	ADDQ             $0x00001200, CX
 	ADDQ             $0x00000300, AX
 	SUBQ             $0x00000008, DX
@@ -4332,7 +4310,6 @@ loop69:
 	VMOVUPS          Z2, K2, 192(DI)
 	VMOVUPS          Z3, K2, 288(DI)
 	ADDQ             $0x00000020, DI
-	ADDQ             $0x00000240, SI
 	ADDQ             $0x00000900, CX
 	ADDQ             $0x00000180, AX
 	SUBQ             $0x00000004, DX
@@ -4433,7 +4410,6 @@ loop72:
 	VMOVUPS          Z0, K2, (DI)
 	VMOVUPS          Z1, K2, 96(DI)
 	ADDQ             $0x00000020, DI
-	ADDQ             $0x00000240, SI
 	ADDQ             $0x00000480, CX
 	ADDQ             $0x000000c0, AX
 	SUBQ             $0x00000002, DX
@@ -4514,7 +4490,6 @@ loop75:
 	SUBQ             $0x00000240, SI
 	VMOVUPS          Z0, K2, (DI)
 	ADDQ             $0x00000020, DI
-	ADDQ             $0x00000240, SI
 	ADDQ             $0x00000240, CX
 	ADDQ             $0x00000060, AX
 	SUBQ             $0x00000001, DX
@@ -4810,7 +4785,6 @@ loop78:
 	VMOVUPS          Z22, 1408(DI)
 	VMOVUPS          Z23, 1472(DI)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000240, SI
 	ADDQ             $0x00001b00, CX
 	ADDQ             $0x00000600, AX
 	SUBQ             $0x0000000c, DX
@@ -5014,7 +4988,6 @@ loop80:
 	VMOVUPS          Z14, 896(DI)
 	VMOVUPS          Z15, 960(DI)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000240, SI
 	ADDQ             $0x00001200, CX
 	ADDQ             $0x00000400, AX
 	SUBQ             $0x00000008, DX
@@ -5137,7 +5110,6 @@ loop82:
 	VMOVUPS          Z6, 384(DI)
 	VMOVUPS          Z7, 448(DI)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000240, SI
 	ADDQ             $0x00000900, CX
 	ADDQ             $0x00000200, AX
 	SUBQ             $0x00000004, DX
@@ -5220,7 +5192,6 @@ loop84:
 	VMOVUPS          Z2, 128(DI)
 	VMOVUPS          Z3, 192(DI)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000240, SI
 	ADDQ             $0x00000480, CX
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000002, DX
@@ -5283,7 +5254,6 @@ loop86:
 	VMOVUPS          Z0, (DI)
 	VMOVUPS          Z1, 64(DI)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000240, SI
 	ADDQ             $0x00000240, CX
 	ADDQ             $0x00000080, AX
 	SUBQ             $0x00000001, DX
@@ -5698,7 +5668,6 @@ loop90:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop89
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000380, CX
 	ADDQ             $0x00001500, AX
 	SUBQ             $0x00000007, DX
@@ -5957,7 +5926,6 @@ loop93:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop92
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000200, CX
 	ADDQ             $0x00000c00, AX
 	SUBQ             $0x00000004, DX
@@ -6119,7 +6087,6 @@ loop96:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop95
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000100, CX
 	ADDQ             $0x00000600, AX
 	SUBQ             $0x00000002, DX
@@ -6233,7 +6200,6 @@ loop99:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop98
-	ADDQ             $0x00000080, SI
 	ADDQ             $0x00000080, CX
 	ADDQ             $0x00000300, AX
 	SUBQ             $0x00000001, DX
@@ -6529,7 +6495,6 @@ loop102:
 	VMOVUPS          Z22, 1408(DI)
 	VMOVUPS          Z23, 1472(DI)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000300, SI
 	ADDQ             $0x00002400, CX
 	ADDQ             $0x00000600, AX
 	SUBQ             $0x0000000c, DX
@@ -6733,7 +6698,6 @@ loop104:
 	VMOVUPS          Z14, 896(DI)
 	VMOVUPS          Z15, 960(DI)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000300, SI
 	ADDQ             $0x00001800, CX
 	ADDQ             $0x00000400, AX
 	SUBQ             $0x00000008, DX
@@ -6856,7 +6820,6 @@ loop106:
 	VMOVUPS          Z6, 384(DI)
 	VMOVUPS          Z7, 448(DI)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000300, SI
 	ADDQ             $0x00000c00, CX
 	ADDQ             $0x00000200, AX
 	SUBQ             $0x00000004, DX
@@ -6939,7 +6902,6 @@ loop108:
 	VMOVUPS          Z2, 128(DI)
 	VMOVUPS          Z3, 192(DI)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000300, SI
 	ADDQ             $0x00000600, CX
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000002, DX
@@ -7002,7 +6964,6 @@ loop110:
 	VMOVUPS          Z0, (DI)
 	VMOVUPS          Z1, 64(DI)
 	ADDQ             $0x00000080, DI
-	ADDQ             $0x00000300, SI
 	ADDQ             $0x00000300, CX
 	ADDQ             $0x00000080, AX
 	SUBQ             $0x00000001, DX
@@ -7354,7 +7315,6 @@ loop113:
 	VMOVUPS          Z26, 1664(DI)
 	VMOVUPS          Z27, 1728(DI)
 	ADDQ             $0x00000100, DI
-	ADDQ             $0x00000300, SI
 	ADDQ             $0x00001500, CX
 	ADDQ             $0x00000700, AX
 	SUBQ             $0x00000007, DX
@@ -7574,7 +7534,6 @@ loop115:
 	VMOVUPS          Z14, 896(DI)
 	VMOVUPS          Z15, 960(DI)
 	ADDQ             $0x00000100, DI
-	ADDQ             $0x00000300, SI
 	ADDQ             $0x00000c00, CX
 	ADDQ             $0x00000400, AX
 	SUBQ             $0x00000004, DX
@@ -7713,7 +7672,6 @@ loop117:
 	VMOVUPS          Z6, 384(DI)
 	VMOVUPS          Z7, 448(DI)
 	ADDQ             $0x00000100, DI
-	ADDQ             $0x00000300, SI
 	ADDQ             $0x00000600, CX
 	ADDQ             $0x00000200, AX
 	SUBQ             $0x00000002, DX
@@ -7812,7 +7770,6 @@ loop119:
 	VMOVUPS          Z2, 128(DI)
 	VMOVUPS          Z3, 192(DI)
 	ADDQ             $0x00000100, DI
-	ADDQ             $0x00000300, SI
 	ADDQ             $0x00000300, CX
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000001, DX
@@ -8227,7 +8184,6 @@ loop123:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop122
-	ADDQ             $0x00000100, SI
 	ADDQ             $0x00000700, CX
 	ADDQ             $0x00002a00, AX
 	SUBQ             $0x00000007, DX
@@ -8486,7 +8442,6 @@ loop126:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop125
-	ADDQ             $0x00000100, SI
 	ADDQ             $0x00000400, CX
 	ADDQ             $0x00001800, AX
 	SUBQ             $0x00000004, DX
@@ -8648,7 +8603,6 @@ loop129:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop128
-	ADDQ             $0x00000100, SI
 	ADDQ             $0x00000200, CX
 	ADDQ             $0x00000c00, AX
 	SUBQ             $0x00000002, DX
@@ -8762,7 +8716,6 @@ loop132:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop131
-	ADDQ             $0x00000100, SI
 	ADDQ             $0x00000100, CX
 	ADDQ             $0x00000600, AX
 	SUBQ             $0x00000001, DX
@@ -9114,7 +9067,6 @@ loop135:
 	VMOVUPS          Z26, 1664(DI)
 	VMOVUPS          Z27, 1728(DI)
 	ADDQ             $0x00000100, DI
-	ADDQ             $0x00000600, SI
 	ADDQ             $0x00002a00, CX
 	ADDQ             $0x00000700, AX
 	SUBQ             $0x00000007, DX
@@ -9334,7 +9286,6 @@ loop137:
 	VMOVUPS          Z14, 896(DI)
 	VMOVUPS          Z15, 960(DI)
 	ADDQ             $0x00000100, DI
-	ADDQ             $0x00000600, SI
 	ADDQ             $0x00001800, CX
 	ADDQ             $0x00000400, AX
 	SUBQ             $0x00000004, DX
@@ -9473,7 +9424,6 @@ loop139:
 	VMOVUPS          Z6, 384(DI)
 	VMOVUPS          Z7, 448(DI)
 	ADDQ             $0x00000100, DI
-	ADDQ             $0x00000600, SI
 	ADDQ             $0x00000c00, CX
 	ADDQ             $0x00000200, AX
 	SUBQ             $0x00000002, DX
@@ -9572,7 +9522,6 @@ loop141:
 	VMOVUPS          Z2, 128(DI)
 	VMOVUPS          Z3, 192(DI)
 	ADDQ             $0x00000100, DI
-	ADDQ             $0x00000600, SI
 	ADDQ             $0x00000600, CX
 	ADDQ             $0x00000100, AX
 	SUBQ             $0x00000001, DX
@@ -9911,7 +9860,6 @@ loop145:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop144
-	ADDQ             $0x00000600, SI
 	ADDQ             $0x00003600, CX
 	ADDQ             $0x00000d80, AX
 	SUBQ             $0x00000009, DX
@@ -10208,7 +10156,6 @@ loop148:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop147
-	ADDQ             $0x00000600, SI
 	ADDQ             $0x00003000, CX
 	ADDQ             $0x00000c00, AX
 	SUBQ             $0x00000008, DX
@@ -10384,7 +10331,6 @@ loop151:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop150
-	ADDQ             $0x00000600, SI
 	ADDQ             $0x00001800, CX
 	ADDQ             $0x00000600, AX
 	SUBQ             $0x00000004, DX
@@ -10500,7 +10446,6 @@ loop154:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop153
-	ADDQ             $0x00000600, SI
 	ADDQ             $0x00000c00, CX
 	ADDQ             $0x00000300, AX
 	SUBQ             $0x00000002, DX
@@ -10586,7 +10531,6 @@ loop157:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop156
-	ADDQ             $0x00000600, SI
 	ADDQ             $0x00000600, CX
 	ADDQ             $0x00000180, AX
 	SUBQ             $0x00000001, DX
@@ -11001,7 +10945,6 @@ loop161:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop160
-	ADDQ             $0x00000180, SI
 	ADDQ             $0x00000a80, CX
 	ADDQ             $0x00003f00, AX
 	SUBQ             $0x00000007, DX
@@ -11260,7 +11203,6 @@ loop164:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop163
-	ADDQ             $0x00000180, SI
 	ADDQ             $0x00000600, CX
 	ADDQ             $0x00002400, AX
 	SUBQ             $0x00000004, DX
@@ -11422,7 +11364,6 @@ loop167:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop166
-	ADDQ             $0x00000180, SI
 	ADDQ             $0x00000300, CX
 	ADDQ             $0x00001200, AX
 	SUBQ             $0x00000002, DX
@@ -11536,7 +11477,6 @@ loop170:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop169
-	ADDQ             $0x00000180, SI
 	ADDQ             $0x00000180, CX
 	ADDQ             $0x00000900, AX
 	SUBQ             $0x00000001, DX
@@ -11875,7 +11815,6 @@ loop174:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop173
-	ADDQ             $0x00000900, SI
 	ADDQ             $0x00005100, CX
 	ADDQ             $0x00000d80, AX
 	SUBQ             $0x00000009, DX
@@ -12172,7 +12111,6 @@ loop177:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop176
-	ADDQ             $0x00000900, SI
 	ADDQ             $0x00004800, CX
 	ADDQ             $0x00000c00, AX
 	SUBQ             $0x00000008, DX
@@ -12348,7 +12286,6 @@ loop180:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop179
-	ADDQ             $0x00000900, SI
 	ADDQ             $0x00002400, CX
 	ADDQ             $0x00000600, AX
 	SUBQ             $0x00000004, DX
@@ -12464,7 +12401,6 @@ loop183:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop182
-	ADDQ             $0x00000900, SI
 	ADDQ             $0x00001200, CX
 	ADDQ             $0x00000300, AX
 	SUBQ             $0x00000002, DX
@@ -12550,7 +12486,6 @@ loop186:
 	ADDQ             $0x000000c0, DI
 	DECQ             R8
 	JNZ              loop185
-	ADDQ             $0x00000900, SI
 	ADDQ             $0x00000900, CX
 	ADDQ             $0x00000180, AX
 	SUBQ             $0x00000001, DX
@@ -12851,7 +12786,6 @@ loop190:
 	ADDQ             $0x00000080, DI
 	DECQ             R8
 	JNZ              loop189
-	ADDQ             $0x00000900, SI
 	ADDQ             $0x00006c00, CX
 	ADDQ             $0x00001e00, AX
 	SUBQ             $0x0000000c, DX
@@ -13060,7 +12994,6 @@ loop193:
 	ADDQ             $0x00000080, DI
 	DECQ             R8
 	JNZ              loop192
-	ADDQ             $0x00000900, SI
 	ADDQ             $0x00004800, CX
 	ADDQ             $0x00001400, AX
 	SUBQ             $0x00000008, DX
@@ -13188,7 +13121,6 @@ loop196:
 	ADDQ             $0x00000080, DI
 	DECQ             R8
 	JNZ              loop195
-	ADDQ             $0x00000900, SI
 	ADDQ             $0x00002400, CX
 	ADDQ             $0x00000a00, AX
 	SUBQ             $0x00000004, DX
@@ -13276,7 +13208,6 @@ loop199:
 	ADDQ             $0x00000080, DI
 	DECQ             R8
 	JNZ              loop198
-	ADDQ             $0x00000900, SI
 	ADDQ             $0x00001200, CX
 	ADDQ             $0x00000500, AX
 	SUBQ             $0x00000002, DX
@@ -13344,7 +13275,6 @@ loop202:
 	ADDQ             $0x00000080, DI
 	DECQ             R8
 	JNZ              loop201
-	ADDQ             $0x00000900, SI
 	ADDQ             $0x00000900, CX
 	ADDQ             $0x00000280, AX
 	SUBQ             $0x00000001, DX
@@ -13759,7 +13689,6 @@ loop206:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop205
-	ADDQ             $0x00000280, SI
 	ADDQ             $0x00001180, CX
 	ADDQ             $0x00006900, AX
 	SUBQ             $0x00000007, DX
@@ -14018,7 +13947,6 @@ loop209:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop208
-	ADDQ             $0x00000280, SI
 	ADDQ             $0x00000a00, CX
 	ADDQ             $0x00003c00, AX
 	SUBQ             $0x00000004, DX
@@ -14180,7 +14108,6 @@ loop212:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop211
-	ADDQ             $0x00000280, SI
 	ADDQ             $0x00000500, CX
 	ADDQ             $0x00001e00, AX
 	SUBQ             $0x00000002, DX
@@ -14294,7 +14221,6 @@ loop215:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop214
-	ADDQ             $0x00000280, SI
 	ADDQ             $0x00000280, CX
 	ADDQ             $0x00000f00, AX
 	SUBQ             $0x00000001, DX
@@ -14595,7 +14521,6 @@ loop219:
 	ADDQ             $0x00000080, DI
 	DECQ             R8
 	JNZ              loop218
-	ADDQ             $0x00000f00, SI
 	ADDQ             $0x0000b400, CX
 	ADDQ             $0x00001e00, AX
 	SUBQ             $0x0000000c, DX
@@ -14804,7 +14729,6 @@ loop222:
 	ADDQ             $0x00000080, DI
 	DECQ             R8
 	JNZ              loop221
-	ADDQ             $0x00000f00, SI
 	ADDQ             $0x00007800, CX
 	ADDQ             $0x00001400, AX
 	SUBQ             $0x00000008, DX
@@ -14932,7 +14856,6 @@ loop225:
 	ADDQ             $0x00000080, DI
 	DECQ             R8
 	JNZ              loop224
-	ADDQ             $0x00000f00, SI
 	ADDQ             $0x00003c00, CX
 	ADDQ             $0x00000a00, AX
 	SUBQ             $0x00000004, DX
@@ -15020,7 +14943,6 @@ loop228:
 	ADDQ             $0x00000080, DI
 	DECQ             R8
 	JNZ              loop227
-	ADDQ             $0x00000f00, SI
 	ADDQ             $0x00001e00, CX
 	ADDQ             $0x00000500, AX
 	SUBQ             $0x00000002, DX
@@ -15088,7 +15010,6 @@ loop231:
 	ADDQ             $0x00000080, DI
 	DECQ             R8
 	JNZ              loop230
-	ADDQ             $0x00000f00, SI
 	ADDQ             $0x00000f00, CX
 	ADDQ             $0x00000280, AX
 	SUBQ             $0x00000001, DX
@@ -15445,7 +15366,6 @@ loop235:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop234
-	ADDQ             $0x00000f00, SI
 	ADDQ             $0x00006900, CX
 	ADDQ             $0x00002300, AX
 	SUBQ             $0x00000007, DX
@@ -15670,7 +15590,6 @@ loop238:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop237
-	ADDQ             $0x00000f00, SI
 	ADDQ             $0x00003c00, CX
 	ADDQ             $0x00001400, AX
 	SUBQ             $0x00000004, DX
@@ -15814,7 +15733,6 @@ loop241:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop240
-	ADDQ             $0x00000f00, SI
 	ADDQ             $0x00001e00, CX
 	ADDQ             $0x00000a00, AX
 	SUBQ             $0x00000002, DX
@@ -15918,7 +15836,6 @@ loop244:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop243
-	ADDQ             $0x00000f00, SI
 	ADDQ             $0x00000f00, CX
 	ADDQ             $0x00000500, AX
 	SUBQ             $0x00000001, DX
@@ -16333,7 +16250,6 @@ loop248:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop247
-	ADDQ             $0x00000500, SI
 	ADDQ             $0x00002300, CX
 	ADDQ             $0x00008c00, AX
 	SUBQ             $0x00000007, DX
@@ -16592,7 +16508,6 @@ loop251:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop250
-	ADDQ             $0x00000500, SI
 	ADDQ             $0x00001400, CX
 	ADDQ             $0x00005000, AX
 	SUBQ             $0x00000004, DX
@@ -16754,7 +16669,6 @@ loop254:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop253
-	ADDQ             $0x00000500, SI
 	ADDQ             $0x00000a00, CX
 	ADDQ             $0x00002800, AX
 	SUBQ             $0x00000002, DX
@@ -16868,7 +16782,6 @@ loop257:
 	ADDQ             $0x00000100, DI
 	DECQ             R8
 	JNZ              loop256
-	ADDQ             $0x00000500, SI
 	ADDQ             $0x00000500, CX
 	ADDQ             $0x00001400, AX
 	SUBQ             $0x00000001, DX

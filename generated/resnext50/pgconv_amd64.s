@@ -21,7 +21,8 @@ tile1:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 8 block(s) of 2 vector(s), 6 pixel(s).
+	// 1 group(s), 6 pixel(s).
+	// 8 block(s) of 2 vector(s).
 	MOVQ $0x00000008, R9
 
 loop3:
@@ -1020,7 +1021,8 @@ tail2:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 8 block(s) of 2 vector(s), 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 8 block(s) of 2 vector(s).
 	MOVQ $0x00000008, R9
 
 loop5:
@@ -1718,7 +1720,8 @@ skip4:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 8 block(s) of 2 vector(s), 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 8 block(s) of 2 vector(s).
 	MOVQ $0x00000008, R9
 
 loop7:
@@ -2116,7 +2119,8 @@ skip6:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 8 block(s) of 2 vector(s), 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 8 block(s) of 2 vector(s).
 	MOVQ $0x00000008, R9
 
 loop9:

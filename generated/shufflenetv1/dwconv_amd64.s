@@ -21,7 +21,8 @@ tile1:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 vector(s) of channels, 11 pixel(s).
+	// 1 group(s), 11 pixel(s).
+	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
 loop3:
@@ -233,7 +234,7 @@ loop3:
 	DECQ        R9
 	JNZ         loop3
 
-	// 1 vector(s) of channels, 11 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -454,7 +455,8 @@ tail2:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
 loop5:
@@ -615,7 +617,7 @@ loop5:
 	DECQ        R9
 	JNZ         loop5
 
-	// 1 vector(s) of channels, 8 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -784,7 +786,8 @@ skip4:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
 loop7:
@@ -877,7 +880,7 @@ loop7:
 	DECQ        R9
 	JNZ         loop7
 
-	// 1 vector(s) of channels, 4 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -978,7 +981,8 @@ skip6:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
 loop9:
@@ -1037,7 +1041,7 @@ loop9:
 	DECQ        R9
 	JNZ         loop9
 
-	// 1 vector(s) of channels, 2 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVUPS     mask_4<>+0(SB), Y2
@@ -1104,7 +1108,8 @@ skip8:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
 loop11:
@@ -1146,7 +1151,7 @@ loop11:
 	DECQ        R9
 	JNZ         loop11
 
-	// 1 vector(s) of channels, 1 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
 	VMOVUPS     mask_4<>+0(SB), Y1
 	MOVQ        DI, R9
@@ -1219,7 +1224,8 @@ tile12:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 vector(s) of channels, 11 pixel(s).
+	// 1 group(s), 11 pixel(s).
+	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
 loop14:
@@ -1401,7 +1407,7 @@ loop14:
 	DECQ        R9
 	JNZ         loop14
 
-	// 1 vector(s) of channels, 11 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -1592,7 +1598,8 @@ tail13:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
 loop16:
@@ -1732,7 +1739,7 @@ loop16:
 	DECQ        R9
 	JNZ         loop16
 
-	// 1 vector(s) of channels, 8 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -1880,7 +1887,8 @@ skip15:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
 loop18:
@@ -1964,7 +1972,7 @@ loop18:
 	DECQ        R9
 	JNZ         loop18
 
-	// 1 vector(s) of channels, 4 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -2056,7 +2064,8 @@ skip17:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
 loop20:
@@ -2112,7 +2121,7 @@ loop20:
 	DECQ        R9
 	JNZ         loop20
 
-	// 1 vector(s) of channels, 2 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVUPS     mask_4<>+0(SB), Y2
@@ -2176,7 +2185,8 @@ skip19:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
 loop22:
@@ -2218,7 +2228,7 @@ loop22:
 	DECQ        R9
 	JNZ         loop22
 
-	// 1 vector(s) of channels, 1 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
 	VMOVUPS     mask_4<>+0(SB), Y1
 	MOVQ        DI, R9
@@ -2281,7 +2291,8 @@ tile23:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 15 block(s) of 1 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop25:
@@ -2522,7 +2533,8 @@ tail24:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 15 block(s) of 1 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop27:
@@ -2694,7 +2706,8 @@ skip26:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 15 block(s) of 1 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop29:
@@ -2798,7 +2811,8 @@ skip28:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 15 block(s) of 1 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop31:
@@ -2868,7 +2882,8 @@ skip30:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 15 block(s) of 1 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop33:
@@ -2934,7 +2949,8 @@ tile34:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 15 block(s) of 1 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop36:
@@ -3142,7 +3158,8 @@ tail35:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 15 block(s) of 1 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop38:
@@ -3293,7 +3310,8 @@ skip37:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 15 block(s) of 1 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop40:
@@ -3388,7 +3406,8 @@ skip39:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 15 block(s) of 1 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop42:
@@ -3455,7 +3474,8 @@ skip41:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 15 block(s) of 1 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop44:
@@ -3521,7 +3541,8 @@ tile45:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 30 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 30 block(s) of 1 vector(s).
 	MOVQ $0x0000001e, R9
 
 loop47:
@@ -3762,7 +3783,8 @@ tail46:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 30 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 30 block(s) of 1 vector(s).
 	MOVQ $0x0000001e, R9
 
 loop49:
@@ -3934,7 +3956,8 @@ skip48:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 30 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 30 block(s) of 1 vector(s).
 	MOVQ $0x0000001e, R9
 
 loop51:
@@ -4038,7 +4061,8 @@ skip50:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 30 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 30 block(s) of 1 vector(s).
 	MOVQ $0x0000001e, R9
 
 loop53:
@@ -4108,7 +4132,8 @@ skip52:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 30 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 30 block(s) of 1 vector(s).
 	MOVQ $0x0000001e, R9
 
 loop55:
@@ -4174,7 +4199,8 @@ tile56:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 30 vector(s) of channels, 12 pixel(s).
+	// 1 group(s), 12 pixel(s).
+	// 30 block(s) of 1 vector(s).
 	MOVQ $0x0000001e, R9
 
 loop58:
@@ -4382,7 +4408,8 @@ tail57:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 30 vector(s) of channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 30 block(s) of 1 vector(s).
 	MOVQ $0x0000001e, R9
 
 loop60:
@@ -4533,7 +4560,8 @@ skip59:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 30 vector(s) of channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 30 block(s) of 1 vector(s).
 	MOVQ $0x0000001e, R9
 
 loop62:
@@ -4628,7 +4656,8 @@ skip61:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 30 vector(s) of channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 30 block(s) of 1 vector(s).
 	MOVQ $0x0000001e, R9
 
 loop64:
@@ -4695,7 +4724,8 @@ skip63:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 30 vector(s) of channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 30 block(s) of 1 vector(s).
 	MOVQ $0x0000001e, R9
 
 loop66:

@@ -21,7 +21,8 @@ tile1:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 3 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
 loop3:
@@ -318,7 +319,7 @@ loop3:
 	DECQ        R9
 	JNZ         loop3
 
-	// 1 block(s) of 8 channels, 16 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -614,7 +615,7 @@ loop3:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 
-	// 1 block(s) of 8 channels, 16 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x0000000f, R9
@@ -922,7 +923,8 @@ tail2:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 3 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
 loop5:
@@ -1083,7 +1085,7 @@ loop5:
 	DECQ        R9
 	JNZ         loop5
 
-	// 1 block(s) of 8 channels, 8 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -1243,7 +1245,7 @@ loop5:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 
-	// 1 block(s) of 8 channels, 8 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x0000000f, R9
@@ -1414,7 +1416,8 @@ skip4:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 3 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
 loop7:
@@ -1507,7 +1510,7 @@ loop7:
 	DECQ        R9
 	JNZ         loop7
 
-	// 1 block(s) of 8 channels, 4 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -1599,7 +1602,7 @@ loop7:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 
-	// 1 block(s) of 8 channels, 4 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x0000000f, R9
@@ -1702,7 +1705,8 @@ skip6:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 3 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
 loop9:
@@ -1761,7 +1765,7 @@ loop9:
 	DECQ        R9
 	JNZ         loop9
 
-	// 1 block(s) of 8 channels, 2 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -1819,7 +1823,7 @@ loop9:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 
-	// 1 block(s) of 8 channels, 2 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x0000000f, R9
@@ -1888,7 +1892,8 @@ skip8:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 3 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
 loop11:
@@ -1930,7 +1935,7 @@ loop11:
 	DECQ        R9
 	JNZ         loop11
 
-	// 1 block(s) of 8 channels, 1 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -1971,7 +1976,7 @@ loop11:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 
-	// 1 block(s) of 8 channels, 1 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x0000000f, R9
@@ -2036,7 +2041,8 @@ tile12:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 3 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
 loop14:
@@ -2288,7 +2294,7 @@ loop14:
 	DECQ        R9
 	JNZ         loop14
 
-	// 1 block(s) of 8 channels, 16 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -2539,7 +2545,7 @@ loop14:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 
-	// 1 block(s) of 8 channels, 16 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x0000000f, R9
@@ -2802,7 +2808,8 @@ tail13:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 3 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
 loop16:
@@ -2942,7 +2949,7 @@ loop16:
 	DECQ        R9
 	JNZ         loop16
 
-	// 1 block(s) of 8 channels, 8 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -3081,7 +3088,7 @@ loop16:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 
-	// 1 block(s) of 8 channels, 8 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x0000000f, R9
@@ -3231,7 +3238,8 @@ skip15:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 3 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
 loop18:
@@ -3315,7 +3323,7 @@ loop18:
 	DECQ        R9
 	JNZ         loop18
 
-	// 1 block(s) of 8 channels, 4 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -3398,7 +3406,7 @@ loop18:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 
-	// 1 block(s) of 8 channels, 4 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x0000000f, R9
@@ -3492,7 +3500,8 @@ skip17:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 3 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
 loop20:
@@ -3548,7 +3557,7 @@ loop20:
 	DECQ        R9
 	JNZ         loop20
 
-	// 1 block(s) of 8 channels, 2 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -3603,7 +3612,7 @@ loop20:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 
-	// 1 block(s) of 8 channels, 2 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x0000000f, R9
@@ -3669,7 +3678,8 @@ skip19:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 3 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
 loop22:
@@ -3711,7 +3721,7 @@ loop22:
 	DECQ        R9
 	JNZ         loop22
 
-	// 1 block(s) of 8 channels, 1 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -3752,7 +3762,7 @@ loop22:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000020, R8
 
-	// 1 block(s) of 8 channels, 1 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x0000000f, R9
@@ -3817,7 +3827,8 @@ tile23:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
 loop25:
@@ -4114,7 +4125,7 @@ loop25:
 	DECQ        R9
 	JNZ         loop25
 
-	// 1 block(s) of 8 channels, 16 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -4422,7 +4433,8 @@ tail24:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
 loop27:
@@ -4583,7 +4595,7 @@ loop27:
 	DECQ        R9
 	JNZ         loop27
 
-	// 1 block(s) of 8 channels, 8 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -4754,7 +4766,8 @@ skip26:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
 loop29:
@@ -4847,7 +4860,7 @@ loop29:
 	DECQ        R9
 	JNZ         loop29
 
-	// 1 block(s) of 8 channels, 4 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -4950,7 +4963,8 @@ skip28:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
 loop31:
@@ -5009,7 +5023,7 @@ loop31:
 	DECQ        R9
 	JNZ         loop31
 
-	// 1 block(s) of 8 channels, 2 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -5078,7 +5092,8 @@ skip30:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
 loop33:
@@ -5120,7 +5135,7 @@ loop33:
 	DECQ        R9
 	JNZ         loop33
 
-	// 1 block(s) of 8 channels, 1 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -5185,7 +5200,8 @@ tile34:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
 loop36:
@@ -5437,7 +5453,7 @@ loop36:
 	DECQ        R9
 	JNZ         loop36
 
-	// 1 block(s) of 8 channels, 16 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -5700,7 +5716,8 @@ tail35:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
 loop38:
@@ -5840,7 +5857,7 @@ loop38:
 	DECQ        R9
 	JNZ         loop38
 
-	// 1 block(s) of 8 channels, 8 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -5990,7 +6007,8 @@ skip37:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
 loop40:
@@ -6074,7 +6092,7 @@ loop40:
 	DECQ        R9
 	JNZ         loop40
 
-	// 1 block(s) of 8 channels, 4 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -6168,7 +6186,8 @@ skip39:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
 loop42:
@@ -6224,7 +6243,7 @@ loop42:
 	DECQ        R9
 	JNZ         loop42
 
-	// 1 block(s) of 8 channels, 2 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -6290,7 +6309,8 @@ skip41:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 7 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
 loop44:
@@ -6332,7 +6352,7 @@ loop44:
 	DECQ        R9
 	JNZ         loop44
 
-	// 1 block(s) of 8 channels, 1 pixel(s).
+	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
 	KMOVW       R9, K1
 	MOVL        $0x000000ff, R9
@@ -6397,7 +6417,8 @@ tile45:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 15 block(s) of 2 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop47:
@@ -6706,7 +6727,8 @@ tail46:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 15 block(s) of 2 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop49:
@@ -6878,7 +6900,8 @@ skip48:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 15 block(s) of 2 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop51:
@@ -6982,7 +7005,8 @@ skip50:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 15 block(s) of 2 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop53:
@@ -7052,7 +7076,8 @@ skip52:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 15 block(s) of 2 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop55:
@@ -7118,7 +7143,8 @@ tile56:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 block(s) of 16 channels, 16 pixel(s).
+	// 1 group(s), 16 pixel(s).
+	// 15 block(s) of 2 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop58:
@@ -7382,7 +7408,8 @@ tail57:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 block(s) of 16 channels, 8 pixel(s).
+	// 1 group(s), 8 pixel(s).
+	// 15 block(s) of 2 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop60:
@@ -7533,7 +7560,8 @@ skip59:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 block(s) of 16 channels, 4 pixel(s).
+	// 1 group(s), 4 pixel(s).
+	// 15 block(s) of 2 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop62:
@@ -7628,7 +7656,8 @@ skip61:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 block(s) of 16 channels, 2 pixel(s).
+	// 1 group(s), 2 pixel(s).
+	// 15 block(s) of 2 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop64:
@@ -7695,7 +7724,8 @@ skip63:
 	MOVQ CX, DI
 	MOVQ AX, R8
 
-	// 15 block(s) of 16 channels, 1 pixel(s).
+	// 1 group(s), 1 pixel(s).
+	// 15 block(s) of 2 vector(s).
 	MOVQ $0x0000000f, R9
 
 loop66:

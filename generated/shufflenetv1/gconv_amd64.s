@@ -583,7 +583,6 @@ tile1:
 	VMOVUPS      Y10, 320(R8)
 	VMOVUPS      Y11, 352(R8)
 	ADDQ         $0x00000060, R8
-	ADDQ         $0x0000000c, DI
 	ADDQ         $0x00000060, CX
 	ADDQ         $0x00000180, AX
 	SUBQ         $0x00000004, DX
@@ -925,7 +924,6 @@ tail2:
 	VMOVUPS      Y4, 128(R8)
 	VMOVUPS      Y5, 160(R8)
 	ADDQ         $0x00000060, R8
-	ADDQ         $0x0000000c, DI
 	ADDQ         $0x00000030, CX
 	ADDQ         $0x000000c0, AX
 	SUBQ         $0x00000002, DX
@@ -1149,7 +1147,6 @@ skip3:
 	VMOVUPS      Y1, 32(R8)
 	VMOVUPS      Y2, 64(R8)
 	ADDQ         $0x00000060, R8
-	ADDQ         $0x0000000c, DI
 	ADDQ         $0x00000018, CX
 	ADDQ         $0x00000060, AX
 	SUBQ         $0x00000001, DX

@@ -825,7 +825,6 @@ tile1:
 	VMOVUPS          Z10, K2, 960(R8)
 	VMOVUPS          Z11, K2, 1056(R8)
 	ADDQ             $0x00000020, R8
-	ADDQ             $0x0000000c, DI
 	ADDQ             $0x00000120, CX
 	ADDQ             $0x00000480, AX
 	SUBQ             $0x0000000c, DX
@@ -1403,7 +1402,6 @@ tail2:
 	VMOVUPS          Z6, K2, 576(R8)
 	VMOVUPS          Z7, K2, 672(R8)
 	ADDQ             $0x00000020, R8
-	ADDQ             $0x0000000c, DI
 	ADDQ             $0x000000c0, CX
 	ADDQ             $0x00000300, AX
 	SUBQ             $0x00000008, DX
@@ -1740,7 +1738,6 @@ skip3:
 	VMOVUPS          Z2, K2, 192(R8)
 	VMOVUPS          Z3, K2, 288(R8)
 	ADDQ             $0x00000020, R8
-	ADDQ             $0x0000000c, DI
 	ADDQ             $0x00000060, CX
 	ADDQ             $0x00000180, AX
 	SUBQ             $0x00000004, DX
@@ -1957,7 +1954,6 @@ skip4:
 	VMOVUPS          Z0, K2, (R8)
 	VMOVUPS          Z1, K2, 96(R8)
 	ADDQ             $0x00000020, R8
-	ADDQ             $0x0000000c, DI
 	ADDQ             $0x00000030, CX
 	ADDQ             $0x000000c0, AX
 	SUBQ             $0x00000002, DX
@@ -2114,7 +2110,6 @@ skip5:
 	VMAXPS           Z0, Z1, Z0
 	VMOVUPS          Z0, K2, (R8)
 	ADDQ             $0x00000020, R8
-	ADDQ             $0x0000000c, DI
 	ADDQ             $0x00000018, CX
 	ADDQ             $0x00000060, AX
 	SUBQ             $0x00000001, DX
