@@ -45,7 +45,7 @@ func (k Kernel) AVX512() Kernel {
 	}
 	z := (vecs + 1) / 2
 	k.BlockVec = vecs
-	k.PixTile = min(12, (32-z)/z)
+	k.PixTile = min(12, (31-z)/z) // accumulators + weights + the broadcast input
 	return k
 }
 
@@ -62,7 +62,7 @@ func AVX512File(pkg string, kernels []Kernel) ([]byte, error) {
 			return nil, fmt.Errorf("%s: no AVX-512 variant for family %s", k.Name, k.Family)
 		}
 		z := (k.BlockVec + 1) / 2
-		step := z // one step's weights; inputs are embedded broadcasts
+		step := z + 1 // one step's weights and the broadcast input
 		if k.Family == Depthwise {
 			step = k.KW + 1 // a kernel row of weights + the input column
 		}
@@ -174,8 +174,16 @@ func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride r
 					}
 					for p := 0; p < pixels; p++ {
 						x := operand.Mem{Base: t, Disp: p*pix + kx*k.DilW*k.Cin*4 + ci*4}
+						if nz == 1 {
+							c.VFMADD231PS_BCST(x, wz[0], acc[p][0])
+							continue
+						}
+						// Broadcast once, use it for every ZMM of the block:
+						// one load per nz FMAs instead of one per FMA.
+						xb := c.ZMM()
+						c.VBROADCASTSS(x, xb)
 						for z := range wz {
-							c.VFMADD231PS_BCST(x, wz[z], acc[p][z])
+							c.VFMADD231PS(wz[z], xb, acc[p][z])
 						}
 					}
 				}

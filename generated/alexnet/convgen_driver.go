@@ -395,8 +395,9 @@ func grow(buf *[]float32, n int) []float32 {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// check validates the dimensions and slice lengths and returns the output
-// size. Products are checked for overflow before they are used.
+// check validates the dimensions and slice lengths, and that dst and src
+// do not overlap, and returns the output size. Products are checked for
+// overflow before they are used.
 func (g *geometry) check(dst, src []float32, n, h, w int) (oh, ow int, err error) {
 	errf := func(format string, a ...any) error {
 		return fmt.Errorf("%s.Forward: "+format, append([]any{g.name}, a...)...)
