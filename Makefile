@@ -29,18 +29,84 @@ test-purego:
 # The README's test command: vet, regeneration check, tests on both kernel paths.
 test: vet check-generated test-go test-purego
 
-# Each preset layer's Fuzz target for $(FUZZTIME) (default 2s).
+# Each preset layer's Fuzz target for $(FUZZTIME) (default 2s), built with
+# -tags $(FUZZTAGS) when FUZZTAGS is set (FUZZTAGS=purego: the Go kernels).
+# Prints each target's last "execs: N" line: the inputs tried after the
+# saved corpus (in the Go build cache) was replayed.
+FUZZTAGS ?=
+FUZZFLAGS = $(if $(FUZZTAGS),-tags $(FUZZTAGS))
 fuzz:
 	@for p in $(PRESETS); do \
-	  for f in $$($(GO) test -list '^Fuzz' ./generated/$$p | grep '^Fuzz'); do \
-	    echo "fuzz $$p $$f"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./generated/$$p >fuzz.log 2>&1 || { cat fuzz.log; exit 1; }; \
+	  for f in $$($(GO) test $(FUZZFLAGS) -list '^Fuzz' ./generated/$$p | grep '^Fuzz'); do \
+	    $(GO) test $(FUZZFLAGS) -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./generated/$$p >fuzz.log 2>&1 || { cat fuzz.log; exit 1; }; \
+	    e=$$(grep -o 'execs: [0-9]*' fuzz.log | tail -1); \
+	    echo "fuzz $$p $$f$(if $(FUZZTAGS), [$(FUZZTAGS)]): $${e:-execs: 0 (replaying the corpus took the whole time: $$(grep -o 'baseline coverage: [0-9/]*' fuzz.log | tail -1))}"; \
 	  done; \
 	done; rm -f fuzz.log
 
-# GFLOP/s per preset layer: AVX2, pure Go and the naive loop side by side.
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1s ./generated/mobilenetv2 ./generated/resnext50
+.PHONY: fuzz-spec sweep race
+
+# The spec parser's fuzz targets (JSON and -layer forms; gen's and
+# internal/specsweep's, which also generate what they accept) for
+# $(SPECFUZZTIME) each.
+SPECFUZZTIME ?= 10s
+fuzz-spec:
+	@for t in "FuzzParseSpec ./gen" "FuzzParseInlineLayer ./gen" "FuzzSpecGenerates ./internal/specsweep" "FuzzInlineGenerates ./internal/specsweep"; do \
+	  set -- $$t; \
+	  $(GO) test -run '^$$' -fuzz "^$$1$$" -fuzztime $(SPECFUZZTIME) $$2 >fuzz.log 2>&1 || { cat fuzz.log; exit 1; }; \
+	  echo "fuzz $$2 $$1: $$(grep -o 'execs: [0-9]*' fuzz.log | tail -1)"; \
+	done; rm -f fuzz.log
+
+# The randomized shape sweep: ~50 random valid layers generated, vetted and
+# verified on both kernel paths. SEED=N repeats a run (its seed is printed).
+sweep:
+	CONVGEN_SWEEP_SEED=$(SEED) $(GO) test -count=1 -run '^TestRandomSpecs$$' -v ./internal/specsweep
+
+# The race detector over concurrent use of one layer from many goroutines
+# (RACE_RUN selects the tests; the race detector makes them slow).
+RACE_RUN ?= Concurrent|Parallel|TestForwardMatchesNaive|TestWalkStrategies|TestB2_dw$$|TestConv2$$
+race:
+	$(GO) test -race -count=1 -run '$(RACE_RUN)' ./generated/... ./templates/driver ./verify
+
+# The benchmark set bench/spec.json: convgen's kernels (generated into
+# bench/kernels) beside oneDNN and XNNPACK (cgo, in the bench/ module only),
+# all on one thread, as one markdown table on stdout and in
+# bench/results/latest.md. BENCH_COUNT=3 takes the median of 3 runs per cell;
+# PEAK is the FMA peak in GFLOP/s for the last column. See bench/README.md.
+BENCH_COUNT ?= 1
+PEAK        ?= 117
+BENCH_ENV   := GOMAXPROCS=1 OMP_NUM_THREADS=1
+
+.PHONY: bench-deps bench-smoke
+
+# The peers' headers (libxnnpack-dev lacks a dependency on libpthreadpool-dev,
+# whose header xnnpack.h includes), then the kernels package.
+bench-deps:
+	@test -f /usr/include/oneapi/dnnl/dnnl.h -a -f /usr/include/xnnpack.h -a -f /usr/include/pthreadpool.h || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdnnl-dev libxnnpack-dev libpthreadpool-dev; }
+	cd bench && $(GO) generate .
+
+# BENCH_COUNT whole passes rather than go test -count: a burst of load from
+# elsewhere then hits one run of many cells, not every run of one cell.
+# -p 1: the two test binaries never run at the same time. The table is made
+# even when a benchmark failed (a peer off the reference shows as "wrong");
+# the target fails afterwards.
+bench: bench-deps
+	mkdir -p bench/results
+	cd bench && : >results/raw.txt && : >results/failed && for i in $$(seq $(BENCH_COUNT)); do \
+	  { $(BENCH_ENV) $(GO) test -p 1 -run '^$$' -bench . -benchtime 1s ./kernels ./peers || echo "pass $$i" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
+	done
+	cd bench && $(GO) run ./cmd/table -spec spec.json -peak $(PEAK) results/raw.txt >results/latest.md && cat results/latest.md
+	@test ! -s bench/results/failed || { echo "bench: go test failed (see bench/results/raw.txt)"; exit 1; }
+
+# CI: vet, the peers' reference checks and the table tool's tests, then every
+# benchmark once and the table.
+bench-smoke: bench-deps
+	mkdir -p bench/results
+	cd bench && $(GO) vet ./...
+	cd bench && $(BENCH_ENV) $(GO) test -count=1 ./peers ./cmd/table
+	cd bench && $(BENCH_ENV) $(GO) test -p 1 -run '^$$' -bench . -benchtime 1x ./kernels ./peers >results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
+	cd bench && $(GO) run ./cmd/table -spec spec.json -peak $(PEAK) results/smoke.txt
 
 # The README's first command: generate a package from a preset and run it.
 demo:

@@ -1,0 +1,5 @@
+//go:build !purego
+
+package specsweep
+
+const sweepUnderPurego = false
