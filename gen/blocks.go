@@ -20,6 +20,15 @@ type Block struct {
 // layer names).
 func (b Block) TypeName() string { return Layer{Name: b.Name}.TypeName() }
 
+// packageNames are the exported names every generated package declares
+// once (its example and dispatch test).
+var packageNames = []string{"Example", "TestDispatch"}
+
+// testNames are the exported names the generated tests declare per layer.
+func testNames(t string) []string {
+	return []string{"Test" + t, "Test" + t + "Concurrent", "Fuzz" + t, "Benchmark" + t}
+}
+
 // blockFields are the keys of a block object.
 var blockFields = []string{"name", "depthwise", "pointwise"}
 
@@ -94,6 +103,34 @@ func (s *Spec) checkBlocks(layers []Layer) []error {
 		what := fmt.Sprintf("layer %d %q", l.Index, l.Name)
 		exported[l.TypeName()], exported["New"+l.TypeName()] = what, what
 	}
+	// The generated tests declare more names; a layer named testA beside a
+	// layer a would make type TestA beside func TestA. Reported once per
+	// layer, after the type and constructor clashes checkNames reports.
+	for _, name := range packageNames {
+		exported[name] = "the generated package"
+	}
+	typeCount := map[string]int{}
+	for _, l := range layers {
+		typeCount[l.TypeName()]++
+	}
+	for _, l := range layers {
+		t := l.TypeName()
+		if layerNameProblem(l.Name) != "" || typeCount[t] > 1 || typeCount["New"+t] > 0 || (len(t) > 3 && t[:3] == "New" && typeCount[t[3:]] > 0) {
+			continue // checkNames reports these clashes
+		}
+		what := fmt.Sprintf("layer %d %q", l.Index, l.Name)
+		if other, ok := exported[l.TypeName()]; ok && other == "the generated package" {
+			errs = append(errs, fmt.Errorf("%s", prefix(s.Source, fmt.Sprintf("%s: Go type name %s is also a name the generated package declares", what, l.TypeName()))))
+			continue
+		}
+		for _, name := range testNames(l.TypeName()) {
+			if other, ok := exported[name]; ok && other != what {
+				errs = append(errs, fmt.Errorf("%s", prefix(s.Source, fmt.Sprintf("%s: its test %s clashes with the Go names of %s", what, name, other))))
+				break
+			}
+			exported[name] = what
+		}
+	}
 	for _, b := range s.Blocks {
 		fail := func(format string, args ...any) {
 			errs = append(errs, fmt.Errorf("%s", prefix(s.Source, fmt.Sprintf("block %d %q: ", b.Index, b.Name)+fmt.Sprintf(format, args...))))
@@ -111,6 +148,13 @@ func (s *Spec) checkBlocks(layers []Layer) []error {
 		}
 		what := fmt.Sprintf("block %d %q", b.Index, b.Name)
 		exported[t], exported["New"+t] = what, what
+		for _, name := range []string{"Test" + t, "Benchmark" + t} {
+			if other, ok := exported[name]; ok {
+				fail("its test %s clashes with the Go names of %s", name, other)
+				break
+			}
+			exported[name] = what
+		}
 		dw, okDW := byName[b.Depthwise]
 		pw, okPW := byName[b.Pointwise]
 		switch {

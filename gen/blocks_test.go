@@ -32,3 +32,17 @@ func TestBlocks(t *testing.T) {
 		assert.ErrorContains(t, err, c.want, c.blocks)
 	}
 }
+
+func TestGeneratedNameClashes(t *testing.T) {
+	for _, c := range []struct{ layers, want string }{
+		{`{"name": "example", "cin": 8, "cout": 8, "k": 1}`, `layer 1 "example": Go type name Example is also a name the generated package declares`},
+		{`{"name": "a", "cin": 8, "cout": 8, "k": 1}, {"name": "testA", "cin": 8, "cout": 8, "k": 1}`, `clashes with the Go names of`},
+		{`{"name": "a", "cin": 8, "cout": 8, "k": 1}, {"name": "aConcurrent", "cin": 8, "cout": 8, "k": 1}`, `its test TestAConcurrent clashes`},
+		{`{"name": "dispatch", "cin": 8, "cout": 8, "k": 1}`, `its test TestDispatch clashes with the Go names of the generated package`},
+	} {
+		_, err := ParseSpec("n.json", []byte(`{"layers": [`+c.layers+`]}`))
+		assert.ErrorContains(t, err, c.want, c.layers)
+	}
+	_, err := ParseSpec("n.json", []byte(`{"layers": [{"name": "a", "cin": 8, "cout": 8, "k": 1}, {"name": "b", "cin": 8, "cout": 8, "k": 1}]}`))
+	assert.NoError(t, err)
+}

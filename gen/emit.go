@@ -63,6 +63,12 @@ func GenerateProgress(p *Plan, progress func(format string, args ...any)) (map[s
 	if err := add("layers_test.go", testFile(p)); err != nil {
 		return nil, err
 	}
+	if err := add("dispatch_amd64_test.go", forceDispatchFile(p, true)); err != nil {
+		return nil, err
+	}
+	if err := add("dispatch_other_test.go", forceDispatchFile(p, false)); err != nil {
+		return nil, err
+	}
 	byFam := kernelsByFamily(p)
 	for _, fam := range sortedFamilies(byFam) {
 		ks := byFam[fam]
@@ -410,6 +416,27 @@ func dispatchOtherFile(p *Plan) *jen.File {
 	f := newFile(p.Package, "!amd64 || purego")
 	f.Comment("asmKernels: no assembly in this build; the Go kernels run.")
 	f.Func().Id("asmKernels").Params(jen.Int()).Index().Id("kernelImpl").Block(jen.Return(jen.Nil()))
+
+	return f
+}
+
+// forceDispatchFile is the test hook that lowers the CPU flags the package
+// read at start-up, so that a test can force each dispatch path (it lives
+// in test files: the package itself never imports testing).
+func forceDispatchFile(p *Plan, amd64 bool) *jen.File {
+	if !amd64 {
+		f := newFile(p.Package, "!amd64 || purego")
+		f.Comment("forceDispatch: no assembly in this build, nothing to lower.")
+		f.Func().Id("forceDispatch").Params(jen.Qual("testing", "TB"), jen.Bool(), jen.Bool()).Block()
+		return f
+	}
+	f := newFile(p.Package, "amd64 && !purego")
+	f.Comment("forceDispatch lowers the CPU flags for the rest of test t (it cannot raise them).")
+	f.Func().Id("forceDispatch").Params(jen.Id("t").Qual("testing", "TB"), jen.List(jen.Id("avx512"), jen.Id("avx2")).Bool()).Block(
+		jen.List(jen.Id("old512"), jen.Id("old2")).Op(":=").List(jen.Id("hasAVX512"), jen.Id("hasAVX2FMA")),
+		jen.Id("t").Dot("Cleanup").Call(jen.Func().Params().Block(jen.List(jen.Id("hasAVX512"), jen.Id("hasAVX2FMA")).Op("=").List(jen.Id("old512"), jen.Id("old2")))),
+		jen.List(jen.Id("hasAVX512"), jen.Id("hasAVX2FMA")).Op("=").List(jen.Id("hasAVX512").Op("&&").Id("avx512"), jen.Id("hasAVX2FMA").Op("&&").Id("avx2")),
+	)
 	return f
 }
 
@@ -462,6 +489,8 @@ func testFile(p *Plan) *jen.File {
 				jen.Id("t").Dot("Run").Call(jen.Id("path").Dot("name"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0))),
 					jen.Qual(verifyPath, "CheckErrors").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0))),
+					jen.Qual(verifyPath, "CheckSpecialValues").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0))),
+					jen.Qual(verifyPath, "CheckAliasing").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0))),
 				)),
 				jen.Id("t").Dot("Run").Call(jen.Id("path").Dot("name").Op("+").Lit("/parallel"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(3))),
@@ -471,6 +500,15 @@ func testFile(p *Plan) *jen.File {
 					jen.Defer().Func().Params(jen.Id("v").Float64()).Block(jen.Id("padWholeMax").Op("=").Id("v")).Call(jen.Id("padWholeMax")),
 					jen.Id("padWholeMax").Op("=").Lit(0),
 					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0))),
+				)),
+			),
+		)
+		comment(f, "Test%sConcurrent runs one layer from many goroutines at once (Forward and\nForwardParallel): results bit-identical to serial runs; meaningful under -race.", t)
+		f.Func().Id("Test" + t + "Concurrent").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+			jen.For(jen.List(jen.Id("_"), jen.Id("path")).Op(":=").Range().Add(paths)).Block(
+				jen.Id("t").Dot("Run").Call(jen.Id("path").Dot("name"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+					jen.Qual(verifyPath, "CheckConcurrent").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0))),
+					jen.Qual(verifyPath, "CheckConcurrent").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(3))),
 				)),
 			),
 		)
@@ -505,8 +543,39 @@ func testFile(p *Plan) *jen.File {
 	for _, b := range p.Blocks {
 		blockTests(f, p, b)
 	}
+	dispatchTest(f, p)
 	example(f, p.Layers[0])
 	return f
+}
+
+// dispatchTest forces each dispatch path in turn through the CPU flags the
+// package reads once (AVX-512, then AVX2, then none) and checks what
+// selectKernel picks.
+func dispatchTest(f *jen.File, p *Plan) {
+	f.Comment("TestDispatch forces each dispatch path through the CPU flags: AVX-512 where the\nkernel has it, else AVX2, else the Go kernel.")
+	f.Func().Id("TestDispatch").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.For(jen.Id("id").Op(":=").Range().Id("numKernels")).Block(
+			jen.Id("want").Op(":=").Lit("purego"),
+			jen.If(jen.Id("impls").Op(":=").Id("asmKernels").Call(jen.Id("id")), jen.Len(jen.Id("impls")).Op(">").Lit(0)).Block(
+				jen.Id("want").Op("=").Id("impls").Index(jen.Lit(0)).Dot("name"),
+			),
+			jen.If(jen.Id("got").Op(":=").Id("selectKernel").Call(jen.Id("id")).Dot("name"), jen.Id("got").Op("!=").Id("want")).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("kernel %d: selectKernel picked %s, want %s"), jen.Id("id"), jen.Id("got"), jen.Id("want")),
+			),
+		),
+		jen.Id("forceDispatch").Call(jen.Id("t"), jen.Lit(false), jen.Lit(true)),
+		jen.For(jen.Id("id").Op(":=").Range().Id("numKernels")).Block(
+			jen.If(jen.Id("got").Op(":=").Id("selectKernel").Call(jen.Id("id")).Dot("name"), jen.Id("got").Op("==").Lit("avx512")).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("kernel %d: AVX-512 off, selectKernel still picked it"), jen.Id("id")),
+			),
+		),
+		jen.Id("forceDispatch").Call(jen.Id("t"), jen.Lit(false), jen.Lit(false)),
+		jen.For(jen.Id("id").Op(":=").Range().Id("numKernels")).Block(
+			jen.If(jen.Id("got").Op(":=").Id("selectKernel").Call(jen.Id("id")).Dot("name"), jen.Id("got").Op("!=").Lit("purego")).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("kernel %d: no assembly allowed, selectKernel picked %s"), jen.Id("id"), jen.Id("got")),
+			),
+		),
+	)
 }
 
 // blockTests: the block against its two layers' reference on every pair of

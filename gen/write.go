@@ -60,9 +60,17 @@ func WriteDir(dir string, files map[string][]byte) error {
 }
 
 // writeNewDir builds the package in a sibling temporary directory and
-// renames it to dir.
-func writeNewDir(dir string, files map[string][]byte) error {
+// renames it to dir. Parents it has to create are removed again when the
+// write fails, so that a failure leaves the tree as it was.
+func writeNewDir(dir string, files map[string][]byte) (err error) {
 	parent := filepath.Dir(filepath.Clean(dir))
+	if created := firstMissing(parent); created != "" {
+		defer func() {
+			if err != nil {
+				os.RemoveAll(created)
+			}
+		}()
+	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
 	}
@@ -83,6 +91,21 @@ func writeNewDir(dir string, files map[string][]byte) error {
 		return err
 	}
 	return nil
+}
+
+// firstMissing returns the outermost ancestor of dir (or dir) that does
+// not exist, or "" when dir exists.
+func firstMissing(dir string) string {
+	missing := ""
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			return missing
+		}
+		missing = d
+		if filepath.Dir(d) == d {
+			return missing
+		}
+	}
 }
 
 func writeAll(dir string, files map[string][]byte) error {

@@ -60,16 +60,22 @@ func run(args []string, stderr io.Writer) int {
 	fset.BoolVar(&o.verbose, "v", false, "progress on stderr: the plan, each assembly file as it is built, the files written")
 	fset.Var(&o.inline, "layer", "a layer inline, repeatable: 'name:cin=32,cout=32,k=3,groups=32,stride=2,pad=1,dilation=1,bias=true,act=relu6'")
 	fset.Usage = func() {
-		fmt.Fprintf(stderr, "usage: convgen [-spec FILE] [-onnx FILE] [-layer SPEC]... [-pkg NAME] [-out DIR] [-emit-spec FILE] [-weights FILE] [-v]\n")
-		fmt.Fprintf(stderr, "       convgen explain [-spec FILE] [-onnx FILE] [-layer SPEC]... [-json]   (cost report)\n")
-		fmt.Fprintf(stderr, "       convgen lanes -onnx FILE -first NODE -second NODE [-o FILE.png]   (filter-correlation picture)\n\n")
-		fmt.Fprintf(stderr, "Generates a package of AVX2/FMA and pure-Go convolution kernels, with tests, fuzz targets and benchmarks.\n\n")
+		fmt.Fprintf(fset.Output(), "usage: convgen [-spec FILE] [-onnx FILE] [-layer SPEC]... [-pkg NAME] [-out DIR] [-emit-spec FILE] [-weights FILE] [-v]\n")
+		fmt.Fprintf(fset.Output(), "       convgen explain [-spec FILE] [-onnx FILE] [-layer SPEC]... [-json]   (cost report)\n")
+		fmt.Fprintf(fset.Output(), "       convgen lanes -onnx FILE -first NODE -second NODE [-o FILE.png]   (filter-correlation picture)\n\n")
+		fmt.Fprintf(fset.Output(), "Generates a package of AVX2/FMA and pure-Go convolution kernels, with tests, fuzz targets and benchmarks.\n\n")
 		fset.PrintDefaults()
 	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	// Parse quietly: a bad flag gets one line, -h the whole usage.
+	fset.SetOutput(io.Discard)
+	err := fset.Parse(args)
+	fset.SetOutput(stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fset.Usage()
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "convgen: %v (convgen -h lists the flags)\n", err)
 		return 2
 	}
 	if fset.NArg() > 0 {

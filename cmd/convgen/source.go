@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -58,6 +59,11 @@ func loadLayers(specPath, onnxPath string, inline []string) (spec *gen.Spec, mod
 type staged struct{ tmp, path string }
 
 func stage(path string, data []byte) (*staged, error) {
+	// The rename at commit would fail on a directory after the package was
+	// written: refuse it now, before anything is.
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory, want a file name", path)
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".convgen-*")
 	if err != nil {
 		return nil, err

@@ -54,6 +54,8 @@ func TestConv1(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
 			verify.CheckErrors(t, conv1Conv, newConv1With(path, 0))
+			verify.CheckSpecialValues(t, conv1Conv, newConv1With(path, 0))
+			verify.CheckAliasing(t, conv1Conv, newConv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, conv1Conv, newConv1With(path, 3))
@@ -65,6 +67,17 @@ func TestConv1(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
+		})
+	}
+}
+
+// TestConv1Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestConv1Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, conv1Conv, newConv1With(path, 0))
+			verify.CheckConcurrent(t, conv1Conv, newConv1With(path, 3))
 		})
 	}
 }
@@ -141,6 +154,8 @@ func TestDw2(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw2Conv, newDw2With(path, 0))
 			verify.CheckErrors(t, dw2Conv, newDw2With(path, 0))
+			verify.CheckSpecialValues(t, dw2Conv, newDw2With(path, 0))
+			verify.CheckAliasing(t, dw2Conv, newDw2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw2Conv, newDw2With(path, 3))
@@ -152,6 +167,17 @@ func TestDw2(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw2Conv, newDw2With(path, 0))
+		})
+	}
+}
+
+// TestDw2Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw2Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c32_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw2Conv, newDw2With(path, 0))
+			verify.CheckConcurrent(t, dw2Conv, newDw2With(path, 3))
 		})
 	}
 }
@@ -228,6 +254,8 @@ func TestPw2(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw2Conv, newPw2With(path, 0))
 			verify.CheckErrors(t, pw2Conv, newPw2With(path, 0))
+			verify.CheckSpecialValues(t, pw2Conv, newPw2With(path, 0))
+			verify.CheckAliasing(t, pw2Conv, newPw2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw2Conv, newPw2With(path, 3))
@@ -239,6 +267,17 @@ func TestPw2(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw2Conv, newPw2With(path, 0))
+		})
+	}
+}
+
+// TestPw2Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw2Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci32_co64_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw2Conv, newPw2With(path, 0))
+			verify.CheckConcurrent(t, pw2Conv, newPw2With(path, 3))
 		})
 	}
 }
@@ -315,6 +354,8 @@ func TestDw3(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw3Conv, newDw3With(path, 0))
 			verify.CheckErrors(t, dw3Conv, newDw3With(path, 0))
+			verify.CheckSpecialValues(t, dw3Conv, newDw3With(path, 0))
+			verify.CheckAliasing(t, dw3Conv, newDw3With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw3Conv, newDw3With(path, 3))
@@ -326,6 +367,17 @@ func TestDw3(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw3Conv, newDw3With(path, 0))
+		})
+	}
+}
+
+// TestDw3Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw3Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c64_s2_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw3Conv, newDw3With(path, 0))
+			verify.CheckConcurrent(t, dw3Conv, newDw3With(path, 3))
 		})
 	}
 }
@@ -402,6 +454,8 @@ func TestPw3(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw3Conv, newPw3With(path, 0))
 			verify.CheckErrors(t, pw3Conv, newPw3With(path, 0))
+			verify.CheckSpecialValues(t, pw3Conv, newPw3With(path, 0))
+			verify.CheckAliasing(t, pw3Conv, newPw3With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw3Conv, newPw3With(path, 3))
@@ -413,6 +467,17 @@ func TestPw3(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw3Conv, newPw3With(path, 0))
+		})
+	}
+}
+
+// TestPw3Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw3Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci64_co128_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw3Conv, newPw3With(path, 0))
+			verify.CheckConcurrent(t, pw3Conv, newPw3With(path, 3))
 		})
 	}
 }
@@ -489,6 +554,8 @@ func TestDw4(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw4Conv, newDw4With(path, 0))
 			verify.CheckErrors(t, dw4Conv, newDw4With(path, 0))
+			verify.CheckSpecialValues(t, dw4Conv, newDw4With(path, 0))
+			verify.CheckAliasing(t, dw4Conv, newDw4With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw4Conv, newDw4With(path, 3))
@@ -500,6 +567,17 @@ func TestDw4(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw4Conv, newDw4With(path, 0))
+		})
+	}
+}
+
+// TestDw4Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw4Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c128_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw4Conv, newDw4With(path, 0))
+			verify.CheckConcurrent(t, dw4Conv, newDw4With(path, 3))
 		})
 	}
 }
@@ -576,6 +654,8 @@ func TestPw4(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw4Conv, newPw4With(path, 0))
 			verify.CheckErrors(t, pw4Conv, newPw4With(path, 0))
+			verify.CheckSpecialValues(t, pw4Conv, newPw4With(path, 0))
+			verify.CheckAliasing(t, pw4Conv, newPw4With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw4Conv, newPw4With(path, 3))
@@ -587,6 +667,17 @@ func TestPw4(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw4Conv, newPw4With(path, 0))
+		})
+	}
+}
+
+// TestPw4Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw4Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci128_co128_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw4Conv, newPw4With(path, 0))
+			verify.CheckConcurrent(t, pw4Conv, newPw4With(path, 3))
 		})
 	}
 }
@@ -663,6 +754,8 @@ func TestDw5(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw5Conv, newDw5With(path, 0))
 			verify.CheckErrors(t, dw5Conv, newDw5With(path, 0))
+			verify.CheckSpecialValues(t, dw5Conv, newDw5With(path, 0))
+			verify.CheckAliasing(t, dw5Conv, newDw5With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw5Conv, newDw5With(path, 3))
@@ -674,6 +767,17 @@ func TestDw5(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw5Conv, newDw5With(path, 0))
+		})
+	}
+}
+
+// TestDw5Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw5Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c128_s2_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw5Conv, newDw5With(path, 0))
+			verify.CheckConcurrent(t, dw5Conv, newDw5With(path, 3))
 		})
 	}
 }
@@ -750,6 +854,8 @@ func TestPw5(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw5Conv, newPw5With(path, 0))
 			verify.CheckErrors(t, pw5Conv, newPw5With(path, 0))
+			verify.CheckSpecialValues(t, pw5Conv, newPw5With(path, 0))
+			verify.CheckAliasing(t, pw5Conv, newPw5With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw5Conv, newPw5With(path, 3))
@@ -761,6 +867,17 @@ func TestPw5(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw5Conv, newPw5With(path, 0))
+		})
+	}
+}
+
+// TestPw5Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw5Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci128_co256_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw5Conv, newPw5With(path, 0))
+			verify.CheckConcurrent(t, pw5Conv, newPw5With(path, 3))
 		})
 	}
 }
@@ -837,6 +954,8 @@ func TestDw6(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw6Conv, newDw6With(path, 0))
 			verify.CheckErrors(t, dw6Conv, newDw6With(path, 0))
+			verify.CheckSpecialValues(t, dw6Conv, newDw6With(path, 0))
+			verify.CheckAliasing(t, dw6Conv, newDw6With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw6Conv, newDw6With(path, 3))
@@ -848,6 +967,17 @@ func TestDw6(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw6Conv, newDw6With(path, 0))
+		})
+	}
+}
+
+// TestDw6Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw6Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c256_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw6Conv, newDw6With(path, 0))
+			verify.CheckConcurrent(t, dw6Conv, newDw6With(path, 3))
 		})
 	}
 }
@@ -924,6 +1054,8 @@ func TestPw6(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw6Conv, newPw6With(path, 0))
 			verify.CheckErrors(t, pw6Conv, newPw6With(path, 0))
+			verify.CheckSpecialValues(t, pw6Conv, newPw6With(path, 0))
+			verify.CheckAliasing(t, pw6Conv, newPw6With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw6Conv, newPw6With(path, 3))
@@ -935,6 +1067,17 @@ func TestPw6(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw6Conv, newPw6With(path, 0))
+		})
+	}
+}
+
+// TestPw6Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw6Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci256_co256_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw6Conv, newPw6With(path, 0))
+			verify.CheckConcurrent(t, pw6Conv, newPw6With(path, 3))
 		})
 	}
 }
@@ -1011,6 +1154,8 @@ func TestDw7(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw7Conv, newDw7With(path, 0))
 			verify.CheckErrors(t, dw7Conv, newDw7With(path, 0))
+			verify.CheckSpecialValues(t, dw7Conv, newDw7With(path, 0))
+			verify.CheckAliasing(t, dw7Conv, newDw7With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw7Conv, newDw7With(path, 3))
@@ -1022,6 +1167,17 @@ func TestDw7(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw7Conv, newDw7With(path, 0))
+		})
+	}
+}
+
+// TestDw7Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw7Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c256_s2_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw7Conv, newDw7With(path, 0))
+			verify.CheckConcurrent(t, dw7Conv, newDw7With(path, 3))
 		})
 	}
 }
@@ -1098,6 +1254,8 @@ func TestPw7(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw7Conv, newPw7With(path, 0))
 			verify.CheckErrors(t, pw7Conv, newPw7With(path, 0))
+			verify.CheckSpecialValues(t, pw7Conv, newPw7With(path, 0))
+			verify.CheckAliasing(t, pw7Conv, newPw7With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw7Conv, newPw7With(path, 3))
@@ -1109,6 +1267,17 @@ func TestPw7(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw7Conv, newPw7With(path, 0))
+		})
+	}
+}
+
+// TestPw7Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw7Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci256_co512_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw7Conv, newPw7With(path, 0))
+			verify.CheckConcurrent(t, pw7Conv, newPw7With(path, 3))
 		})
 	}
 }
@@ -1185,6 +1354,8 @@ func TestDw8(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw8Conv, newDw8With(path, 0))
 			verify.CheckErrors(t, dw8Conv, newDw8With(path, 0))
+			verify.CheckSpecialValues(t, dw8Conv, newDw8With(path, 0))
+			verify.CheckAliasing(t, dw8Conv, newDw8With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw8Conv, newDw8With(path, 3))
@@ -1196,6 +1367,17 @@ func TestDw8(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw8Conv, newDw8With(path, 0))
+		})
+	}
+}
+
+// TestDw8Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw8Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw8Conv, newDw8With(path, 0))
+			verify.CheckConcurrent(t, dw8Conv, newDw8With(path, 3))
 		})
 	}
 }
@@ -1272,6 +1454,8 @@ func TestPw8(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw8Conv, newPw8With(path, 0))
 			verify.CheckErrors(t, pw8Conv, newPw8With(path, 0))
+			verify.CheckSpecialValues(t, pw8Conv, newPw8With(path, 0))
+			verify.CheckAliasing(t, pw8Conv, newPw8With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw8Conv, newPw8With(path, 3))
@@ -1283,6 +1467,17 @@ func TestPw8(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw8Conv, newPw8With(path, 0))
+		})
+	}
+}
+
+// TestPw8Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw8Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw8Conv, newPw8With(path, 0))
+			verify.CheckConcurrent(t, pw8Conv, newPw8With(path, 3))
 		})
 	}
 }
@@ -1359,6 +1554,8 @@ func TestDw9(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw9Conv, newDw9With(path, 0))
 			verify.CheckErrors(t, dw9Conv, newDw9With(path, 0))
+			verify.CheckSpecialValues(t, dw9Conv, newDw9With(path, 0))
+			verify.CheckAliasing(t, dw9Conv, newDw9With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw9Conv, newDw9With(path, 3))
@@ -1370,6 +1567,17 @@ func TestDw9(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw9Conv, newDw9With(path, 0))
+		})
+	}
+}
+
+// TestDw9Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw9Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw9Conv, newDw9With(path, 0))
+			verify.CheckConcurrent(t, dw9Conv, newDw9With(path, 3))
 		})
 	}
 }
@@ -1446,6 +1654,8 @@ func TestPw9(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw9Conv, newPw9With(path, 0))
 			verify.CheckErrors(t, pw9Conv, newPw9With(path, 0))
+			verify.CheckSpecialValues(t, pw9Conv, newPw9With(path, 0))
+			verify.CheckAliasing(t, pw9Conv, newPw9With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw9Conv, newPw9With(path, 3))
@@ -1457,6 +1667,17 @@ func TestPw9(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw9Conv, newPw9With(path, 0))
+		})
+	}
+}
+
+// TestPw9Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw9Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw9Conv, newPw9With(path, 0))
+			verify.CheckConcurrent(t, pw9Conv, newPw9With(path, 3))
 		})
 	}
 }
@@ -1533,6 +1754,8 @@ func TestDw10(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw10Conv, newDw10With(path, 0))
 			verify.CheckErrors(t, dw10Conv, newDw10With(path, 0))
+			verify.CheckSpecialValues(t, dw10Conv, newDw10With(path, 0))
+			verify.CheckAliasing(t, dw10Conv, newDw10With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw10Conv, newDw10With(path, 3))
@@ -1544,6 +1767,17 @@ func TestDw10(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw10Conv, newDw10With(path, 0))
+		})
+	}
+}
+
+// TestDw10Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw10Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw10Conv, newDw10With(path, 0))
+			verify.CheckConcurrent(t, dw10Conv, newDw10With(path, 3))
 		})
 	}
 }
@@ -1620,6 +1854,8 @@ func TestPw10(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw10Conv, newPw10With(path, 0))
 			verify.CheckErrors(t, pw10Conv, newPw10With(path, 0))
+			verify.CheckSpecialValues(t, pw10Conv, newPw10With(path, 0))
+			verify.CheckAliasing(t, pw10Conv, newPw10With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw10Conv, newPw10With(path, 3))
@@ -1631,6 +1867,17 @@ func TestPw10(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw10Conv, newPw10With(path, 0))
+		})
+	}
+}
+
+// TestPw10Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw10Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw10Conv, newPw10With(path, 0))
+			verify.CheckConcurrent(t, pw10Conv, newPw10With(path, 3))
 		})
 	}
 }
@@ -1707,6 +1954,8 @@ func TestDw11(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw11Conv, newDw11With(path, 0))
 			verify.CheckErrors(t, dw11Conv, newDw11With(path, 0))
+			verify.CheckSpecialValues(t, dw11Conv, newDw11With(path, 0))
+			verify.CheckAliasing(t, dw11Conv, newDw11With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw11Conv, newDw11With(path, 3))
@@ -1718,6 +1967,17 @@ func TestDw11(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw11Conv, newDw11With(path, 0))
+		})
+	}
+}
+
+// TestDw11Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw11Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw11Conv, newDw11With(path, 0))
+			verify.CheckConcurrent(t, dw11Conv, newDw11With(path, 3))
 		})
 	}
 }
@@ -1794,6 +2054,8 @@ func TestPw11(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw11Conv, newPw11With(path, 0))
 			verify.CheckErrors(t, pw11Conv, newPw11With(path, 0))
+			verify.CheckSpecialValues(t, pw11Conv, newPw11With(path, 0))
+			verify.CheckAliasing(t, pw11Conv, newPw11With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw11Conv, newPw11With(path, 3))
@@ -1805,6 +2067,17 @@ func TestPw11(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw11Conv, newPw11With(path, 0))
+		})
+	}
+}
+
+// TestPw11Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw11Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw11Conv, newPw11With(path, 0))
+			verify.CheckConcurrent(t, pw11Conv, newPw11With(path, 3))
 		})
 	}
 }
@@ -1881,6 +2154,8 @@ func TestDw12(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw12Conv, newDw12With(path, 0))
 			verify.CheckErrors(t, dw12Conv, newDw12With(path, 0))
+			verify.CheckSpecialValues(t, dw12Conv, newDw12With(path, 0))
+			verify.CheckAliasing(t, dw12Conv, newDw12With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw12Conv, newDw12With(path, 3))
@@ -1892,6 +2167,17 @@ func TestDw12(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw12Conv, newDw12With(path, 0))
+		})
+	}
+}
+
+// TestDw12Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw12Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw12Conv, newDw12With(path, 0))
+			verify.CheckConcurrent(t, dw12Conv, newDw12With(path, 3))
 		})
 	}
 }
@@ -1968,6 +2254,8 @@ func TestPw12(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw12Conv, newPw12With(path, 0))
 			verify.CheckErrors(t, pw12Conv, newPw12With(path, 0))
+			verify.CheckSpecialValues(t, pw12Conv, newPw12With(path, 0))
+			verify.CheckAliasing(t, pw12Conv, newPw12With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw12Conv, newPw12With(path, 3))
@@ -1979,6 +2267,17 @@ func TestPw12(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw12Conv, newPw12With(path, 0))
+		})
+	}
+}
+
+// TestPw12Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw12Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw12Conv, newPw12With(path, 0))
+			verify.CheckConcurrent(t, pw12Conv, newPw12With(path, 3))
 		})
 	}
 }
@@ -2055,6 +2354,8 @@ func TestDw13(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw13Conv, newDw13With(path, 0))
 			verify.CheckErrors(t, dw13Conv, newDw13With(path, 0))
+			verify.CheckSpecialValues(t, dw13Conv, newDw13With(path, 0))
+			verify.CheckAliasing(t, dw13Conv, newDw13With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw13Conv, newDw13With(path, 3))
@@ -2066,6 +2367,17 @@ func TestDw13(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw13Conv, newDw13With(path, 0))
+		})
+	}
+}
+
+// TestDw13Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw13Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c512_s2_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw13Conv, newDw13With(path, 0))
+			verify.CheckConcurrent(t, dw13Conv, newDw13With(path, 3))
 		})
 	}
 }
@@ -2142,6 +2454,8 @@ func TestPw13(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw13Conv, newPw13With(path, 0))
 			verify.CheckErrors(t, pw13Conv, newPw13With(path, 0))
+			verify.CheckSpecialValues(t, pw13Conv, newPw13With(path, 0))
+			verify.CheckAliasing(t, pw13Conv, newPw13With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw13Conv, newPw13With(path, 3))
@@ -2153,6 +2467,17 @@ func TestPw13(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw13Conv, newPw13With(path, 0))
+		})
+	}
+}
+
+// TestPw13Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw13Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci512_co1024_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw13Conv, newPw13With(path, 0))
+			verify.CheckConcurrent(t, pw13Conv, newPw13With(path, 3))
 		})
 	}
 }
@@ -2229,6 +2554,8 @@ func TestDw14(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, dw14Conv, newDw14With(path, 0))
 			verify.CheckErrors(t, dw14Conv, newDw14With(path, 0))
+			verify.CheckSpecialValues(t, dw14Conv, newDw14With(path, 0))
+			verify.CheckAliasing(t, dw14Conv, newDw14With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, dw14Conv, newDw14With(path, 3))
@@ -2240,6 +2567,17 @@ func TestDw14(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, dw14Conv, newDw14With(path, 0))
+		})
+	}
+}
+
+// TestDw14Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestDw14Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c1024_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, dw14Conv, newDw14With(path, 0))
+			verify.CheckConcurrent(t, dw14Conv, newDw14With(path, 3))
 		})
 	}
 }
@@ -2316,6 +2654,8 @@ func TestPw14(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, pw14Conv, newPw14With(path, 0))
 			verify.CheckErrors(t, pw14Conv, newPw14With(path, 0))
+			verify.CheckSpecialValues(t, pw14Conv, newPw14With(path, 0))
+			verify.CheckAliasing(t, pw14Conv, newPw14With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, pw14Conv, newPw14With(path, 3))
@@ -2327,6 +2667,17 @@ func TestPw14(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, pw14Conv, newPw14With(path, 0))
+		})
+	}
+}
+
+// TestPw14Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestPw14Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci1024_co1024_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, pw14Conv, newPw14With(path, 0))
+			verify.CheckConcurrent(t, pw14Conv, newPw14With(path, 3))
 		})
 	}
 }
@@ -3031,6 +3382,34 @@ func BenchmarkBlock14(b *testing.B) {
 	b.Run("unfused_parallel", func(b *testing.B) {
 		verify.BenchBlock(b, dw14Conv, pw14Conv, verify.Unfused(dw14Conv, pw14Conv, newDw14With(di, -1), newPw14With(pi, -1)), 1, 7, 7)
 	})
+}
+
+/*
+TestDispatch forces each dispatch path through the CPU flags: AVX-512 where the
+kernel has it, else AVX2, else the Go kernel.
+*/
+func TestDispatch(t *testing.T) {
+	for id := range numKernels {
+		want := "purego"
+		if impls := asmKernels(id); len(impls) > 0 {
+			want = impls[0].name
+		}
+		if got := selectKernel(id).name; got != want {
+			t.Errorf("kernel %d: selectKernel picked %s, want %s", id, got, want)
+		}
+	}
+	forceDispatch(t, false, true)
+	for id := range numKernels {
+		if got := selectKernel(id).name; got == "avx512" {
+			t.Errorf("kernel %d: AVX-512 off, selectKernel still picked it", id)
+		}
+	}
+	forceDispatch(t, false, false)
+	for id := range numKernels {
+		if got := selectKernel(id).name; got != "purego" {
+			t.Errorf("kernel %d: no assembly allowed, selectKernel picked %s", id, got)
+		}
+	}
 }
 
 // Example runs layer Conv1 on one 8x8 image.

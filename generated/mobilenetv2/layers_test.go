@@ -55,6 +55,8 @@ func TestConv1(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
 			verify.CheckErrors(t, conv1Conv, newConv1With(path, 0))
+			verify.CheckSpecialValues(t, conv1Conv, newConv1With(path, 0))
+			verify.CheckAliasing(t, conv1Conv, newConv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, conv1Conv, newConv1With(path, 3))
@@ -66,6 +68,17 @@ func TestConv1(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
+		})
+	}
+}
+
+// TestConv1Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestConv1Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, conv1Conv, newConv1With(path, 0))
+			verify.CheckConcurrent(t, conv1Conv, newConv1With(path, 3))
 		})
 	}
 }
@@ -142,6 +155,8 @@ func TestB1_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 0))
 			verify.CheckErrors(t, b1_dwConv, newB1_dwWith(path, 0))
+			verify.CheckSpecialValues(t, b1_dwConv, newB1_dwWith(path, 0))
+			verify.CheckAliasing(t, b1_dwConv, newB1_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 3))
@@ -153,6 +168,17 @@ func TestB1_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 0))
+		})
+	}
+}
+
+// TestB1_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB1_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c32_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b1_dwConv, newB1_dwWith(path, 0))
+			verify.CheckConcurrent(t, b1_dwConv, newB1_dwWith(path, 3))
 		})
 	}
 }
@@ -229,6 +255,8 @@ func TestB1_project(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b1_projectConv, newB1_projectWith(path, 0))
 			verify.CheckErrors(t, b1_projectConv, newB1_projectWith(path, 0))
+			verify.CheckSpecialValues(t, b1_projectConv, newB1_projectWith(path, 0))
+			verify.CheckAliasing(t, b1_projectConv, newB1_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b1_projectConv, newB1_projectWith(path, 3))
@@ -240,6 +268,17 @@ func TestB1_project(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b1_projectConv, newB1_projectWith(path, 0))
+		})
+	}
+}
+
+// TestB1_projectConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB1_projectConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci32_co16_g1_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b1_projectConv, newB1_projectWith(path, 0))
+			verify.CheckConcurrent(t, b1_projectConv, newB1_projectWith(path, 3))
 		})
 	}
 }
@@ -316,6 +355,8 @@ func TestB2_expand(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b2_expandConv, newB2_expandWith(path, 0))
 			verify.CheckErrors(t, b2_expandConv, newB2_expandWith(path, 0))
+			verify.CheckSpecialValues(t, b2_expandConv, newB2_expandWith(path, 0))
+			verify.CheckAliasing(t, b2_expandConv, newB2_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b2_expandConv, newB2_expandWith(path, 3))
@@ -327,6 +368,17 @@ func TestB2_expand(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b2_expandConv, newB2_expandWith(path, 0))
+		})
+	}
+}
+
+// TestB2_expandConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB2_expandConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci16_co96_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b2_expandConv, newB2_expandWith(path, 0))
+			verify.CheckConcurrent(t, b2_expandConv, newB2_expandWith(path, 3))
 		})
 	}
 }
@@ -403,6 +455,8 @@ func TestB2_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 0))
 			verify.CheckErrors(t, b2_dwConv, newB2_dwWith(path, 0))
+			verify.CheckSpecialValues(t, b2_dwConv, newB2_dwWith(path, 0))
+			verify.CheckAliasing(t, b2_dwConv, newB2_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 3))
@@ -414,6 +468,17 @@ func TestB2_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 0))
+		})
+	}
+}
+
+// TestB2_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB2_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c96_s2_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b2_dwConv, newB2_dwWith(path, 0))
+			verify.CheckConcurrent(t, b2_dwConv, newB2_dwWith(path, 3))
 		})
 	}
 }
@@ -490,6 +555,8 @@ func TestB2_project(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b2_projectConv, newB2_projectWith(path, 0))
 			verify.CheckErrors(t, b2_projectConv, newB2_projectWith(path, 0))
+			verify.CheckSpecialValues(t, b2_projectConv, newB2_projectWith(path, 0))
+			verify.CheckAliasing(t, b2_projectConv, newB2_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b2_projectConv, newB2_projectWith(path, 3))
@@ -501,6 +568,17 @@ func TestB2_project(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b2_projectConv, newB2_projectWith(path, 0))
+		})
+	}
+}
+
+// TestB2_projectConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB2_projectConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci96_co24_g1_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b2_projectConv, newB2_projectWith(path, 0))
+			verify.CheckConcurrent(t, b2_projectConv, newB2_projectWith(path, 3))
 		})
 	}
 }
@@ -577,6 +655,8 @@ func TestB2r_expand(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path, 0))
 			verify.CheckErrors(t, b2r_expandConv, newB2r_expandWith(path, 0))
+			verify.CheckSpecialValues(t, b2r_expandConv, newB2r_expandWith(path, 0))
+			verify.CheckAliasing(t, b2r_expandConv, newB2r_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path, 3))
@@ -588,6 +668,17 @@ func TestB2r_expand(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path, 0))
+		})
+	}
+}
+
+// TestB2r_expandConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB2r_expandConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci24_co144_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b2r_expandConv, newB2r_expandWith(path, 0))
+			verify.CheckConcurrent(t, b2r_expandConv, newB2r_expandWith(path, 3))
 		})
 	}
 }
@@ -664,6 +755,8 @@ func TestB2r_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 0))
 			verify.CheckErrors(t, b2r_dwConv, newB2r_dwWith(path, 0))
+			verify.CheckSpecialValues(t, b2r_dwConv, newB2r_dwWith(path, 0))
+			verify.CheckAliasing(t, b2r_dwConv, newB2r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 3))
@@ -675,6 +768,17 @@ func TestB2r_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 0))
+		})
+	}
+}
+
+// TestB2r_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB2r_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c144_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b2r_dwConv, newB2r_dwWith(path, 0))
+			verify.CheckConcurrent(t, b2r_dwConv, newB2r_dwWith(path, 3))
 		})
 	}
 }
@@ -751,6 +855,8 @@ func TestB2r_project(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path, 0))
 			verify.CheckErrors(t, b2r_projectConv, newB2r_projectWith(path, 0))
+			verify.CheckSpecialValues(t, b2r_projectConv, newB2r_projectWith(path, 0))
+			verify.CheckAliasing(t, b2r_projectConv, newB2r_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path, 3))
@@ -762,6 +868,17 @@ func TestB2r_project(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path, 0))
+		})
+	}
+}
+
+// TestB2r_projectConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB2r_projectConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci144_co24_g1_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b2r_projectConv, newB2r_projectWith(path, 0))
+			verify.CheckConcurrent(t, b2r_projectConv, newB2r_projectWith(path, 3))
 		})
 	}
 }
@@ -838,6 +955,8 @@ func TestB3_expand(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b3_expandConv, newB3_expandWith(path, 0))
 			verify.CheckErrors(t, b3_expandConv, newB3_expandWith(path, 0))
+			verify.CheckSpecialValues(t, b3_expandConv, newB3_expandWith(path, 0))
+			verify.CheckAliasing(t, b3_expandConv, newB3_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b3_expandConv, newB3_expandWith(path, 3))
@@ -849,6 +968,17 @@ func TestB3_expand(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b3_expandConv, newB3_expandWith(path, 0))
+		})
+	}
+}
+
+// TestB3_expandConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB3_expandConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci24_co144_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b3_expandConv, newB3_expandWith(path, 0))
+			verify.CheckConcurrent(t, b3_expandConv, newB3_expandWith(path, 3))
 		})
 	}
 }
@@ -925,6 +1055,8 @@ func TestB3_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b3_dwConv, newB3_dwWith(path, 0))
 			verify.CheckErrors(t, b3_dwConv, newB3_dwWith(path, 0))
+			verify.CheckSpecialValues(t, b3_dwConv, newB3_dwWith(path, 0))
+			verify.CheckAliasing(t, b3_dwConv, newB3_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b3_dwConv, newB3_dwWith(path, 3))
@@ -936,6 +1068,17 @@ func TestB3_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b3_dwConv, newB3_dwWith(path, 0))
+		})
+	}
+}
+
+// TestB3_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB3_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c144_s2_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b3_dwConv, newB3_dwWith(path, 0))
+			verify.CheckConcurrent(t, b3_dwConv, newB3_dwWith(path, 3))
 		})
 	}
 }
@@ -1012,6 +1155,8 @@ func TestB3_project(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b3_projectConv, newB3_projectWith(path, 0))
 			verify.CheckErrors(t, b3_projectConv, newB3_projectWith(path, 0))
+			verify.CheckSpecialValues(t, b3_projectConv, newB3_projectWith(path, 0))
+			verify.CheckAliasing(t, b3_projectConv, newB3_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b3_projectConv, newB3_projectWith(path, 3))
@@ -1023,6 +1168,17 @@ func TestB3_project(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b3_projectConv, newB3_projectWith(path, 0))
+		})
+	}
+}
+
+// TestB3_projectConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB3_projectConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci144_co32_g1_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b3_projectConv, newB3_projectWith(path, 0))
+			verify.CheckConcurrent(t, b3_projectConv, newB3_projectWith(path, 3))
 		})
 	}
 }
@@ -1099,6 +1255,8 @@ func TestB3r_expand(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path, 0))
 			verify.CheckErrors(t, b3r_expandConv, newB3r_expandWith(path, 0))
+			verify.CheckSpecialValues(t, b3r_expandConv, newB3r_expandWith(path, 0))
+			verify.CheckAliasing(t, b3r_expandConv, newB3r_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path, 3))
@@ -1110,6 +1268,17 @@ func TestB3r_expand(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path, 0))
+		})
+	}
+}
+
+// TestB3r_expandConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB3r_expandConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci32_co192_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b3r_expandConv, newB3r_expandWith(path, 0))
+			verify.CheckConcurrent(t, b3r_expandConv, newB3r_expandWith(path, 3))
 		})
 	}
 }
@@ -1186,6 +1355,8 @@ func TestB3r_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 0))
 			verify.CheckErrors(t, b3r_dwConv, newB3r_dwWith(path, 0))
+			verify.CheckSpecialValues(t, b3r_dwConv, newB3r_dwWith(path, 0))
+			verify.CheckAliasing(t, b3r_dwConv, newB3r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 3))
@@ -1197,6 +1368,17 @@ func TestB3r_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 0))
+		})
+	}
+}
+
+// TestB3r_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB3r_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c192_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b3r_dwConv, newB3r_dwWith(path, 0))
+			verify.CheckConcurrent(t, b3r_dwConv, newB3r_dwWith(path, 3))
 		})
 	}
 }
@@ -1273,6 +1455,8 @@ func TestB3r_project(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path, 0))
 			verify.CheckErrors(t, b3r_projectConv, newB3r_projectWith(path, 0))
+			verify.CheckSpecialValues(t, b3r_projectConv, newB3r_projectWith(path, 0))
+			verify.CheckAliasing(t, b3r_projectConv, newB3r_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path, 3))
@@ -1284,6 +1468,17 @@ func TestB3r_project(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path, 0))
+		})
+	}
+}
+
+// TestB3r_projectConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB3r_projectConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci192_co32_g1_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b3r_projectConv, newB3r_projectWith(path, 0))
+			verify.CheckConcurrent(t, b3r_projectConv, newB3r_projectWith(path, 3))
 		})
 	}
 }
@@ -1360,6 +1555,8 @@ func TestB4_expand(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b4_expandConv, newB4_expandWith(path, 0))
 			verify.CheckErrors(t, b4_expandConv, newB4_expandWith(path, 0))
+			verify.CheckSpecialValues(t, b4_expandConv, newB4_expandWith(path, 0))
+			verify.CheckAliasing(t, b4_expandConv, newB4_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b4_expandConv, newB4_expandWith(path, 3))
@@ -1371,6 +1568,17 @@ func TestB4_expand(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b4_expandConv, newB4_expandWith(path, 0))
+		})
+	}
+}
+
+// TestB4_expandConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB4_expandConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci32_co192_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b4_expandConv, newB4_expandWith(path, 0))
+			verify.CheckConcurrent(t, b4_expandConv, newB4_expandWith(path, 3))
 		})
 	}
 }
@@ -1447,6 +1655,8 @@ func TestB4_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b4_dwConv, newB4_dwWith(path, 0))
 			verify.CheckErrors(t, b4_dwConv, newB4_dwWith(path, 0))
+			verify.CheckSpecialValues(t, b4_dwConv, newB4_dwWith(path, 0))
+			verify.CheckAliasing(t, b4_dwConv, newB4_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b4_dwConv, newB4_dwWith(path, 3))
@@ -1458,6 +1668,17 @@ func TestB4_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b4_dwConv, newB4_dwWith(path, 0))
+		})
+	}
+}
+
+// TestB4_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB4_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c192_s2_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b4_dwConv, newB4_dwWith(path, 0))
+			verify.CheckConcurrent(t, b4_dwConv, newB4_dwWith(path, 3))
 		})
 	}
 }
@@ -1534,6 +1755,8 @@ func TestB4_project(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b4_projectConv, newB4_projectWith(path, 0))
 			verify.CheckErrors(t, b4_projectConv, newB4_projectWith(path, 0))
+			verify.CheckSpecialValues(t, b4_projectConv, newB4_projectWith(path, 0))
+			verify.CheckAliasing(t, b4_projectConv, newB4_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b4_projectConv, newB4_projectWith(path, 3))
@@ -1545,6 +1768,17 @@ func TestB4_project(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b4_projectConv, newB4_projectWith(path, 0))
+		})
+	}
+}
+
+// TestB4_projectConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB4_projectConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci192_co64_g1_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b4_projectConv, newB4_projectWith(path, 0))
+			verify.CheckConcurrent(t, b4_projectConv, newB4_projectWith(path, 3))
 		})
 	}
 }
@@ -1621,6 +1855,8 @@ func TestB4r_expand(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path, 0))
 			verify.CheckErrors(t, b4r_expandConv, newB4r_expandWith(path, 0))
+			verify.CheckSpecialValues(t, b4r_expandConv, newB4r_expandWith(path, 0))
+			verify.CheckAliasing(t, b4r_expandConv, newB4r_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path, 3))
@@ -1632,6 +1868,17 @@ func TestB4r_expand(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path, 0))
+		})
+	}
+}
+
+// TestB4r_expandConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB4r_expandConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci64_co384_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b4r_expandConv, newB4r_expandWith(path, 0))
+			verify.CheckConcurrent(t, b4r_expandConv, newB4r_expandWith(path, 3))
 		})
 	}
 }
@@ -1708,6 +1955,8 @@ func TestB4r_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 0))
 			verify.CheckErrors(t, b4r_dwConv, newB4r_dwWith(path, 0))
+			verify.CheckSpecialValues(t, b4r_dwConv, newB4r_dwWith(path, 0))
+			verify.CheckAliasing(t, b4r_dwConv, newB4r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 3))
@@ -1719,6 +1968,17 @@ func TestB4r_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 0))
+		})
+	}
+}
+
+// TestB4r_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB4r_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c384_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b4r_dwConv, newB4r_dwWith(path, 0))
+			verify.CheckConcurrent(t, b4r_dwConv, newB4r_dwWith(path, 3))
 		})
 	}
 }
@@ -1795,6 +2055,8 @@ func TestB4r_project(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path, 0))
 			verify.CheckErrors(t, b4r_projectConv, newB4r_projectWith(path, 0))
+			verify.CheckSpecialValues(t, b4r_projectConv, newB4r_projectWith(path, 0))
+			verify.CheckAliasing(t, b4r_projectConv, newB4r_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path, 3))
@@ -1806,6 +2068,17 @@ func TestB4r_project(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path, 0))
+		})
+	}
+}
+
+// TestB4r_projectConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB4r_projectConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci384_co64_g1_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b4r_projectConv, newB4r_projectWith(path, 0))
+			verify.CheckConcurrent(t, b4r_projectConv, newB4r_projectWith(path, 3))
 		})
 	}
 }
@@ -1882,6 +2155,8 @@ func TestB5_expand(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b5_expandConv, newB5_expandWith(path, 0))
 			verify.CheckErrors(t, b5_expandConv, newB5_expandWith(path, 0))
+			verify.CheckSpecialValues(t, b5_expandConv, newB5_expandWith(path, 0))
+			verify.CheckAliasing(t, b5_expandConv, newB5_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b5_expandConv, newB5_expandWith(path, 3))
@@ -1893,6 +2168,17 @@ func TestB5_expand(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b5_expandConv, newB5_expandWith(path, 0))
+		})
+	}
+}
+
+// TestB5_expandConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB5_expandConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci64_co384_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b5_expandConv, newB5_expandWith(path, 0))
+			verify.CheckConcurrent(t, b5_expandConv, newB5_expandWith(path, 3))
 		})
 	}
 }
@@ -1969,6 +2255,8 @@ func TestB5_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b5_dwConv, newB5_dwWith(path, 0))
 			verify.CheckErrors(t, b5_dwConv, newB5_dwWith(path, 0))
+			verify.CheckSpecialValues(t, b5_dwConv, newB5_dwWith(path, 0))
+			verify.CheckAliasing(t, b5_dwConv, newB5_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b5_dwConv, newB5_dwWith(path, 3))
@@ -1980,6 +2268,17 @@ func TestB5_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b5_dwConv, newB5_dwWith(path, 0))
+		})
+	}
+}
+
+// TestB5_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB5_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c384_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b5_dwConv, newB5_dwWith(path, 0))
+			verify.CheckConcurrent(t, b5_dwConv, newB5_dwWith(path, 3))
 		})
 	}
 }
@@ -2056,6 +2355,8 @@ func TestB5_project(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b5_projectConv, newB5_projectWith(path, 0))
 			verify.CheckErrors(t, b5_projectConv, newB5_projectWith(path, 0))
+			verify.CheckSpecialValues(t, b5_projectConv, newB5_projectWith(path, 0))
+			verify.CheckAliasing(t, b5_projectConv, newB5_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b5_projectConv, newB5_projectWith(path, 3))
@@ -2067,6 +2368,17 @@ func TestB5_project(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b5_projectConv, newB5_projectWith(path, 0))
+		})
+	}
+}
+
+// TestB5_projectConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB5_projectConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci384_co96_g1_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b5_projectConv, newB5_projectWith(path, 0))
+			verify.CheckConcurrent(t, b5_projectConv, newB5_projectWith(path, 3))
 		})
 	}
 }
@@ -2143,6 +2455,8 @@ func TestB5r_expand(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path, 0))
 			verify.CheckErrors(t, b5r_expandConv, newB5r_expandWith(path, 0))
+			verify.CheckSpecialValues(t, b5r_expandConv, newB5r_expandWith(path, 0))
+			verify.CheckAliasing(t, b5r_expandConv, newB5r_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path, 3))
@@ -2154,6 +2468,17 @@ func TestB5r_expand(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path, 0))
+		})
+	}
+}
+
+// TestB5r_expandConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB5r_expandConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci96_co576_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b5r_expandConv, newB5r_expandWith(path, 0))
+			verify.CheckConcurrent(t, b5r_expandConv, newB5r_expandWith(path, 3))
 		})
 	}
 }
@@ -2230,6 +2555,8 @@ func TestB5r_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 0))
 			verify.CheckErrors(t, b5r_dwConv, newB5r_dwWith(path, 0))
+			verify.CheckSpecialValues(t, b5r_dwConv, newB5r_dwWith(path, 0))
+			verify.CheckAliasing(t, b5r_dwConv, newB5r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 3))
@@ -2241,6 +2568,17 @@ func TestB5r_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 0))
+		})
+	}
+}
+
+// TestB5r_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB5r_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c576_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b5r_dwConv, newB5r_dwWith(path, 0))
+			verify.CheckConcurrent(t, b5r_dwConv, newB5r_dwWith(path, 3))
 		})
 	}
 }
@@ -2317,6 +2655,8 @@ func TestB5r_project(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path, 0))
 			verify.CheckErrors(t, b5r_projectConv, newB5r_projectWith(path, 0))
+			verify.CheckSpecialValues(t, b5r_projectConv, newB5r_projectWith(path, 0))
+			verify.CheckAliasing(t, b5r_projectConv, newB5r_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path, 3))
@@ -2328,6 +2668,17 @@ func TestB5r_project(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path, 0))
+		})
+	}
+}
+
+// TestB5r_projectConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB5r_projectConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci576_co96_g1_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b5r_projectConv, newB5r_projectWith(path, 0))
+			verify.CheckConcurrent(t, b5r_projectConv, newB5r_projectWith(path, 3))
 		})
 	}
 }
@@ -2404,6 +2755,8 @@ func TestB6_expand(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b6_expandConv, newB6_expandWith(path, 0))
 			verify.CheckErrors(t, b6_expandConv, newB6_expandWith(path, 0))
+			verify.CheckSpecialValues(t, b6_expandConv, newB6_expandWith(path, 0))
+			verify.CheckAliasing(t, b6_expandConv, newB6_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b6_expandConv, newB6_expandWith(path, 3))
@@ -2415,6 +2768,17 @@ func TestB6_expand(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b6_expandConv, newB6_expandWith(path, 0))
+		})
+	}
+}
+
+// TestB6_expandConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB6_expandConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci96_co576_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b6_expandConv, newB6_expandWith(path, 0))
+			verify.CheckConcurrent(t, b6_expandConv, newB6_expandWith(path, 3))
 		})
 	}
 }
@@ -2491,6 +2855,8 @@ func TestB6_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 0))
 			verify.CheckErrors(t, b6_dwConv, newB6_dwWith(path, 0))
+			verify.CheckSpecialValues(t, b6_dwConv, newB6_dwWith(path, 0))
+			verify.CheckAliasing(t, b6_dwConv, newB6_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 3))
@@ -2502,6 +2868,17 @@ func TestB6_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 0))
+		})
+	}
+}
+
+// TestB6_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB6_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c576_s2_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b6_dwConv, newB6_dwWith(path, 0))
+			verify.CheckConcurrent(t, b6_dwConv, newB6_dwWith(path, 3))
 		})
 	}
 }
@@ -2578,6 +2955,8 @@ func TestB6_project(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b6_projectConv, newB6_projectWith(path, 0))
 			verify.CheckErrors(t, b6_projectConv, newB6_projectWith(path, 0))
+			verify.CheckSpecialValues(t, b6_projectConv, newB6_projectWith(path, 0))
+			verify.CheckAliasing(t, b6_projectConv, newB6_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b6_projectConv, newB6_projectWith(path, 3))
@@ -2589,6 +2968,17 @@ func TestB6_project(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b6_projectConv, newB6_projectWith(path, 0))
+		})
+	}
+}
+
+// TestB6_projectConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB6_projectConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci576_co160_g1_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b6_projectConv, newB6_projectWith(path, 0))
+			verify.CheckConcurrent(t, b6_projectConv, newB6_projectWith(path, 3))
 		})
 	}
 }
@@ -2665,6 +3055,8 @@ func TestB6r_expand(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path, 0))
 			verify.CheckErrors(t, b6r_expandConv, newB6r_expandWith(path, 0))
+			verify.CheckSpecialValues(t, b6r_expandConv, newB6r_expandWith(path, 0))
+			verify.CheckAliasing(t, b6r_expandConv, newB6r_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path, 3))
@@ -2676,6 +3068,17 @@ func TestB6r_expand(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path, 0))
+		})
+	}
+}
+
+// TestB6r_expandConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB6r_expandConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci160_co960_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b6r_expandConv, newB6r_expandWith(path, 0))
+			verify.CheckConcurrent(t, b6r_expandConv, newB6r_expandWith(path, 3))
 		})
 	}
 }
@@ -2752,6 +3155,8 @@ func TestB6r_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path, 0))
 			verify.CheckErrors(t, b6r_dwConv, newB6r_dwWith(path, 0))
+			verify.CheckSpecialValues(t, b6r_dwConv, newB6r_dwWith(path, 0))
+			verify.CheckAliasing(t, b6r_dwConv, newB6r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path, 3))
@@ -2763,6 +3168,17 @@ func TestB6r_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path, 0))
+		})
+	}
+}
+
+// TestB6r_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB6r_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c960_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b6r_dwConv, newB6r_dwWith(path, 0))
+			verify.CheckConcurrent(t, b6r_dwConv, newB6r_dwWith(path, 3))
 		})
 	}
 }
@@ -2839,6 +3255,8 @@ func TestB6r_project(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path, 0))
 			verify.CheckErrors(t, b6r_projectConv, newB6r_projectWith(path, 0))
+			verify.CheckSpecialValues(t, b6r_projectConv, newB6r_projectWith(path, 0))
+			verify.CheckAliasing(t, b6r_projectConv, newB6r_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path, 3))
@@ -2850,6 +3268,17 @@ func TestB6r_project(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path, 0))
+		})
+	}
+}
+
+// TestB6r_projectConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB6r_projectConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci960_co160_g1_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b6r_projectConv, newB6r_projectWith(path, 0))
+			verify.CheckConcurrent(t, b6r_projectConv, newB6r_projectWith(path, 3))
 		})
 	}
 }
@@ -2926,6 +3355,8 @@ func TestB7_expand(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b7_expandConv, newB7_expandWith(path, 0))
 			verify.CheckErrors(t, b7_expandConv, newB7_expandWith(path, 0))
+			verify.CheckSpecialValues(t, b7_expandConv, newB7_expandWith(path, 0))
+			verify.CheckAliasing(t, b7_expandConv, newB7_expandWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b7_expandConv, newB7_expandWith(path, 3))
@@ -2937,6 +3368,17 @@ func TestB7_expand(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b7_expandConv, newB7_expandWith(path, 0))
+		})
+	}
+}
+
+// TestB7_expandConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB7_expandConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci160_co960_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b7_expandConv, newB7_expandWith(path, 0))
+			verify.CheckConcurrent(t, b7_expandConv, newB7_expandWith(path, 3))
 		})
 	}
 }
@@ -3013,6 +3455,8 @@ func TestB7_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 0))
 			verify.CheckErrors(t, b7_dwConv, newB7_dwWith(path, 0))
+			verify.CheckSpecialValues(t, b7_dwConv, newB7_dwWith(path, 0))
+			verify.CheckAliasing(t, b7_dwConv, newB7_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 3))
@@ -3024,6 +3468,17 @@ func TestB7_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 0))
+		})
+	}
+}
+
+// TestB7_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB7_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c960_s1_d1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b7_dwConv, newB7_dwWith(path, 0))
+			verify.CheckConcurrent(t, b7_dwConv, newB7_dwWith(path, 3))
 		})
 	}
 }
@@ -3100,6 +3555,8 @@ func TestB7_project(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, b7_projectConv, newB7_projectWith(path, 0))
 			verify.CheckErrors(t, b7_projectConv, newB7_projectWith(path, 0))
+			verify.CheckSpecialValues(t, b7_projectConv, newB7_projectWith(path, 0))
+			verify.CheckAliasing(t, b7_projectConv, newB7_projectWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, b7_projectConv, newB7_projectWith(path, 3))
@@ -3111,6 +3568,17 @@ func TestB7_project(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, b7_projectConv, newB7_projectWith(path, 0))
+		})
+	}
+}
+
+// TestB7_projectConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestB7_projectConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci960_co320_g1_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, b7_projectConv, newB7_projectWith(path, 0))
+			verify.CheckConcurrent(t, b7_projectConv, newB7_projectWith(path, 3))
 		})
 	}
 }
@@ -3187,6 +3655,8 @@ func TestConv_last(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, conv_lastConv, newConv_lastWith(path, 0))
 			verify.CheckErrors(t, conv_lastConv, newConv_lastWith(path, 0))
+			verify.CheckSpecialValues(t, conv_lastConv, newConv_lastWith(path, 0))
+			verify.CheckAliasing(t, conv_lastConv, newConv_lastWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, conv_lastConv, newConv_lastWith(path, 3))
@@ -3198,6 +3668,17 @@ func TestConv_last(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, conv_lastConv, newConv_lastWith(path, 0))
+		})
+	}
+}
+
+// TestConv_lastConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestConv_lastConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci320_co1280_g1_s1_relu6) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, conv_lastConv, newConv_lastWith(path, 0))
+			verify.CheckConcurrent(t, conv_lastConv, newConv_lastWith(path, 3))
 		})
 	}
 }
@@ -3850,6 +4331,34 @@ func BenchmarkB7_block(b *testing.B) {
 	b.Run("unfused_parallel", func(b *testing.B) {
 		verify.BenchBlock(b, b7_dwConv, b7_projectConv, verify.Unfused(b7_dwConv, b7_projectConv, newB7_dwWith(di, -1), newB7_projectWith(pi, -1)), 1, 7, 7)
 	})
+}
+
+/*
+TestDispatch forces each dispatch path through the CPU flags: AVX-512 where the
+kernel has it, else AVX2, else the Go kernel.
+*/
+func TestDispatch(t *testing.T) {
+	for id := range numKernels {
+		want := "purego"
+		if impls := asmKernels(id); len(impls) > 0 {
+			want = impls[0].name
+		}
+		if got := selectKernel(id).name; got != want {
+			t.Errorf("kernel %d: selectKernel picked %s, want %s", id, got, want)
+		}
+	}
+	forceDispatch(t, false, true)
+	for id := range numKernels {
+		if got := selectKernel(id).name; got == "avx512" {
+			t.Errorf("kernel %d: AVX-512 off, selectKernel still picked it", id)
+		}
+	}
+	forceDispatch(t, false, false)
+	for id := range numKernels {
+		if got := selectKernel(id).name; got != "purego" {
+			t.Errorf("kernel %d: no assembly allowed, selectKernel picked %s", id, got)
+		}
+	}
 }
 
 // Example runs layer Conv1 on one 8x8 image.

@@ -55,6 +55,8 @@ func TestConv2(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, conv2Conv, newConv2With(path, 0))
 			verify.CheckErrors(t, conv2Conv, newConv2With(path, 0))
+			verify.CheckSpecialValues(t, conv2Conv, newConv2With(path, 0))
+			verify.CheckAliasing(t, conv2Conv, newConv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, conv2Conv, newConv2With(path, 3))
@@ -66,6 +68,17 @@ func TestConv2(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, conv2Conv, newConv2With(path, 0))
+		})
+	}
+}
+
+// TestConv2Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestConv2Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pgconv3x3_c128_g32_s1_d1_relu) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, conv2Conv, newConv2With(path, 0))
+			verify.CheckConcurrent(t, conv2Conv, newConv2With(path, 3))
 		})
 	}
 }
@@ -142,6 +155,8 @@ func TestConv3_s2(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, conv3_s2Conv, newConv3_s2With(path, 0))
 			verify.CheckErrors(t, conv3_s2Conv, newConv3_s2With(path, 0))
+			verify.CheckSpecialValues(t, conv3_s2Conv, newConv3_s2With(path, 0))
+			verify.CheckAliasing(t, conv3_s2Conv, newConv3_s2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, conv3_s2Conv, newConv3_s2With(path, 3))
@@ -153,6 +168,17 @@ func TestConv3_s2(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, conv3_s2Conv, newConv3_s2With(path, 0))
+		})
+	}
+}
+
+// TestConv3_s2Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestConv3_s2Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_gconv3x3_ci256_co256_g32_s2_d1_relu) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, conv3_s2Conv, newConv3_s2With(path, 0))
+			verify.CheckConcurrent(t, conv3_s2Conv, newConv3_s2With(path, 3))
 		})
 	}
 }
@@ -229,6 +255,8 @@ func TestConv3(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, conv3Conv, newConv3With(path, 0))
 			verify.CheckErrors(t, conv3Conv, newConv3With(path, 0))
+			verify.CheckSpecialValues(t, conv3Conv, newConv3With(path, 0))
+			verify.CheckAliasing(t, conv3Conv, newConv3With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, conv3Conv, newConv3With(path, 3))
@@ -240,6 +268,17 @@ func TestConv3(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, conv3Conv, newConv3With(path, 0))
+		})
+	}
+}
+
+// TestConv3Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestConv3Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_gconv3x3_ci256_co256_g32_s1_d1_relu) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, conv3Conv, newConv3With(path, 0))
+			verify.CheckConcurrent(t, conv3Conv, newConv3With(path, 3))
 		})
 	}
 }
@@ -316,6 +355,8 @@ func TestConv4_s2(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, conv4_s2Conv, newConv4_s2With(path, 0))
 			verify.CheckErrors(t, conv4_s2Conv, newConv4_s2With(path, 0))
+			verify.CheckSpecialValues(t, conv4_s2Conv, newConv4_s2With(path, 0))
+			verify.CheckAliasing(t, conv4_s2Conv, newConv4_s2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, conv4_s2Conv, newConv4_s2With(path, 3))
@@ -327,6 +368,17 @@ func TestConv4_s2(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, conv4_s2Conv, newConv4_s2With(path, 0))
+		})
+	}
+}
+
+// TestConv4_s2Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestConv4_s2Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_gconv3x3_ci512_co512_g32_s2_d1_relu) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, conv4_s2Conv, newConv4_s2With(path, 0))
+			verify.CheckConcurrent(t, conv4_s2Conv, newConv4_s2With(path, 3))
 		})
 	}
 }
@@ -403,6 +455,8 @@ func TestConv4(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, conv4Conv, newConv4With(path, 0))
 			verify.CheckErrors(t, conv4Conv, newConv4With(path, 0))
+			verify.CheckSpecialValues(t, conv4Conv, newConv4With(path, 0))
+			verify.CheckAliasing(t, conv4Conv, newConv4With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, conv4Conv, newConv4With(path, 3))
@@ -414,6 +468,17 @@ func TestConv4(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, conv4Conv, newConv4With(path, 0))
+		})
+	}
+}
+
+// TestConv4Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestConv4Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_gconv3x3_ci512_co512_g32_s1_d1_relu) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, conv4Conv, newConv4With(path, 0))
+			verify.CheckConcurrent(t, conv4Conv, newConv4With(path, 3))
 		})
 	}
 }
@@ -490,6 +555,8 @@ func TestConv5_s2(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, conv5_s2Conv, newConv5_s2With(path, 0))
 			verify.CheckErrors(t, conv5_s2Conv, newConv5_s2With(path, 0))
+			verify.CheckSpecialValues(t, conv5_s2Conv, newConv5_s2With(path, 0))
+			verify.CheckAliasing(t, conv5_s2Conv, newConv5_s2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, conv5_s2Conv, newConv5_s2With(path, 3))
@@ -501,6 +568,17 @@ func TestConv5_s2(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, conv5_s2Conv, newConv5_s2With(path, 0))
+		})
+	}
+}
+
+// TestConv5_s2Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestConv5_s2Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_gconv3x3_ci1024_co1024_g32_s2_d1_relu) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, conv5_s2Conv, newConv5_s2With(path, 0))
+			verify.CheckConcurrent(t, conv5_s2Conv, newConv5_s2With(path, 3))
 		})
 	}
 }
@@ -577,6 +655,8 @@ func TestConv5(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, conv5Conv, newConv5With(path, 0))
 			verify.CheckErrors(t, conv5Conv, newConv5With(path, 0))
+			verify.CheckSpecialValues(t, conv5Conv, newConv5With(path, 0))
+			verify.CheckAliasing(t, conv5Conv, newConv5With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, conv5Conv, newConv5With(path, 3))
@@ -588,6 +668,17 @@ func TestConv5(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, conv5Conv, newConv5With(path, 0))
+		})
+	}
+}
+
+// TestConv5Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestConv5Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_gconv3x3_ci1024_co1024_g32_s1_d1_relu) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, conv5Conv, newConv5With(path, 0))
+			verify.CheckConcurrent(t, conv5Conv, newConv5With(path, 3))
 		})
 	}
 }
@@ -616,6 +707,34 @@ func BenchmarkConv5(b *testing.B) {
 	b.Run("naive", func(b *testing.B) {
 		verify.Bench(b, conv5Conv, verify.NaiveLayer(conv5Conv), 1, 7, 7)
 	})
+}
+
+/*
+TestDispatch forces each dispatch path through the CPU flags: AVX-512 where the
+kernel has it, else AVX2, else the Go kernel.
+*/
+func TestDispatch(t *testing.T) {
+	for id := range numKernels {
+		want := "purego"
+		if impls := asmKernels(id); len(impls) > 0 {
+			want = impls[0].name
+		}
+		if got := selectKernel(id).name; got != want {
+			t.Errorf("kernel %d: selectKernel picked %s, want %s", id, got, want)
+		}
+	}
+	forceDispatch(t, false, true)
+	for id := range numKernels {
+		if got := selectKernel(id).name; got == "avx512" {
+			t.Errorf("kernel %d: AVX-512 off, selectKernel still picked it", id)
+		}
+	}
+	forceDispatch(t, false, false)
+	for id := range numKernels {
+		if got := selectKernel(id).name; got != "purego" {
+			t.Errorf("kernel %d: no assembly allowed, selectKernel picked %s", id, got)
+		}
+	}
 }
 
 // Example runs layer Conv2 on one 8x8 image.

@@ -55,6 +55,8 @@ func TestConv1(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
 			verify.CheckErrors(t, conv1Conv, newConv1With(path, 0))
+			verify.CheckSpecialValues(t, conv1Conv, newConv1With(path, 0))
+			verify.CheckAliasing(t, conv1Conv, newConv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, conv1Conv, newConv1With(path, 3))
@@ -66,6 +68,17 @@ func TestConv1(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
+		})
+	}
+}
+
+// TestConv1Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestConv1Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_gconv3x3_ci3_co24_g1_s2_d1_relu) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, conv1Conv, newConv1With(path, 0))
+			verify.CheckConcurrent(t, conv1Conv, newConv1With(path, 3))
 		})
 	}
 }
@@ -142,6 +155,8 @@ func TestS2_gconv1(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path, 0))
 			verify.CheckErrors(t, s2_gconv1Conv, newS2_gconv1With(path, 0))
+			verify.CheckSpecialValues(t, s2_gconv1Conv, newS2_gconv1With(path, 0))
+			verify.CheckAliasing(t, s2_gconv1Conv, newS2_gconv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path, 3))
@@ -153,6 +168,17 @@ func TestS2_gconv1(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path, 0))
+		})
+	}
+}
+
+// TestS2_gconv1Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS2_gconv1Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci24_co60_g1_s1_relu_shuffle3) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s2_gconv1Conv, newS2_gconv1With(path, 0))
+			verify.CheckConcurrent(t, s2_gconv1Conv, newS2_gconv1With(path, 3))
 		})
 	}
 }
@@ -229,6 +255,8 @@ func TestS2_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 0))
 			verify.CheckErrors(t, s2_dwConv, newS2_dwWith(path, 0))
+			verify.CheckSpecialValues(t, s2_dwConv, newS2_dwWith(path, 0))
+			verify.CheckAliasing(t, s2_dwConv, newS2_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 3))
@@ -240,6 +268,17 @@ func TestS2_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 0))
+		})
+	}
+}
+
+// TestS2_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS2_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c60_s2_d1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s2_dwConv, newS2_dwWith(path, 0))
+			verify.CheckConcurrent(t, s2_dwConv, newS2_dwWith(path, 3))
 		})
 	}
 }
@@ -316,6 +355,8 @@ func TestS2_gconv2(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path, 0))
 			verify.CheckErrors(t, s2_gconv2Conv, newS2_gconv2With(path, 0))
+			verify.CheckSpecialValues(t, s2_gconv2Conv, newS2_gconv2With(path, 0))
+			verify.CheckAliasing(t, s2_gconv2Conv, newS2_gconv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path, 3))
@@ -327,6 +368,17 @@ func TestS2_gconv2(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path, 0))
+		})
+	}
+}
+
+// TestS2_gconv2Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS2_gconv2Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci60_co216_g3_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s2_gconv2Conv, newS2_gconv2With(path, 0))
+			verify.CheckConcurrent(t, s2_gconv2Conv, newS2_gconv2With(path, 3))
 		})
 	}
 }
@@ -403,6 +455,8 @@ func TestS2r_gconv1(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0))
 			verify.CheckErrors(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0))
+			verify.CheckSpecialValues(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0))
+			verify.CheckAliasing(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path, 3))
@@ -414,6 +468,17 @@ func TestS2r_gconv1(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0))
+		})
+	}
+}
+
+// TestS2r_gconv1Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS2r_gconv1Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci240_co60_g3_s1_relu_shuffle3) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0))
+			verify.CheckConcurrent(t, s2r_gconv1Conv, newS2r_gconv1With(path, 3))
 		})
 	}
 }
@@ -490,6 +555,8 @@ func TestS2r_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path, 0))
 			verify.CheckErrors(t, s2r_dwConv, newS2r_dwWith(path, 0))
+			verify.CheckSpecialValues(t, s2r_dwConv, newS2r_dwWith(path, 0))
+			verify.CheckAliasing(t, s2r_dwConv, newS2r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path, 3))
@@ -501,6 +568,17 @@ func TestS2r_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path, 0))
+		})
+	}
+}
+
+// TestS2r_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS2r_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c60_s1_d1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s2r_dwConv, newS2r_dwWith(path, 0))
+			verify.CheckConcurrent(t, s2r_dwConv, newS2r_dwWith(path, 3))
 		})
 	}
 }
@@ -577,6 +655,8 @@ func TestS2r_gconv2(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0))
 			verify.CheckErrors(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0))
+			verify.CheckSpecialValues(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0))
+			verify.CheckAliasing(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path, 3))
@@ -588,6 +668,17 @@ func TestS2r_gconv2(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0))
+		})
+	}
+}
+
+// TestS2r_gconv2Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS2r_gconv2Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci60_co240_g3_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0))
+			verify.CheckConcurrent(t, s2r_gconv2Conv, newS2r_gconv2With(path, 3))
 		})
 	}
 }
@@ -664,6 +755,8 @@ func TestS3_gconv1(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path, 0))
 			verify.CheckErrors(t, s3_gconv1Conv, newS3_gconv1With(path, 0))
+			verify.CheckSpecialValues(t, s3_gconv1Conv, newS3_gconv1With(path, 0))
+			verify.CheckAliasing(t, s3_gconv1Conv, newS3_gconv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path, 3))
@@ -675,6 +768,17 @@ func TestS3_gconv1(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path, 0))
+		})
+	}
+}
+
+// TestS3_gconv1Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS3_gconv1Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci240_co120_g3_s1_relu_shuffle3) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s3_gconv1Conv, newS3_gconv1With(path, 0))
+			verify.CheckConcurrent(t, s3_gconv1Conv, newS3_gconv1With(path, 3))
 		})
 	}
 }
@@ -751,6 +855,8 @@ func TestS3_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 0))
 			verify.CheckErrors(t, s3_dwConv, newS3_dwWith(path, 0))
+			verify.CheckSpecialValues(t, s3_dwConv, newS3_dwWith(path, 0))
+			verify.CheckAliasing(t, s3_dwConv, newS3_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 3))
@@ -762,6 +868,17 @@ func TestS3_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 0))
+		})
+	}
+}
+
+// TestS3_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS3_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c120_s2_d1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s3_dwConv, newS3_dwWith(path, 0))
+			verify.CheckConcurrent(t, s3_dwConv, newS3_dwWith(path, 3))
 		})
 	}
 }
@@ -838,6 +955,8 @@ func TestS3_gconv2(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path, 0))
 			verify.CheckErrors(t, s3_gconv2Conv, newS3_gconv2With(path, 0))
+			verify.CheckSpecialValues(t, s3_gconv2Conv, newS3_gconv2With(path, 0))
+			verify.CheckAliasing(t, s3_gconv2Conv, newS3_gconv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path, 3))
@@ -849,6 +968,17 @@ func TestS3_gconv2(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path, 0))
+		})
+	}
+}
+
+// TestS3_gconv2Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS3_gconv2Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci120_co240_g3_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s3_gconv2Conv, newS3_gconv2With(path, 0))
+			verify.CheckConcurrent(t, s3_gconv2Conv, newS3_gconv2With(path, 3))
 		})
 	}
 }
@@ -925,6 +1055,8 @@ func TestS3r_gconv1(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0))
 			verify.CheckErrors(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0))
+			verify.CheckSpecialValues(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0))
+			verify.CheckAliasing(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path, 3))
@@ -936,6 +1068,17 @@ func TestS3r_gconv1(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0))
+		})
+	}
+}
+
+// TestS3r_gconv1Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS3r_gconv1Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci480_co120_g3_s1_relu_shuffle3) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0))
+			verify.CheckConcurrent(t, s3r_gconv1Conv, newS3r_gconv1With(path, 3))
 		})
 	}
 }
@@ -1012,6 +1155,8 @@ func TestS3r_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path, 0))
 			verify.CheckErrors(t, s3r_dwConv, newS3r_dwWith(path, 0))
+			verify.CheckSpecialValues(t, s3r_dwConv, newS3r_dwWith(path, 0))
+			verify.CheckAliasing(t, s3r_dwConv, newS3r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path, 3))
@@ -1023,6 +1168,17 @@ func TestS3r_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path, 0))
+		})
+	}
+}
+
+// TestS3r_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS3r_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c120_s1_d1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s3r_dwConv, newS3r_dwWith(path, 0))
+			verify.CheckConcurrent(t, s3r_dwConv, newS3r_dwWith(path, 3))
 		})
 	}
 }
@@ -1099,6 +1255,8 @@ func TestS3r_gconv2(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0))
 			verify.CheckErrors(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0))
+			verify.CheckSpecialValues(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0))
+			verify.CheckAliasing(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path, 3))
@@ -1110,6 +1268,17 @@ func TestS3r_gconv2(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0))
+		})
+	}
+}
+
+// TestS3r_gconv2Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS3r_gconv2Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci120_co480_g3_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0))
+			verify.CheckConcurrent(t, s3r_gconv2Conv, newS3r_gconv2With(path, 3))
 		})
 	}
 }
@@ -1186,6 +1355,8 @@ func TestS4_gconv1(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path, 0))
 			verify.CheckErrors(t, s4_gconv1Conv, newS4_gconv1With(path, 0))
+			verify.CheckSpecialValues(t, s4_gconv1Conv, newS4_gconv1With(path, 0))
+			verify.CheckAliasing(t, s4_gconv1Conv, newS4_gconv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path, 3))
@@ -1197,6 +1368,17 @@ func TestS4_gconv1(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path, 0))
+		})
+	}
+}
+
+// TestS4_gconv1Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS4_gconv1Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci480_co240_g3_s1_relu_shuffle3) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s4_gconv1Conv, newS4_gconv1With(path, 0))
+			verify.CheckConcurrent(t, s4_gconv1Conv, newS4_gconv1With(path, 3))
 		})
 	}
 }
@@ -1273,6 +1455,8 @@ func TestS4_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s4_dwConv, newS4_dwWith(path, 0))
 			verify.CheckErrors(t, s4_dwConv, newS4_dwWith(path, 0))
+			verify.CheckSpecialValues(t, s4_dwConv, newS4_dwWith(path, 0))
+			verify.CheckAliasing(t, s4_dwConv, newS4_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s4_dwConv, newS4_dwWith(path, 3))
@@ -1284,6 +1468,17 @@ func TestS4_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s4_dwConv, newS4_dwWith(path, 0))
+		})
+	}
+}
+
+// TestS4_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS4_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c240_s2_d1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s4_dwConv, newS4_dwWith(path, 0))
+			verify.CheckConcurrent(t, s4_dwConv, newS4_dwWith(path, 3))
 		})
 	}
 }
@@ -1360,6 +1555,8 @@ func TestS4_gconv2(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path, 0))
 			verify.CheckErrors(t, s4_gconv2Conv, newS4_gconv2With(path, 0))
+			verify.CheckSpecialValues(t, s4_gconv2Conv, newS4_gconv2With(path, 0))
+			verify.CheckAliasing(t, s4_gconv2Conv, newS4_gconv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path, 3))
@@ -1371,6 +1568,17 @@ func TestS4_gconv2(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path, 0))
+		})
+	}
+}
+
+// TestS4_gconv2Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS4_gconv2Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci240_co480_g3_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s4_gconv2Conv, newS4_gconv2With(path, 0))
+			verify.CheckConcurrent(t, s4_gconv2Conv, newS4_gconv2With(path, 3))
 		})
 	}
 }
@@ -1447,6 +1655,8 @@ func TestS4r_gconv1(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0))
 			verify.CheckErrors(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0))
+			verify.CheckSpecialValues(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0))
+			verify.CheckAliasing(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path, 3))
@@ -1458,6 +1668,17 @@ func TestS4r_gconv1(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0))
+		})
+	}
+}
+
+// TestS4r_gconv1Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS4r_gconv1Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci960_co240_g3_s1_relu_shuffle3) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0))
+			verify.CheckConcurrent(t, s4r_gconv1Conv, newS4r_gconv1With(path, 3))
 		})
 	}
 }
@@ -1534,6 +1755,8 @@ func TestS4r_dw(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 0))
 			verify.CheckErrors(t, s4r_dwConv, newS4r_dwWith(path, 0))
+			verify.CheckSpecialValues(t, s4r_dwConv, newS4r_dwWith(path, 0))
+			verify.CheckAliasing(t, s4r_dwConv, newS4r_dwWith(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 3))
@@ -1545,6 +1768,17 @@ func TestS4r_dw(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 0))
+		})
+	}
+}
+
+// TestS4r_dwConcurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS4r_dwConcurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_dwconv3x3_c240_s1_d1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s4r_dwConv, newS4r_dwWith(path, 0))
+			verify.CheckConcurrent(t, s4r_dwConv, newS4r_dwWith(path, 3))
 		})
 	}
 }
@@ -1621,6 +1855,8 @@ func TestS4r_gconv2(t *testing.T) {
 		t.Run(path.name, func(t *testing.T) {
 			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0))
 			verify.CheckErrors(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0))
+			verify.CheckSpecialValues(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0))
+			verify.CheckAliasing(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0))
 		})
 		t.Run(path.name+"/parallel", func(t *testing.T) {
 			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path, 3))
@@ -1632,6 +1868,17 @@ func TestS4r_gconv2(t *testing.T) {
 			}(padWholeMax)
 			padWholeMax = 0
 			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0))
+		})
+	}
+}
+
+// TestS4r_gconv2Concurrent runs one layer from many goroutines at once (Forward and
+// ForwardParallel): results bit-identical to serial runs; meaningful under -race.
+func TestS4r_gconv2Concurrent(t *testing.T) {
+	for _, path := range kernelImpls(k_pwconv_ci240_co960_g3_s1_none) {
+		t.Run(path.name, func(t *testing.T) {
+			verify.CheckConcurrent(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0))
+			verify.CheckConcurrent(t, s4r_gconv2Conv, newS4r_gconv2With(path, 3))
 		})
 	}
 }
@@ -1660,6 +1907,34 @@ func BenchmarkS4r_gconv2(b *testing.B) {
 	b.Run("naive", func(b *testing.B) {
 		verify.Bench(b, s4r_gconv2Conv, verify.NaiveLayer(s4r_gconv2Conv), 1, 7, 7)
 	})
+}
+
+/*
+TestDispatch forces each dispatch path through the CPU flags: AVX-512 where the
+kernel has it, else AVX2, else the Go kernel.
+*/
+func TestDispatch(t *testing.T) {
+	for id := range numKernels {
+		want := "purego"
+		if impls := asmKernels(id); len(impls) > 0 {
+			want = impls[0].name
+		}
+		if got := selectKernel(id).name; got != want {
+			t.Errorf("kernel %d: selectKernel picked %s, want %s", id, got, want)
+		}
+	}
+	forceDispatch(t, false, true)
+	for id := range numKernels {
+		if got := selectKernel(id).name; got == "avx512" {
+			t.Errorf("kernel %d: AVX-512 off, selectKernel still picked it", id)
+		}
+	}
+	forceDispatch(t, false, false)
+	for id := range numKernels {
+		if got := selectKernel(id).name; got != "purego" {
+			t.Errorf("kernel %d: no assembly allowed, selectKernel picked %s", id, got)
+		}
+	}
 }
 
 // Example runs layer Conv1 on one 8x8 image.
