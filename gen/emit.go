@@ -228,7 +228,7 @@ func layersFile(p *Plan) *jen.File {
 				jen.Id("kernel"): jen.Id("impl").Dot("fn"),
 			}), jen.Nil()),
 		)
-		comment(f, "Forward computes dst from src: src is NHWC [n][h][w][%d], dst NHWC [n][oh][ow][%d] with\n(oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error\nrather than panic; slices longer than needed are fine (only the prefix is used).", l.Cin, l.Cout)
+		comment(f, "Forward computes dst from src: src is NHWC [n][h][w][%d], dst NHWC [n][oh][ow][%d] with\n(oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error\nrather than panic; slices longer than needed are fine (only the prefix is used).\ndst and src must not overlap (Forward does not work in place): that is an error too.", l.Cin, l.Cout)
 		f.Func().Params(jen.Id("l").Op("*").Id(t)).Id("Forward").
 			Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w")).Int()).Error().Block(
 			jen.If(jen.Id("l").Op("==").Nil().Op("||").Id("l").Dot("kernel").Op("==").Nil()).Block(jen.Return(jen.Id("errNoLayer"))),

@@ -61,6 +61,7 @@ func newConv2(weights, bias []float32, impl kernelImpl) (*Conv2, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][96], dst NHWC [n][oh][ow][256] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -134,6 +135,7 @@ func newConv4(weights, bias []float32, impl kernelImpl) (*Conv4, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][384], dst NHWC [n][oh][ow][384] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv4) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -207,6 +209,7 @@ func newConv5(weights, bias []float32, impl kernelImpl) (*Conv5, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][384], dst NHWC [n][oh][ow][256] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv5) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer

@@ -87,6 +87,7 @@ func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][3], dst NHWC [n][oh][ow][32] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -160,6 +161,7 @@ func newDw2(weights, bias []float32, impl kernelImpl) (*Dw2, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][32], dst NHWC [n][oh][ow][32] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -233,6 +235,7 @@ func newPw2(weights, bias []float32, impl kernelImpl) (*Pw2, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][32], dst NHWC [n][oh][ow][64] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -306,6 +309,7 @@ func newDw3(weights, bias []float32, impl kernelImpl) (*Dw3, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][64], dst NHWC [n][oh][ow][64] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw3) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -379,6 +383,7 @@ func newPw3(weights, bias []float32, impl kernelImpl) (*Pw3, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][64], dst NHWC [n][oh][ow][128] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw3) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -452,6 +457,7 @@ func newDw4(weights, bias []float32, impl kernelImpl) (*Dw4, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][128], dst NHWC [n][oh][ow][128] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw4) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -525,6 +531,7 @@ func newPw4(weights, bias []float32, impl kernelImpl) (*Pw4, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][128], dst NHWC [n][oh][ow][128] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw4) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -598,6 +605,7 @@ func newDw5(weights, bias []float32, impl kernelImpl) (*Dw5, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][128], dst NHWC [n][oh][ow][128] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw5) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -671,6 +679,7 @@ func newPw5(weights, bias []float32, impl kernelImpl) (*Pw5, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][128], dst NHWC [n][oh][ow][256] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw5) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -744,6 +753,7 @@ func newDw6(weights, bias []float32, impl kernelImpl) (*Dw6, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][256], dst NHWC [n][oh][ow][256] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw6) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -817,6 +827,7 @@ func newPw6(weights, bias []float32, impl kernelImpl) (*Pw6, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][256], dst NHWC [n][oh][ow][256] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw6) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -890,6 +901,7 @@ func newDw7(weights, bias []float32, impl kernelImpl) (*Dw7, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][256], dst NHWC [n][oh][ow][256] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw7) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -963,6 +975,7 @@ func newPw7(weights, bias []float32, impl kernelImpl) (*Pw7, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][256], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw7) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1036,6 +1049,7 @@ func newDw8(weights, bias []float32, impl kernelImpl) (*Dw8, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw8) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1109,6 +1123,7 @@ func newPw8(weights, bias []float32, impl kernelImpl) (*Pw8, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw8) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1182,6 +1197,7 @@ func newDw9(weights, bias []float32, impl kernelImpl) (*Dw9, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw9) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1255,6 +1271,7 @@ func newPw9(weights, bias []float32, impl kernelImpl) (*Pw9, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw9) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1328,6 +1345,7 @@ func newDw10(weights, bias []float32, impl kernelImpl) (*Dw10, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw10) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1401,6 +1419,7 @@ func newPw10(weights, bias []float32, impl kernelImpl) (*Pw10, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw10) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1474,6 +1493,7 @@ func newDw11(weights, bias []float32, impl kernelImpl) (*Dw11, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw11) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1547,6 +1567,7 @@ func newPw11(weights, bias []float32, impl kernelImpl) (*Pw11, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw11) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1620,6 +1641,7 @@ func newDw12(weights, bias []float32, impl kernelImpl) (*Dw12, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw12) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1693,6 +1715,7 @@ func newPw12(weights, bias []float32, impl kernelImpl) (*Pw12, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw12) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1766,6 +1789,7 @@ func newDw13(weights, bias []float32, impl kernelImpl) (*Dw13, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw13) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1839,6 +1863,7 @@ func newPw13(weights, bias []float32, impl kernelImpl) (*Pw13, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][1024] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw13) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1912,6 +1937,7 @@ func newDw14(weights, bias []float32, impl kernelImpl) (*Dw14, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][1024], dst NHWC [n][oh][ow][1024] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Dw14) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1985,6 +2011,7 @@ func newPw14(weights, bias []float32, impl kernelImpl) (*Pw14, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][1024], dst NHWC [n][oh][ow][1024] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Pw14) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer

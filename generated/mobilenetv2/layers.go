@@ -97,6 +97,7 @@ func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][3], dst NHWC [n][oh][ow][32] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -170,6 +171,7 @@ func newB1_dw(weights, bias []float32, impl kernelImpl) (*B1_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][32], dst NHWC [n][oh][ow][32] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B1_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -243,6 +245,7 @@ func newB1_project(weights, bias []float32, impl kernelImpl) (*B1_project, error
 // Forward computes dst from src: src is NHWC [n][h][w][32], dst NHWC [n][oh][ow][16] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B1_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -316,6 +319,7 @@ func newB2_expand(weights, bias []float32, impl kernelImpl) (*B2_expand, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][16], dst NHWC [n][oh][ow][96] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B2_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -389,6 +393,7 @@ func newB2_dw(weights, bias []float32, impl kernelImpl) (*B2_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][96], dst NHWC [n][oh][ow][96] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B2_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -462,6 +467,7 @@ func newB2_project(weights, bias []float32, impl kernelImpl) (*B2_project, error
 // Forward computes dst from src: src is NHWC [n][h][w][96], dst NHWC [n][oh][ow][24] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B2_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -535,6 +541,7 @@ func newB2r_expand(weights, bias []float32, impl kernelImpl) (*B2r_expand, error
 // Forward computes dst from src: src is NHWC [n][h][w][24], dst NHWC [n][oh][ow][144] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B2r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -608,6 +615,7 @@ func newB2r_dw(weights, bias []float32, impl kernelImpl) (*B2r_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][144], dst NHWC [n][oh][ow][144] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B2r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -681,6 +689,7 @@ func newB2r_project(weights, bias []float32, impl kernelImpl) (*B2r_project, err
 // Forward computes dst from src: src is NHWC [n][h][w][144], dst NHWC [n][oh][ow][24] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B2r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -754,6 +763,7 @@ func newB3_expand(weights, bias []float32, impl kernelImpl) (*B3_expand, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][24], dst NHWC [n][oh][ow][144] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B3_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -827,6 +837,7 @@ func newB3_dw(weights, bias []float32, impl kernelImpl) (*B3_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][144], dst NHWC [n][oh][ow][144] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B3_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -900,6 +911,7 @@ func newB3_project(weights, bias []float32, impl kernelImpl) (*B3_project, error
 // Forward computes dst from src: src is NHWC [n][h][w][144], dst NHWC [n][oh][ow][32] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B3_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -973,6 +985,7 @@ func newB3r_expand(weights, bias []float32, impl kernelImpl) (*B3r_expand, error
 // Forward computes dst from src: src is NHWC [n][h][w][32], dst NHWC [n][oh][ow][192] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B3r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1046,6 +1059,7 @@ func newB3r_dw(weights, bias []float32, impl kernelImpl) (*B3r_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][192], dst NHWC [n][oh][ow][192] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B3r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1119,6 +1133,7 @@ func newB3r_project(weights, bias []float32, impl kernelImpl) (*B3r_project, err
 // Forward computes dst from src: src is NHWC [n][h][w][192], dst NHWC [n][oh][ow][32] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B3r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1192,6 +1207,7 @@ func newB4_expand(weights, bias []float32, impl kernelImpl) (*B4_expand, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][32], dst NHWC [n][oh][ow][192] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B4_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1265,6 +1281,7 @@ func newB4_dw(weights, bias []float32, impl kernelImpl) (*B4_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][192], dst NHWC [n][oh][ow][192] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B4_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1338,6 +1355,7 @@ func newB4_project(weights, bias []float32, impl kernelImpl) (*B4_project, error
 // Forward computes dst from src: src is NHWC [n][h][w][192], dst NHWC [n][oh][ow][64] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B4_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1411,6 +1429,7 @@ func newB4r_expand(weights, bias []float32, impl kernelImpl) (*B4r_expand, error
 // Forward computes dst from src: src is NHWC [n][h][w][64], dst NHWC [n][oh][ow][384] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B4r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1484,6 +1503,7 @@ func newB4r_dw(weights, bias []float32, impl kernelImpl) (*B4r_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][384], dst NHWC [n][oh][ow][384] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B4r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1557,6 +1577,7 @@ func newB4r_project(weights, bias []float32, impl kernelImpl) (*B4r_project, err
 // Forward computes dst from src: src is NHWC [n][h][w][384], dst NHWC [n][oh][ow][64] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B4r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1630,6 +1651,7 @@ func newB5_expand(weights, bias []float32, impl kernelImpl) (*B5_expand, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][64], dst NHWC [n][oh][ow][384] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B5_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1703,6 +1725,7 @@ func newB5_dw(weights, bias []float32, impl kernelImpl) (*B5_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][384], dst NHWC [n][oh][ow][384] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B5_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1776,6 +1799,7 @@ func newB5_project(weights, bias []float32, impl kernelImpl) (*B5_project, error
 // Forward computes dst from src: src is NHWC [n][h][w][384], dst NHWC [n][oh][ow][96] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B5_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1849,6 +1873,7 @@ func newB5r_expand(weights, bias []float32, impl kernelImpl) (*B5r_expand, error
 // Forward computes dst from src: src is NHWC [n][h][w][96], dst NHWC [n][oh][ow][576] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B5r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1922,6 +1947,7 @@ func newB5r_dw(weights, bias []float32, impl kernelImpl) (*B5r_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][576], dst NHWC [n][oh][ow][576] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B5r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1995,6 +2021,7 @@ func newB5r_project(weights, bias []float32, impl kernelImpl) (*B5r_project, err
 // Forward computes dst from src: src is NHWC [n][h][w][576], dst NHWC [n][oh][ow][96] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B5r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -2068,6 +2095,7 @@ func newB6_expand(weights, bias []float32, impl kernelImpl) (*B6_expand, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][96], dst NHWC [n][oh][ow][576] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B6_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -2141,6 +2169,7 @@ func newB6_dw(weights, bias []float32, impl kernelImpl) (*B6_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][576], dst NHWC [n][oh][ow][576] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B6_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -2214,6 +2243,7 @@ func newB6_project(weights, bias []float32, impl kernelImpl) (*B6_project, error
 // Forward computes dst from src: src is NHWC [n][h][w][576], dst NHWC [n][oh][ow][160] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B6_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -2287,6 +2317,7 @@ func newB6r_expand(weights, bias []float32, impl kernelImpl) (*B6r_expand, error
 // Forward computes dst from src: src is NHWC [n][h][w][160], dst NHWC [n][oh][ow][960] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B6r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -2360,6 +2391,7 @@ func newB6r_dw(weights, bias []float32, impl kernelImpl) (*B6r_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][960], dst NHWC [n][oh][ow][960] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B6r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -2433,6 +2465,7 @@ func newB6r_project(weights, bias []float32, impl kernelImpl) (*B6r_project, err
 // Forward computes dst from src: src is NHWC [n][h][w][960], dst NHWC [n][oh][ow][160] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B6r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -2506,6 +2539,7 @@ func newB7_expand(weights, bias []float32, impl kernelImpl) (*B7_expand, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][160], dst NHWC [n][oh][ow][960] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B7_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -2579,6 +2613,7 @@ func newB7_dw(weights, bias []float32, impl kernelImpl) (*B7_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][960], dst NHWC [n][oh][ow][960] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B7_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -2652,6 +2687,7 @@ func newB7_project(weights, bias []float32, impl kernelImpl) (*B7_project, error
 // Forward computes dst from src: src is NHWC [n][h][w][960], dst NHWC [n][oh][ow][320] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *B7_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -2725,6 +2761,7 @@ func newConv_last(weights, bias []float32, impl kernelImpl) (*Conv_last, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][320], dst NHWC [n][oh][ow][1280] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv_last) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer

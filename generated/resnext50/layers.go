@@ -65,6 +65,7 @@ func newConv2(weights, bias []float32, impl kernelImpl) (*Conv2, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][128], dst NHWC [n][oh][ow][128] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -138,6 +139,7 @@ func newConv3_s2(weights, bias []float32, impl kernelImpl) (*Conv3_s2, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][256], dst NHWC [n][oh][ow][256] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv3_s2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -211,6 +213,7 @@ func newConv3(weights, bias []float32, impl kernelImpl) (*Conv3, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][256], dst NHWC [n][oh][ow][256] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv3) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -284,6 +287,7 @@ func newConv4_s2(weights, bias []float32, impl kernelImpl) (*Conv4_s2, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv4_s2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -357,6 +361,7 @@ func newConv4(weights, bias []float32, impl kernelImpl) (*Conv4, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][512], dst NHWC [n][oh][ow][512] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv4) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -430,6 +435,7 @@ func newConv5_s2(weights, bias []float32, impl kernelImpl) (*Conv5_s2, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][1024], dst NHWC [n][oh][ow][1024] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv5_s2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -503,6 +509,7 @@ func newConv5(weights, bias []float32, impl kernelImpl) (*Conv5, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][1024], dst NHWC [n][oh][ow][1024] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv5) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer

@@ -77,6 +77,7 @@ func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][3], dst NHWC [n][oh][ow][24] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -150,6 +151,7 @@ func newS2_gconv1(weights, bias []float32, impl kernelImpl) (*S2_gconv1, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][24], dst NHWC [n][oh][ow][60] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S2_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -223,6 +225,7 @@ func newS2_dw(weights, bias []float32, impl kernelImpl) (*S2_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][60], dst NHWC [n][oh][ow][60] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S2_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -296,6 +299,7 @@ func newS2_gconv2(weights, bias []float32, impl kernelImpl) (*S2_gconv2, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][60], dst NHWC [n][oh][ow][216] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S2_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -369,6 +373,7 @@ func newS2r_gconv1(weights, bias []float32, impl kernelImpl) (*S2r_gconv1, error
 // Forward computes dst from src: src is NHWC [n][h][w][240], dst NHWC [n][oh][ow][60] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S2r_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -442,6 +447,7 @@ func newS2r_dw(weights, bias []float32, impl kernelImpl) (*S2r_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][60], dst NHWC [n][oh][ow][60] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S2r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -515,6 +521,7 @@ func newS2r_gconv2(weights, bias []float32, impl kernelImpl) (*S2r_gconv2, error
 // Forward computes dst from src: src is NHWC [n][h][w][60], dst NHWC [n][oh][ow][240] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S2r_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -588,6 +595,7 @@ func newS3_gconv1(weights, bias []float32, impl kernelImpl) (*S3_gconv1, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][240], dst NHWC [n][oh][ow][120] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S3_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -661,6 +669,7 @@ func newS3_dw(weights, bias []float32, impl kernelImpl) (*S3_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][120], dst NHWC [n][oh][ow][120] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S3_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -734,6 +743,7 @@ func newS3_gconv2(weights, bias []float32, impl kernelImpl) (*S3_gconv2, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][120], dst NHWC [n][oh][ow][240] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S3_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -807,6 +817,7 @@ func newS3r_gconv1(weights, bias []float32, impl kernelImpl) (*S3r_gconv1, error
 // Forward computes dst from src: src is NHWC [n][h][w][480], dst NHWC [n][oh][ow][120] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S3r_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -880,6 +891,7 @@ func newS3r_dw(weights, bias []float32, impl kernelImpl) (*S3r_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][120], dst NHWC [n][oh][ow][120] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S3r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -953,6 +965,7 @@ func newS3r_gconv2(weights, bias []float32, impl kernelImpl) (*S3r_gconv2, error
 // Forward computes dst from src: src is NHWC [n][h][w][120], dst NHWC [n][oh][ow][480] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S3r_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1026,6 +1039,7 @@ func newS4_gconv1(weights, bias []float32, impl kernelImpl) (*S4_gconv1, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][480], dst NHWC [n][oh][ow][240] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S4_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1099,6 +1113,7 @@ func newS4_dw(weights, bias []float32, impl kernelImpl) (*S4_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][240], dst NHWC [n][oh][ow][240] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S4_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1172,6 +1187,7 @@ func newS4_gconv2(weights, bias []float32, impl kernelImpl) (*S4_gconv2, error) 
 // Forward computes dst from src: src is NHWC [n][h][w][240], dst NHWC [n][oh][ow][480] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S4_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1245,6 +1261,7 @@ func newS4r_gconv1(weights, bias []float32, impl kernelImpl) (*S4r_gconv1, error
 // Forward computes dst from src: src is NHWC [n][h][w][960], dst NHWC [n][oh][ow][240] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S4r_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1318,6 +1335,7 @@ func newS4r_dw(weights, bias []float32, impl kernelImpl) (*S4r_dw, error) {
 // Forward computes dst from src: src is NHWC [n][h][w][240], dst NHWC [n][oh][ow][240] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S4r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
@@ -1391,6 +1409,7 @@ func newS4r_gconv2(weights, bias []float32, impl kernelImpl) (*S4r_gconv2, error
 // Forward computes dst from src: src is NHWC [n][h][w][240], dst NHWC [n][oh][ow][960] with
 // (oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error
 // rather than panic; slices longer than needed are fine (only the prefix is used).
+// dst and src must not overlap (Forward does not work in place): that is an error too.
 func (l *S4r_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
