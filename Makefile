@@ -32,17 +32,16 @@ test: vet check-generated test-go test-purego
 # Each preset layer's Fuzz target for $(FUZZTIME) (default 2s), built with
 # -tags $(FUZZTAGS) when FUZZTAGS is set (FUZZTAGS=purego: the Go kernels).
 # Prints each target's last "execs: N" line: the inputs tried after the
-# saved corpus (in the Go build cache) was replayed.
+# saved corpus (in the Go build cache) was replayed. .ci/fuzz-one runs each
+# target and tells Go 1.26's fuzz-deadline flake from a real failure.
 FUZZTAGS ?=
 FUZZFLAGS = $(if $(FUZZTAGS),-tags $(FUZZTAGS))
 fuzz:
 	@for p in $(PRESETS); do \
 	  for f in $$($(GO) test $(FUZZFLAGS) -list '^Fuzz' ./generated/$$p | grep '^Fuzz'); do \
-	    $(GO) test $(FUZZFLAGS) -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./generated/$$p >fuzz.log 2>&1 || { cat fuzz.log; exit 1; }; \
-	    e=$$(grep -o 'execs: [0-9]*' fuzz.log | tail -1); \
-	    echo "fuzz $$p $$f$(if $(FUZZTAGS), [$(FUZZTAGS)]): $${e:-execs: 0 (replaying the corpus took the whole time: $$(grep -o 'baseline coverage: [0-9/]*' fuzz.log | tail -1))}"; \
+	    bash .ci/fuzz-one generated/$$p $$f $(FUZZTIME) $(FUZZFLAGS) || exit 1; \
 	  done; \
-	done; rm -f fuzz.log
+	done
 
 .PHONY: fuzz-spec sweep race
 
@@ -53,9 +52,8 @@ SPECFUZZTIME ?= 10s
 fuzz-spec:
 	@for t in "FuzzParseSpec ./gen" "FuzzParseInlineLayer ./gen" "FuzzSpecGenerates ./internal/specsweep" "FuzzInlineGenerates ./internal/specsweep"; do \
 	  set -- $$t; \
-	  $(GO) test -run '^$$' -fuzz "^$$1$$" -fuzztime $(SPECFUZZTIME) $$2 >fuzz.log 2>&1 || { cat fuzz.log; exit 1; }; \
-	  echo "fuzz $$2 $$1: $$(grep -o 'execs: [0-9]*' fuzz.log | tail -1)"; \
-	done; rm -f fuzz.log
+	  bash .ci/fuzz-one $${2#./} $$1 $(SPECFUZZTIME) || exit 1; \
+	done
 
 # The randomized shape sweep: ~50 random valid layers generated, vetted and
 # verified on both kernel paths. SEED=N repeats a run (its seed is printed).
