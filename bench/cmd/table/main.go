@@ -9,17 +9,16 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/convgen/convgen/bench/internal/results"
 )
 
 func main() {
@@ -52,18 +51,18 @@ func main() {
 	if len(in) == 0 {
 		in = append(in, os.Stdin)
 	}
-	r := newResults()
+	r := results.New()
 	for _, f := range in {
-		if err := r.parse(f); err != nil {
+		if err := r.Parse(f); err != nil {
 			fmt.Fprintln(os.Stderr, "table:", err)
 			os.Exit(2)
 		}
 	}
-	if len(r.cells) == 0 {
+	if len(r.Cells) == 0 {
 		fmt.Fprintln(os.Stderr, "table: no GFLOP/s benchmark results in the input")
 		os.Exit(1)
 	}
-	fmt.Print(r.markdown(options{order: order, peak: *peak, showParallel: *showParallel}))
+	fmt.Print(markdown(r, options{order: order, peak: *peak, showParallel: *showParallel}))
 }
 
 // specNames reads the layer names of a convgen spec.
@@ -87,123 +86,11 @@ func specNames(path string) ([]string, error) {
 	return names, nil
 }
 
-// A column is a convgen kernel path (a sub-benchmark of the generated
-// BenchmarkX: avx2, avx512, purego, naive, ...) or a peer (BenchmarkPeer/row).
-type column struct {
-	peer bool
-	name string
-}
-
-// cell is what the input says about one row and column.
-type cell struct {
-	gflops  []float64 // one per -count
-	failed  bool      // --- FAIL: the benchmark (a peer's reference check) failed
-	skipped bool      // --- SKIP: the peer has no implementation for the shape
-}
-
-// results collects cells by raw key: the convgen type name (Dw3_s1_c144_56)
-// or, for peers, the row name; rows are resolved when printing.
-type results struct {
-	cells map[string]map[column]*cell
-	first []string // keys in order of first appearance
-	count int      // the largest number of runs of any cell
-	cpu   string
-}
-
-func newResults() *results { return &results{cells: map[string]map[column]*cell{}} }
-
-// procSuffix is the -GOMAXPROCS suffix go test appends to benchmark names.
-var procSuffix = regexp.MustCompile(`-\d+$`)
-
-// peerNames are the peers' benchmark names, for input without pkg: lines.
-var peerNames = map[string]bool{"OneDNN": true, "XNNPACK": true}
-
-func (r *results) parse(in io.Reader) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	peersPkg := false
-	pending := "" // a benchmark name whose numbers are on a later line
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		switch {
-		case f[0] == "pkg:" && len(f) > 1:
-			peersPkg = strings.HasSuffix(f[1], "/peers")
-		case f[0] == "cpu:":
-			r.cpu = strings.TrimSpace(strings.TrimPrefix(line, "cpu:"))
-		case f[0] == "---" && len(f) >= 3 && (f[1] == "FAIL:" || f[1] == "SKIP:"):
-			if c := r.cell(f[2], peersPkg); c != nil {
-				c.failed = c.failed || f[1] == "FAIL:"
-				c.skipped = c.skipped || f[1] == "SKIP:"
-			}
-		case strings.HasPrefix(f[0], "Benchmark"):
-			pending = ""
-			if len(f) == 1 {
-				pending = f[0] // output from the benchmark split its result line
-				continue
-			}
-			r.result(f[0], f[1:], peersPkg)
-		case pending != "":
-			// Lines between the name and its numbers are the benchmark's own output.
-			if r.result(pending, f, peersPkg) {
-				pending = ""
-			}
-		}
-	}
-	return sc.Err()
-}
-
-// result records the GFLOP/s metric of a result line: "N ns/op X GFLOP/s".
-// It reports whether f was a result line at all (it starts with N).
-func (r *results) result(name string, f []string, peersPkg bool) bool {
-	if _, err := strconv.Atoi(f[0]); err != nil {
-		return false
-	}
-	for i := 2; i < len(f); i += 2 {
-		if f[i] != "GFLOP/s" {
-			continue
-		}
-		v, err := strconv.ParseFloat(f[i-1], 64)
-		if err != nil {
-			break
-		}
-		if c := r.cell(name, peersPkg); c != nil {
-			c.gflops = append(c.gflops, v)
-			r.count = max(r.count, len(c.gflops))
-		}
-		break
-	}
-	return true
-}
-
-// cell finds or makes the cell of a benchmark name. Top-level names (no
-// sub-benchmark) are not cells.
-func (r *results) cell(name string, peersPkg bool) *cell {
-	name = procSuffix.ReplaceAllString(strings.TrimPrefix(name, "Benchmark"), "")
-	top, sub, ok := strings.Cut(name, "/")
-	if !ok || top == "" || sub == "" {
-		return nil
-	}
-	key, col := top, column{name: sub}
-	if peersPkg || peerNames[top] {
-		key, col = sub, column{peer: true, name: top}
-	}
-	row := r.cells[key]
-	if row == nil {
-		row = map[column]*cell{}
-		r.cells[key] = row
-		r.first = append(r.first, key)
-	}
-	c := row[col]
-	if c == nil {
-		c = &cell{}
-		row[col] = c
-	}
-	return c
-}
+// column and cell are the parsed results' columns and cells.
+type (
+	column = results.Column
+	cell   = results.Cell
+)
 
 // Fixed columns, in table order, and their headers; other names seen in
 // the input get columns after them in their group.
@@ -212,9 +99,9 @@ var (
 	goCols    = []string{"purego", "naive"}
 	peerCols  = []string{"OneDNN", "XNNPACK"}
 	colHeader = map[column]string{
-		{name: "avx2"}: "convgen avx2", {name: "avx512"}: "convgen avx512",
-		{name: "purego"}: "pure Go", {name: "naive"}: "naive",
-		{peer: true, name: "OneDNN"}: "oneDNN", {peer: true, name: "XNNPACK"}: "XNNPACK",
+		{Name: "avx2"}: "convgen avx2", {Name: "avx512"}: "convgen avx512",
+		{Name: "purego"}: "pure Go", {Name: "naive"}: "naive",
+		{Peer: true, Name: "OneDNN"}: "oneDNN", {Peer: true, Name: "XNNPACK"}: "XNNPACK",
 	}
 )
 
@@ -231,23 +118,23 @@ func goPath(name string) bool { return strings.HasPrefix(name, "purego") || name
 // path such as a future avx512vnni) and all columns in table order: the ISAs,
 // pure Go, naive, other Go paths, the parallel paths when showParallel, the
 // peers. hidden counts parallel columns left out.
-func (r *results) columns(showParallel bool) (isa, all []column, hidden int) {
+func columns(r *results.Results, showParallel bool) (isa, all []column, hidden int) {
 	extraISA, extraGo, par, extraPeer := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, row := range r.cells {
+	for _, row := range r.Cells {
 		for c := range row {
 			switch {
-			case c.peer:
-				if !slices.Contains(peerCols, c.name) {
-					extraPeer[c.name] = true
+			case c.Peer:
+				if !slices.Contains(peerCols, c.Name) {
+					extraPeer[c.Name] = true
 				}
-			case parallel(c.name):
-				par[c.name] = true
-			case goPath(c.name):
-				if !slices.Contains(goCols, c.name) {
-					extraGo[c.name] = true
+			case parallel(c.Name):
+				par[c.Name] = true
+			case goPath(c.Name):
+				if !slices.Contains(goCols, c.Name) {
+					extraGo[c.Name] = true
 				}
-			case !slices.Contains(isaCols, c.name):
-				extraISA[c.name] = true
+			case !slices.Contains(isaCols, c.Name):
+				extraISA[c.Name] = true
 			}
 		}
 	}
@@ -260,7 +147,7 @@ func (r *results) columns(showParallel bool) (isa, all []column, hidden int) {
 		return s
 	}
 	for _, n := range append(slices.Clone(isaCols), sorted(extraISA)...) {
-		isa = append(isa, column{name: n})
+		isa = append(isa, column{Name: n})
 	}
 	all = slices.Clone(isa)
 	names := append(slices.Clone(goCols), sorted(extraGo)...)
@@ -270,10 +157,10 @@ func (r *results) columns(showParallel bool) (isa, all []column, hidden int) {
 		hidden = len(par)
 	}
 	for _, n := range names {
-		all = append(all, column{name: n})
+		all = append(all, column{Name: n})
 	}
 	for _, n := range append(slices.Clone(peerCols), sorted(extraPeer)...) {
-		all = append(all, column{peer: true, name: n})
+		all = append(all, column{Peer: true, Name: n})
 	}
 	return isa, all, hidden
 }
@@ -282,96 +169,22 @@ func header(c column) string {
 	if h, ok := colHeader[c]; ok {
 		return h
 	}
-	if c.peer {
-		return c.name
+	if c.Peer {
+		return c.Name
 	}
-	return "convgen " + c.name
+	return "convgen " + c.Name
 }
 
-// typeName is the convgen type of a row: the generated type is the
-// layer name with its first letter upper-cased.
-func typeName(row string) string {
-	if row == "" {
-		return row
-	}
-	return strings.ToUpper(row[:1]) + row[1:]
-}
-
-// rows returns the table rows and, per row, the merged cells of its convgen
-// type and its peers. order (the spec's layer names) comes first; rows only
-// in the input follow in the order they appeared.
-func (r *results) rows(order []string) ([]string, map[string]map[column]*cell) {
-	names := slices.Clone(order)
-	known := map[string]bool{}
-	for _, n := range names {
-		known[n] = true
-	}
-	// Peer keys are row names; convgen keys are type names.
-	byType := map[string]string{}
-	for _, key := range r.first {
-		for c := range r.cells[key] {
-			if c.peer && !known[key] {
-				known[key] = true
-				names = append(names, key)
-			}
-		}
-	}
-	for n := range known {
-		byType[typeName(n)] = n
-	}
-	merged := map[string]map[column]*cell{}
-	for _, key := range r.first {
-		for c, v := range r.cells[key] {
-			row := key
-			if !c.peer {
-				if n, ok := byType[key]; ok {
-					row = n
-				} else {
-					// Not in the spec nor the peers: lower-case the
-					// type name's first letter back.
-					row = strings.ToLower(key[:1]) + key[1:]
-				}
-			}
-			if !known[row] {
-				known[row] = true
-				names = append(names, row)
-			}
-			if merged[row] == nil {
-				merged[row] = map[column]*cell{}
-			}
-			merged[row][c] = v
-		}
-	}
-	return names, merged
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-// value is a cell's GFLOP/s, ok only for a measured cell that did not fail.
-func (c *cell) value() (float64, bool) {
-	if c == nil || c.failed || len(c.gflops) == 0 {
-		return 0, false
-	}
-	return median(c.gflops), true
-}
-
-func (c *cell) String() string {
+// text is a cell as the table shows it.
+func text(c *cell) string {
 	switch {
 	case c == nil:
 		return "—"
-	case c.failed:
+	case c.Failed:
 		return "wrong"
-	case len(c.gflops) > 0:
-		return fmt.Sprintf("%.1f", median(c.gflops))
-	case c.skipped:
+	case len(c.GFLOPS) > 0:
+		return fmt.Sprintf("%.1f", results.Median(c.GFLOPS))
+	case c.Skipped:
 		return "n/a"
 	}
 	return "—"
@@ -384,10 +197,11 @@ type options struct {
 	showParallel bool     // show the ForwardParallel (*_parallel) columns
 }
 
-func (r *results) markdown(o options) string {
+// markdown is the table of r.
+func markdown(r *results.Results, o options) string {
 	order, peak := o.order, o.peak
-	isa, cols, hidden := r.columns(o.showParallel)
-	names, cells := r.rows(order)
+	isa, cols, hidden := columns(r, o.showParallel)
+	names, cells := r.Rows(order)
 	var b strings.Builder
 	b.WriteString("| row |")
 	for _, c := range cols {
@@ -402,17 +216,17 @@ func (r *results) markdown(o options) string {
 		row := cells[name]
 		b.WriteString("| " + name + " |")
 		for _, c := range cols {
-			b.WriteString(" " + row[c].String() + " |")
+			b.WriteString(" " + text(row[c]) + " |")
 		}
 		// Best convgen ISA path (not pure Go or naive) over the best peer.
 		best, bestPeer := 0.0, 0.0
 		for _, c := range isa {
-			if v, ok := row[c].value(); ok {
+			if v, ok := row[c].Value(); ok {
 				best = max(best, v)
 			}
 		}
 		for c, v := range row {
-			if x, ok := v.value(); ok && c.peer {
+			if x, ok := v.Value(); ok && c.Peer {
 				bestPeer = max(bestPeer, x)
 			}
 		}
@@ -426,12 +240,12 @@ func (r *results) markdown(o options) string {
 		b.WriteString(" " + ratio + " | " + pct + " |\n")
 	}
 	runs := "one run"
-	if r.count > 1 {
-		runs = fmt.Sprintf("median of up to %d runs", r.count)
+	if r.Count > 1 {
+		runs = fmt.Sprintf("median of up to %d runs", r.Count)
 	}
 	fmt.Fprintf(&b, "\nGFLOP/s, %s per cell; FMA peak %.1f GFLOP/s (-peak)", runs, peak)
-	if r.cpu != "" {
-		fmt.Fprintf(&b, "; cpu: %s", r.cpu)
+	if r.CPU != "" {
+		fmt.Fprintf(&b, "; cpu: %s", r.CPU)
 	}
 	b.WriteString(". n/a: the peer has no implementation for the shape; wrong: the benchmark failed (a peer: its reference check), not timed; —: not measured.")
 	if hidden > 0 {

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/convgen/convgen/bench/internal/results"
 )
 
 // canned is go test -bench output of both packages as `make bench` makes
@@ -48,11 +50,11 @@ FAIL	github.com/convgen/convgen/bench/peers	12.0s
 `
 
 func TestMarkdown(t *testing.T) {
-	r := newResults()
-	if err := r.parse(strings.NewReader(canned)); err != nil {
+	r := results.New()
+	if err := r.Parse(strings.NewReader(canned)); err != nil {
 		t.Fatal(err)
 	}
-	got := r.markdown(options{order: []string{"dw3_s1_c144_56", "gc1_g3_shuffle", "dense3_c64_56"}, peak: 100})
+	got := markdown(r, options{order: []string{"dw3_s1_c144_56", "gc1_g3_shuffle", "dense3_c64_56"}, peak: 100})
 	want := `| row | convgen avx2 | convgen avx512 | pure Go | naive | oneDNN | XNNPACK | convgen/best peer | % of FMA peak |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 | dw3_s1_c144_56 | 42.0 | 60.5 | 4.1 | 0.9 | 30.0 | 50.0 | 1.21× | 60% |
@@ -65,7 +67,7 @@ GFLOP/s, median of up to 3 runs per cell; FMA peak 100.0 GFLOP/s (-peak); cpu: A
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 	// -parallel shows them after the Go paths; the ratio still uses avx512.
-	got = r.markdown(options{order: []string{"dw3_s1_c144_56"}, peak: 100, showParallel: true})
+	got = markdown(r, options{order: []string{"dw3_s1_c144_56"}, peak: 100, showParallel: true})
 	for _, s := range []string{
 		"| row | convgen avx2 | convgen avx512 | pure Go | naive | convgen avx2_parallel | convgen purego_parallel | oneDNN | XNNPACK | convgen/best peer | % of FMA peak |",
 		"| dw3_s1_c144_56 | 42.0 | 60.5 | 4.1 | 0.9 | 99.0 | 98.0 | 30.0 | 50.0 | 1.21× | 60% |",
@@ -84,11 +86,11 @@ BenchmarkConv1/avx512vnni 	 10	 1 ns/op	 7.00 GFLOP/s
 pkg: example/peers
 BenchmarkOther/conv1 	 10	 1 ns/op	 3.50 GFLOP/s
 `
-	r := newResults()
-	if err := r.parse(strings.NewReader(in)); err != nil {
+	r := results.New()
+	if err := r.Parse(strings.NewReader(in)); err != nil {
 		t.Fatal(err)
 	}
-	got := r.markdown(options{peak: 117})
+	got := markdown(r, options{peak: 117})
 	for _, s := range []string{
 		"| row | convgen avx2 | convgen avx512 | convgen avx512vnni | pure Go | naive | oneDNN | XNNPACK | Other | convgen/best peer | % of FMA peak |",
 		"| conv1 | — | — | 7.0 | — | — | — | — | 3.5 | 2.00× | 6% |",
@@ -96,17 +98,6 @@ BenchmarkOther/conv1 	 10	 1 ns/op	 3.50 GFLOP/s
 	} {
 		if !strings.Contains(got, s) {
 			t.Errorf("missing %q in:\n%s", s, got)
-		}
-	}
-}
-
-func TestMedian(t *testing.T) {
-	for _, c := range []struct {
-		in   []float64
-		want float64
-	}{{[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
-		if got := median(c.in); got != c.want {
-			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
 		}
 	}
 }

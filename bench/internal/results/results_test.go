@@ -1,0 +1,74 @@
+package results
+
+import (
+	"strings"
+	"testing"
+)
+
+// in has both packages, repeated runs, GOMAXPROCS suffixes, a result line
+// split by the benchmark's output, a failed and a skipped peer.
+const in = `pkg: github.com/convgen/convgen/bench/kernels
+cpu: AMD EPYC
+BenchmarkDw3_s1_c144_56/avx2         	    1000	    100000 ns/op	        40.00 GFLOP/s
+BenchmarkDw3_s1_c144_56/avx2-2       	    1000	    100000 ns/op	        44.00 GFLOP/s
+BenchmarkDw3_s1_c144_56/avx2         	    1000	    100000 ns/op	        42.00 GFLOP/s
+BenchmarkDense3_c64_56/purego-2
+some stray output
+     100	   3000000 ns/op	        12.34 GFLOP/s
+BenchmarkExtra/naive 	 10	 1 ns/op	 1.00 GFLOP/s
+pkg: github.com/convgen/convgen/bench/peers
+BenchmarkOneDNN/dw3_s1_c144_56       	    1000	    100000 ns/op	        30.00 GFLOP/s
+--- FAIL: BenchmarkXNNPACK/dense3_c64_56
+--- SKIP: BenchmarkXNNPACK/gc1_g3_shuffle
+--- FAIL: BenchmarkXNNPACK
+`
+
+func TestParseRows(t *testing.T) {
+	r := New()
+	if err := r.Parse(strings.NewReader(in)); err != nil {
+		t.Fatal(err)
+	}
+	if r.CPU != "AMD EPYC" || r.Count != 3 {
+		t.Errorf("CPU %q, Count %d; want AMD EPYC, 3", r.CPU, r.Count)
+	}
+	names, cells := r.Rows([]string{"dw3_s1_c144_56", "dense3_c64_56"})
+	if got, want := strings.Join(names, " "), "dw3_s1_c144_56 dense3_c64_56 gc1_g3_shuffle extra"; got != want {
+		t.Errorf("rows %q, want %q", got, want)
+	}
+	for _, c := range []struct {
+		row  string
+		col  Column
+		want float64
+		ok   bool
+	}{
+		{"dw3_s1_c144_56", Column{Name: "avx2"}, 42, true},
+		{"dw3_s1_c144_56", Column{Peer: true, Name: "OneDNN"}, 30, true},
+		{"dense3_c64_56", Column{Name: "purego"}, 12.34, true},
+		{"dense3_c64_56", Column{Peer: true, Name: "XNNPACK"}, 0, false},
+		{"gc1_g3_shuffle", Column{Peer: true, Name: "XNNPACK"}, 0, false},
+		{"extra", Column{Name: "naive"}, 1, true},
+		{"extra", Column{Name: "avx2"}, 0, false},
+	} {
+		got, ok := cells[c.row][c.col].Value()
+		if got != c.want || ok != c.ok {
+			t.Errorf("%s %v: %v, %v; want %v, %v", c.row, c.col, got, ok, c.want, c.ok)
+		}
+	}
+	if c := cells["dense3_c64_56"][Column{Peer: true, Name: "XNNPACK"}]; c == nil || !c.Failed {
+		t.Errorf("dense3_c64_56 XNNPACK: %+v, want failed", c)
+	}
+	if c := cells["gc1_g3_shuffle"][Column{Peer: true, Name: "XNNPACK"}]; c == nil || !c.Skipped {
+		t.Errorf("gc1_g3_shuffle XNNPACK: %+v, want skipped", c)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := Median(c.in); got != c.want {
+			t.Errorf("Median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
