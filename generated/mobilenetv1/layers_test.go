@@ -85,7 +85,7 @@ func FuzzConv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
-			verify.Check(t, conv1Conv, newConv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -185,7 +185,7 @@ func FuzzDw2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c32_s1_d1_relu6) {
-			verify.Check(t, dw2Conv, newDw2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw2Conv, newDw2With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -285,7 +285,7 @@ func FuzzPw2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci32_co64_g1_s1_relu6) {
-			verify.Check(t, pw2Conv, newPw2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw2Conv, newPw2With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -385,7 +385,7 @@ func FuzzDw3(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c64_s2_d1_relu6) {
-			verify.Check(t, dw3Conv, newDw3With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -485,7 +485,7 @@ func FuzzPw3(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci64_co128_g1_s1_relu6) {
-			verify.Check(t, pw3Conv, newPw3With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw3Conv, newPw3With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -585,7 +585,7 @@ func FuzzDw4(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c128_s1_d1_relu6) {
-			verify.Check(t, dw4Conv, newDw4With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw4Conv, newDw4With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -685,7 +685,7 @@ func FuzzPw4(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci128_co128_g1_s1_relu6) {
-			verify.Check(t, pw4Conv, newPw4With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw4Conv, newPw4With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -785,7 +785,7 @@ func FuzzDw5(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c128_s2_d1_relu6) {
-			verify.Check(t, dw5Conv, newDw5With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -885,7 +885,7 @@ func FuzzPw5(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci128_co256_g1_s1_relu6) {
-			verify.Check(t, pw5Conv, newPw5With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw5Conv, newPw5With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -985,7 +985,7 @@ func FuzzDw6(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c256_s1_d1_relu6) {
-			verify.Check(t, dw6Conv, newDw6With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw6Conv, newDw6With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1085,7 +1085,7 @@ func FuzzPw6(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci256_co256_g1_s1_relu6) {
-			verify.Check(t, pw6Conv, newPw6With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw6Conv, newPw6With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1185,7 +1185,7 @@ func FuzzDw7(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c256_s2_d1_relu6) {
-			verify.Check(t, dw7Conv, newDw7With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1285,7 +1285,7 @@ func FuzzPw7(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci256_co512_g1_s1_relu6) {
-			verify.Check(t, pw7Conv, newPw7With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw7Conv, newPw7With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1385,7 +1385,7 @@ func FuzzDw8(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw8Conv, newDw8With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw8Conv, newDw8With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1485,7 +1485,7 @@ func FuzzPw8(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw8Conv, newPw8With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw8Conv, newPw8With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1585,7 +1585,7 @@ func FuzzDw9(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw9Conv, newDw9With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw9Conv, newDw9With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1685,7 +1685,7 @@ func FuzzPw9(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw9Conv, newPw9With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw9Conv, newPw9With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1785,7 +1785,7 @@ func FuzzDw10(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw10Conv, newDw10With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw10Conv, newDw10With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1885,7 +1885,7 @@ func FuzzPw10(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw10Conv, newPw10With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw10Conv, newPw10With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1985,7 +1985,7 @@ func FuzzDw11(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw11Conv, newDw11With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw11Conv, newDw11With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2085,7 +2085,7 @@ func FuzzPw11(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw11Conv, newPw11With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw11Conv, newPw11With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2185,7 +2185,7 @@ func FuzzDw12(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c512_s1_d1_relu6) {
-			verify.Check(t, dw12Conv, newDw12With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw12Conv, newDw12With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2285,7 +2285,7 @@ func FuzzPw12(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci512_co512_g1_s1_relu6) {
-			verify.Check(t, pw12Conv, newPw12With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw12Conv, newPw12With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2385,7 +2385,7 @@ func FuzzDw13(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c512_s2_d1_relu6) {
-			verify.Check(t, dw13Conv, newDw13With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2485,7 +2485,7 @@ func FuzzPw13(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci512_co1024_g1_s1_relu6) {
-			verify.Check(t, pw13Conv, newPw13With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw13Conv, newPw13With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2585,7 +2585,7 @@ func FuzzDw14(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c1024_s1_d1_relu6) {
-			verify.Check(t, dw14Conv, newDw14With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, dw14Conv, newDw14With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2685,7 +2685,7 @@ func FuzzPw14(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci1024_co1024_g1_s1_relu6) {
-			verify.Check(t, pw14Conv, newPw14With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, pw14Conv, newPw14With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }

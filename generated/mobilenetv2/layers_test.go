@@ -86,7 +86,7 @@ func FuzzConv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_gconv3x3_ci3_co32_g1_s2_d1_relu6) {
-			verify.Check(t, conv1Conv, newConv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -186,7 +186,7 @@ func FuzzB1_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c32_s1_d1_relu6) {
-			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -286,7 +286,7 @@ func FuzzB1_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci32_co16_g1_s1_none) {
-			verify.Check(t, b1_projectConv, newB1_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b1_projectConv, newB1_projectWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -386,7 +386,7 @@ func FuzzB2_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci16_co96_g1_s1_relu6) {
-			verify.Check(t, b2_expandConv, newB2_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b2_expandConv, newB2_expandWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -486,7 +486,7 @@ func FuzzB2_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c96_s2_d1_relu6) {
-			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -586,7 +586,7 @@ func FuzzB2_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci96_co24_g1_s1_none) {
-			verify.Check(t, b2_projectConv, newB2_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b2_projectConv, newB2_projectWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -686,7 +686,7 @@ func FuzzB2r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci24_co144_g1_s1_relu6) {
-			verify.Check(t, b2r_expandConv, newB2r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b2r_expandConv, newB2r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -786,7 +786,7 @@ func FuzzB2r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c144_s1_d1_relu6) {
-			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -886,7 +886,7 @@ func FuzzB2r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci144_co24_g1_s1_none) {
-			verify.Check(t, b2r_projectConv, newB2r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b2r_projectConv, newB2r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -986,7 +986,7 @@ func FuzzB3_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci24_co144_g1_s1_relu6) {
-			verify.Check(t, b3_expandConv, newB3_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b3_expandConv, newB3_expandWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1086,7 +1086,7 @@ func FuzzB3_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c144_s2_d1_relu6) {
-			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1186,7 +1186,7 @@ func FuzzB3_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci144_co32_g1_s1_none) {
-			verify.Check(t, b3_projectConv, newB3_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b3_projectConv, newB3_projectWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1286,7 +1286,7 @@ func FuzzB3r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci32_co192_g1_s1_relu6) {
-			verify.Check(t, b3r_expandConv, newB3r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b3r_expandConv, newB3r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1386,7 +1386,7 @@ func FuzzB3r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c192_s1_d1_relu6) {
-			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1486,7 +1486,7 @@ func FuzzB3r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci192_co32_g1_s1_none) {
-			verify.Check(t, b3r_projectConv, newB3r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b3r_projectConv, newB3r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1586,7 +1586,7 @@ func FuzzB4_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci32_co192_g1_s1_relu6) {
-			verify.Check(t, b4_expandConv, newB4_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b4_expandConv, newB4_expandWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1686,7 +1686,7 @@ func FuzzB4_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c192_s2_d1_relu6) {
-			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1786,7 +1786,7 @@ func FuzzB4_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci192_co64_g1_s1_none) {
-			verify.Check(t, b4_projectConv, newB4_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b4_projectConv, newB4_projectWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1886,7 +1886,7 @@ func FuzzB4r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci64_co384_g1_s1_relu6) {
-			verify.Check(t, b4r_expandConv, newB4r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b4r_expandConv, newB4r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1986,7 +1986,7 @@ func FuzzB4r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c384_s1_d1_relu6) {
-			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2086,7 +2086,7 @@ func FuzzB4r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci384_co64_g1_s1_none) {
-			verify.Check(t, b4r_projectConv, newB4r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b4r_projectConv, newB4r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2186,7 +2186,7 @@ func FuzzB5_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci64_co384_g1_s1_relu6) {
-			verify.Check(t, b5_expandConv, newB5_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b5_expandConv, newB5_expandWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2286,7 +2286,7 @@ func FuzzB5_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c384_s1_d1_relu6) {
-			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2386,7 +2386,7 @@ func FuzzB5_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci384_co96_g1_s1_none) {
-			verify.Check(t, b5_projectConv, newB5_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b5_projectConv, newB5_projectWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2486,7 +2486,7 @@ func FuzzB5r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci96_co576_g1_s1_relu6) {
-			verify.Check(t, b5r_expandConv, newB5r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b5r_expandConv, newB5r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2586,7 +2586,7 @@ func FuzzB5r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c576_s1_d1_relu6) {
-			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2686,7 +2686,7 @@ func FuzzB5r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci576_co96_g1_s1_none) {
-			verify.Check(t, b5r_projectConv, newB5r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b5r_projectConv, newB5r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2786,7 +2786,7 @@ func FuzzB6_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci96_co576_g1_s1_relu6) {
-			verify.Check(t, b6_expandConv, newB6_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b6_expandConv, newB6_expandWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2886,7 +2886,7 @@ func FuzzB6_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c576_s2_d1_relu6) {
-			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -2986,7 +2986,7 @@ func FuzzB6_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci576_co160_g1_s1_none) {
-			verify.Check(t, b6_projectConv, newB6_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b6_projectConv, newB6_projectWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -3086,7 +3086,7 @@ func FuzzB6r_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci160_co960_g1_s1_relu6) {
-			verify.Check(t, b6r_expandConv, newB6r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b6r_expandConv, newB6r_expandWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -3186,7 +3186,7 @@ func FuzzB6r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c960_s1_d1_relu6) {
-			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -3286,7 +3286,7 @@ func FuzzB6r_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci960_co160_g1_s1_none) {
-			verify.Check(t, b6r_projectConv, newB6r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b6r_projectConv, newB6r_projectWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -3386,7 +3386,7 @@ func FuzzB7_expand(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci160_co960_g1_s1_relu6) {
-			verify.Check(t, b7_expandConv, newB7_expandWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b7_expandConv, newB7_expandWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -3486,7 +3486,7 @@ func FuzzB7_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c960_s1_d1_relu6) {
-			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -3586,7 +3586,7 @@ func FuzzB7_project(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci960_co320_g1_s1_none) {
-			verify.Check(t, b7_projectConv, newB7_projectWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, b7_projectConv, newB7_projectWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -3686,7 +3686,7 @@ func FuzzConv_last(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci320_co1280_g1_s1_relu6) {
-			verify.Check(t, conv_lastConv, newConv_lastWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv_lastConv, newConv_lastWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }

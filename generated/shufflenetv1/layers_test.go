@@ -86,7 +86,7 @@ func FuzzConv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_gconv3x3_ci3_co24_g1_s2_d1_relu) {
-			verify.Check(t, conv1Conv, newConv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -186,7 +186,7 @@ func FuzzS2_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci24_co60_g1_s1_relu_shuffle3) {
-			verify.Check(t, s2_gconv1Conv, newS2_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s2_gconv1Conv, newS2_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -286,7 +286,7 @@ func FuzzS2_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c60_s2_d1_none) {
-			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -386,7 +386,7 @@ func FuzzS2_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci60_co216_g3_s1_none) {
-			verify.Check(t, s2_gconv2Conv, newS2_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s2_gconv2Conv, newS2_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -486,7 +486,7 @@ func FuzzS2r_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci240_co60_g3_s1_relu_shuffle3) {
-			verify.Check(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -586,7 +586,7 @@ func FuzzS2r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c60_s1_d1_none) {
-			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -686,7 +686,7 @@ func FuzzS2r_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci60_co240_g3_s1_none) {
-			verify.Check(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -786,7 +786,7 @@ func FuzzS3_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci240_co120_g3_s1_relu_shuffle3) {
-			verify.Check(t, s3_gconv1Conv, newS3_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s3_gconv1Conv, newS3_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -886,7 +886,7 @@ func FuzzS3_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c120_s2_d1_none) {
-			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -986,7 +986,7 @@ func FuzzS3_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci120_co240_g3_s1_none) {
-			verify.Check(t, s3_gconv2Conv, newS3_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s3_gconv2Conv, newS3_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1086,7 +1086,7 @@ func FuzzS3r_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci480_co120_g3_s1_relu_shuffle3) {
-			verify.Check(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1186,7 +1186,7 @@ func FuzzS3r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c120_s1_d1_none) {
-			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1286,7 +1286,7 @@ func FuzzS3r_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci120_co480_g3_s1_none) {
-			verify.Check(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1386,7 +1386,7 @@ func FuzzS4_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci480_co240_g3_s1_relu_shuffle3) {
-			verify.Check(t, s4_gconv1Conv, newS4_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s4_gconv1Conv, newS4_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1486,7 +1486,7 @@ func FuzzS4_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c240_s2_d1_none) {
-			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1586,7 +1586,7 @@ func FuzzS4_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci240_co480_g3_s1_none) {
-			verify.Check(t, s4_gconv2Conv, newS4_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s4_gconv2Conv, newS4_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1686,7 +1686,7 @@ func FuzzS4r_gconv1(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci960_co240_g3_s1_relu_shuffle3) {
-			verify.Check(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1786,7 +1786,7 @@ func FuzzS4r_dw(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_dwconv3x3_c240_s1_d1_none) {
-			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
@@ -1886,7 +1886,7 @@ func FuzzS4r_gconv2(f *testing.F) {
 	f.Add(uint8(0), uint8(4), uint8(6), int64(1))
 	f.Fuzz(func(t *testing.T, n, h, w uint8, seed int64) {
 		for _, path := range kernelImpls(k_pwconv_ci240_co960_g3_s1_none) {
-			verify.Check(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%24, 1+int(w)%24, seed)
+			verify.Check(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0), 1+int(n)%2, 1+int(h)%16, 1+int(w)%16, seed)
 		}
 	})
 }
