@@ -72,7 +72,7 @@ race:
 # bench/results/latest.md. BENCH_COUNT=3 takes the median of 3 runs per cell;
 # PEAK is the FMA peak in GFLOP/s for the last column. See bench/README.md.
 BENCH_COUNT ?= 1
-PEAK        ?= 117
+PEAK        ?= 280
 BENCH_ENV   := GOMAXPROCS=1 OMP_NUM_THREADS=1
 
 .PHONY: bench-deps bench-smoke

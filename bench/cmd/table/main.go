@@ -22,7 +22,7 @@ import (
 )
 
 func main() {
-	peak := flag.Float64("peak", 117, "single-core FMA peak in GFLOP/s, for the % of peak column")
+	peak := flag.Float64("peak", 280, "single-core FMA peak in GFLOP/s, for the % of peak column (280: AVX-512 on the Zen 5 machines here; AVX2 is about 140)")
 	spec := flag.String("spec", "", "convgen spec whose layer order gives the row order (optional)")
 	showParallel := flag.Bool("parallel", false, "also show the ForwardParallel (*_parallel) kernel paths")
 	flag.Usage = func() {
