@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,17 +21,14 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	peak := fset.Float64("peak", 117, "the machine's peak FP32 `GFLOP/s` for these kernels")
 	bw := fset.Float64("bw", 28, "the machine's memory bandwidth in `GB/s` (28: DRAM; use about 117 for layers that stay in L2)")
 	fset.Usage = func() {
-		fmt.Fprintf(stderr, "usage: convgen explain [-spec FILE] [-onnx FILE] [-layer SPEC]... [-peak GFLOPS] [-bw GBS] [-json]\n\n")
-		fmt.Fprintf(stderr, "Per layer: parameters, MACs, the dense equivalent and the saving (= groups), arithmetic intensity,\n")
-		fmt.Fprintf(stderr, "compute- or memory-bound against the ridge peak/bw, and the kernel family and register tile chosen.\n")
-		fmt.Fprintf(stderr, "MACs per image need the layer's \"input\" size (ONNX: from the model's shapes).\n\n")
+		fmt.Fprintf(fset.Output(), "usage: convgen explain [-spec FILE] [-onnx FILE] [-layer SPEC]... [-peak GFLOPS] [-bw GBS] [-json]\n\n")
+		fmt.Fprintf(fset.Output(), "Per layer: parameters, MACs, the dense equivalent and the saving (= groups), arithmetic intensity,\n")
+		fmt.Fprintf(fset.Output(), "compute- or memory-bound against the ridge peak/bw, and the kernel family and register tile chosen.\n")
+		fmt.Fprintf(fset.Output(), "MACs per image need the layer's \"input\" size (ONNX: from the model's shapes).\n\n")
 		fset.PrintDefaults()
 	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fset, args, stderr, "convgen explain"); !ok {
+		return code
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "convgen explain: %v\n", err)

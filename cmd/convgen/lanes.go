@@ -33,18 +33,15 @@ func runLanes(args []string, stdout, stderr io.Writer) int {
 	out := fset.String("o", "lanes.png", "the PNG `file` to write")
 	size := fset.Int("size", 512, "the picture's long side in `pixels` (at least one pixel per filter pair)")
 	fset.Usage = func() {
-		fmt.Fprintf(stderr, "usage: convgen lanes -onnx FILE -first NODE -second NODE [-o FILE.png] [-size PX]\n")
-		fmt.Fprintf(stderr, "       convgen lanes -w1 FILE -shape1 COUT,CIN_G,KH,KW [-groups1 G] -w2 FILE -shape2 ... [-groups2 G] [-o FILE.png]\n\n")
-		fmt.Fprintf(stderr, "Draws the filter-correlation square of two consecutive convolutions: a row per filter of the first,\n")
-		fmt.Fprintf(stderr, "a column per filter of the second, bright where the second reads the channels of filters like the first.\n")
-		fmt.Fprintf(stderr, "Grouped pairs are block-diagonal, one block per lane; dense pairs have no structure.\n\n")
+		fmt.Fprintf(fset.Output(), "usage: convgen lanes -onnx FILE -first NODE -second NODE [-o FILE.png] [-size PX]\n")
+		fmt.Fprintf(fset.Output(), "       convgen lanes -w1 FILE -shape1 COUT,CIN_G,KH,KW [-groups1 G] -w2 FILE -shape2 ... [-groups2 G] [-o FILE.png]\n\n")
+		fmt.Fprintf(fset.Output(), "Draws the filter-correlation square of two consecutive convolutions: a row per filter of the first,\n")
+		fmt.Fprintf(fset.Output(), "a column per filter of the second, bright where the second reads the channels of filters like the first.\n")
+		fmt.Fprintf(fset.Output(), "Grouped pairs are block-diagonal, one block per lane; dense pairs have no structure.\n\n")
 		fset.PrintDefaults()
 	}
-	if err := fset.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := parseFlags(fset, args, stderr, "convgen lanes"); !ok {
+		return code
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "convgen lanes: %v\n", err)

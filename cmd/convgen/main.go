@@ -66,17 +66,8 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(fset.Output(), "Generates a package of AVX2/FMA and pure-Go convolution kernels, with tests, fuzz targets and benchmarks.\n\n")
 		fset.PrintDefaults()
 	}
-	// Parse quietly: a bad flag gets one line, -h the whole usage.
-	fset.SetOutput(io.Discard)
-	err := fset.Parse(args)
-	fset.SetOutput(stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		fset.Usage()
-		return 0
-	case err != nil:
-		fmt.Fprintf(stderr, "convgen: %v (convgen -h lists the flags)\n", err)
-		return 2
+	if code, ok := parseFlags(fset, args, stderr, "convgen"); !ok {
+		return code
 	}
 	if fset.NArg() > 0 {
 		fmt.Fprintf(stderr, "convgen: unexpected argument %q (layers go in -spec, -onnx or -layer)\n", fset.Arg(0))
@@ -201,4 +192,22 @@ func generate(o options, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// parseFlags parses args quietly, so that a bad flag gets one line
+// ("name: error") and -h the whole usage, for every subcommand alike. ok
+// is false when the command should exit with code.
+func parseFlags(fset *flag.FlagSet, args []string, stderr io.Writer, name string) (code int, ok bool) {
+	fset.SetOutput(io.Discard)
+	err := fset.Parse(args)
+	fset.SetOutput(stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fset.Usage()
+		return 0, false
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v (%s -h lists the flags)\n", name, err, name)
+		return 2, false
+	}
+	return 0, true
 }

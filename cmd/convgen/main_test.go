@@ -111,3 +111,17 @@ func TestHelp(t *testing.T) {
 	assert.Equal(t, 0, run([]string{"-h"}, &stderr))
 	assert.Contains(t, stderr.String(), "-layer")
 }
+
+// TestBadFlagOneLine: every command answers an unknown flag with one line
+// and exit status 2, and -h with the usage and 0.
+func TestBadFlagOneLine(t *testing.T) {
+	for _, cmd := range [][]string{nil, {"explain"}, {"lanes"}} {
+		var stderr bytes.Buffer
+		assert.Equal(t, 2, run(append(cmd, "-bogus"), &stderr), cmd)
+		assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "%v: %q", cmd, stderr.String())
+		assert.Contains(t, stderr.String(), "flag provided but not defined: -bogus")
+		stderr.Reset()
+		assert.Equal(t, 0, run(append(cmd, "-h"), &stderr), cmd)
+		assert.Contains(t, stderr.String(), "usage: convgen")
+	}
+}
