@@ -164,6 +164,8 @@ func (s *Spec) checkBlocks(layers []Layer) []error {
 			fail("depthwise %q: no such layer", b.Depthwise)
 		case dw.Groups != dw.Cin:
 			fail("depthwise %q: not a depthwise layer (groups=%d, cin=%d; want groups == cin)", dw.Name, dw.Groups, dw.Cin)
+		case dw.NCHW:
+			fail(`depthwise %q: layout "nchw": fused blocks are NHWC only (the row buffer is a pixel row of channels)`, dw.Name)
 		}
 		switch {
 		case b.Pointwise == "":
@@ -173,6 +175,8 @@ func (s *Spec) checkBlocks(layers []Layer) []error {
 		case pw.KH != 1 || pw.KW != 1 || pw.StrideH != 1 || pw.StrideW != 1 ||
 			pw.Pad.Top+pw.Pad.Left+pw.Pad.Bottom+pw.Pad.Right != 0:
 			fail("pointwise %q: must be a 1x1 convolution with stride 1 and no padding", pw.Name)
+		case pw.NCHW:
+			fail(`pointwise %q: layout "nchw": fused blocks are NHWC only (the row buffer is a pixel row of channels)`, pw.Name)
 		case okDW && pw.Cin != dw.Cout:
 			fail("pointwise %q has cin=%d, want the depthwise layer's cout=%d", pw.Name, pw.Cin, dw.Cout)
 		}

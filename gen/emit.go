@@ -48,6 +48,13 @@ func GenerateProgress(p *Plan, progress func(format string, args ...any)) (map[s
 		return nil, err
 	}
 	files["convgen_driver.go"] = drv
+	if p.hasNCHW() {
+		nchw, err := driverSource(p.Package, driver.SourcePlanar, "The NCHW half of the driver: plane kernels, padded phase-split input planes.")
+		if err != nil {
+			return nil, err
+		}
+		files["convgen_driver_nchw.go"] = nchw
+	}
 	if err := add("layers.go", layersFile(p)); err != nil {
 		return nil, err
 	}
@@ -149,12 +156,18 @@ func newFile(pkg string, buildTag string) *jen.File {
 // driverFile is templates/driver/driver.go with the package clause of the
 // generated package and the generated-code header.
 func driverFile(pkg string) ([]byte, error) {
-	src := driver.Source
+	return driverSource(pkg, driver.Source, "The run-time driver: argument checks, weight packing, the row walk.")
+}
+
+// driverSource is one file of templates/driver rewritten for package pkg,
+// with the generated-code header and a one-line description.
+func driverSource(pkg, src, what string) ([]byte, error) {
+	src = "\n" + src // the clause may be the first line
 	i := strings.Index(src, "\npackage driver\n")
 	if i < 0 {
 		return nil, fmt.Errorf("driver source has no package clause")
 	}
-	out := "// " + Header + "\n\n// The run-time driver: argument checks, weight packing, the row walk.\n\npackage " + pkg + "\n" + src[i+len("\npackage driver\n"):]
+	out := "// " + Header + "\n\n// " + what + "\n\npackage " + pkg + "\n" + src[i+len("\npackage driver\n"):]
 	b, err := format.Source([]byte(out))
 	if err != nil {
 		return nil, fmt.Errorf("driver: %w", err)
@@ -173,7 +186,12 @@ func layersFile(p *Plan) *jen.File {
 		f.PackageComment(fmt.Sprintf("  - %s: %s", l.TypeName(), describeLayer(l.Layer)))
 	}
 	f.PackageComment("")
-	f.PackageComment("Activations are NHWC ([n][h][w][c]), weights PyTorch OIHW ([cout][cin/groups][kh][kw]).")
+	if p.hasNCHW() {
+		f.PackageComment("Activations are NHWC ([n][h][w][c]) except in the layers marked NCHW ([n][c][h][w]);")
+		f.PackageComment("weights are PyTorch OIHW ([cout][cin/groups][kh][kw]).")
+	} else {
+		f.PackageComment("Activations are NHWC ([n][h][w][c]), weights PyTorch OIHW ([cout][cin/groups][kh][kw]).")
+	}
 	f.PackageComment("AVX2+FMA assembly runs where the CPU has it; elsewhere, and with the purego")
 	f.PackageComment("build tag, a specialized pure-Go kernel computes the same thing.")
 	for _, l := range p.Layers {
@@ -181,11 +199,15 @@ func layersFile(p *Plan) *jen.File {
 		t := l.TypeName()
 		geom := lowerFirst(t) + "Geometry"
 		comment(f, "%s is layer %q: %s.\nIt is immutable once made and safe for concurrent Forward calls.", t, l.Name, describeLayer(l.Layer))
+		kernelType, implFn, forward := "rowKernel", "fn", "forwardParallel"
+		if l.NCHW {
+			kernelType, implFn, forward = "planeKernel", "plane", "forwardPlanar"
+		}
 		f.Type().Id(t).Struct(
 			jen.Id("w").Index().Float32().Comment("packed weights and bias"),
-			jen.Id("kernel").Id("rowKernel"),
+			jen.Id("kernel").Id(kernelType),
 		)
-		f.Var().Id(geom).Op("=").Id("geometry").Values(jen.Dict{
+		geomFields := jen.Dict{
 			jen.Id("name"):       jen.Lit(t),
 			jen.Id("cin"):        jen.Lit(l.Cin),
 			jen.Id("cout"):       jen.Lit(l.Cout),
@@ -205,7 +227,11 @@ func layersFile(p *Plan) *jen.File {
 			jen.Id("packGroups"): jen.Lit(k.PackGroups()),
 			jen.Id("packCin"):    jen.Lit(k.PackCin()),
 			jen.Id("packCout"):   jen.Lit(k.PackCout()),
-		})
+		}
+		if l.NCHW && k.Shuffled() {
+			geomFields[jen.Id("wholeGroups")] = jen.Lit(true)
+		}
+		f.Var().Id(geom).Op("=").Id("geometry").Values(geomFields)
 		biasDoc := "bias must be nil or empty (the layer has no bias)"
 		if l.Bias {
 			biasDoc = fmt.Sprintf("bias has cout = %d elements", l.Cout)
@@ -220,25 +246,29 @@ func layersFile(p *Plan) *jen.File {
 		f.Func().Id("new"+t).Params(jen.List(jen.Id("weights"), jen.Id("bias")).Index().Float32(), jen.Id("impl").Id("kernelImpl")).
 			Params(jen.Op("*").Id(t), jen.Error()).Block(
 			jen.Id("g").Op(":=").Id(geom),
-			jen.Id("g").Dot("blockVecs").Op("=").Id("impl").Dot("blockVecs"),
-			jen.List(jen.Id("w"), jen.Err()).Op(":=").Id("g").Dot("pack").Call(jen.Id("weights"), jen.Id("bias")),
+			packCall(l.NCHW),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 			jen.Return(jen.Op("&").Id(t).Values(jen.Dict{
 				jen.Id("w"):      jen.Id("w"),
-				jen.Id("kernel"): jen.Id("impl").Dot("fn"),
+				jen.Id("kernel"): jen.Id("impl").Dot(implFn),
 			}), jen.Nil()),
 		)
-		comment(f, "Forward computes dst from src: src is NHWC [n][h][w][%d], dst NHWC [n][oh][ow][%d] with\n(oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error\nrather than panic; slices longer than needed are fine (only the prefix is used).\ndst and src must not overlap (Forward does not work in place): that is an error too.", l.Cin, l.Cout)
+		if l.NCHW {
+			comment(f, "Forward computes dst from src: src is NCHW [n][%d][h][w], dst NCHW [n][%d][oh][ow] with", l.Cin, l.Cout)
+		} else {
+			comment(f, "Forward computes dst from src: src is NHWC [n][h][w][%d], dst NHWC [n][oh][ow][%d] with", l.Cin, l.Cout)
+		}
+		comment(f, "(oh, ow) = l.OutputSize(h, w). It checks every argument first and returns an error\nrather than panic; slices longer than needed are fine (only the prefix is used).\ndst and src must not overlap (Forward does not work in place): that is an error too.")
 		f.Func().Params(jen.Id("l").Op("*").Id(t)).Id("Forward").
 			Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w")).Int()).Error().Block(
 			jen.If(jen.Id("l").Op("==").Nil().Op("||").Id("l").Dot("kernel").Op("==").Nil()).Block(jen.Return(jen.Id("errNoLayer"))),
-			jen.Return(jen.Id(geom).Dot("forward").Call(jen.Id("l").Dot("kernel"), jen.Id("l").Dot("w"), jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"))),
+			jen.Return(jen.Id(geom).Dot(forward).Call(jen.Id("l").Dot("kernel"), jen.Id("l").Dot("w"), jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Lit(1))),
 		)
 		comment(f, "ForwardParallel is Forward with the output rows split over workers goroutines\n(workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.")
 		f.Func().Params(jen.Id("l").Op("*").Id(t)).Id("ForwardParallel").
 			Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers")).Int()).Error().Block(
 			jen.If(jen.Id("l").Op("==").Nil().Op("||").Id("l").Dot("kernel").Op("==").Nil()).Block(jen.Return(jen.Id("errNoLayer"))),
-			jen.Return(jen.Id(geom).Dot("forwardParallel").Call(jen.Id("l").Dot("kernel"), jen.Id("l").Dot("w"), jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers"))),
+			jen.Return(jen.Id(geom).Dot(forward).Call(jen.Id("l").Dot("kernel"), jen.Id("l").Dot("w"), jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers"))),
 		)
 		comment(f, "OutputSize returns the output height and width for an h×w input; a value below 1\nmeans the input is smaller than the kernel's span and Forward will refuse it.")
 		f.Func().Params(jen.Id("l").Op("*").Id(t)).Id("OutputSize").Params(jen.List(jen.Id("h"), jen.Id("w")).Int()).
@@ -299,6 +329,28 @@ func blockType(f *jen.File, p *Plan, b BlockPlan) {
 	)
 }
 
+// packCall packs the weights for implementation impl: an NHWC layout
+// is tiled by 8-channel vectors per block, an NCHW one by channels per
+// register tile.
+func packCall(nchw bool) jen.Code {
+	w := jen.List(jen.Id("w"), jen.Err()).Op(":=")
+	if nchw {
+		return w.Id("g").Dot("packPlanar").Call(jen.Id("weights"), jen.Id("bias"), jen.Id("impl").Dot("packTile"))
+	}
+	return jen.Id("g").Dot("blockVecs").Op("=").Id("impl").Dot("packTile").Line().
+		Add(w).Id("g").Dot("pack").Call(jen.Id("weights"), jen.Id("bias"))
+}
+
+// hasNCHW tells whether any layer of the plan is NCHW.
+func (p *Plan) hasNCHW() bool {
+	for _, l := range p.Layers {
+		if l.NCHW {
+			return true
+		}
+	}
+	return false
+}
+
 // comment adds a // comment of one or more lines (jennifer would make a
 // multi-line comment a /* */ block).
 func comment(f *jen.File, format string, a ...any) {
@@ -323,6 +375,9 @@ func describeLayer(l Layer) string {
 	if l.Shuffle > 1 {
 		shuffle = fmt.Sprintf(", output channels shuffled in %d groups", l.Shuffle)
 	}
+	if l.NCHW {
+		shuffle += ", NCHW"
+	}
 	return fmt.Sprintf("cin %d, cout %d, %dx%d, groups %d, stride %dx%d, dilation %dx%d, %s, %s, %s%s",
 		l.Cin, l.Cout, l.KH, l.KW, l.Groups, l.StrideH, l.StrideW, l.DilationH, l.DilationW, pad, bias, l.Act, shuffle)
 }
@@ -338,16 +393,20 @@ func goKernelsFile(p *Plan) *jen.File {
 			id = id.Op("=").Iota()
 		}
 		ids = append(ids, id)
-		table = append(table, jen.Values(jen.Lit("purego"), jen.Id(k.GoName()), jen.Lit(k.BlockVec)))
+		table = append(table, implValue("purego", k, k.GoName(), goPackTile(k)))
 	}
 	f.Comment("Kernel identifiers: one per distinct shape.")
 	f.Const().Defs(append(ids, jen.Id("numKernels"))...)
-	f.Comment("kernelImpl is one implementation of a kernel: its row function and the number of\n8-channel vectors per block its packed weights are laid out in.")
-	f.Type().Id("kernelImpl").Struct(
+	fields := []jen.Code{
 		jen.Id("name").String(),
-		jen.Id("fn").Id("rowKernel"),
-		jen.Id("blockVecs").Int(),
-	)
+		jen.Id("fn").Id("rowKernel").Comment("NHWC kernels"),
+	}
+	if p.hasNCHW() {
+		fields = append(fields, jen.Id("plane").Id("planeKernel").Comment("NCHW kernels"))
+	}
+	fields = append(fields, jen.Id("packTile").Int().Comment("how its packed weights are tiled"))
+	f.Comment("kernelImpl is one implementation of a kernel: its function and the tile its packed\nweights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per block).")
+	f.Type().Id("kernelImpl").Struct(fields...)
 	f.Comment("goKernels are the portable kernels, indexed by kernel identifier.")
 	f.Var().Id("goKernels").Op("=").Index(jen.Id("numKernels")).Id("kernelImpl").Values(table...)
 	f.Comment("kernelImpls lists the implementations of kernel id this CPU runs, best first;\nthe last is always the Go one.")
@@ -364,6 +423,32 @@ func goKernelsFile(p *Plan) *jen.File {
 	return f
 }
 
+// implValue is one kernelImpl literal; the function goes in fn (NHWC row
+// kernels) or plane (NCHW kernels).
+func implValue(name string, k templates.Kernel, fn string, tile int) jen.Code {
+	field := "fn"
+	if k.Family == templates.Planar {
+		field = "plane"
+	}
+	return jen.Values(jen.Dict{jen.Id("name"): jen.Lit(name), jen.Id(field): jen.Id(fn), jen.Id("packTile"): jen.Lit(tile)})
+}
+
+// goPackTile and asmPackTile are the weight tiles of a kernel's Go and
+// assembly implementations: the Go NCHW kernel reads one channel at a time.
+func goPackTile(k templates.Kernel) int {
+	if k.Family == templates.Planar {
+		return 1
+	}
+	return k.BlockVec
+}
+
+func asmPackTile(k templates.Kernel) int {
+	if k.Family == templates.Planar {
+		return k.ChanTile
+	}
+	return k.BlockVec
+}
+
 // dispatchAMD64File declares the assembly kernels and picks them when the
 // CPU has AVX2 and FMA.
 func dispatchAMD64File(p *Plan) *jen.File {
@@ -374,14 +459,14 @@ func dispatchAMD64File(p *Plan) *jen.File {
 	f.Var().Id("hasAVX512").Op("=").Id("hasAVX2FMA").Op("&&").Qual(cpuPath, "X86").Dot("HasAVX512F")
 	var table []jen.Code
 	for _, k := range p.Kernels {
-		table = append(table, jen.Values(jen.Lit("avx2"), jen.Id(k.AVX2Name()), jen.Lit(k.BlockVec)))
+		table = append(table, implValue("avx2", k, k.AVX2Name(), asmPackTile(k)))
 	}
 	f.Comment("avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.")
 	f.Var().Id("avx2Kernels").Op("=").Index(jen.Id("numKernels")).Id("kernelImpl").Values(table...)
 	var table512 []jen.Code
 	for _, k := range p.Kernels {
 		if k.HasAVX512() {
-			table512 = append(table512, jen.Values(jen.Lit("avx512"), jen.Id(k.AVX512Name()), jen.Lit(k.AVX512().BlockVec)))
+			table512 = append(table512, implValue("avx512", k, k.AVX512Name(), k.AVX512().BlockVec))
 		} else {
 			table512 = append(table512, jen.Values()) // no AVX-512 variant
 		}
@@ -399,14 +484,31 @@ func dispatchAMD64File(p *Plan) *jen.File {
 		),
 		jen.Return(jen.Id("impls")),
 	)
+	if p.hasNCHW() {
+		f.Comment("The NCHW driver copies stride-2 rows with the AVX2 helper where the CPU has it.")
+		f.Func().Id("init").Params().Block(
+			jen.If(jen.Id("hasAVX2FMA")).Block(
+				jen.Id("padRowsAsm").Op("=").Id(templates.PadRowsName),
+				jen.Id("padPairsAsm").Op("=").Id(templates.PadPairsName),
+			),
+		)
+		f.Comment("//go:noescape")
+		f.Func().Id(templates.PadPairsName).Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("rows"), jen.Id("n"), jen.Id("srcLen"), jen.Id("rowLen"), jen.Id("even0"), jen.Id("odd0")).Int())
+		f.Comment("//go:noescape")
+		f.Func().Id(templates.PadRowsName).Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("rows"), jen.Id("w"), jen.Id("srcLen"), jen.Id("rowLen"), jen.Id("left")).Int())
+	}
 	for _, k := range p.Kernels {
 		names := []string{k.AVX2Name()}
 		if k.HasAVX512() {
 			names = append(names, k.AVX512Name())
 		}
 		for _, name := range names {
+			ints := []jen.Code{jen.Id("count"), jen.Id("rowStride")}
+			if k.Family == templates.Planar {
+				ints = append(ints, jen.Id("phaseStride"), jen.Id("srcPlane"), jen.Id("dstPlane"), jen.Id("groups"))
+			}
 			f.Comment("//go:noescape")
-			f.Func().Id(name).Params(jen.List(jen.Id("dst"), jen.Id("src"), jen.Id("w")).Index().Float32(), jen.List(jen.Id("count"), jen.Id("rowStride")).Int())
+			f.Func().Id(name).Params(jen.List(jen.Id("dst"), jen.Id("src"), jen.Id("w")).Index().Float32(), jen.List(ints...).Int())
 		}
 	}
 	return f
@@ -460,7 +562,7 @@ func testFile(p *Plan) *jen.File {
 		t := l.TypeName()
 		conv := lowerFirst(t) + "Conv"
 		newWith := "new" + t + "With"
-		f.Var().Id(conv).Op("=").Qual(verifyPath, "Conv").Values(jen.Dict{
+		fields := jen.Dict{
 			jen.Id("Cin"): jen.Lit(l.Cin), jen.Id("Cout"): jen.Lit(l.Cout),
 			jen.Id("KH"): jen.Lit(l.KH), jen.Id("KW"): jen.Lit(l.KW), jen.Id("Groups"): jen.Lit(l.Groups),
 			jen.Id("StrideH"): jen.Lit(l.StrideH), jen.Id("StrideW"): jen.Lit(l.StrideW),
@@ -470,7 +572,11 @@ func testFile(p *Plan) *jen.File {
 			jen.Id("SamePad"): jen.Lit(l.Pad.Same), jen.Id("Bias"): jen.Lit(l.Bias),
 			jen.Id("ActMin"): f32Lit(l.Act.Min), jen.Id("ActMax"): f32Lit(l.Act.Max),
 			jen.Id("Shuffle"): jen.Lit(l.Shuffle),
-		})
+		}
+		if l.NCHW {
+			fields[jen.Id("NCHW")] = jen.Lit(true)
+		}
+		f.Var().Id(conv).Op("=").Qual(verifyPath, "Conv").Values(fields)
 		comment(f, "%s makes %s with implementation impl, then runs it through Forward\n(workers == 0) or ForwardParallel.", newWith, t)
 		f.Func().Id(newWith).Params(jen.Id("impl").Id("kernelImpl"), jen.Id("workers").Int()).Qual(verifyPath, "New").Block(
 			jen.Return(jen.Func().Params(jen.List(jen.Id("weights"), jen.Id("bias")).Index().Float32()).Params(jen.Qual(verifyPath, "Forward"), jen.Error()).Block(
@@ -519,7 +625,7 @@ func testFile(p *Plan) *jen.File {
 					jen.Qual(verifyPath, "Check").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0)),
 						jen.Lit(1).Op("+").Int().Call(jen.Id("n")).Op("%").Lit(2),
 						jen.Lit(1).Op("+").Int().Call(jen.Id("h")).Op("%").Lit(fuzzMaxHW),
-						jen.Lit(1).Op("+").Int().Call(jen.Id("w")).Op("%").Lit(fuzzMaxHW),
+						jen.Lit(1).Op("+").Int().Call(jen.Id("w")).Op("%").Lit(fuzzMaxW(l.Layer)),
 						jen.Id("seed")),
 				),
 			)),
@@ -712,7 +818,7 @@ func (l Layer) Conv() verify.Conv {
 		StrideH: l.StrideH, StrideW: l.StrideW, DilationH: l.DilationH, DilationW: l.DilationW,
 		PadTop: l.Pad.Top, PadLeft: l.Pad.Left, PadBottom: l.Pad.Bottom, PadRight: l.Pad.Right,
 		SamePad: l.Pad.Same, Bias: l.Bias, ActMin: l.Act.Min, ActMax: l.Act.Max,
-		Shuffle: l.Shuffle,
+		Shuffle: l.Shuffle, NCHW: l.NCHW,
 	}
 }
 
@@ -720,6 +826,16 @@ func (l Layer) Conv() verify.Conv {
 // tail of the widest tile (16) and keeps each execution, which checks every
 // implementation against the float64 reference, short enough to fuzz.
 const fuzzMaxHW = 16
+
+// fuzzMaxW bounds the fuzzed image width: NCHW kernels tile rows by up
+// to 64 pixels, then 32, 16, 8 and the masked rest, so their widths go
+// up to 135.
+func fuzzMaxW(l Layer) int {
+	if l.NCHW {
+		return 136
+	}
+	return fuzzMaxHW
+}
 
 // benchSize is the input size a layer is benchmarked at: the spec's
 // "input" when given, else 56×56.

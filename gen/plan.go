@@ -76,6 +76,12 @@ func kernelFor(l Layer) templates.Kernel {
 		k.Shuffle = l.Shuffle
 	}
 	switch {
+	case l.NCHW:
+		k.Family = templates.Planar
+		k.ChanTile = templates.PlanarChanTile(l.Cout / l.Groups)
+		k.PixTile = templates.Lanes * templates.PlanarVecs(k.ChanTile)
+		k.Name = kernelName(k)
+		return k
 	case l.Groups == l.Cin && l.Cout == l.Cin:
 		k.Family = templates.Depthwise
 	case templates.FastMultiplier(l.Cin, l.Cout, l.Groups):
@@ -151,6 +157,8 @@ func kernelName(k templates.Kernel) string {
 		act += fmt.Sprintf("_shuffle%d", k.Shuffle)
 	}
 	switch k.Family {
+	case templates.Planar:
+		return fmt.Sprintf("nchwconv%dx%d_ci%d_co%d_g%d_s%d_d%d_%s", k.KH, k.KW, k.Cin, k.Cout, k.Groups, k.StrideW, k.DilW, act)
 	case templates.Depthwise:
 		if k.Multiplier() > 1 {
 			return fmt.Sprintf("dwconv%dx%d_c%d_m%d_s%d_d%d_%s", k.KH, k.KW, k.Cin, k.Multiplier(), k.StrideW, k.DilW, act)

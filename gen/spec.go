@@ -48,8 +48,9 @@ type Layer struct {
 	Pad                  Padding
 	Bias                 bool
 	Act                  Activation
-	InputH, InputW       int // optional image size for the generated benchmark; 0 when not given
-	Shuffle              int // ShuffleNet channel shuffle of the output with this many groups; 0 or 1: none
+	InputH, InputW       int  // optional image size for the generated benchmark; 0 when not given
+	Shuffle              int  // ShuffleNet channel shuffle of the output with this many groups; 0 or 1: none
+	NCHW                 bool // layout "nchw": activations [n][c][h][w]; default "nhwc"
 }
 
 // Padding is the zero padding around the input.
@@ -479,7 +480,7 @@ func (p *problems) checkNames(i int, layers []Layer, firstName, firstType map[st
 
 // layerFields are the fields of a layer, in the order their problems are
 // reported.
-var layerFields = []string{"name", "cin", "cout", "k", "groups", "stride", "pad", "dilation", "bias", "act", "shuffle", "input"}
+var layerFields = []string{"name", "cin", "cout", "k", "groups", "stride", "pad", "dilation", "bias", "act", "shuffle", "input", "layout"}
 
 func isLayerField(key string) bool {
 	for _, f := range layerFields {
@@ -718,6 +719,12 @@ func parseJSONLayer(source string, index int, raw json.RawMessage) (Layer, *prob
 			l.InputH, l.InputW, msg = jsonIntPair(v, "[h, w]")
 		case "shuffle":
 			l.Shuffle, msg = jsonInt(v)
+		case "layout":
+			if str, ok := jsonString(v); ok {
+				l.NCHW, msg = parseLayout(str)
+			} else {
+				msg = `want "nhwc" or "nchw", got ` + shortJSON(v)
+			}
 		}
 		if msg != "" {
 			p.addf(key, "%s: %s", key, msg)
@@ -965,8 +972,21 @@ func (p *problems) inlineValue(key, value string) string {
 		l.InputH, l.InputW, msg = inlineIntPair(value, "HxW")
 	case "shuffle":
 		l.Shuffle, msg = inlineInt(value)
+	case "layout":
+		l.NCHW, msg = parseLayout(value)
 	}
 	return msg
+}
+
+// parseLayout reads a layout name: "nhwc" (the default) or "nchw".
+func parseLayout(s string) (nchw bool, msg string) {
+	switch s {
+	case "nhwc":
+		return false, ""
+	case "nchw":
+		return true, ""
+	}
+	return false, fmt.Sprintf(`want "nhwc" or "nchw", got %q`, s)
 }
 
 func inlineInt(s string) (int, string) {

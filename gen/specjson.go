@@ -89,6 +89,9 @@ func formatLayer(l Layer) string {
 		}
 		b.WriteString("}")
 	}
+	if l.NCHW {
+		b.WriteString(`, "layout": "nchw"`)
+	}
 	if l.Shuffle != 0 {
 		fmt.Fprintf(&b, `, "shuffle": %d`, l.Shuffle)
 	}

@@ -40,6 +40,13 @@ func AVX2File(pkg string, kernels []Kernel) ([]byte, error) {
 		}
 		a.kernel(k)
 	}
+	for _, k := range kernels {
+		if k.Family == Planar { // the NCHW driver's copy helpers
+			a.padRows()
+			a.padPairs()
+			break
+		}
+	}
 	f, err := a.c.Result()
 	if err != nil {
 		return nil, fmt.Errorf("avo: %w", err)
@@ -84,9 +91,15 @@ func (a *avx2) kernel(k Kernel) {
 	c.Function(k.AVX2Name())
 	c.Attributes(attr.NOSPLIT)
 	c.Pragma("noescape")
-	c.SignatureExpr(rowKernelSignature)
+	if k.Family == Planar {
+		c.SignatureExpr(planarKernelSignature)
+	} else {
+		c.SignatureExpr(rowKernelSignature)
+	}
 	c.Doc(strings.Split(k.describe(), "\n")...)
 	switch k.Family {
+	case Planar:
+		a.nchwconv(k)
 	case Depthwise:
 		a.dwconv(k)
 	case Grouped, Pointwise:
@@ -100,6 +113,9 @@ func (a *avx2) kernel(k Kernel) {
 
 // describe is the pseudo-code comment over each kernel.
 func (k Kernel) describe() string {
+	if k.Family == Planar {
+		return k.describePlanar()
+	}
 	return fmt.Sprintf(`%s: %s, cin %d, cout %d, groups %d, %dx%d taps, stride_w %d, dilation_w %d, clamp [%v, %v].
 Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·%d + tap][ci]·w[o][ci][tap]).
 Register tile: %d pixels × %d vectors of 8 channels.`,
@@ -268,26 +284,10 @@ func (a *avx2) tileRegs(pixels, vecs int, bias operand.Mem) [][]reg.VecVirtual {
 }
 
 // epilogue clamps the accumulators and stores them (pixel p at p·cout
-// floats), then advances o.d past the block. The clamp keeps NaN: max/min
-// return their second source operand when either is NaN, and the
-// accumulator is that operand.
+// floats), then advances o.d past the block.
 func (a *avx2) epilogue(k Kernel, acc [][]reg.VecVirtual, b Block, o out) {
 	c := a.c
-	bound := func(v float32, op func(ops ...operand.Op)) {
-		r := c.YMM()
-		c.VBROADCASTSS(a.f32(v), r)
-		for _, row := range acc {
-			for _, x := range row {
-				op(x, r, x)
-			}
-		}
-	}
-	if k.HasMin() {
-		bound(k.ActMin, c.VMAXPS)
-	}
-	if k.HasMax() {
-		bound(k.ActMax, c.VMINPS)
-	}
+	a.clamp(k, acc)
 	if k.Shuffled() {
 		a.shuffledStore(k, acc, b, o)
 		return
@@ -308,6 +308,28 @@ func (a *avx2) epilogue(k Kernel, acc [][]reg.VecVirtual, b Block, o out) {
 		}
 	}
 	c.ADDQ(operand.U32(b.Vecs*32), o.d)
+}
+
+// clamp applies the layer's clamp to every accumulator. It keeps NaN:
+// max/min return their second source operand when either is NaN, and the
+// accumulator is that operand.
+func (a *avx2) clamp(k Kernel, acc [][]reg.VecVirtual) {
+	c := a.c
+	bound := func(v float32, op func(ops ...operand.Op)) {
+		r := c.YMM()
+		c.VBROADCASTSS(a.f32(v), r)
+		for _, row := range acc {
+			for _, x := range row {
+				op(x, r, x)
+			}
+		}
+	}
+	if k.HasMin() {
+		bound(k.ActMin, c.VMAXPS)
+	}
+	if k.HasMax() {
+		bound(k.ActMax, c.VMINPS)
+	}
 }
 
 // shuffledStore writes every lane to its shuffled channel: lanes 0–3 from

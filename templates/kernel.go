@@ -31,6 +31,10 @@ const (
 	// inputs: one vector load of the vector's input channels, permuted
 	// within 128-bit lanes, so no lane is idle.
 	PackedGroups
+	// Planar: every NCHW layer (see planar.go). Vectors run along the
+	// output row; a register tile is ChanTile channels of one group by
+	// PixTile pixels.
+	Planar
 )
 
 func (f Family) String() string {
@@ -43,6 +47,8 @@ func (f Family) String() string {
 		return "pwconv"
 	case PackedGroups:
 		return "pgconv"
+	case Planar:
+		return "nchwconv"
 	}
 	return fmt.Sprintf("Family(%d)", int(f))
 }
@@ -69,6 +75,7 @@ type Kernel struct {
 	BlockVec int     // channel vectors per block (the register tile's width)
 	PixTile  int     // output pixels per register tile
 	CinChunk int     // input channels unrolled per loop trip (Grouped, Pointwise)
+	ChanTile int     // Planar: output channels per register tile
 }
 
 // Shuffled tells whether the output channels are permuted.
@@ -153,6 +160,9 @@ func (k Kernel) BlockRuns() []BlockRun {
 
 // PackedFloats is the length of the packed weight buffer.
 func (k Kernel) PackedFloats() int {
+	if k.Family == Planar {
+		return k.Cout * (1 + k.PackCin()*k.Taps())
+	}
 	n := 0
 	for _, b := range k.Blocks() {
 		n += b.Vecs * Lanes * (1 + k.PackCin()*k.Taps())
@@ -196,6 +206,10 @@ func (k Kernel) Check() error {
 		return fmt.Errorf("%s: bad channels cin=%d cout=%d groups=%d", k.Name, k.Cin, k.Cout, k.Groups)
 	case k.KH < 1 || k.KW < 1 || k.StrideW < 1 || k.DilW < 1:
 		return fmt.Errorf("%s: bad kernel %dx%d stride %d dilation %d", k.Name, k.KH, k.KW, k.StrideW, k.DilW)
+	case k.Shuffled() && k.Cout%k.Shuffle != 0:
+		return fmt.Errorf("%s: shuffle %d does not divide cout %d", k.Name, k.Shuffle, k.Cout)
+	case k.ActMin > k.ActMax:
+		return fmt.Errorf("%s: clamp min %v > max %v", k.Name, k.ActMin, k.ActMax)
 	case k.Family == Depthwise && (k.Groups != k.Cin || k.Cout != k.Cin*k.Multiplier()):
 		return fmt.Errorf("%s: depthwise needs groups == cin and cout == cin·mult", k.Name)
 	case k.Family == Depthwise && k.Multiplier() > 1 && !FastMultiplier(k.Cin, k.Cout, k.Groups):
@@ -204,12 +218,10 @@ func (k Kernel) Check() error {
 		return fmt.Errorf("%s: pointwise needs a 1x1 kernel", k.Name)
 	case k.Family == PackedGroups && !PackableGroups(k.Cin, k.Cout, k.Groups):
 		return fmt.Errorf("%s: packed groups need cin/groups == cout/groups in {2, 4} and cout a multiple of 8", k.Name)
+	case k.Family == Planar:
+		return k.checkPlanar()
 	case k.BlockVec < 1 || k.PixTile < 1 || (k.Family != Depthwise && k.CinChunk < 1):
 		return fmt.Errorf("%s: bad tile %d vectors x %d pixels, chunk %d", k.Name, k.BlockVec, k.PixTile, k.CinChunk)
-	case k.Shuffled() && k.Cout%k.Shuffle != 0:
-		return fmt.Errorf("%s: shuffle %d does not divide cout %d", k.Name, k.Shuffle, k.Cout)
-	case k.ActMin > k.ActMax:
-		return fmt.Errorf("%s: clamp min %v > max %v", k.Name, k.ActMin, k.ActMax)
 	}
 	return nil
 }
@@ -227,6 +239,9 @@ func (k Kernel) checkAVX2Tile() error {
 // step, or plus one more in the epilogue (a clamp bound or the store mask,
 // each loaded when the previous is dead).
 func (k Kernel) liveVectors() int {
+	if k.Family == Planar {
+		return k.planarLiveVectors()
+	}
 	peak := 0
 	for _, b := range k.Blocks() {
 		acc := k.PixTile * b.Vecs

@@ -16,6 +16,12 @@ func (k Kernel) GoName() string { return k.Name + "_go" }
 // the same packed weights.
 func GoKernel(k Kernel) jen.Code {
 	doc := "// " + strings.ReplaceAll(k.describe(), "\n", "\n// ")
+	if k.Family == Planar {
+		return jen.Id(doc).Line().Func().Id(k.GoName()).
+			Params(jen.List(jen.Id("dst"), jen.Id("src"), jen.Id("w")).Index().Float32(),
+				jen.List(jen.Id("count"), jen.Id("rowStride"), jen.Id("phaseStride"), jen.Id("srcPlane"), jen.Id("dstPlane"), jen.Id("groups")).Int()).
+			Block(goPlanar(k)...)
+	}
 	var body []jen.Code
 	switch k.Family {
 	case Depthwise:

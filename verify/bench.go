@@ -41,12 +41,20 @@ func naive(c Conv, dst, src, weights, bias []float32, n, h, w int) {
 								if ix < 0 || ix >= w {
 									continue
 								}
-								acc += src[((b*h+iy)*w+ix)*c.Cin+g*cinG+ci] * weights[((o*cinG+ci)*c.KH+ky)*c.KW+kx]
+								i := ((b*h+iy)*w+ix)*c.Cin + g*cinG + ci
+								if c.NCHW {
+									i = ((b*c.Cin+g*cinG+ci)*h+iy)*w + ix
+								}
+								acc += src[i] * weights[((o*cinG+ci)*c.KH+ky)*c.KW+kx]
 							}
 						}
 					}
 					acc = min(max(acc, c.ActMin), c.ActMax)
-					dst[((b*oh+oy)*ow+ox)*c.Cout+c.ShufflePos(o)] = acc
+					if c.NCHW {
+						dst[((b*c.Cout+c.ShufflePos(o))*oh+oy)*ow+ox] = acc
+					} else {
+						dst[((b*oh+oy)*ow+ox)*c.Cout+c.ShufflePos(o)] = acc
+					}
 				}
 			}
 		}

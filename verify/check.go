@@ -70,8 +70,12 @@ func caseName(c Conv, n, h, w int, seed int64) string {
 	return fmt.Sprintf("%v, size n=%d h=%d w=%d, seed %d", c, n, h, w, seed)
 }
 
-// pos decodes an NHWC output index.
+// pos decodes an output index (NHWC, or NCHW for an NCHW Conv).
 func pos(c Conv, oh, ow, i int) string {
+	if c.NCHW {
+		ox, oy, ch, b := i%ow, i/ow%oh, i/(ow*oh)%c.Cout, i/(ow*oh*c.Cout)
+		return fmt.Sprintf("(n=%d, c=%d, oy=%d, ox=%d) [index %d of %dx%dx%d NCHW output]", b, ch, oy, ox, i, c.Cout, oh, ow)
+	}
 	ch := i % c.Cout
 	p := i / c.Cout
 	ox := p % ow

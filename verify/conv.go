@@ -11,8 +11,8 @@ import (
 	"strings"
 )
 
-// Conv describes one convolution layer's semantics: NHWC activations, OIHW
-// weights, PyTorch groups.
+// Conv describes one convolution layer's semantics: NHWC activations (NCHW
+// when NCHW is set), OIHW weights, PyTorch groups.
 type Conv struct {
 	Cin, Cout                            int
 	KH, KW                               int
@@ -31,6 +31,8 @@ type Conv struct {
 	// shuffle with Shuffle groups: view [Shuffle][Cout/Shuffle], transpose,
 	// flatten. 0 or 1: no shuffle.
 	Shuffle int
+	// NCHW: activations are [n][c][h][w] instead of [n][h][w][c].
+	NCHW bool
 }
 
 // ShufflePos is where output channel o is stored (o itself without shuffle).
@@ -42,8 +44,8 @@ func (c Conv) ShufflePos(o int) int {
 	return (o%q)*c.Shuffle + o/q
 }
 
-// Forward runs a layer on src (NHWC [n][h][w][Cin]) into dst
-// (NHWC [n][oh][ow][Cout]).
+// Forward runs a layer on src (NHWC [n][h][w][Cin], or NCHW
+// [n][Cin][h][w]) into dst (NHWC [n][oh][ow][Cout], or NCHW [n][Cout][oh][ow]).
 type Forward func(dst, src []float32, n, h, w int) error
 
 // New builds a layer from OIHW weights and bias (nil iff the Conv has no bias).
@@ -62,6 +64,9 @@ func (c Conv) String() string {
 	fmt.Fprintf(&b, " Bias:%t Act:[%g,%g]", c.Bias, c.ActMin, c.ActMax)
 	if c.Shuffle > 1 {
 		fmt.Fprintf(&b, " Shuffle:%d", c.Shuffle)
+	}
+	if c.NCHW {
+		b.WriteString(" Layout:NCHW")
 	}
 	b.WriteString("}")
 	return b.String()
@@ -167,7 +172,8 @@ func FLOPs(c Conv, n, h, w int) float64 {
 }
 
 // Reference is the naive direct convolution accumulated in float64 (bias
-// first, then every tap and input channel), then clamped. out is NHWC [n][oh][ow][Cout]; mag is
+// first, then every tap and input channel), then clamped. out is NHWC [n][oh][ow][Cout]
+// (NCHW [n][Cout][oh][ow] for an NCHW Conv, whose src is NCHW too); mag is
 // Σ|x·w| + |b| per output, the scale of its rounding error. Products of two
 // float32 are exact in float64, so out is the true value up to ~K·2^-53.
 // Reference panics on an invalid Conv or short slices.
@@ -178,6 +184,13 @@ func Reference(c Conv, src, weights, bias []float32, n, h, w int) (out, mag []fl
 	oh, ow := c.OutputSize(h, w)
 	if n <= 0 || oh <= 0 || ow <= 0 {
 		return []float64{}, []float64{}
+	}
+	if c.NCHW && len(src) >= n*h*w*c.Cin {
+		// The same sums on the same values: transpose in, compute, transpose out.
+		nhwc := c
+		nhwc.NCHW = false
+		out, mag = Reference(nhwc, transpose(src[:n*h*w*c.Cin], n, c.Cin, h*w), weights, bias, n, h, w)
+		return transpose(out, n, oh*ow, c.Cout), transpose(mag, n, oh*ow, c.Cout)
 	}
 	if len(src) < n*h*w*c.Cin || len(weights) < c.WeightLen() || (c.Bias && len(bias) < c.Cout) {
 		panic(fmt.Sprintf("verify.Reference: short slices: src %d (want %d), weights %d (want %d), bias %d (want %d)",
@@ -232,6 +245,21 @@ func Reference(c Conv, src, weights, bias []float32, n, h, w int) (out, mag []fl
 		}
 	}
 	return out, mag
+}
+
+// transpose swaps the two inner axes of n [a][b] matrices: NCHW [n][c][hw]
+// to NHWC [n][hw][c] with (a, b) = (c, hw), and back with (hw, c).
+func transpose[T float32 | float64](x []T, n, a, b int) []T {
+	out := make([]T, len(x))
+	for m := 0; m < n; m++ {
+		in, to := x[m*a*b:(m+1)*a*b], out[m*a*b:(m+1)*a*b]
+		for i := 0; i < a; i++ {
+			for j := 0; j < b; j++ {
+				to[j*a+i] = in[i*b+j]
+			}
+		}
+	}
+	return out
 }
 
 const (

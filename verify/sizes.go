@@ -99,6 +99,14 @@ func (c Conv) sizes(perPixel int) []Size {
 	}
 	add(true, 1, oddH, oddW)
 	add(true, 2, minH, minW)
+	if c.NCHW {
+		// NCHW kernels tile the row by up to 64 pixels, then 32, 16 and 8,
+		// then the last 1–7 masked: these widths reach each tail after
+		// tiles of 24, 40 and 64 pixels, and the main loop twice.
+		for _, ow := range []int{55, 103, 127, 135} {
+			add(true, 1, minH, c.inputFor(aw, ow))
+		}
+	}
 
 	// Optional, around the span.
 	odd := func(v int) int { return v | 1 }

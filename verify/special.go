@@ -48,7 +48,14 @@ func padExplicitly(c Conv, src []float32, n, h, w int) (Conv, []float32, int, in
 	top, left, bottom, right := c.Pads(h, w)
 	ph, pw := h+top+bottom, w+left+right
 	out := make([]float32, n*ph*pw*c.Cin)
-	for b := 0; b < n; b++ {
+	if c.NCHW {
+		for p := 0; p < n*c.Cin; p++ { // every plane
+			for y := 0; y < h; y++ {
+				copy(out[(p*ph+y+top)*pw+left:], src[(p*h+y)*w:(p*h+y+1)*w])
+			}
+		}
+	}
+	for b := 0; b < n && !c.NCHW; b++ {
 		for y := 0; y < h; y++ {
 			row := src[((b*h+y)*w)*c.Cin : ((b*h+y)*w+w)*c.Cin]
 			copy(out[((b*ph+y+top)*pw+left)*c.Cin:], row)
@@ -104,7 +111,11 @@ var specialCases = []specialCase{
 	{name: "+Inf and -Inf in src, output channel 0 with zero weights", plant: func(c Conv, rng *rand.Rand, src, weights, _ []float32) {
 		i := rng.IntN(len(src))
 		src[i] = pinf32
-		if j := i + c.Cin; j < len(src) { // the same channel one pixel to the right
+		right := c.Cin
+		if c.NCHW {
+			right = 1
+		}
+		if j := i + right; j < len(src) { // the same channel one pixel to the right
 			src[j] = ninf32
 		}
 		src[len(src)-1] = ninf32

@@ -13,10 +13,34 @@ var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 
 // avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
-var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv5x5_ci96_co256_g2_s1_d1_relu_avx2, 2}, {"avx2", gconv3x3_ci384_co384_g2_s1_d1_relu_avx2, 3}, {"avx2", gconv3x3_ci384_co256_g2_s1_d1_relu_avx2, 2}}
+var avx2Kernels = [numKernels]kernelImpl{{
+	fn:       gconv5x5_ci96_co256_g2_s1_d1_relu_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       gconv3x3_ci384_co384_g2_s1_d1_relu_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       gconv3x3_ci384_co256_g2_s1_d1_relu_avx2,
+	name:     "avx2",
+	packTile: 2,
+}}
 
 // avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
-var avx512Kernels = [numKernels]kernelImpl{{"avx512", gconv5x5_ci96_co256_g2_s1_d1_relu_avx512, 8}, {"avx512", gconv3x3_ci384_co384_g2_s1_d1_relu_avx512, 8}, {"avx512", gconv3x3_ci384_co256_g2_s1_d1_relu_avx512, 8}}
+var avx512Kernels = [numKernels]kernelImpl{{
+	fn:       gconv5x5_ci96_co256_g2_s1_d1_relu_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       gconv3x3_ci384_co384_g2_s1_d1_relu_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       gconv3x3_ci384_co256_g2_s1_d1_relu_avx512,
+	name:     "avx512",
+	packTile: 8,
+}}
 
 // asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
 func asmKernels(id int) []kernelImpl {

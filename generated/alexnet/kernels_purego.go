@@ -11,17 +11,29 @@ const (
 )
 
 /*
-kernelImpl is one implementation of a kernel: its row function and the number of
-8-channel vectors per block its packed weights are laid out in.
+kernelImpl is one implementation of a kernel: its function and the tile its packed
+weights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per block).
 */
 type kernelImpl struct {
-	name      string
-	fn        rowKernel
-	blockVecs int
+	name     string
+	fn       rowKernel // NHWC kernels
+	packTile int       // how its packed weights are tiled
 }
 
 // goKernels are the portable kernels, indexed by kernel identifier.
-var goKernels = [numKernels]kernelImpl{{"purego", gconv5x5_ci96_co256_g2_s1_d1_relu_go, 2}, {"purego", gconv3x3_ci384_co384_g2_s1_d1_relu_go, 3}, {"purego", gconv3x3_ci384_co256_g2_s1_d1_relu_go, 2}}
+var goKernels = [numKernels]kernelImpl{{
+	fn:       gconv5x5_ci96_co256_g2_s1_d1_relu_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       gconv3x3_ci384_co384_g2_s1_d1_relu_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       gconv3x3_ci384_co256_g2_s1_d1_relu_go,
+	name:     "purego",
+	packTile: 2,
+}}
 
 /*
 kernelImpls lists the implementations of kernel id this CPU runs, best first;

@@ -47,7 +47,7 @@ func NewConv2(weights, bias []float32) (*Conv2, error) {
 // newConv2 packs the weights for implementation impl (tests pick each in turn).
 func newConv2(weights, bias []float32, impl kernelImpl) (*Conv2, error) {
 	g := conv2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ func (l *Conv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -121,7 +121,7 @@ func NewConv4(weights, bias []float32) (*Conv4, error) {
 // newConv4 packs the weights for implementation impl (tests pick each in turn).
 func newConv4(weights, bias []float32, impl kernelImpl) (*Conv4, error) {
 	g := conv4Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -140,7 +140,7 @@ func (l *Conv4) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv4Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -195,7 +195,7 @@ func NewConv5(weights, bias []float32) (*Conv5, error) {
 // newConv5 packs the weights for implementation impl (tests pick each in turn).
 func newConv5(weights, bias []float32, impl kernelImpl) (*Conv5, error) {
 	g := conv5Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -214,7 +214,7 @@ func (l *Conv5) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv5Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines

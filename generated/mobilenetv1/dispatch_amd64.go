@@ -13,10 +13,162 @@ var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 
 // avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
-var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2, 2}, {"avx2", dwconv3x3_c32_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci32_co64_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c64_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci64_co128_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c128_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci128_co128_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c128_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci128_co256_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c256_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci256_co256_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c256_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci256_co512_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c512_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci512_co512_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c512_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci512_co1024_g1_s1_relu6_avx2, 2}, {"avx2", dwconv3x3_c1024_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci1024_co1024_g1_s1_relu6_avx2, 2}}
+var avx2Kernels = [numKernels]kernelImpl{{
+	fn:       gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c32_s1_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci32_co64_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c64_s2_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci64_co128_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c128_s1_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci128_co128_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c128_s2_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci128_co256_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c256_s1_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci256_co256_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c256_s2_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci256_co512_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c512_s1_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci512_co512_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c512_s2_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci512_co1024_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c1024_s1_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci1024_co1024_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 2,
+}}
 
 // avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
-var avx512Kernels = [numKernels]kernelImpl{{"avx512", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512, 4}, {"avx512", dwconv3x3_c32_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci32_co64_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c64_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci64_co128_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c128_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci128_co128_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c128_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci128_co256_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c256_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci256_co256_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c256_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci256_co512_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c512_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci512_co512_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c512_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci512_co1024_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c1024_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci1024_co1024_g1_s1_relu6_avx512, 8}}
+var avx512Kernels = [numKernels]kernelImpl{{
+	fn:       gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 4,
+}, {
+	fn:       dwconv3x3_c32_s1_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci32_co64_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       dwconv3x3_c64_s2_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci64_co128_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       dwconv3x3_c128_s1_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci128_co128_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       dwconv3x3_c128_s2_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci128_co256_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       dwconv3x3_c256_s1_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci256_co256_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       dwconv3x3_c256_s2_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci256_co512_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       dwconv3x3_c512_s1_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci512_co512_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       dwconv3x3_c512_s2_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci512_co1024_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       dwconv3x3_c1024_s1_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci1024_co1024_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}}
 
 // asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
 func asmKernels(id int) []kernelImpl {

@@ -27,17 +27,93 @@ const (
 )
 
 /*
-kernelImpl is one implementation of a kernel: its row function and the number of
-8-channel vectors per block its packed weights are laid out in.
+kernelImpl is one implementation of a kernel: its function and the tile its packed
+weights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per block).
 */
 type kernelImpl struct {
-	name      string
-	fn        rowKernel
-	blockVecs int
+	name     string
+	fn       rowKernel // NHWC kernels
+	packTile int       // how its packed weights are tiled
 }
 
 // goKernels are the portable kernels, indexed by kernel identifier.
-var goKernels = [numKernels]kernelImpl{{"purego", gconv3x3_ci3_co32_g1_s2_d1_relu6_go, 2}, {"purego", dwconv3x3_c32_s1_d1_relu6_go, 1}, {"purego", pwconv_ci32_co64_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c64_s2_d1_relu6_go, 1}, {"purego", pwconv_ci64_co128_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c128_s1_d1_relu6_go, 1}, {"purego", pwconv_ci128_co128_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c128_s2_d1_relu6_go, 1}, {"purego", pwconv_ci128_co256_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c256_s1_d1_relu6_go, 1}, {"purego", pwconv_ci256_co256_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c256_s2_d1_relu6_go, 1}, {"purego", pwconv_ci256_co512_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c512_s1_d1_relu6_go, 1}, {"purego", pwconv_ci512_co512_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c512_s2_d1_relu6_go, 1}, {"purego", pwconv_ci512_co1024_g1_s1_relu6_go, 2}, {"purego", dwconv3x3_c1024_s1_d1_relu6_go, 1}, {"purego", pwconv_ci1024_co1024_g1_s1_relu6_go, 2}}
+var goKernels = [numKernels]kernelImpl{{
+	fn:       gconv3x3_ci3_co32_g1_s2_d1_relu6_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c32_s1_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci32_co64_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c64_s2_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci64_co128_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c128_s1_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci128_co128_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c128_s2_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci128_co256_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c256_s1_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci256_co256_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c256_s2_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci256_co512_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c512_s1_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci512_co512_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c512_s2_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci512_co1024_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c1024_s1_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci1024_co1024_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 2,
+}}
 
 /*
 kernelImpls lists the implementations of kernel id this CPU runs, best first;

@@ -73,7 +73,7 @@ func NewConv1(weights, bias []float32) (*Conv1, error) {
 // newConv1 packs the weights for implementation impl (tests pick each in turn).
 func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 	g := conv1Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -92,7 +92,7 @@ func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -147,7 +147,7 @@ func NewDw2(weights, bias []float32) (*Dw2, error) {
 // newDw2 packs the weights for implementation impl (tests pick each in turn).
 func newDw2(weights, bias []float32, impl kernelImpl) (*Dw2, error) {
 	g := dw2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -166,7 +166,7 @@ func (l *Dw2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -221,7 +221,7 @@ func NewPw2(weights, bias []float32) (*Pw2, error) {
 // newPw2 packs the weights for implementation impl (tests pick each in turn).
 func newPw2(weights, bias []float32, impl kernelImpl) (*Pw2, error) {
 	g := pw2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -240,7 +240,7 @@ func (l *Pw2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -295,7 +295,7 @@ func NewDw3(weights, bias []float32) (*Dw3, error) {
 // newDw3 packs the weights for implementation impl (tests pick each in turn).
 func newDw3(weights, bias []float32, impl kernelImpl) (*Dw3, error) {
 	g := dw3Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -314,7 +314,7 @@ func (l *Dw3) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw3Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw3Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -369,7 +369,7 @@ func NewPw3(weights, bias []float32) (*Pw3, error) {
 // newPw3 packs the weights for implementation impl (tests pick each in turn).
 func newPw3(weights, bias []float32, impl kernelImpl) (*Pw3, error) {
 	g := pw3Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -388,7 +388,7 @@ func (l *Pw3) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw3Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw3Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -443,7 +443,7 @@ func NewDw4(weights, bias []float32) (*Dw4, error) {
 // newDw4 packs the weights for implementation impl (tests pick each in turn).
 func newDw4(weights, bias []float32, impl kernelImpl) (*Dw4, error) {
 	g := dw4Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -462,7 +462,7 @@ func (l *Dw4) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw4Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -517,7 +517,7 @@ func NewPw4(weights, bias []float32) (*Pw4, error) {
 // newPw4 packs the weights for implementation impl (tests pick each in turn).
 func newPw4(weights, bias []float32, impl kernelImpl) (*Pw4, error) {
 	g := pw4Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -536,7 +536,7 @@ func (l *Pw4) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw4Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -591,7 +591,7 @@ func NewDw5(weights, bias []float32) (*Dw5, error) {
 // newDw5 packs the weights for implementation impl (tests pick each in turn).
 func newDw5(weights, bias []float32, impl kernelImpl) (*Dw5, error) {
 	g := dw5Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -610,7 +610,7 @@ func (l *Dw5) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw5Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -665,7 +665,7 @@ func NewPw5(weights, bias []float32) (*Pw5, error) {
 // newPw5 packs the weights for implementation impl (tests pick each in turn).
 func newPw5(weights, bias []float32, impl kernelImpl) (*Pw5, error) {
 	g := pw5Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -684,7 +684,7 @@ func (l *Pw5) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw5Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -739,7 +739,7 @@ func NewDw6(weights, bias []float32) (*Dw6, error) {
 // newDw6 packs the weights for implementation impl (tests pick each in turn).
 func newDw6(weights, bias []float32, impl kernelImpl) (*Dw6, error) {
 	g := dw6Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -758,7 +758,7 @@ func (l *Dw6) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw6Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw6Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -813,7 +813,7 @@ func NewPw6(weights, bias []float32) (*Pw6, error) {
 // newPw6 packs the weights for implementation impl (tests pick each in turn).
 func newPw6(weights, bias []float32, impl kernelImpl) (*Pw6, error) {
 	g := pw6Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -832,7 +832,7 @@ func (l *Pw6) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw6Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw6Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -887,7 +887,7 @@ func NewDw7(weights, bias []float32) (*Dw7, error) {
 // newDw7 packs the weights for implementation impl (tests pick each in turn).
 func newDw7(weights, bias []float32, impl kernelImpl) (*Dw7, error) {
 	g := dw7Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -906,7 +906,7 @@ func (l *Dw7) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw7Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw7Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -961,7 +961,7 @@ func NewPw7(weights, bias []float32) (*Pw7, error) {
 // newPw7 packs the weights for implementation impl (tests pick each in turn).
 func newPw7(weights, bias []float32, impl kernelImpl) (*Pw7, error) {
 	g := pw7Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -980,7 +980,7 @@ func (l *Pw7) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw7Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw7Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1035,7 +1035,7 @@ func NewDw8(weights, bias []float32) (*Dw8, error) {
 // newDw8 packs the weights for implementation impl (tests pick each in turn).
 func newDw8(weights, bias []float32, impl kernelImpl) (*Dw8, error) {
 	g := dw8Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1054,7 +1054,7 @@ func (l *Dw8) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw8Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw8Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1109,7 +1109,7 @@ func NewPw8(weights, bias []float32) (*Pw8, error) {
 // newPw8 packs the weights for implementation impl (tests pick each in turn).
 func newPw8(weights, bias []float32, impl kernelImpl) (*Pw8, error) {
 	g := pw8Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1128,7 +1128,7 @@ func (l *Pw8) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw8Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw8Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1183,7 +1183,7 @@ func NewDw9(weights, bias []float32) (*Dw9, error) {
 // newDw9 packs the weights for implementation impl (tests pick each in turn).
 func newDw9(weights, bias []float32, impl kernelImpl) (*Dw9, error) {
 	g := dw9Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1202,7 +1202,7 @@ func (l *Dw9) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw9Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw9Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1257,7 +1257,7 @@ func NewPw9(weights, bias []float32) (*Pw9, error) {
 // newPw9 packs the weights for implementation impl (tests pick each in turn).
 func newPw9(weights, bias []float32, impl kernelImpl) (*Pw9, error) {
 	g := pw9Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1276,7 +1276,7 @@ func (l *Pw9) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw9Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw9Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1331,7 +1331,7 @@ func NewDw10(weights, bias []float32) (*Dw10, error) {
 // newDw10 packs the weights for implementation impl (tests pick each in turn).
 func newDw10(weights, bias []float32, impl kernelImpl) (*Dw10, error) {
 	g := dw10Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1350,7 +1350,7 @@ func (l *Dw10) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw10Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw10Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1405,7 +1405,7 @@ func NewPw10(weights, bias []float32) (*Pw10, error) {
 // newPw10 packs the weights for implementation impl (tests pick each in turn).
 func newPw10(weights, bias []float32, impl kernelImpl) (*Pw10, error) {
 	g := pw10Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1424,7 +1424,7 @@ func (l *Pw10) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw10Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw10Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1479,7 +1479,7 @@ func NewDw11(weights, bias []float32) (*Dw11, error) {
 // newDw11 packs the weights for implementation impl (tests pick each in turn).
 func newDw11(weights, bias []float32, impl kernelImpl) (*Dw11, error) {
 	g := dw11Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1498,7 +1498,7 @@ func (l *Dw11) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw11Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw11Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1553,7 +1553,7 @@ func NewPw11(weights, bias []float32) (*Pw11, error) {
 // newPw11 packs the weights for implementation impl (tests pick each in turn).
 func newPw11(weights, bias []float32, impl kernelImpl) (*Pw11, error) {
 	g := pw11Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1572,7 +1572,7 @@ func (l *Pw11) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw11Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw11Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1627,7 +1627,7 @@ func NewDw12(weights, bias []float32) (*Dw12, error) {
 // newDw12 packs the weights for implementation impl (tests pick each in turn).
 func newDw12(weights, bias []float32, impl kernelImpl) (*Dw12, error) {
 	g := dw12Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1646,7 +1646,7 @@ func (l *Dw12) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw12Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw12Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1701,7 +1701,7 @@ func NewPw12(weights, bias []float32) (*Pw12, error) {
 // newPw12 packs the weights for implementation impl (tests pick each in turn).
 func newPw12(weights, bias []float32, impl kernelImpl) (*Pw12, error) {
 	g := pw12Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1720,7 +1720,7 @@ func (l *Pw12) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw12Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw12Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1775,7 +1775,7 @@ func NewDw13(weights, bias []float32) (*Dw13, error) {
 // newDw13 packs the weights for implementation impl (tests pick each in turn).
 func newDw13(weights, bias []float32, impl kernelImpl) (*Dw13, error) {
 	g := dw13Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1794,7 +1794,7 @@ func (l *Dw13) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw13Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw13Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1849,7 +1849,7 @@ func NewPw13(weights, bias []float32) (*Pw13, error) {
 // newPw13 packs the weights for implementation impl (tests pick each in turn).
 func newPw13(weights, bias []float32, impl kernelImpl) (*Pw13, error) {
 	g := pw13Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1868,7 +1868,7 @@ func (l *Pw13) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw13Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw13Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1923,7 +1923,7 @@ func NewDw14(weights, bias []float32) (*Dw14, error) {
 // newDw14 packs the weights for implementation impl (tests pick each in turn).
 func newDw14(weights, bias []float32, impl kernelImpl) (*Dw14, error) {
 	g := dw14Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1942,7 +1942,7 @@ func (l *Dw14) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw14Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return dw14Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1997,7 +1997,7 @@ func NewPw14(weights, bias []float32) (*Pw14, error) {
 // newPw14 packs the weights for implementation impl (tests pick each in turn).
 func newPw14(weights, bias []float32, impl kernelImpl) (*Pw14, error) {
 	g := pw14Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -2016,7 +2016,7 @@ func (l *Pw14) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw14Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return pw14Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines

@@ -13,10 +13,250 @@ var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 
 // avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
-var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2, 2}, {"avx2", dwconv3x3_c32_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci32_co16_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci16_co96_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c96_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci96_co24_g1_s1_none_avx2, 3}, {"avx2", pwconv_ci24_co144_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c144_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci144_co24_g1_s1_none_avx2, 3}, {"avx2", dwconv3x3_c144_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci144_co32_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci32_co192_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c192_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci192_co32_g1_s1_none_avx2, 2}, {"avx2", dwconv3x3_c192_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci192_co64_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci64_co384_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c384_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci384_co64_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci384_co96_g1_s1_none_avx2, 3}, {"avx2", pwconv_ci96_co576_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c576_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci576_co96_g1_s1_none_avx2, 3}, {"avx2", dwconv3x3_c576_s2_d1_relu6_avx2, 1}, {"avx2", pwconv_ci576_co160_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci160_co960_g1_s1_relu6_avx2, 3}, {"avx2", dwconv3x3_c960_s1_d1_relu6_avx2, 1}, {"avx2", pwconv_ci960_co160_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci960_co320_g1_s1_none_avx2, 2}, {"avx2", pwconv_ci320_co1280_g1_s1_relu6_avx2, 2}}
+var avx2Kernels = [numKernels]kernelImpl{{
+	fn:       gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c32_s1_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci32_co16_g1_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci16_co96_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c96_s2_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci96_co24_g1_s1_none_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       pwconv_ci24_co144_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c144_s1_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci144_co24_g1_s1_none_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c144_s2_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci144_co32_g1_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci32_co192_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c192_s1_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci192_co32_g1_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c192_s2_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci192_co64_g1_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci64_co384_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c384_s1_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci384_co64_g1_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci384_co96_g1_s1_none_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       pwconv_ci96_co576_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c576_s1_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci576_co96_g1_s1_none_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c576_s2_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci576_co160_g1_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci160_co960_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c960_s1_d1_relu6_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci960_co160_g1_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci960_co320_g1_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci320_co1280_g1_s1_relu6_avx2,
+	name:     "avx2",
+	packTile: 2,
+}}
 
 // avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
-var avx512Kernels = [numKernels]kernelImpl{{"avx512", gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512, 4}, {"avx512", dwconv3x3_c32_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci32_co16_g1_s1_none_avx512, 2}, {"avx512", pwconv_ci16_co96_g1_s1_relu6_avx512, 6}, {"avx512", dwconv3x3_c96_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci96_co24_g1_s1_none_avx512, 2}, {"avx512", pwconv_ci24_co144_g1_s1_relu6_avx512, 6}, {"avx512", dwconv3x3_c144_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci144_co24_g1_s1_none_avx512, 2}, {"avx512", dwconv3x3_c144_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci144_co32_g1_s1_none_avx512, 4}, {"avx512", pwconv_ci32_co192_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c192_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci192_co32_g1_s1_none_avx512, 4}, {"avx512", dwconv3x3_c192_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci192_co64_g1_s1_none_avx512, 8}, {"avx512", pwconv_ci64_co384_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c384_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci384_co64_g1_s1_none_avx512, 8}, {"avx512", pwconv_ci384_co96_g1_s1_none_avx512, 6}, {"avx512", pwconv_ci96_co576_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c576_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci576_co96_g1_s1_none_avx512, 6}, {"avx512", dwconv3x3_c576_s2_d1_relu6_avx512, 2}, {"avx512", pwconv_ci576_co160_g1_s1_none_avx512, 4}, {"avx512", pwconv_ci160_co960_g1_s1_relu6_avx512, 8}, {"avx512", dwconv3x3_c960_s1_d1_relu6_avx512, 2}, {"avx512", pwconv_ci960_co160_g1_s1_none_avx512, 4}, {"avx512", pwconv_ci960_co320_g1_s1_none_avx512, 8}, {"avx512", pwconv_ci320_co1280_g1_s1_relu6_avx512, 8}}
+var avx512Kernels = [numKernels]kernelImpl{{
+	fn:       gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 4,
+}, {
+	fn:       dwconv3x3_c32_s1_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci32_co16_g1_s1_none_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci16_co96_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 6,
+}, {
+	fn:       dwconv3x3_c96_s2_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci96_co24_g1_s1_none_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci24_co144_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 6,
+}, {
+	fn:       dwconv3x3_c144_s1_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci144_co24_g1_s1_none_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c144_s2_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci144_co32_g1_s1_none_avx512,
+	name:     "avx512",
+	packTile: 4,
+}, {
+	fn:       pwconv_ci32_co192_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       dwconv3x3_c192_s1_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci192_co32_g1_s1_none_avx512,
+	name:     "avx512",
+	packTile: 4,
+}, {
+	fn:       dwconv3x3_c192_s2_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci192_co64_g1_s1_none_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       pwconv_ci64_co384_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       dwconv3x3_c384_s1_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci384_co64_g1_s1_none_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       pwconv_ci384_co96_g1_s1_none_avx512,
+	name:     "avx512",
+	packTile: 6,
+}, {
+	fn:       pwconv_ci96_co576_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       dwconv3x3_c576_s1_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci576_co96_g1_s1_none_avx512,
+	name:     "avx512",
+	packTile: 6,
+}, {
+	fn:       dwconv3x3_c576_s2_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci576_co160_g1_s1_none_avx512,
+	name:     "avx512",
+	packTile: 4,
+}, {
+	fn:       pwconv_ci160_co960_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       dwconv3x3_c960_s1_d1_relu6_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci960_co160_g1_s1_none_avx512,
+	name:     "avx512",
+	packTile: 4,
+}, {
+	fn:       pwconv_ci960_co320_g1_s1_none_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
+	fn:       pwconv_ci320_co1280_g1_s1_relu6_avx512,
+	name:     "avx512",
+	packTile: 8,
+}}
 
 // asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
 func asmKernels(id int) []kernelImpl {

@@ -38,17 +38,137 @@ const (
 )
 
 /*
-kernelImpl is one implementation of a kernel: its row function and the number of
-8-channel vectors per block its packed weights are laid out in.
+kernelImpl is one implementation of a kernel: its function and the tile its packed
+weights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per block).
 */
 type kernelImpl struct {
-	name      string
-	fn        rowKernel
-	blockVecs int
+	name     string
+	fn       rowKernel // NHWC kernels
+	packTile int       // how its packed weights are tiled
 }
 
 // goKernels are the portable kernels, indexed by kernel identifier.
-var goKernels = [numKernels]kernelImpl{{"purego", gconv3x3_ci3_co32_g1_s2_d1_relu6_go, 2}, {"purego", dwconv3x3_c32_s1_d1_relu6_go, 1}, {"purego", pwconv_ci32_co16_g1_s1_none_go, 2}, {"purego", pwconv_ci16_co96_g1_s1_relu6_go, 3}, {"purego", dwconv3x3_c96_s2_d1_relu6_go, 1}, {"purego", pwconv_ci96_co24_g1_s1_none_go, 3}, {"purego", pwconv_ci24_co144_g1_s1_relu6_go, 3}, {"purego", dwconv3x3_c144_s1_d1_relu6_go, 1}, {"purego", pwconv_ci144_co24_g1_s1_none_go, 3}, {"purego", dwconv3x3_c144_s2_d1_relu6_go, 1}, {"purego", pwconv_ci144_co32_g1_s1_none_go, 2}, {"purego", pwconv_ci32_co192_g1_s1_relu6_go, 3}, {"purego", dwconv3x3_c192_s1_d1_relu6_go, 1}, {"purego", pwconv_ci192_co32_g1_s1_none_go, 2}, {"purego", dwconv3x3_c192_s2_d1_relu6_go, 1}, {"purego", pwconv_ci192_co64_g1_s1_none_go, 2}, {"purego", pwconv_ci64_co384_g1_s1_relu6_go, 3}, {"purego", dwconv3x3_c384_s1_d1_relu6_go, 1}, {"purego", pwconv_ci384_co64_g1_s1_none_go, 2}, {"purego", pwconv_ci384_co96_g1_s1_none_go, 3}, {"purego", pwconv_ci96_co576_g1_s1_relu6_go, 3}, {"purego", dwconv3x3_c576_s1_d1_relu6_go, 1}, {"purego", pwconv_ci576_co96_g1_s1_none_go, 3}, {"purego", dwconv3x3_c576_s2_d1_relu6_go, 1}, {"purego", pwconv_ci576_co160_g1_s1_none_go, 2}, {"purego", pwconv_ci160_co960_g1_s1_relu6_go, 3}, {"purego", dwconv3x3_c960_s1_d1_relu6_go, 1}, {"purego", pwconv_ci960_co160_g1_s1_none_go, 2}, {"purego", pwconv_ci960_co320_g1_s1_none_go, 2}, {"purego", pwconv_ci320_co1280_g1_s1_relu6_go, 2}}
+var goKernels = [numKernels]kernelImpl{{
+	fn:       gconv3x3_ci3_co32_g1_s2_d1_relu6_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c32_s1_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci32_co16_g1_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci16_co96_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c96_s2_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci96_co24_g1_s1_none_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       pwconv_ci24_co144_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c144_s1_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci144_co24_g1_s1_none_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c144_s2_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci144_co32_g1_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci32_co192_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c192_s1_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci192_co32_g1_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c192_s2_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci192_co64_g1_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci64_co384_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c384_s1_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci384_co64_g1_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci384_co96_g1_s1_none_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       pwconv_ci96_co576_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c576_s1_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci576_co96_g1_s1_none_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c576_s2_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci576_co160_g1_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci160_co960_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c960_s1_d1_relu6_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci960_co160_g1_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci960_co320_g1_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci320_co1280_g1_s1_relu6_go,
+	name:     "purego",
+	packTile: 2,
+}}
 
 /*
 kernelImpls lists the implementations of kernel id this CPU runs, best first;

@@ -83,7 +83,7 @@ func NewConv1(weights, bias []float32) (*Conv1, error) {
 // newConv1 packs the weights for implementation impl (tests pick each in turn).
 func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 	g := conv1Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -102,7 +102,7 @@ func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -157,7 +157,7 @@ func NewB1_dw(weights, bias []float32) (*B1_dw, error) {
 // newB1_dw packs the weights for implementation impl (tests pick each in turn).
 func newB1_dw(weights, bias []float32, impl kernelImpl) (*B1_dw, error) {
 	g := b1_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -176,7 +176,7 @@ func (l *B1_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b1_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b1_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -231,7 +231,7 @@ func NewB1_project(weights, bias []float32) (*B1_project, error) {
 // newB1_project packs the weights for implementation impl (tests pick each in turn).
 func newB1_project(weights, bias []float32, impl kernelImpl) (*B1_project, error) {
 	g := b1_projectGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -250,7 +250,7 @@ func (l *B1_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b1_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b1_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -305,7 +305,7 @@ func NewB2_expand(weights, bias []float32) (*B2_expand, error) {
 // newB2_expand packs the weights for implementation impl (tests pick each in turn).
 func newB2_expand(weights, bias []float32, impl kernelImpl) (*B2_expand, error) {
 	g := b2_expandGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -324,7 +324,7 @@ func (l *B2_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b2_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -379,7 +379,7 @@ func NewB2_dw(weights, bias []float32) (*B2_dw, error) {
 // newB2_dw packs the weights for implementation impl (tests pick each in turn).
 func newB2_dw(weights, bias []float32, impl kernelImpl) (*B2_dw, error) {
 	g := b2_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -398,7 +398,7 @@ func (l *B2_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b2_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -453,7 +453,7 @@ func NewB2_project(weights, bias []float32) (*B2_project, error) {
 // newB2_project packs the weights for implementation impl (tests pick each in turn).
 func newB2_project(weights, bias []float32, impl kernelImpl) (*B2_project, error) {
 	g := b2_projectGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -472,7 +472,7 @@ func (l *B2_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b2_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -527,7 +527,7 @@ func NewB2r_expand(weights, bias []float32) (*B2r_expand, error) {
 // newB2r_expand packs the weights for implementation impl (tests pick each in turn).
 func newB2r_expand(weights, bias []float32, impl kernelImpl) (*B2r_expand, error) {
 	g := b2r_expandGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -546,7 +546,7 @@ func (l *B2r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b2r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -601,7 +601,7 @@ func NewB2r_dw(weights, bias []float32) (*B2r_dw, error) {
 // newB2r_dw packs the weights for implementation impl (tests pick each in turn).
 func newB2r_dw(weights, bias []float32, impl kernelImpl) (*B2r_dw, error) {
 	g := b2r_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -620,7 +620,7 @@ func (l *B2r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b2r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -675,7 +675,7 @@ func NewB2r_project(weights, bias []float32) (*B2r_project, error) {
 // newB2r_project packs the weights for implementation impl (tests pick each in turn).
 func newB2r_project(weights, bias []float32, impl kernelImpl) (*B2r_project, error) {
 	g := b2r_projectGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -694,7 +694,7 @@ func (l *B2r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b2r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -749,7 +749,7 @@ func NewB3_expand(weights, bias []float32) (*B3_expand, error) {
 // newB3_expand packs the weights for implementation impl (tests pick each in turn).
 func newB3_expand(weights, bias []float32, impl kernelImpl) (*B3_expand, error) {
 	g := b3_expandGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -768,7 +768,7 @@ func (l *B3_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b3_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -823,7 +823,7 @@ func NewB3_dw(weights, bias []float32) (*B3_dw, error) {
 // newB3_dw packs the weights for implementation impl (tests pick each in turn).
 func newB3_dw(weights, bias []float32, impl kernelImpl) (*B3_dw, error) {
 	g := b3_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -842,7 +842,7 @@ func (l *B3_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b3_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -897,7 +897,7 @@ func NewB3_project(weights, bias []float32) (*B3_project, error) {
 // newB3_project packs the weights for implementation impl (tests pick each in turn).
 func newB3_project(weights, bias []float32, impl kernelImpl) (*B3_project, error) {
 	g := b3_projectGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -916,7 +916,7 @@ func (l *B3_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b3_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -971,7 +971,7 @@ func NewB3r_expand(weights, bias []float32) (*B3r_expand, error) {
 // newB3r_expand packs the weights for implementation impl (tests pick each in turn).
 func newB3r_expand(weights, bias []float32, impl kernelImpl) (*B3r_expand, error) {
 	g := b3r_expandGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -990,7 +990,7 @@ func (l *B3r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3r_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b3r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1045,7 +1045,7 @@ func NewB3r_dw(weights, bias []float32) (*B3r_dw, error) {
 // newB3r_dw packs the weights for implementation impl (tests pick each in turn).
 func newB3r_dw(weights, bias []float32, impl kernelImpl) (*B3r_dw, error) {
 	g := b3r_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1064,7 +1064,7 @@ func (l *B3r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b3r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1119,7 +1119,7 @@ func NewB3r_project(weights, bias []float32) (*B3r_project, error) {
 // newB3r_project packs the weights for implementation impl (tests pick each in turn).
 func newB3r_project(weights, bias []float32, impl kernelImpl) (*B3r_project, error) {
 	g := b3r_projectGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1138,7 +1138,7 @@ func (l *B3r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3r_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b3r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1193,7 +1193,7 @@ func NewB4_expand(weights, bias []float32) (*B4_expand, error) {
 // newB4_expand packs the weights for implementation impl (tests pick each in turn).
 func newB4_expand(weights, bias []float32, impl kernelImpl) (*B4_expand, error) {
 	g := b4_expandGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1212,7 +1212,7 @@ func (l *B4_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b4_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1267,7 +1267,7 @@ func NewB4_dw(weights, bias []float32) (*B4_dw, error) {
 // newB4_dw packs the weights for implementation impl (tests pick each in turn).
 func newB4_dw(weights, bias []float32, impl kernelImpl) (*B4_dw, error) {
 	g := b4_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1286,7 +1286,7 @@ func (l *B4_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b4_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1341,7 +1341,7 @@ func NewB4_project(weights, bias []float32) (*B4_project, error) {
 // newB4_project packs the weights for implementation impl (tests pick each in turn).
 func newB4_project(weights, bias []float32, impl kernelImpl) (*B4_project, error) {
 	g := b4_projectGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1360,7 +1360,7 @@ func (l *B4_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b4_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1415,7 +1415,7 @@ func NewB4r_expand(weights, bias []float32) (*B4r_expand, error) {
 // newB4r_expand packs the weights for implementation impl (tests pick each in turn).
 func newB4r_expand(weights, bias []float32, impl kernelImpl) (*B4r_expand, error) {
 	g := b4r_expandGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1434,7 +1434,7 @@ func (l *B4r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4r_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b4r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1489,7 +1489,7 @@ func NewB4r_dw(weights, bias []float32) (*B4r_dw, error) {
 // newB4r_dw packs the weights for implementation impl (tests pick each in turn).
 func newB4r_dw(weights, bias []float32, impl kernelImpl) (*B4r_dw, error) {
 	g := b4r_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1508,7 +1508,7 @@ func (l *B4r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b4r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1563,7 +1563,7 @@ func NewB4r_project(weights, bias []float32) (*B4r_project, error) {
 // newB4r_project packs the weights for implementation impl (tests pick each in turn).
 func newB4r_project(weights, bias []float32, impl kernelImpl) (*B4r_project, error) {
 	g := b4r_projectGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1582,7 +1582,7 @@ func (l *B4r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4r_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b4r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1637,7 +1637,7 @@ func NewB5_expand(weights, bias []float32) (*B5_expand, error) {
 // newB5_expand packs the weights for implementation impl (tests pick each in turn).
 func newB5_expand(weights, bias []float32, impl kernelImpl) (*B5_expand, error) {
 	g := b5_expandGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1656,7 +1656,7 @@ func (l *B5_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b5_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1711,7 +1711,7 @@ func NewB5_dw(weights, bias []float32) (*B5_dw, error) {
 // newB5_dw packs the weights for implementation impl (tests pick each in turn).
 func newB5_dw(weights, bias []float32, impl kernelImpl) (*B5_dw, error) {
 	g := b5_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1730,7 +1730,7 @@ func (l *B5_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b5_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1785,7 +1785,7 @@ func NewB5_project(weights, bias []float32) (*B5_project, error) {
 // newB5_project packs the weights for implementation impl (tests pick each in turn).
 func newB5_project(weights, bias []float32, impl kernelImpl) (*B5_project, error) {
 	g := b5_projectGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1804,7 +1804,7 @@ func (l *B5_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b5_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1859,7 +1859,7 @@ func NewB5r_expand(weights, bias []float32) (*B5r_expand, error) {
 // newB5r_expand packs the weights for implementation impl (tests pick each in turn).
 func newB5r_expand(weights, bias []float32, impl kernelImpl) (*B5r_expand, error) {
 	g := b5r_expandGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1878,7 +1878,7 @@ func (l *B5r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5r_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b5r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1933,7 +1933,7 @@ func NewB5r_dw(weights, bias []float32) (*B5r_dw, error) {
 // newB5r_dw packs the weights for implementation impl (tests pick each in turn).
 func newB5r_dw(weights, bias []float32, impl kernelImpl) (*B5r_dw, error) {
 	g := b5r_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1952,7 +1952,7 @@ func (l *B5r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b5r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2007,7 +2007,7 @@ func NewB5r_project(weights, bias []float32) (*B5r_project, error) {
 // newB5r_project packs the weights for implementation impl (tests pick each in turn).
 func newB5r_project(weights, bias []float32, impl kernelImpl) (*B5r_project, error) {
 	g := b5r_projectGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -2026,7 +2026,7 @@ func (l *B5r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5r_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b5r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2081,7 +2081,7 @@ func NewB6_expand(weights, bias []float32) (*B6_expand, error) {
 // newB6_expand packs the weights for implementation impl (tests pick each in turn).
 func newB6_expand(weights, bias []float32, impl kernelImpl) (*B6_expand, error) {
 	g := b6_expandGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -2100,7 +2100,7 @@ func (l *B6_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b6_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2155,7 +2155,7 @@ func NewB6_dw(weights, bias []float32) (*B6_dw, error) {
 // newB6_dw packs the weights for implementation impl (tests pick each in turn).
 func newB6_dw(weights, bias []float32, impl kernelImpl) (*B6_dw, error) {
 	g := b6_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -2174,7 +2174,7 @@ func (l *B6_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b6_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2229,7 +2229,7 @@ func NewB6_project(weights, bias []float32) (*B6_project, error) {
 // newB6_project packs the weights for implementation impl (tests pick each in turn).
 func newB6_project(weights, bias []float32, impl kernelImpl) (*B6_project, error) {
 	g := b6_projectGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -2248,7 +2248,7 @@ func (l *B6_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b6_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2303,7 +2303,7 @@ func NewB6r_expand(weights, bias []float32) (*B6r_expand, error) {
 // newB6r_expand packs the weights for implementation impl (tests pick each in turn).
 func newB6r_expand(weights, bias []float32, impl kernelImpl) (*B6r_expand, error) {
 	g := b6r_expandGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -2322,7 +2322,7 @@ func (l *B6r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6r_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b6r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2377,7 +2377,7 @@ func NewB6r_dw(weights, bias []float32) (*B6r_dw, error) {
 // newB6r_dw packs the weights for implementation impl (tests pick each in turn).
 func newB6r_dw(weights, bias []float32, impl kernelImpl) (*B6r_dw, error) {
 	g := b6r_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -2396,7 +2396,7 @@ func (l *B6r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b6r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2451,7 +2451,7 @@ func NewB6r_project(weights, bias []float32) (*B6r_project, error) {
 // newB6r_project packs the weights for implementation impl (tests pick each in turn).
 func newB6r_project(weights, bias []float32, impl kernelImpl) (*B6r_project, error) {
 	g := b6r_projectGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -2470,7 +2470,7 @@ func (l *B6r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6r_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b6r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2525,7 +2525,7 @@ func NewB7_expand(weights, bias []float32) (*B7_expand, error) {
 // newB7_expand packs the weights for implementation impl (tests pick each in turn).
 func newB7_expand(weights, bias []float32, impl kernelImpl) (*B7_expand, error) {
 	g := b7_expandGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -2544,7 +2544,7 @@ func (l *B7_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b7_expandGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b7_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2599,7 +2599,7 @@ func NewB7_dw(weights, bias []float32) (*B7_dw, error) {
 // newB7_dw packs the weights for implementation impl (tests pick each in turn).
 func newB7_dw(weights, bias []float32, impl kernelImpl) (*B7_dw, error) {
 	g := b7_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -2618,7 +2618,7 @@ func (l *B7_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b7_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b7_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2673,7 +2673,7 @@ func NewB7_project(weights, bias []float32) (*B7_project, error) {
 // newB7_project packs the weights for implementation impl (tests pick each in turn).
 func newB7_project(weights, bias []float32, impl kernelImpl) (*B7_project, error) {
 	g := b7_projectGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -2692,7 +2692,7 @@ func (l *B7_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b7_projectGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return b7_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2747,7 +2747,7 @@ func NewConv_last(weights, bias []float32) (*Conv_last, error) {
 // newConv_last packs the weights for implementation impl (tests pick each in turn).
 func newConv_last(weights, bias []float32, impl kernelImpl) (*Conv_last, error) {
 	g := conv_lastGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -2766,7 +2766,7 @@ func (l *Conv_last) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv_lastGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv_lastGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines

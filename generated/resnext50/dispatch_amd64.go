@@ -13,10 +13,62 @@ var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 
 // avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
-var avx2Kernels = [numKernels]kernelImpl{{"avx2", pgconv3x3_c128_g32_s1_d1_relu_avx2, 2}, {"avx2", gconv3x3_ci256_co256_g32_s2_d1_relu_avx2, 1}, {"avx2", gconv3x3_ci256_co256_g32_s1_d1_relu_avx2, 1}, {"avx2", gconv3x3_ci512_co512_g32_s2_d1_relu_avx2, 2}, {"avx2", gconv3x3_ci512_co512_g32_s1_d1_relu_avx2, 2}, {"avx2", gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx2, 2}, {"avx2", gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx2, 2}}
+var avx2Kernels = [numKernels]kernelImpl{{
+	fn:       pgconv3x3_c128_g32_s1_d1_relu_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       gconv3x3_ci256_co256_g32_s2_d1_relu_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       gconv3x3_ci256_co256_g32_s1_d1_relu_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       gconv3x3_ci512_co512_g32_s2_d1_relu_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       gconv3x3_ci512_co512_g32_s1_d1_relu_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx2,
+	name:     "avx2",
+	packTile: 2,
+}}
 
 // avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
-var avx512Kernels = [numKernels]kernelImpl{{}, {"avx512", gconv3x3_ci256_co256_g32_s2_d1_relu_avx512, 1}, {"avx512", gconv3x3_ci256_co256_g32_s1_d1_relu_avx512, 1}, {"avx512", gconv3x3_ci512_co512_g32_s2_d1_relu_avx512, 2}, {"avx512", gconv3x3_ci512_co512_g32_s1_d1_relu_avx512, 2}, {"avx512", gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx512, 4}, {"avx512", gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx512, 4}}
+var avx512Kernels = [numKernels]kernelImpl{{}, {
+	fn:       gconv3x3_ci256_co256_g32_s2_d1_relu_avx512,
+	name:     "avx512",
+	packTile: 1,
+}, {
+	fn:       gconv3x3_ci256_co256_g32_s1_d1_relu_avx512,
+	name:     "avx512",
+	packTile: 1,
+}, {
+	fn:       gconv3x3_ci512_co512_g32_s2_d1_relu_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       gconv3x3_ci512_co512_g32_s1_d1_relu_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx512,
+	name:     "avx512",
+	packTile: 4,
+}, {
+	fn:       gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx512,
+	name:     "avx512",
+	packTile: 4,
+}}
 
 // asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
 func asmKernels(id int) []kernelImpl {

@@ -51,7 +51,7 @@ func NewConv2(weights, bias []float32) (*Conv2, error) {
 // newConv2 packs the weights for implementation impl (tests pick each in turn).
 func newConv2(weights, bias []float32, impl kernelImpl) (*Conv2, error) {
 	g := conv2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func (l *Conv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -125,7 +125,7 @@ func NewConv3_s2(weights, bias []float32) (*Conv3_s2, error) {
 // newConv3_s2 packs the weights for implementation impl (tests pick each in turn).
 func newConv3_s2(weights, bias []float32, impl kernelImpl) (*Conv3_s2, error) {
 	g := conv3_s2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func (l *Conv3_s2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv3_s2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv3_s2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -199,7 +199,7 @@ func NewConv3(weights, bias []float32) (*Conv3, error) {
 // newConv3 packs the weights for implementation impl (tests pick each in turn).
 func newConv3(weights, bias []float32, impl kernelImpl) (*Conv3, error) {
 	g := conv3Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -218,7 +218,7 @@ func (l *Conv3) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv3Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv3Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -273,7 +273,7 @@ func NewConv4_s2(weights, bias []float32) (*Conv4_s2, error) {
 // newConv4_s2 packs the weights for implementation impl (tests pick each in turn).
 func newConv4_s2(weights, bias []float32, impl kernelImpl) (*Conv4_s2, error) {
 	g := conv4_s2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -292,7 +292,7 @@ func (l *Conv4_s2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv4_s2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv4_s2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -347,7 +347,7 @@ func NewConv4(weights, bias []float32) (*Conv4, error) {
 // newConv4 packs the weights for implementation impl (tests pick each in turn).
 func newConv4(weights, bias []float32, impl kernelImpl) (*Conv4, error) {
 	g := conv4Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -366,7 +366,7 @@ func (l *Conv4) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv4Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -421,7 +421,7 @@ func NewConv5_s2(weights, bias []float32) (*Conv5_s2, error) {
 // newConv5_s2 packs the weights for implementation impl (tests pick each in turn).
 func newConv5_s2(weights, bias []float32, impl kernelImpl) (*Conv5_s2, error) {
 	g := conv5_s2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -440,7 +440,7 @@ func (l *Conv5_s2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv5_s2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv5_s2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -495,7 +495,7 @@ func NewConv5(weights, bias []float32) (*Conv5, error) {
 // newConv5 packs the weights for implementation impl (tests pick each in turn).
 func newConv5(weights, bias []float32, impl kernelImpl) (*Conv5, error) {
 	g := conv5Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -514,7 +514,7 @@ func (l *Conv5) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv5Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines

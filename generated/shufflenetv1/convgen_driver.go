@@ -41,6 +41,10 @@ type geometry struct {
 	// channels, each reading packCin input channels per tap, split in
 	// channel blocks of blockVecs vectors.
 	packGroups, packCin, packCout, blockVecs int
+
+	// wholeGroups: an NCHW kernel that runs every group in one call (its
+	// output channels are shuffled across groups).
+	wholeGroups bool
 }
 
 func (g *geometry) spanH() int { return (g.kh-1)*g.dh + 1 }
@@ -106,18 +110,10 @@ func (g *geometry) blocks() (vecs []int) {
 // vectors: nv·8 bias values, then for each input channel, for each tap,
 // nv·8 weights. Lanes past the group's channel count are zero.
 func (g *geometry) pack(weights, bias []float32) ([]float32, error) {
+	if err := g.checkWeights(weights, bias); err != nil {
+		return nil, err
+	}
 	taps := g.kh * g.kw
-	want := g.cout * (g.cin / g.groups) * taps
-	if len(weights) != want {
-		return nil, fmt.Errorf("New%s: weights has %d elements, want cout·(cin/groups)·kh·kw = %d·%d·%d·%d = %d",
-			g.name, len(weights), g.cout, g.cin/g.groups, g.kh, g.kw, want)
-	}
-	switch {
-	case g.bias && len(bias) != g.cout:
-		return nil, fmt.Errorf("New%s: bias has %d elements, want cout = %d", g.name, len(bias), g.cout)
-	case !g.bias && len(bias) != 0:
-		return nil, fmt.Errorf("New%s: bias has %d elements, want none: the layer has no bias (bias: false in the spec)", g.name, len(bias))
-	}
 	blocks := g.blocks()
 	size := 0
 	for _, nv := range blocks {
@@ -150,6 +146,22 @@ func (g *geometry) pack(weights, bias []float32) ([]float32, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkWeights checks the lengths of OIHW weights and of the bias.
+func (g *geometry) checkWeights(weights, bias []float32) error {
+	want := g.cout * (g.cin / g.groups) * g.kh * g.kw
+	if len(weights) != want {
+		return fmt.Errorf("New%s: weights has %d elements, want cout·(cin/groups)·kh·kw = %d·%d·%d·%d = %d",
+			g.name, len(weights), g.cout, g.cin/g.groups, g.kh, g.kw, want)
+	}
+	switch {
+	case g.bias && len(bias) != g.cout:
+		return fmt.Errorf("New%s: bias has %d elements, want cout = %d", g.name, len(bias), g.cout)
+	case !g.bias && len(bias) != 0:
+		return fmt.Errorf("New%s: bias has %d elements, want none: the layer has no bias (bias: false in the spec)", g.name, len(bias))
+	}
+	return nil
 }
 
 // scratch holds the padded bands and patches border pixels are computed

@@ -13,10 +13,138 @@ var hasAVX2FMA = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
 var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 
 // avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
-var avx2Kernels = [numKernels]kernelImpl{{"avx2", gconv3x3_ci3_co24_g1_s2_d1_relu_avx2, 3}, {"avx2", pwconv_ci24_co60_g1_s1_relu_shuffle3_avx2, 3}, {"avx2", dwconv3x3_c60_s2_d1_none_avx2, 1}, {"avx2", pwconv_ci60_co216_g3_s1_none_avx2, 3}, {"avx2", pwconv_ci240_co60_g3_s1_relu_shuffle3_avx2, 2}, {"avx2", dwconv3x3_c60_s1_d1_none_avx2, 1}, {"avx2", pwconv_ci60_co240_g3_s1_none_avx2, 2}, {"avx2", pwconv_ci240_co120_g3_s1_relu_shuffle3_avx2, 3}, {"avx2", dwconv3x3_c120_s2_d1_none_avx2, 1}, {"avx2", pwconv_ci120_co240_g3_s1_none_avx2, 2}, {"avx2", pwconv_ci480_co120_g3_s1_relu_shuffle3_avx2, 3}, {"avx2", dwconv3x3_c120_s1_d1_none_avx2, 1}, {"avx2", pwconv_ci120_co480_g3_s1_none_avx2, 2}, {"avx2", pwconv_ci480_co240_g3_s1_relu_shuffle3_avx2, 2}, {"avx2", dwconv3x3_c240_s2_d1_none_avx2, 1}, {"avx2", pwconv_ci240_co480_g3_s1_none_avx2, 2}, {"avx2", pwconv_ci960_co240_g3_s1_relu_shuffle3_avx2, 2}, {"avx2", dwconv3x3_c240_s1_d1_none_avx2, 1}, {"avx2", pwconv_ci240_co960_g3_s1_none_avx2, 2}}
+var avx2Kernels = [numKernels]kernelImpl{{
+	fn:       gconv3x3_ci3_co24_g1_s2_d1_relu_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       pwconv_ci24_co60_g1_s1_relu_shuffle3_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c60_s2_d1_none_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci60_co216_g3_s1_none_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       pwconv_ci240_co60_g3_s1_relu_shuffle3_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c60_s1_d1_none_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci60_co240_g3_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci240_co120_g3_s1_relu_shuffle3_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c120_s2_d1_none_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci120_co240_g3_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci480_co120_g3_s1_relu_shuffle3_avx2,
+	name:     "avx2",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c120_s1_d1_none_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci120_co480_g3_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci480_co240_g3_s1_relu_shuffle3_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c240_s2_d1_none_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci240_co480_g3_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci960_co240_g3_s1_relu_shuffle3_avx2,
+	name:     "avx2",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c240_s1_d1_none_avx2,
+	name:     "avx2",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci240_co960_g3_s1_none_avx2,
+	name:     "avx2",
+	packTile: 2,
+}}
 
 // avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
-var avx512Kernels = [numKernels]kernelImpl{{"avx512", gconv3x3_ci3_co24_g1_s2_d1_relu_avx512, 2}, {}, {"avx512", dwconv3x3_c60_s2_d1_none_avx512, 2}, {"avx512", pwconv_ci60_co216_g3_s1_none_avx512, 8}, {}, {"avx512", dwconv3x3_c60_s1_d1_none_avx512, 2}, {"avx512", pwconv_ci60_co240_g3_s1_none_avx512, 2}, {}, {"avx512", dwconv3x3_c120_s2_d1_none_avx512, 2}, {"avx512", pwconv_ci120_co240_g3_s1_none_avx512, 2}, {}, {"avx512", dwconv3x3_c120_s1_d1_none_avx512, 2}, {"avx512", pwconv_ci120_co480_g3_s1_none_avx512, 4}, {}, {"avx512", dwconv3x3_c240_s2_d1_none_avx512, 2}, {"avx512", pwconv_ci240_co480_g3_s1_none_avx512, 4}, {}, {"avx512", dwconv3x3_c240_s1_d1_none_avx512, 2}, {"avx512", pwconv_ci240_co960_g3_s1_none_avx512, 8}}
+var avx512Kernels = [numKernels]kernelImpl{{
+	fn:       gconv3x3_ci3_co24_g1_s2_d1_relu_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {}, {
+	fn:       dwconv3x3_c60_s2_d1_none_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci60_co216_g3_s1_none_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {}, {
+	fn:       dwconv3x3_c60_s1_d1_none_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci60_co240_g3_s1_none_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {}, {
+	fn:       dwconv3x3_c120_s2_d1_none_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci120_co240_g3_s1_none_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {}, {
+	fn:       dwconv3x3_c120_s1_d1_none_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci120_co480_g3_s1_none_avx512,
+	name:     "avx512",
+	packTile: 4,
+}, {}, {
+	fn:       dwconv3x3_c240_s2_d1_none_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci240_co480_g3_s1_none_avx512,
+	name:     "avx512",
+	packTile: 4,
+}, {}, {
+	fn:       dwconv3x3_c240_s1_d1_none_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci240_co960_g3_s1_none_avx512,
+	name:     "avx512",
+	packTile: 8,
+}}
 
 // asmKernels lists the assembly implementations of kernel id this CPU runs, best first.
 func asmKernels(id int) []kernelImpl {

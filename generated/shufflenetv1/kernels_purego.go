@@ -27,17 +27,93 @@ const (
 )
 
 /*
-kernelImpl is one implementation of a kernel: its row function and the number of
-8-channel vectors per block its packed weights are laid out in.
+kernelImpl is one implementation of a kernel: its function and the tile its packed
+weights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per block).
 */
 type kernelImpl struct {
-	name      string
-	fn        rowKernel
-	blockVecs int
+	name     string
+	fn       rowKernel // NHWC kernels
+	packTile int       // how its packed weights are tiled
 }
 
 // goKernels are the portable kernels, indexed by kernel identifier.
-var goKernels = [numKernels]kernelImpl{{"purego", gconv3x3_ci3_co24_g1_s2_d1_relu_go, 3}, {"purego", pwconv_ci24_co60_g1_s1_relu_shuffle3_go, 3}, {"purego", dwconv3x3_c60_s2_d1_none_go, 1}, {"purego", pwconv_ci60_co216_g3_s1_none_go, 3}, {"purego", pwconv_ci240_co60_g3_s1_relu_shuffle3_go, 2}, {"purego", dwconv3x3_c60_s1_d1_none_go, 1}, {"purego", pwconv_ci60_co240_g3_s1_none_go, 2}, {"purego", pwconv_ci240_co120_g3_s1_relu_shuffle3_go, 3}, {"purego", dwconv3x3_c120_s2_d1_none_go, 1}, {"purego", pwconv_ci120_co240_g3_s1_none_go, 2}, {"purego", pwconv_ci480_co120_g3_s1_relu_shuffle3_go, 3}, {"purego", dwconv3x3_c120_s1_d1_none_go, 1}, {"purego", pwconv_ci120_co480_g3_s1_none_go, 2}, {"purego", pwconv_ci480_co240_g3_s1_relu_shuffle3_go, 2}, {"purego", dwconv3x3_c240_s2_d1_none_go, 1}, {"purego", pwconv_ci240_co480_g3_s1_none_go, 2}, {"purego", pwconv_ci960_co240_g3_s1_relu_shuffle3_go, 2}, {"purego", dwconv3x3_c240_s1_d1_none_go, 1}, {"purego", pwconv_ci240_co960_g3_s1_none_go, 2}}
+var goKernels = [numKernels]kernelImpl{{
+	fn:       gconv3x3_ci3_co24_g1_s2_d1_relu_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       pwconv_ci24_co60_g1_s1_relu_shuffle3_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c60_s2_d1_none_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci60_co216_g3_s1_none_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       pwconv_ci240_co60_g3_s1_relu_shuffle3_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c60_s1_d1_none_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci60_co240_g3_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci240_co120_g3_s1_relu_shuffle3_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c120_s2_d1_none_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci120_co240_g3_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci480_co120_g3_s1_relu_shuffle3_go,
+	name:     "purego",
+	packTile: 3,
+}, {
+	fn:       dwconv3x3_c120_s1_d1_none_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci120_co480_g3_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci480_co240_g3_s1_relu_shuffle3_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c240_s2_d1_none_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci240_co480_g3_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       pwconv_ci960_co240_g3_s1_relu_shuffle3_go,
+	name:     "purego",
+	packTile: 2,
+}, {
+	fn:       dwconv3x3_c240_s1_d1_none_go,
+	name:     "purego",
+	packTile: 1,
+}, {
+	fn:       pwconv_ci240_co960_g3_s1_none_go,
+	name:     "purego",
+	packTile: 2,
+}}
 
 /*
 kernelImpls lists the implementations of kernel id this CPU runs, best first;

@@ -63,7 +63,7 @@ func NewConv1(weights, bias []float32) (*Conv1, error) {
 // newConv1 packs the weights for implementation impl (tests pick each in turn).
 func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 	g := conv1Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -82,7 +82,7 @@ func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return conv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -137,7 +137,7 @@ func NewS2_gconv1(weights, bias []float32) (*S2_gconv1, error) {
 // newS2_gconv1 packs the weights for implementation impl (tests pick each in turn).
 func newS2_gconv1(weights, bias []float32, impl kernelImpl) (*S2_gconv1, error) {
 	g := s2_gconv1Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -156,7 +156,7 @@ func (l *S2_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2_gconv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s2_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -211,7 +211,7 @@ func NewS2_dw(weights, bias []float32) (*S2_dw, error) {
 // newS2_dw packs the weights for implementation impl (tests pick each in turn).
 func newS2_dw(weights, bias []float32, impl kernelImpl) (*S2_dw, error) {
 	g := s2_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -230,7 +230,7 @@ func (l *S2_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s2_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -285,7 +285,7 @@ func NewS2_gconv2(weights, bias []float32) (*S2_gconv2, error) {
 // newS2_gconv2 packs the weights for implementation impl (tests pick each in turn).
 func newS2_gconv2(weights, bias []float32, impl kernelImpl) (*S2_gconv2, error) {
 	g := s2_gconv2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -304,7 +304,7 @@ func (l *S2_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2_gconv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s2_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -359,7 +359,7 @@ func NewS2r_gconv1(weights, bias []float32) (*S2r_gconv1, error) {
 // newS2r_gconv1 packs the weights for implementation impl (tests pick each in turn).
 func newS2r_gconv1(weights, bias []float32, impl kernelImpl) (*S2r_gconv1, error) {
 	g := s2r_gconv1Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -378,7 +378,7 @@ func (l *S2r_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2r_gconv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s2r_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -433,7 +433,7 @@ func NewS2r_dw(weights, bias []float32) (*S2r_dw, error) {
 // newS2r_dw packs the weights for implementation impl (tests pick each in turn).
 func newS2r_dw(weights, bias []float32, impl kernelImpl) (*S2r_dw, error) {
 	g := s2r_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -452,7 +452,7 @@ func (l *S2r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s2r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -507,7 +507,7 @@ func NewS2r_gconv2(weights, bias []float32) (*S2r_gconv2, error) {
 // newS2r_gconv2 packs the weights for implementation impl (tests pick each in turn).
 func newS2r_gconv2(weights, bias []float32, impl kernelImpl) (*S2r_gconv2, error) {
 	g := s2r_gconv2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -526,7 +526,7 @@ func (l *S2r_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2r_gconv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s2r_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -581,7 +581,7 @@ func NewS3_gconv1(weights, bias []float32) (*S3_gconv1, error) {
 // newS3_gconv1 packs the weights for implementation impl (tests pick each in turn).
 func newS3_gconv1(weights, bias []float32, impl kernelImpl) (*S3_gconv1, error) {
 	g := s3_gconv1Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -600,7 +600,7 @@ func (l *S3_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3_gconv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s3_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -655,7 +655,7 @@ func NewS3_dw(weights, bias []float32) (*S3_dw, error) {
 // newS3_dw packs the weights for implementation impl (tests pick each in turn).
 func newS3_dw(weights, bias []float32, impl kernelImpl) (*S3_dw, error) {
 	g := s3_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -674,7 +674,7 @@ func (l *S3_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s3_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -729,7 +729,7 @@ func NewS3_gconv2(weights, bias []float32) (*S3_gconv2, error) {
 // newS3_gconv2 packs the weights for implementation impl (tests pick each in turn).
 func newS3_gconv2(weights, bias []float32, impl kernelImpl) (*S3_gconv2, error) {
 	g := s3_gconv2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -748,7 +748,7 @@ func (l *S3_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3_gconv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s3_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -803,7 +803,7 @@ func NewS3r_gconv1(weights, bias []float32) (*S3r_gconv1, error) {
 // newS3r_gconv1 packs the weights for implementation impl (tests pick each in turn).
 func newS3r_gconv1(weights, bias []float32, impl kernelImpl) (*S3r_gconv1, error) {
 	g := s3r_gconv1Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -822,7 +822,7 @@ func (l *S3r_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3r_gconv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s3r_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -877,7 +877,7 @@ func NewS3r_dw(weights, bias []float32) (*S3r_dw, error) {
 // newS3r_dw packs the weights for implementation impl (tests pick each in turn).
 func newS3r_dw(weights, bias []float32, impl kernelImpl) (*S3r_dw, error) {
 	g := s3r_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -896,7 +896,7 @@ func (l *S3r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s3r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -951,7 +951,7 @@ func NewS3r_gconv2(weights, bias []float32) (*S3r_gconv2, error) {
 // newS3r_gconv2 packs the weights for implementation impl (tests pick each in turn).
 func newS3r_gconv2(weights, bias []float32, impl kernelImpl) (*S3r_gconv2, error) {
 	g := s3r_gconv2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -970,7 +970,7 @@ func (l *S3r_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3r_gconv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s3r_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1025,7 +1025,7 @@ func NewS4_gconv1(weights, bias []float32) (*S4_gconv1, error) {
 // newS4_gconv1 packs the weights for implementation impl (tests pick each in turn).
 func newS4_gconv1(weights, bias []float32, impl kernelImpl) (*S4_gconv1, error) {
 	g := s4_gconv1Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1044,7 +1044,7 @@ func (l *S4_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4_gconv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s4_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1099,7 +1099,7 @@ func NewS4_dw(weights, bias []float32) (*S4_dw, error) {
 // newS4_dw packs the weights for implementation impl (tests pick each in turn).
 func newS4_dw(weights, bias []float32, impl kernelImpl) (*S4_dw, error) {
 	g := s4_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1118,7 +1118,7 @@ func (l *S4_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s4_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1173,7 +1173,7 @@ func NewS4_gconv2(weights, bias []float32) (*S4_gconv2, error) {
 // newS4_gconv2 packs the weights for implementation impl (tests pick each in turn).
 func newS4_gconv2(weights, bias []float32, impl kernelImpl) (*S4_gconv2, error) {
 	g := s4_gconv2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1192,7 +1192,7 @@ func (l *S4_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4_gconv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s4_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1247,7 +1247,7 @@ func NewS4r_gconv1(weights, bias []float32) (*S4r_gconv1, error) {
 // newS4r_gconv1 packs the weights for implementation impl (tests pick each in turn).
 func newS4r_gconv1(weights, bias []float32, impl kernelImpl) (*S4r_gconv1, error) {
 	g := s4r_gconv1Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1266,7 +1266,7 @@ func (l *S4r_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4r_gconv1Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s4r_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1321,7 +1321,7 @@ func NewS4r_dw(weights, bias []float32) (*S4r_dw, error) {
 // newS4r_dw packs the weights for implementation impl (tests pick each in turn).
 func newS4r_dw(weights, bias []float32, impl kernelImpl) (*S4r_dw, error) {
 	g := s4r_dwGeometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1340,7 +1340,7 @@ func (l *S4r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4r_dwGeometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s4r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1395,7 +1395,7 @@ func NewS4r_gconv2(weights, bias []float32) (*S4r_gconv2, error) {
 // newS4r_gconv2 packs the weights for implementation impl (tests pick each in turn).
 func newS4r_gconv2(weights, bias []float32, impl kernelImpl) (*S4r_gconv2, error) {
 	g := s4r_gconv2Geometry
-	g.blockVecs = impl.blockVecs
+	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
 		return nil, err
@@ -1414,7 +1414,7 @@ func (l *S4r_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4r_gconv2Geometry.forward(l.kernel, l.w, dst, src, n, h, w)
+	return s4r_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
