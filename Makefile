@@ -1,6 +1,6 @@
 # convgen: generate, test, fuzz and benchmark the kernel packages.
 GO      ?= go
-PRESETS := alexnet resnext50 mobilenetv1 mobilenetv2 shufflenetv1
+PRESETS := alexnet resnext50 mobilenetv1 mobilenetv2 mobilenetv2_nchw shufflenetv1
 FUZZTIME ?= 2s
 
 .PHONY: all generate check-generated vet test test-go test-purego fuzz bench demo clean

@@ -120,7 +120,7 @@ func avx512Kernels(p *Plan) []templates.Kernel {
 func kernelNames(ks []templates.Kernel) string {
 	var names []string
 	for _, k := range ks {
-		names = append(names, fmt.Sprintf("%s (%dch x %dpx)", k.Name, templates.Lanes*k.BlockVec, k.PixTile))
+		names = append(names, fmt.Sprintf("%s (%dch x %dpx)", k.Name, k.TileChannels(), k.PixTile))
 	}
 	return strings.Join(names, ", ")
 }

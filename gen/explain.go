@@ -46,9 +46,10 @@ type LayerCost struct {
 	Bound     string  `json:"bound,omitempty"`     // "compute" or "memory"; empty without an input size
 
 	Kernel   string `json:"kernel"`    // the planned kernel's name
-	Family   string `json:"family"`    // dwconv, gconv, pwconv, pgconv
-	BlockVec int    `json:"block_vec"` // register tile: vectors of 8 output channels …
+	Family   string `json:"family"`    // dwconv, gconv, pwconv, pgconv, nchwconv
+	BlockVec int    `json:"block_vec"` // NHWC register tile: vectors of 8 output channels …
 	PixTile  int    `json:"pix_tile"`  // … by this many output pixels
+	TileCh   int    `json:"tile_ch"`   // output channels of the register tile (8·block_vec for NHWC)
 }
 
 // CostTotals sums the layers. MACs, FLOPs and Bytes cover only the layers
@@ -87,6 +88,7 @@ func Explain(p *Plan, m Machine) *Cost {
 			MACsPerPixel: int64(l.Cout) * int64(l.Cin/l.Groups) * int64(l.KH*l.KW),
 			DensePerPix:  int64(l.Cout) * int64(l.Cin) * int64(l.KH*l.KW),
 			Kernel:       k.Name, Family: k.Family.String(), BlockVec: k.BlockVec, PixTile: k.PixTile,
+			TileCh: k.TileChannels(),
 		}
 		lc.Params, lc.DenseParams = lc.MACsPerPixel, lc.DensePerPix
 		if l.Bias {
@@ -176,7 +178,7 @@ func (c *Cost) WriteTable(w io.Writer) error {
 			intensity, bound = fmt.Sprintf("%.1f", l.Intensity), l.Bound
 		}
 		row(l.Name, l.Shape, size, human(l.Params), human(l.MACsPerPixel), macs, dense,
-			fmt.Sprintf("%gx", l.Saving), intensity, bound, l.Family, fmt.Sprintf("%dch x %dpx", 8*l.BlockVec, l.PixTile))
+			fmt.Sprintf("%gx", l.Saving), intensity, bound, l.Family, fmt.Sprintf("%dch x %dpx", l.TileCh, l.PixTile))
 	}
 	t := c.Totals
 	macs, dense, intensity := "-", "-", "-"

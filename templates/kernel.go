@@ -92,6 +92,14 @@ func (k Kernel) ShufflePos(o int) int {
 	return (o%q)*k.Shuffle + o/q
 }
 
+// TileChannels is the number of output channels a register tile holds.
+func (k Kernel) TileChannels() int {
+	if k.Family == Planar {
+		return k.ChanTile
+	}
+	return Lanes * k.BlockVec
+}
+
 // Taps is kh·kw.
 func (k Kernel) Taps() int { return k.KH * k.KW }
 

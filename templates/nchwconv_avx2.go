@@ -174,15 +174,25 @@ func (a *avx2) planarBlock(k Kernel, co, o0 int, p planarRegs) {
 // byte offset xo; mask, when set, limits the single vector's lanes.
 func (a *avx2) planarTile(k Kernel, co, o0, vecs int, mask reg.VecVirtual, xo reg.GPVirtual, p planarRegs) {
 	c := a.c
-	acc := make([][]reg.VecVirtual, co)
-	for ch := range acc {
-		acc[ch] = make([]reg.VecVirtual, vecs)
-		for j := range acc[ch] {
-			acc[ch][j] = c.YMM()
-			if j == 0 {
-				c.VBROADCASTSS(operand.Mem{Base: p.wp, Disp: 4 * ch}, acc[ch][0])
-			} else {
-				c.VMOVAPS(acc[ch][0], acc[ch][j])
+	// A narrow tile has too few accumulators to hide the FMA latency
+	// (4 cycles, 2 a cycle: 8 chains keep the units busy), so its taps
+	// alternate between sets accumulators, summed at the end.
+	sets := planarSets(co, vecs)
+	acc := make([][][]reg.VecVirtual, sets)
+	for set := range acc {
+		acc[set] = make([][]reg.VecVirtual, co)
+		for ch := range acc[set] {
+			acc[set][ch] = make([]reg.VecVirtual, vecs)
+			for j := range acc[set][ch] {
+				acc[set][ch][j] = c.YMM()
+				switch {
+				case set > 0:
+					c.VXORPS(acc[set][ch][j], acc[set][ch][j], acc[set][ch][j])
+				case j == 0:
+					c.VBROADCASTSS(operand.Mem{Base: p.wp, Disp: 4 * ch}, acc[0][ch][0])
+				default:
+					c.VMOVAPS(acc[0][ch][0], acc[0][ch][j])
+				}
 			}
 		}
 	}
@@ -210,13 +220,28 @@ func (a *avx2) planarTile(k Kernel, co, o0, vecs int, mask reg.VecVirtual, xo re
 							c.ADDQ(p.phase, base)
 						}
 					}
-					a.planarTap(k, acc, co, ky*k.KW+kx, operand.Mem{Base: base, Index: xo, Scale: 1, Disp: 4 * col}, wq, mask)
+					tap := ky*k.KW + kx
+					a.planarTap(k, acc[tap%sets], co, tap, operand.Mem{Base: base, Index: xo, Scale: 1, Disp: 4 * col}, wq, mask)
 				}
 			}
 		}
 		c.ADDQ(operand.U32(k.Taps()*co*4), wq)
 		c.ADDQ(p.srcPlane, sc)
 	})
+	for set := 1; set < sets; set++ {
+		for ch := range acc[0] {
+			for j, x := range acc[0][ch] {
+				c.VADDPS(acc[set][ch][j], x, x)
+			}
+		}
+	}
+	a.clampStore(k, acc[0], co, o0, mask, xo, p)
+}
+
+// clampStore clamps a Planar tile and stores channel ch's vectors into its
+// plane (ShufflePos(o0+ch) when shuffled).
+func (a *avx2) clampStore(k Kernel, acc [][]reg.VecVirtual, co, o0 int, mask reg.VecVirtual, xo reg.GPVirtual, p planarRegs) {
+	c := a.c
 	a.clamp(k, acc)
 	d := c.GP64()
 	var plane reg.GPVirtual

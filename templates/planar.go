@@ -70,18 +70,46 @@ func (k Kernel) checkPlanar() error {
 	return nil
 }
 
+// planarSets is the number of accumulator sets a Planar tile of co
+// channels × vecs vectors spreads its taps over: enough for 8 independent
+// FMA chains (two FMA units, four cycles of latency), at most 4.
+func planarSets(co, vecs int) int {
+	sets := 1
+	for sets < 4 && 2*sets*co*vecs <= 8 {
+		sets *= 2
+	}
+	return sets
+}
+
 // planarLiveVectors is the peak number of YMM values the Planar AVX2
-// template keeps live (see PlanarVecs); the masked tail tile holds co
-// accumulators, the input, the weight and the mask.
+// template keeps live: over every tile it runs (PlanarVecs vectors, the
+// 4-, 2- and 1-vector tails, the masked vector), the accumulator sets plus
+// one tap's inputs and weight (a single unmasked channel FMAs from memory:
+// the weight only), plus the mask.
 func (k Kernel) planarLiveVectors() int {
 	peak := 0
 	for _, b := range k.ChanBlocks() {
 		v := PlanarVecs(b.Chans)
-		step := v + 1
-		if b.Chans == 1 {
-			step = 1
+		tiles := []int{v}
+		for _, n := range []int{4, 2, 1} {
+			if n < v {
+				tiles = append(tiles, n)
+			}
 		}
-		peak = max(peak, b.Chans*v+step, b.Chans+3)
+		for i, n := range append(tiles, 0) {
+			masked := i == len(tiles)
+			if masked {
+				n = 1
+			}
+			step := n + 1
+			if b.Chans == 1 && !masked {
+				step = 1
+			}
+			if masked {
+				step++
+			}
+			peak = max(peak, planarSets(b.Chans, n)*b.Chans*n+step)
+		}
 	}
 	return peak
 }

@@ -21,17 +21,21 @@ type Runner interface {
 }
 
 // Peer is a library under comparison. Name is its benchmark name
-// (BenchmarkOneDNN/<row>).
+// (BenchmarkOneDNN/<row>, BenchmarkOneDNNAVX2/<row>).
 type Peer struct {
 	Name string
 	New  func(row Row, weights []float32) (Runner, error)
 }
 
-// The peers, in table order.
+// The peers, in table order. OneDNNAVX2 is oneDNN limited to AVX2; it only
+// runs in a process started with ONEDNN_MAX_CPU_ISA=AVX2 (MaxISAEnv), where
+// OneDNN is not benchmarked. XNNPACK has no such switch: it always runs the
+// best kernels it has for the CPU.
 var (
-	OneDNN  = Peer{Name: "OneDNN", New: newOneDNN}
-	XNNPACK = Peer{Name: "XNNPACK", New: newXNNPACK}
-	All     = []Peer{OneDNN, XNNPACK}
+	OneDNN     = Peer{Name: "OneDNN", New: newOneDNN}
+	OneDNNAVX2 = Peer{Name: "OneDNNAVX2", New: newOneDNNAVX2}
+	XNNPACK    = Peer{Name: "XNNPACK", New: newXNNPACK}
+	All        = []Peer{OneDNN, OneDNNAVX2, XNNPACK}
 )
 
 // UnsupportedError says a peer has no implementation for a shape: the
