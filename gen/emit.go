@@ -228,8 +228,11 @@ func layersFile(p *Plan) *jen.File {
 			jen.Id("packCin"):    jen.Lit(k.PackCin()),
 			jen.Id("packCout"):   jen.Lit(k.PackCout()),
 		}
-		if l.NCHW && k.Shuffled() {
-			geomFields[jen.Id("wholeGroups")] = jen.Lit(true)
+		if l.NCHW {
+			geomFields[jen.Id("nchw")] = jen.Lit(true)
+			if k.Shuffled() {
+				geomFields[jen.Id("wholeGroups")] = jen.Lit(true)
+			}
 		}
 		f.Var().Id(geom).Op("=").Id("geometry").Values(geomFields)
 		biasDoc := "bias must be nil or empty (the layer has no bias)"

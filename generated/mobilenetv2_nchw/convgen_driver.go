@@ -42,9 +42,10 @@ type geometry struct {
 	// channel blocks of blockVecs vectors.
 	packGroups, packCin, packCout, blockVecs int
 
-	// wholeGroups: an NCHW kernel that runs every group in one call (its
-	// output channels are shuffled across groups).
-	wholeGroups bool
+	// nchw: activations are [n][c][h][w] (the layer runs forwardPlanar).
+	// wholeGroups: its kernel runs every group in one call (the output
+	// channels are shuffled across groups).
+	nchw, wholeGroups bool
 }
 
 func (g *geometry) spanH() int { return (g.kh-1)*g.dh + 1 }
@@ -183,7 +184,7 @@ func (g *geometry) forwardParallel(k rowKernel, w, dst, src []float32, n, h, wd,
 		return err
 	}
 	r := g.walk(k, w, dst, src, h, wd, oh, ow)
-	splitRows(n*oh, workers, func(from, to int) {
+	splitRows(n*oh, workersFor(workers, g.macs(n, oh, ow)), func(from, to int) {
 		buf := scratch.Get().(*[]float32)
 		defer scratch.Put(buf)
 		r.rows(from, to, buf, nil)
@@ -205,7 +206,7 @@ func forwardFused(name string, dw *geometry, dwk rowKernel, dww []float32, pw *g
 		return err
 	}
 	r := dw.walk(dwk, dww, nil, src, h, wd, oh, ow)
-	splitRows(n*oh, workers, func(from, to int) {
+	splitRows(n*oh, workersFor(workers, dw.macs(n, oh, ow)+pw.macs(n, oh, ow)), func(from, to int) {
 		buf := scratch.Get().(*[]float32)
 		defer scratch.Put(buf)
 		rowBuf := scratch.Get().(*[]float32)
@@ -220,7 +221,8 @@ func forwardFused(name string, dw *geometry, dwk rowKernel, dww []float32, pw *g
 }
 
 // splitRows runs do over [0, total) in contiguous runs on workers
-// goroutines (≤ 0: GOMAXPROCS; 1: on the calling goroutine).
+// goroutines (≤ 0: GOMAXPROCS; 1: on the calling goroutine). The calling
+// goroutine takes the last run itself rather than wait idle.
 func splitRows(total, workers int, do func(from, to int)) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -232,14 +234,38 @@ func splitRows(total, workers int, do func(from, to int)) {
 	}
 	per := ceilDiv(total, workers)
 	var wg sync.WaitGroup
-	for from := 0; from < total; from += per {
+	from := 0
+	for ; from+per < total; from += per {
 		wg.Add(1)
 		go func(from, to int) {
 			defer wg.Done()
 			do(from, to)
-		}(from, min(from+per, total))
+		}(from, from+per)
 	}
+	do(from, total)
 	wg.Wait()
+}
+
+// minWorkerMACs is the least work worth another goroutine: about 512K
+// multiply-adds, 5–10 µs of one core, above the few microseconds it
+// takes to wake an idle P and join it. Smaller calls run on fewer workers
+// (a 14×14 depthwise layer on one), where splitting them cost more than it
+// saved.
+const minWorkerMACs = 1 << 19
+
+// workersFor caps workers (≤ 0: GOMAXPROCS) for a call of macs
+// multiply-adds.
+func workersFor(workers int, macs float64) int {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	return max(1, min(workers, int(min(macs/minWorkerMACs, float64(workers)))))
+}
+
+// macs is the number of multiply-adds of an n-image call with an oh×ow
+// output (float64: it may exceed int).
+func (g *geometry) macs(n, oh, ow int) float64 {
+	return float64(n) * float64(oh) * float64(ow) * float64(g.cout) * float64(g.cin/g.groups*g.kh*g.kw)
 }
 
 // rowSink redirects computed output rows: into buf instead of dst, then
@@ -430,19 +456,24 @@ func (g *geometry) check(dst, src []float32, n, h, w int) (oh, ow int, err error
 	}
 	// Both products first, so that an overflow is reported whatever the
 	// slices are.
+	// The products in the layout's order, for the messages.
+	in, out := fmt.Sprintf("n·h·w·cin = %d·%d·%d·%d", n, h, w, g.cin), fmt.Sprintf("n·oh·ow·cout = %d·%d·%d·%d", n, oh, ow, g.cout)
+	if g.nchw {
+		in, out = fmt.Sprintf("n·cin·h·w = %d·%d·%d·%d", n, g.cin, h, w), fmt.Sprintf("n·cout·oh·ow = %d·%d·%d·%d", n, g.cout, oh, ow)
+	}
 	need, ok := mulAll(n, h, w, g.cin)
 	if !ok {
-		return 0, 0, errf("n·h·w·cin = %d·%d·%d·%d overflows int", n, h, w, g.cin)
+		return 0, 0, errf("%s overflows int", in)
 	}
 	needOut, ok := mulAll(n, oh, ow, g.cout)
 	if !ok {
-		return 0, 0, errf("n·oh·ow·cout = %d·%d·%d·%d overflows int", n, oh, ow, g.cout)
+		return 0, 0, errf("%s overflows int", out)
 	}
 	if len(src) < need {
-		return 0, 0, errf("src has %d elements, want n·h·w·cin = %d·%d·%d·%d = %d", len(src), n, h, w, g.cin, need)
+		return 0, 0, errf("src has %d elements, want %s = %d", len(src), in, need)
 	}
 	if len(dst) < needOut {
-		return 0, 0, errf("dst has %d elements, want n·oh·ow·cout = %d·%d·%d·%d = %d", len(dst), n, oh, ow, g.cout, needOut)
+		return 0, 0, errf("dst has %d elements, want %s = %d", len(dst), out, needOut)
 	}
 	// Forward reads src while it writes dst, row by row, so it cannot work
 	// in place: an output row would overwrite inputs later rows still read.

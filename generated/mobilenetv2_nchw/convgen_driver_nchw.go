@@ -4,8 +4,6 @@
 
 package mobilenetv2nchw
 
-import "runtime"
-
 // The NCHW half of the driver: layers with layout "nchw" run a plane
 // kernel, vectorized along the output row, over input planes in which
 // every tap of every output pixel exists. convgen copies this file into a
@@ -247,9 +245,7 @@ func (g *geometry) forwardPlanar(k planeKernel, w, dst, src []float32, n, h, wd,
 		}, in, ng
 	}
 	units := n * chunks
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers = workersFor(workers, g.macs(n, oh, ow))
 	if workers == 1 || units >= workers {
 		splitRows(units, workers, func(from, to int) {
 			buf := scratch.Get().(*[]float32)
