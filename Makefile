@@ -67,13 +67,18 @@ race:
 	$(GO) test -race -count=1 -run '$(RACE_RUN)' ./generated/... ./templates/driver ./verify
 
 # The benchmark set bench/spec.json: convgen's kernels (generated into
-# bench/kernels) beside oneDNN and XNNPACK (cgo, in the bench/ module only),
-# all on one thread, as one markdown table on stdout and in
-# bench/results/latest.md. BENCH_COUNT=3 takes the median of 3 runs per cell;
+# bench/kernels) beside oneDNN (also limited to AVX2) and XNNPACK (cgo, in
+# the bench/ module only), all on one thread, as one markdown table on stdout
+# and in bench/results/latest.md. BENCH_COUNT=3 takes the median of 3 runs per cell;
 # PEAK is the FMA peak in GFLOP/s for the last column. See bench/README.md.
 BENCH_COUNT ?= 1
 PEAK        ?= 280
 BENCH_ENV   := GOMAXPROCS=1 OMP_NUM_THREADS=1
+# oneDNN reads its ISA limit once per process: the main run has none (the
+# "oneDNN" column), a second go test of BenchmarkOneDNNAVX2 alone runs with
+# ONEDNN_MAX_CPU_ISA=AVX2 (the "oneDNN AVX2" column).
+BENCH_ISA_ALL  := env -u ONEDNN_MAX_CPU_ISA -u DNNL_MAX_CPU_ISA
+BENCH_ISA_AVX2 := ONEDNN_MAX_CPU_ISA=AVX2
 
 .PHONY: bench-deps bench-smoke
 
@@ -85,25 +90,29 @@ bench-deps:
 	cd bench && $(GO) generate .
 
 # BENCH_COUNT whole passes rather than go test -count: a burst of load from
-# elsewhere then hits one run of many cells, not every run of one cell.
+# elsewhere then hits one run of many cells, not every run of one cell. Each
+# pass is the main run, then the AVX2-limited oneDNN run.
 # -p 1: the two test binaries never run at the same time. The table is made
 # even when a benchmark failed (a peer off the reference shows as "wrong");
 # the target fails afterwards.
 bench: bench-deps
 	mkdir -p bench/results
 	cd bench && : >results/raw.txt && : >results/failed && for i in $$(seq $(BENCH_COUNT)); do \
-	  { $(BENCH_ENV) $(GO) test -p 1 -run '^$$' -bench . -benchtime 1s ./kernels ./peers || echo "pass $$i" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
+	  { $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -p 1 -run '^$$' -bench . -benchtime 1s ./kernels ./peers || echo "pass $$i" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
+	  { $(BENCH_ENV) $(BENCH_ISA_AVX2) $(GO) test -run '^$$' -bench '^BenchmarkOneDNNAVX2$$' -benchtime 1s ./peers || echo "pass $$i (oneDNN AVX2)" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
 	done
 	cd bench && $(GO) run ./cmd/table -spec spec.json -peak $(PEAK) results/raw.txt >results/latest.md && cat results/latest.md
 	@test ! -s bench/results/failed || { echo "bench: go test failed (see bench/results/raw.txt)"; exit 1; }
 
 # CI: vet, the peers' reference checks and the table tool's tests, then every
-# benchmark once and the table.
+# benchmark once, the AVX2-limited oneDNN's reference checks and benchmarks
+# once in their own process, and the table.
 bench-smoke: bench-deps
 	mkdir -p bench/results
 	cd bench && $(GO) vet ./...
-	cd bench && $(BENCH_ENV) $(GO) test -count=1 ./peers ./cmd/table
-	cd bench && $(BENCH_ENV) $(GO) test -p 1 -run '^$$' -bench . -benchtime 1x ./kernels ./peers >results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
+	cd bench && $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -count=1 ./peers ./cmd/table
+	cd bench && $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -p 1 -run '^$$' -bench . -benchtime 1x ./kernels ./peers >results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
+	cd bench && $(BENCH_ENV) $(BENCH_ISA_AVX2) $(GO) test -count=1 -run '^TestOneDNNAVX2$$' -bench '^BenchmarkOneDNNAVX2$$' -benchtime 1x ./peers >>results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
 	cd bench && $(GO) run ./cmd/table -spec spec.json -peak $(PEAK) results/smoke.txt
 
 # The README's first command: generate a package from a preset and run it.

@@ -67,8 +67,49 @@ func TestOneDNN(t *testing.T) {
 
 func TestXNNPACK(t *testing.T) { testPeer(t, XNNPACK) }
 
-// TestImpl logs which implementation oneDNN picks per row (go test -v).
+// TestOneDNNAVX2 is TestOneDNN for oneDNN limited to AVX2; it needs its own
+// process: ONEDNN_MAX_CPU_ISA=AVX2 go test -run TestOneDNNAVX2 ./peers.
+func TestOneDNNAVX2(t *testing.T) {
+	if reason := skipAVX2(); reason != "" {
+		t.Skip(reason)
+	}
+	t.Log(OneDNNInfo())
+	if isa := OneDNNISA(); isa != "avx2" {
+		t.Fatalf("oneDNN ISA limit %q (%s or DNNL_MAX_CPU_ISA), but oneDNN targets %s", OneDNNMaxISA(), MaxISAEnv, isa)
+	}
+	testPeer(t, OneDNNAVX2)
+}
+
+// TestOneDNNAVX2Guard: where oneDNN targets more than AVX2, the AVX2 peer
+// refuses to build rather than run (and be timed as) other code.
+func TestOneDNNAVX2Guard(t *testing.T) {
+	if isa := OneDNNISA(); isa == "avx2" {
+		t.Skipf("oneDNN targets avx2 here (%s=%q): nothing to refuse", MaxISAEnv, OneDNNMaxISA())
+	}
+	row := rows(t)[0]
+	r, err := OneDNNAVX2.New(row, make([]float32, row.Conv.WeightLen()))
+	if err == nil {
+		r.Close()
+		t.Fatalf("oneDNN AVX2 built %s with oneDNN targeting %s", row.Name, OneDNNISA())
+	}
+	t.Log(err)
+}
+
+// skipAVX2 is why the AVX2-limited oneDNN is not run in this process, or "".
+func skipAVX2() string {
+	if !oneDNNRestricted() {
+		return "oneDNN is not limited to AVX2 in this process: set " + MaxISAEnv + "=AVX2 (make bench runs it in a go test of its own)"
+	}
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+		return "the CPU has no AVX2 and FMA"
+	}
+	return ""
+}
+
+// TestImpl logs which implementation oneDNN picks per row (go test -v;
+// with ONEDNN_MAX_CPU_ISA=AVX2: the AVX2 picks).
 func TestImpl(t *testing.T) {
+	t.Logf("oneDNN ISA %s (%s=%q)", OneDNNISA(), MaxISAEnv, OneDNNMaxISA())
 	for _, row := range rows(t) {
 		w := make([]float32, row.Conv.WeightLen())
 		r, err := OneDNN.New(row, w)
@@ -81,7 +122,29 @@ func TestImpl(t *testing.T) {
 	}
 }
 
-func BenchmarkOneDNN(b *testing.B)  { benchPeer(b, OneDNN) }
+// BenchmarkOneDNN is the unrestricted library: it skips in a process whose
+// oneDNN is limited by ONEDNN_MAX_CPU_ISA, which would time other code under
+// its name.
+func BenchmarkOneDNN(b *testing.B) {
+	if oneDNNRestricted() {
+		b.Skip("oneDNN is limited by " + MaxISAEnv + "/DNNL_MAX_CPU_ISA=" + OneDNNMaxISA() + " in this process; BenchmarkOneDNNAVX2 times that")
+	}
+	benchPeer(b, OneDNN)
+}
+
+// BenchmarkOneDNNAVX2 is oneDNN limited to AVX2: it runs only in a process
+// started with ONEDNN_MAX_CPU_ISA=AVX2 and fails when oneDNN targets
+// anything else there.
+func BenchmarkOneDNNAVX2(b *testing.B) {
+	if reason := skipAVX2(); reason != "" {
+		b.Skip(reason)
+	}
+	if isa := OneDNNISA(); isa != "avx2" {
+		b.Fatalf("oneDNN ISA limit %q (%s or DNNL_MAX_CPU_ISA), but oneDNN targets %s: nothing timed", OneDNNMaxISA(), MaxISAEnv, isa)
+	}
+	benchPeer(b, OneDNNAVX2)
+}
+
 func BenchmarkXNNPACK(b *testing.B) { benchPeer(b, XNNPACK) }
 
 // benchPeer times Run only: weights are packed by New before the clock

@@ -2,10 +2,14 @@
 // package (bench/kernels) and the peers package (bench/peers) into one
 // markdown table of GFLOP/s per benchmark row. It runs nothing itself.
 //
-//	go test -run '^$' -bench . ./kernels ./peers | go run ./cmd/table -spec spec.json
+//	go test -run '^$' -bench . ./kernels ./peers >raw.txt
+//	ONEDNN_MAX_CPU_ISA=AVX2 go test -run '^$' -bench '^BenchmarkOneDNNAVX2$' ./peers >>raw.txt
+//	go run ./cmd/table -spec spec.json raw.txt
 //
-// Input is the files named on the command line, or stdin. With -count > 1
-// each cell is the median of its runs.
+// The second run gives the "oneDNN AVX2" column (oneDNN limited to AVX2,
+// which it allows once per process) and with it the "convgen AVX2 / best
+// AVX2 peer" ratio. Input is the files named on the command line, or stdin.
+// With -count > 1 each cell is the median of its runs.
 package main
 
 import (
@@ -97,12 +101,22 @@ type (
 var (
 	isaCols   = []string{"avx2", "avx512"}
 	goCols    = []string{"purego", "naive"}
-	peerCols  = []string{"OneDNN", "XNNPACK"}
+	peerCols  = []string{"OneDNN", "OneDNNAVX2", "XNNPACK"}
 	colHeader = map[column]string{
 		{Name: "avx2"}: "convgen avx2", {Name: "avx512"}: "convgen avx512",
 		{Name: "purego"}: "pure Go", {Name: "naive"}: "naive",
-		{Peer: true, Name: "OneDNN"}: "oneDNN", {Peer: true, Name: "XNNPACK"}: "XNNPACK",
+		{Peer: true, Name: "OneDNN"}: "oneDNN", {Peer: true, Name: "OneDNNAVX2"}: "oneDNN AVX2",
+		{Peer: true, Name: "XNNPACK"}: "XNNPACK",
 	}
+)
+
+// avx2Col is convgen's AVX2 path and avx2Peers the peers known to run only
+// AVX2 code (oneDNN under ONEDNN_MAX_CPU_ISA=AVX2), for the "convgen AVX2 /
+// best AVX2 peer" ratio. XNNPACK is not among them: it has no switch to keep
+// it off AVX-512.
+var (
+	avx2Col   = column{Name: "avx2"}
+	avx2Peers = []column{{Peer: true, Name: "OneDNNAVX2"}}
 )
 
 // parallel reports a ForwardParallel path (avx2_parallel, ...): on one
@@ -207,18 +221,19 @@ func markdown(r *results.Results, o options) string {
 	for _, c := range cols {
 		b.WriteString(" " + header(c) + " |")
 	}
-	b.WriteString(" convgen/best peer | % of FMA peak |\n| --- |")
+	b.WriteString(" convgen/best peer | convgen AVX2 / best AVX2 peer | % of FMA peak |\n| --- |")
 	for range cols {
 		b.WriteString(" ---: |")
 	}
-	b.WriteString(" ---: | ---: |\n")
+	b.WriteString(" ---: | ---: | ---: |\n")
 	for _, name := range names {
 		row := cells[name]
 		b.WriteString("| " + name + " |")
 		for _, c := range cols {
 			b.WriteString(" " + text(row[c]) + " |")
 		}
-		// Best convgen ISA path (not pure Go or naive) over the best peer.
+		// Best convgen ISA path (not pure Go or naive) over the best peer,
+		// any peer column (the AVX2-limited oneDNN included).
 		best, bestPeer := 0.0, 0.0
 		for _, c := range isa {
 			if v, ok := row[c].Value(); ok {
@@ -230,14 +245,27 @@ func markdown(r *results.Results, o options) string {
 				bestPeer = max(bestPeer, x)
 			}
 		}
-		ratio, pct := "—", "—"
+		// convgen's AVX2 path over the best peer restricted to AVX2.
+		avx2, bestAVX2Peer := 0.0, 0.0
+		if v, ok := row[avx2Col].Value(); ok {
+			avx2 = v
+		}
+		for _, c := range avx2Peers {
+			if v, ok := row[c].Value(); ok {
+				bestAVX2Peer = max(bestAVX2Peer, v)
+			}
+		}
+		ratio, ratioAVX2, pct := "—", "—", "—"
 		if best > 0 && bestPeer > 0 {
 			ratio = fmt.Sprintf("%.2f×", best/bestPeer)
+		}
+		if avx2 > 0 && bestAVX2Peer > 0 {
+			ratioAVX2 = fmt.Sprintf("%.2f×", avx2/bestAVX2Peer)
 		}
 		if best > 0 && peak > 0 {
 			pct = fmt.Sprintf("%.0f%%", 100*best/peak)
 		}
-		b.WriteString(" " + ratio + " | " + pct + " |\n")
+		b.WriteString(" " + ratio + " | " + ratioAVX2 + " | " + pct + " |\n")
 	}
 	runs := "one run"
 	if r.Count > 1 {
@@ -247,7 +275,7 @@ func markdown(r *results.Results, o options) string {
 	if r.CPU != "" {
 		fmt.Fprintf(&b, "; cpu: %s", r.CPU)
 	}
-	b.WriteString(". n/a: the peer has no implementation for the shape; wrong: the benchmark failed (a peer: its reference check), not timed; —: not measured.")
+	b.WriteString(". oneDNN AVX2: oneDNN limited to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2, a go test run of its own). n/a: the peer has no implementation for the shape; wrong: the benchmark failed (a peer: its reference check), not timed; —: not measured.")
 	if hidden > 0 {
 		fmt.Fprintf(&b, " %d ForwardParallel column(s) (*_parallel) not shown: -parallel.", hidden)
 	}

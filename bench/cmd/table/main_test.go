@@ -10,8 +10,9 @@ import (
 // canned is go test -bench output of both packages as `make bench` makes
 // it: -count 3 (medians), GOMAXPROCS suffixes on some names, an avx512
 // path on one row only, ForwardParallel paths (hidden by default, never the
-// best convgen), a failed and a skipped peer, and a benchmark whose result
-// line was split by output.
+// best convgen), a failed and a skipped peer, a benchmark whose result
+// line was split by output, and the AVX2-limited oneDNN: skipped in the
+// first run, then its own run (ONEDNN_MAX_CPU_ISA=AVX2) with a skipped row.
 const canned = `goos: linux
 goarch: amd64
 pkg: github.com/convgen/convgen/bench/kernels
@@ -41,12 +42,26 @@ BenchmarkOneDNN/dense3_c64_56-2      	    1000	    100000 ns/op	       270.00 GF
 BenchmarkXNNPACK/dw3_s1_c144_56      	    1000	    100000 ns/op	        50.00 GFLOP/s
 --- FAIL: BenchmarkXNNPACK/dense3_c64_56
     peers_test.go:99: wrong result, not timed: ...
+--- SKIP: BenchmarkOneDNNAVX2
+    peers_test.go:141: oneDNN is not limited to AVX2 in this process: set ONEDNN_MAX_CPU_ISA=AVX2 (make bench runs it in a go test of its own)
 --- SKIP: BenchmarkXNNPACK/gc1_g3_shuffle
     peers_test.go:97: XNNPACK: unsupported: ...
 --- FAIL: BenchmarkXNNPACK
 FAIL
 exit status 1
 FAIL	github.com/convgen/convgen/bench/peers	12.0s
+goos: linux
+goarch: amd64
+pkg: github.com/convgen/convgen/bench/peers
+cpu: AMD EPYC
+BenchmarkOneDNNAVX2/dw3_s1_c144_56   	    1000	    100000 ns/op	        21.00 GFLOP/s
+BenchmarkOneDNNAVX2/dw3_s1_c144_56   	    1000	    100000 ns/op	        19.00 GFLOP/s
+BenchmarkOneDNNAVX2/dw3_s1_c144_56   	    1000	    100000 ns/op	        20.00 GFLOP/s
+--- SKIP: BenchmarkOneDNNAVX2/gc1_g3_shuffle
+    peers_test.go:97: oneDNN: unsupported: ...
+BenchmarkOneDNNAVX2/dense3_c64_56-2  	    1000	    100000 ns/op	       120.00 GFLOP/s
+PASS
+ok  	github.com/convgen/convgen/bench/peers	4.0s
 `
 
 func TestMarkdown(t *testing.T) {
@@ -55,13 +70,15 @@ func TestMarkdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := markdown(r, options{order: []string{"dw3_s1_c144_56", "gc1_g3_shuffle", "dense3_c64_56"}, peak: 100})
-	want := `| row | convgen avx2 | convgen avx512 | pure Go | naive | oneDNN | XNNPACK | convgen/best peer | % of FMA peak |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-| dw3_s1_c144_56 | 42.0 | 60.5 | 4.1 | 0.9 | 30.0 | 50.0 | 1.21× | 60% |
-| gc1_g3_shuffle | — | — | — | — | — | n/a | — | — |
-| dense3_c64_56 | 90.0 | — | 12.3 | 1.0 | 270.0 | wrong | 0.33× | 90% |
+	// The AVX2 ratio is convgen avx2 over oneDNN AVX2 alone: XNNPACK is
+	// faster on dw3_s1_c144_56 but not limited to AVX2.
+	want := `| row | convgen avx2 | convgen avx512 | pure Go | naive | oneDNN | oneDNN AVX2 | XNNPACK | convgen/best peer | convgen AVX2 / best AVX2 peer | % of FMA peak |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| dw3_s1_c144_56 | 42.0 | 60.5 | 4.1 | 0.9 | 30.0 | 20.0 | 50.0 | 1.21× | 2.10× | 60% |
+| gc1_g3_shuffle | — | — | — | — | — | n/a | n/a | — | — | — |
+| dense3_c64_56 | 90.0 | — | 12.3 | 1.0 | 270.0 | 120.0 | wrong | 0.33× | 0.75× | 90% |
 
-GFLOP/s, median of up to 3 runs per cell; FMA peak 100.0 GFLOP/s (-peak); cpu: AMD EPYC. n/a: the peer has no implementation for the shape; wrong: the benchmark failed (a peer: its reference check), not timed; —: not measured. 2 ForwardParallel column(s) (*_parallel) not shown: -parallel.
+GFLOP/s, median of up to 3 runs per cell; FMA peak 100.0 GFLOP/s (-peak); cpu: AMD EPYC. oneDNN AVX2: oneDNN limited to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2, a go test run of its own). n/a: the peer has no implementation for the shape; wrong: the benchmark failed (a peer: its reference check), not timed; —: not measured. 2 ForwardParallel column(s) (*_parallel) not shown: -parallel.
 `
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
@@ -69,8 +86,8 @@ GFLOP/s, median of up to 3 runs per cell; FMA peak 100.0 GFLOP/s (-peak); cpu: A
 	// -parallel shows them after the Go paths; the ratio still uses avx512.
 	got = markdown(r, options{order: []string{"dw3_s1_c144_56"}, peak: 100, showParallel: true})
 	for _, s := range []string{
-		"| row | convgen avx2 | convgen avx512 | pure Go | naive | convgen avx2_parallel | convgen purego_parallel | oneDNN | XNNPACK | convgen/best peer | % of FMA peak |",
-		"| dw3_s1_c144_56 | 42.0 | 60.5 | 4.1 | 0.9 | 99.0 | 98.0 | 30.0 | 50.0 | 1.21× | 60% |",
+		"| row | convgen avx2 | convgen avx512 | pure Go | naive | convgen avx2_parallel | convgen purego_parallel | oneDNN | oneDNN AVX2 | XNNPACK | convgen/best peer | convgen AVX2 / best AVX2 peer | % of FMA peak |",
+		"| dw3_s1_c144_56 | 42.0 | 60.5 | 4.1 | 0.9 | 99.0 | 98.0 | 30.0 | 20.0 | 50.0 | 1.21× | 2.10× | 60% |",
 	} {
 		if !strings.Contains(got, s) {
 			t.Errorf("missing %q in:\n%s", s, got)
@@ -92,9 +109,44 @@ BenchmarkOther/conv1 	 10	 1 ns/op	 3.50 GFLOP/s
 	}
 	got := markdown(r, options{peak: 117})
 	for _, s := range []string{
-		"| row | convgen avx2 | convgen avx512 | convgen avx512vnni | pure Go | naive | oneDNN | XNNPACK | Other | convgen/best peer | % of FMA peak |",
-		"| conv1 | — | — | 7.0 | — | — | — | — | 3.5 | 2.00× | 6% |",
+		"| row | convgen avx2 | convgen avx512 | convgen avx512vnni | pure Go | naive | oneDNN | oneDNN AVX2 | XNNPACK | Other | convgen/best peer | convgen AVX2 / best AVX2 peer | % of FMA peak |",
+		"| conv1 | — | — | 7.0 | — | — | — | — | — | 3.5 | 2.00× | — | 6% |",
 		"one run per cell; FMA peak 117.0 GFLOP/s",
+	} {
+		if !strings.Contains(got, s) {
+			t.Errorf("missing %q in:\n%s", s, got)
+		}
+	}
+}
+
+// The AVX2 ratio needs both convgen's avx2 path and a measured oneDNN AVX2
+// cell (a failed one does not count); the AVX2-limited oneDNN is a peer like
+// any other for convgen/best peer, so it counts there when it is the fastest.
+func TestAVX2Ratio(t *testing.T) {
+	in := `pkg: github.com/convgen/convgen/bench/kernels
+BenchmarkA/avx2 	 10	 1 ns/op	 10.00 GFLOP/s
+BenchmarkA/avx512 	 10	 1 ns/op	 30.00 GFLOP/s
+BenchmarkB/avx2 	 10	 1 ns/op	 12.00 GFLOP/s
+BenchmarkC/purego 	 10	 1 ns/op	 2.00 GFLOP/s
+pkg: github.com/convgen/convgen/bench/peers
+BenchmarkOneDNN/a 	 10	 1 ns/op	 40.00 GFLOP/s
+BenchmarkXNNPACK/a 	 10	 1 ns/op	 5.00 GFLOP/s
+BenchmarkOneDNN/b 	 10	 1 ns/op	 10.00 GFLOP/s
+pkg: github.com/convgen/convgen/bench/peers
+--- FAIL: BenchmarkOneDNNAVX2/a
+    peers_test.go:99: wrong result, not timed: ...
+BenchmarkOneDNNAVX2/b 	 10	 1 ns/op	 15.00 GFLOP/s
+BenchmarkOneDNNAVX2/c 	 10	 1 ns/op	 8.00 GFLOP/s
+`
+	r := results.New()
+	if err := r.Parse(strings.NewReader(in)); err != nil {
+		t.Fatal(err)
+	}
+	got := markdown(r, options{order: []string{"a", "b", "c"}, peak: 100})
+	for _, s := range []string{
+		"| a | 10.0 | 30.0 | — | — | 40.0 | wrong | 5.0 | 0.75× | — | 30% |",
+		"| b | 12.0 | — | — | — | 10.0 | 15.0 | — | 0.80× | 0.80× | 12% |",
+		"| c | — | — | 2.0 | — | — | 8.0 | — | — | — | — |",
 	} {
 		if !strings.Contains(got, s) {
 			t.Errorf("missing %q in:\n%s", s, got)

@@ -16,7 +16,7 @@ import (
 
 // A Column is a convgen kernel path (a sub-benchmark of the generated
 // BenchmarkX: avx2, avx512, purego, naive, ...) or a peer (BenchmarkPeer/row,
-// Name is the peer: OneDNN, XNNPACK, ...).
+// Name is the peer: OneDNN, OneDNNAVX2 (oneDNN limited to AVX2), XNNPACK, ...).
 type Column struct {
 	Peer bool
 	Name string
@@ -54,7 +54,7 @@ func New() *Results { return &Results{Cells: map[string]map[Column]*Cell{}} }
 var procSuffix = regexp.MustCompile(`-\d+$`)
 
 // peerNames are the peers' benchmark names, for input without pkg: lines.
-var peerNames = map[string]bool{"OneDNN": true, "XNNPACK": true}
+var peerNames = map[string]bool{"OneDNN": true, "OneDNNAVX2": true, "XNNPACK": true}
 
 // Parse adds the results in one `go test -bench` output. Runs of the same
 // benchmark, in one input or several, are collected in one cell.

@@ -18,6 +18,7 @@ some stray output
 BenchmarkExtra/naive 	 10	 1 ns/op	 1.00 GFLOP/s
 pkg: github.com/convgen/convgen/bench/peers
 BenchmarkOneDNN/dw3_s1_c144_56       	    1000	    100000 ns/op	        30.00 GFLOP/s
+BenchmarkOneDNNAVX2/dw3_s1_c144_56-2 	    1000	    100000 ns/op	        25.00 GFLOP/s
 --- FAIL: BenchmarkXNNPACK/dense3_c64_56
 --- SKIP: BenchmarkXNNPACK/gc1_g3_shuffle
 --- FAIL: BenchmarkXNNPACK
@@ -43,6 +44,7 @@ func TestParseRows(t *testing.T) {
 	}{
 		{"dw3_s1_c144_56", Column{Name: "avx2"}, 42, true},
 		{"dw3_s1_c144_56", Column{Peer: true, Name: "OneDNN"}, 30, true},
+		{"dw3_s1_c144_56", Column{Peer: true, Name: "OneDNNAVX2"}, 25, true},
 		{"dense3_c64_56", Column{Name: "purego"}, 12.34, true},
 		{"dense3_c64_56", Column{Peer: true, Name: "XNNPACK"}, 0, false},
 		{"gc1_g3_shuffle", Column{Peer: true, Name: "XNNPACK"}, 0, false},
@@ -59,6 +61,23 @@ func TestParseRows(t *testing.T) {
 	}
 	if c := cells["gc1_g3_shuffle"][Column{Peer: true, Name: "XNNPACK"}]; c == nil || !c.Skipped {
 		t.Errorf("gc1_g3_shuffle XNNPACK: %+v, want skipped", c)
+	}
+}
+
+// Without pkg: lines the peers are known by their benchmark names; the
+// AVX2-limited oneDNN is a peer column of its own, apart from OneDNN.
+func TestPeerNamesWithoutPkg(t *testing.T) {
+	r := New()
+	in := "BenchmarkOneDNN/dw3 \t 10 \t 1 ns/op \t 30.00 GFLOP/s\n" +
+		"BenchmarkOneDNNAVX2/dw3 \t 10 \t 1 ns/op \t 20.00 GFLOP/s\n" +
+		"BenchmarkXNNPACK/dw3 \t 10 \t 1 ns/op \t 10.00 GFLOP/s\n"
+	if err := r.Parse(strings.NewReader(in)); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]float64{"OneDNN": 30, "OneDNNAVX2": 20, "XNNPACK": 10} {
+		if got, ok := r.Cells["dw3"][Column{Peer: true, Name: name}].Value(); !ok || got != want {
+			t.Errorf("dw3 %s: %v, %v; want %v", name, got, ok, want)
+		}
 	}
 }
 
