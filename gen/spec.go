@@ -721,7 +721,9 @@ func parseJSONLayer(source string, index int, raw json.RawMessage) (Layer, *prob
 			l.Shuffle, msg = jsonInt(v)
 		case "layout":
 			if str, ok := jsonString(v); ok {
-				l.NCHW, msg = parseLayout(str)
+				if l.NCHW, msg = parseLayout(str); msg != "" {
+					msg = `want "nhwc" or "nchw", got ` + shortJSON(v)
+				}
 			} else {
 				msg = `want "nhwc" or "nchw", got ` + shortJSON(v)
 			}

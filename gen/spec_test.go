@@ -65,9 +65,12 @@ var specFieldCases = []struct {
 	{"act clamp min only", `"act": {"min": 0}`, `act=0:`, func(l *Layer) { l.Act = Activation{Kind: ActClamp, Min: 0, Max: specInf} }},
 	{"act clamp max only", `"act": {"max": 6}`, `act=:6`, func(l *Layer) { l.Act = Activation{Kind: ActClamp, Min: -specInf, Max: 6} }},
 	{"act clamp equal", `"act": {"min": 2, "max": 2}`, `act=2:2`, func(l *Layer) { l.Act = Activation{Kind: ActClamp, Min: 2, Max: 2} }},
-	{"everything", `"k": [3, 1], "groups": 8, "stride": [2, 1], "pad": [1, 0, 2, 0], "dilation": [2, 1], "bias": true, "act": "relu6"`,
-		`k=3x1,groups=8,stride=2x1,pad=1x0x2x0,dilation=2x1,bias=true,act=relu6`,
+	{"layout nchw", `"layout": "nchw"`, `layout=nchw`, func(l *Layer) { l.NCHW = true }},
+	{"layout nhwc", `"layout": "nhwc"`, `layout=nhwc`, func(l *Layer) {}},
+	{"everything", `"k": [3, 1], "groups": 8, "stride": [2, 1], "pad": [1, 0, 2, 0], "dilation": [2, 1], "bias": true, "act": "relu6", "layout": "nchw"`,
+		`k=3x1,groups=8,stride=2x1,pad=1x0x2x0,dilation=2x1,bias=true,act=relu6,layout=nchw`,
 		func(l *Layer) {
+			l.NCHW = true
 			l.KH, l.KW, l.Groups = 3, 1, 8
 			l.StrideH, l.StrideW = 2, 1
 			l.Pad = Padding{Top: 1, Left: 0, Bottom: 2, Right: 0}
@@ -451,6 +454,7 @@ func FuzzParseSpec(f *testing.F) {
 	f.Add([]byte(`{"package": "kernels", "layers": [{"name": "dw1", "cin": 32, "cout": 32, "k": 3, "groups": 32, "stride": 1, "pad": 1, "dilation": 1, "bias": true, "act": "relu6"}]}`))
 	f.Add([]byte(`{"layers": [{"name": "c", "cin": 3, "cout": 16, "k": [3, 5], "stride": [2, 1], "pad": [1, 2, 1, 2], "dilation": [1, 2], "act": {"min": -1}}]}`))
 	f.Add([]byte(`{"layers": [{"name": "a", "cin": 8, "cout": 8, "k": 1, "pad": "same"}, {"name": "A", "cin": 8, "cout": 8, "k": 1}]}`))
+	f.Add([]byte(`{"layers": [{"name": "n", "cin": 8, "cout": 8, "k": 3, "layout": "nchw"}, {"name": "h", "cin": 8, "cout": 8, "k": 1, "layout": 3}]}`))
 	f.Add([]byte(`{"layers": [{"name": "a", "cin": 8.5, "cout": null, "k": [3], "act": {"max": 1e39}}], "x": 1}`))
 	f.Add([]byte(`{"layers": [3, "x", null, {}]}`))
 	f.Add([]byte("{\n\"layers\": [\n"))
@@ -473,6 +477,7 @@ func FuzzParseInlineLayer(f *testing.F) {
 	f.Add("dw1:cin=32,cout=32,k=3,groups=32,stride=2,pad=1,dilation=1,bias=true,act=relu6")
 	f.Add("c:cin=3,cout=8,k=3x5,pad=1x2x1x2,act=-1:")
 	f.Add("c:cin=3,cout=8,k=3,pad=same,act=:6")
+	f.Add("n:cin=8,cout=8,k=3,groups=2,layout=nchw")
 	f.Add("x")
 	f.Fuzz(func(t *testing.T, arg string) {
 		l, err := ParseInlineLayer(arg, 1)

@@ -21,10 +21,11 @@ func TestDownstreamModule(t *testing.T) {
 	spec, err := os.ReadFile("testdata/every_field.json")
 	require.NoError(t, err)
 	writeFile(t, filepath.Join(dir, "kernels"), "layers.json", string(spec))
-	// The spec uses every field of the JSON form; the -layer flags use the inline form's.
+	// The spec uses every field of the JSON form; the -layer flags use the inline form's
+	// (layer n is NCHW in the inline form, planar and planar_shuffle in the JSON one).
 	writeFile(t, filepath.Join(dir, "kernels"), "gen.go", `package kernels
 
-//go:generate go tool convgen -spec layers.json -layer "pw:cin=24,cout=40,k=1,bias=true" -layer "g:cin=16,cout=16,k=3x5,groups=4,stride=2x1,pad=1x2x0x2,dilation=1x2,act=-1:2" -layer "s:cin=8,cout=8,k=3,groups=8,pad=same,act=relu6,input=9x9" -pkg kernels
+//go:generate go tool convgen -spec layers.json -layer "pw:cin=24,cout=40,k=1,bias=true" -layer "g:cin=16,cout=16,k=3x5,groups=4,stride=2x1,pad=1x2x0x2,dilation=1x2,act=-1:2" -layer "s:cin=8,cout=8,k=3,groups=8,pad=same,act=relu6,input=9x9" -layer "n:cin=4,cout=8,k=3x1,groups=2,stride=2,pad=1x0,bias=true,layout=nchw" -pkg kernels
 `)
 	gocmd := func(args ...string) {
 		t.Helper()
@@ -45,7 +46,7 @@ func TestDownstreamModule(t *testing.T) {
 	gocmd("vet", "./...")
 	gocmd("test", "-count=1", "./kernels")
 	gocmd("test", "-count=1", "-tags", "purego", "./kernels")
-	for _, f := range []string{"dwconv_amd64.s", "gconv_amd64.s", "pwconv_amd64.s", "layers.go"} {
+	for _, f := range []string{"dwconv_amd64.s", "gconv_amd64.s", "pwconv_amd64.s", "nchwconv_amd64.s", "convgen_driver_nchw.go", "layers.go"} {
 		require.FileExists(t, filepath.Join(dir, "kernels", f))
 	}
 }

@@ -34,9 +34,6 @@ type hostileCase struct {
 	spec string // written to in(name).json when not empty; "-" for an empty file
 	args func(p hostilePaths) []string
 	want []string
-	// knownBug: still broken (see the report that added this test); the
-	// case is skipped while it fails and must pass once fixed.
-	knownBug string
 }
 
 func specArgs(p hostilePaths, name string) []string {
@@ -151,6 +148,21 @@ func hostileCases() []hostileCase {
 		spec("shuffle_not_dividing", layerJSON(`"name": "a", "cin": 8, "cout": 8, "k": 1, "shuffle": 3`), `layer 1 "a": shuffle=3 does not divide cout=8`),
 		spec("shuffle_negative", layerJSON(`"name": "a", "cin": 8, "cout": 8, "k": 1, "shuffle": -2`), `layer 1 "a": shuffle=-2`),
 		spec("input_too_small", layerJSON(`"name": "a", "cin": 8, "cout": 8, "k": 5, "input": [2, 2]`), `layer 1 "a": input=2: smaller than the kernel span 5`),
+		// The layout field.
+		spec("layout_upper_case", layerJSON(`"name": "a", "cin": 8, "cout": 8, "k": 1, "layout": "NCHW"`),
+			`layout_upper_case.json: layer 1 "a": layout: want "nhwc" or "nchw", got "NCHW"`),
+		spec("layout_number", layerJSON(`"name": "a", "cin": 8, "cout": 8, "k": 1, "layout": 3`), `layout_number.json: layer 1 "a": layout: want "nhwc" or "nchw", got 3`),
+		spec("layout_null", layerJSON(`"name": "a", "cin": 8, "cout": 8, "k": 1, "layout": null`), `layer 1 "a": layout: want "nhwc" or "nchw", got null`),
+		spec("layout_array", layerJSON(`"name": "a", "cin": 8, "cout": 8, "k": 1, "layout": ["nchw"]`), `layer 1 "a": layout: want "nhwc" or "nchw", got ["nchw"]`),
+		spec("layout_twice", layerJSON(`"name": "a", "cin": 8, "cout": 8, "k": 1, "layout": "nchw", "layout": "nchw"`), `layer 1 "a": duplicate field "layout"`),
+		spec("layout_and_cin_wrong", `{"package": "k", "layers": [{"name": "a", "cin": 8, "cout": 8, "k": 1}, {"name": "b", "cin": 0, "cout": 8, "k": 1, "layout": "chw"}]}`,
+			`layout_and_cin_wrong.json: layer 2 "b": layout: want "nhwc" or "nchw", got "chw"`, `layout_and_cin_wrong.json: layer 2 "b": cin=0`),
+		spec("block_nchw_depthwise", `{"package": "k", "layers": [{"name": "dw", "cin": 8, "cout": 8, "k": 3, "groups": 8, "pad": 1, "layout": "nchw"}, {"name": "pw", "cin": 8, "cout": 16, "k": 1}],
+			"blocks": [{"name": "sep", "depthwise": "dw", "pointwise": "pw"}]}`,
+			`block_nchw_depthwise.json: block 1 "sep": depthwise "dw": layout "nchw": fused blocks are NHWC only`),
+		spec("block_nchw_both", `{"package": "k", "layers": [{"name": "dw", "cin": 8, "cout": 8, "k": 3, "groups": 8, "pad": 1, "layout": "nchw"}, {"name": "pw", "cin": 8, "cout": 16, "k": 1, "layout": "nchw"}],
+			"blocks": [{"name": "sep", "depthwise": "dw", "pointwise": "pw"}]}`,
+			`block 1 "sep": depthwise "dw": layout "nchw"`, `block 1 "sep": pointwise "pw": layout "nchw"`),
 		spec("several_layers_wrong", `{"package": "k", "layers": [{"name": "a", "cin": 8, "cout": 8, "k": 1}, {"name": "b", "cin": 0, "cout": 8, "k": 1}, {"name": "c", "cin": 8, "cout": 8, "k": 3, "stride": 0}]}`,
 			`layer 2 "b": cin=0`, `layer 3 "c": stride=0`),
 		// The -layer form.
@@ -165,6 +177,13 @@ func hostileCases() []hostileCase {
 		inline("inline_k_beyond_limit", "a:cin=8,cout=8,k=3x12", `-layer 1: layer "a": k=3x12: kernel size must be between 1 and 11`),
 		inline("inline_pad_over_span", "a:cin=8,cout=8,k=3,pad=1x3", `-layer 1: layer "a": pad=1x3: left pad 3`),
 		inline("inline_clamp_not_number", "a:cin=8,cout=8,k=1,act=x:1", `-layer 1: layer "a": act: min: want a number, got "x"`),
+		inline("inline_layout_chw", "a:cin=8,cout=8,k=1,layout=chw", `-layer 1: layer "a": layout: want "nhwc" or "nchw", got "chw"`),
+		inline("inline_layout_upper_case", "a:cin=8,cout=8,k=1,layout=NCHW", `-layer 1: layer "a": layout: want "nhwc" or "nchw", got "NCHW"`),
+		inline("inline_layout_empty", "a:cin=8,cout=8,k=1,layout=", `-layer 1: layer "a": layout: want "nhwc" or "nchw", got ""`),
+		inline("inline_layout_twice", "a:cin=8,cout=8,k=1,layout=nchw,layout=nhwc", `-layer 1: layer "a": key "layout" is given twice`),
+		cli("inline_layout_second_flag", func(p hostilePaths) []string {
+			return []string{"-layer", "a:cin=8,cout=8,k=1,layout=nchw", "-layer", "b:cin=8,cout=8,k=1,layout=nhcw", "-pkg", "k", "-out", p.out}
+		}, `-layer 2: layer "b": layout: want "nhwc" or "nchw", got "nhcw"`),
 		cli("inline_duplicate", func(p hostilePaths) []string {
 			return []string{"-layer", "a:cin=8,cout=8,k=1", "-layer", "a:cin=8,cout=8,k=3", "-pkg", "k", "-out", p.out}
 		}, `-layer 2: layer "a": name "a" is used again (also -layer 1)`),
@@ -303,12 +322,6 @@ func TestHostileInputs(t *testing.T) {
 			lines := strings.Split(text, "\n")
 			after := tree(t, dir)
 			changed := treeDiff(before, after)
-			ok := code == 2 && len(lines) == len(c.want) && len(changed) == 0
-			if c.knownBug != "" && !ok {
-				// Put the tree back for the next cases.
-				restore(t, dir, before)
-				t.Skipf("known bug, still there (%s): exit %d, %d lines, changed on disk: %q:\n%s", c.knownBug, code, len(lines), changed, text)
-			}
 			assert.Equal(t, 2, code, "exit status for %q", args)
 			if assert.Len(t, lines, len(c.want), "want one line per problem, got:\n%s", text) {
 				for i, w := range c.want {

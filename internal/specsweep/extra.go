@@ -25,9 +25,9 @@ func f32(v float32) string {
 func convLiteral(c verify.Conv) string {
 	return fmt.Sprintf("verify.Conv{Cin: %d, Cout: %d, KH: %d, KW: %d, Groups: %d, StrideH: %d, StrideW: %d, "+
 		"DilationH: %d, DilationW: %d, PadTop: %d, PadLeft: %d, PadBottom: %d, PadRight: %d, SamePad: %t, "+
-		"Bias: %t, ActMin: %s, ActMax: %s, Shuffle: %d}",
+		"Bias: %t, ActMin: %s, ActMax: %s, Shuffle: %d, NCHW: %t}",
 		c.Cin, c.Cout, c.KH, c.KW, c.Groups, c.StrideH, c.StrideW, c.DilationH, c.DilationW,
-		c.PadTop, c.PadLeft, c.PadBottom, c.PadRight, c.SamePad, c.Bias, f32(c.ActMin), f32(c.ActMax), c.Shuffle)
+		c.PadTop, c.PadLeft, c.PadBottom, c.PadRight, c.SamePad, c.Bias, f32(c.ActMin), f32(c.ActMax), c.Shuffle, c.NCHW)
 }
 
 // ExtraTests returns test files the sweep adds to a generated package, by

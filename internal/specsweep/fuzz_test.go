@@ -78,6 +78,8 @@ func FuzzSpecGenerates(f *testing.F) {
 		`{"package": "k", "layers": [{"name": "c", "cin": 3, "cout": 16, "k": [3, 5], "stride": [2, 1], "pad": [1, 2, 1, 2], "dilation": [1, 2], "act": {"min": -1}}]}`,
 		`{"package": "k", "layers": [{"name": "p", "cin": 16, "cout": 16, "k": 3, "groups": 4, "pad": "same", "shuffle": 4, "input": [9, 9]}, {"name": "q", "cin": 16, "cout": 48, "k": 1, "groups": 16}]}`,
 		`{"package": "k", "layers": [{"name": "example2", "cin": 8, "cout": 8, "k": 1}, {"name": "e", "cin": 8, "cout": 8, "k": 1}]}`,
+		`{"package": "k", "layers": [{"name": "n", "cin": 8, "cout": 12, "k": 3, "groups": 4, "stride": 2, "pad": 1, "shuffle": 3, "layout": "nchw"}, {"name": "h", "cin": 12, "cout": 8, "k": 1, "layout": "nhwc"}]}`,
+		`{"package": "k", "layers": [{"name": "n", "cin": 8, "cout": 8, "k": 1, "layout": "NCHW"}]}`,
 		`{"package": "k", "layers": [{"name": "a", "cin": 8.5, "cout": null, "k": [3], "act": {"max": 1e39}}], "x": 1}`,
 		`{"layers": [3, "x", null, {}]}`,
 		"{\n\"layers\": [\n",
@@ -116,10 +118,17 @@ func FuzzInlineGenerates(f *testing.F) {
 		"c:cin=8,cout=8,k=3,pad=same,act=:6,shuffle=2,input=7x9",
 		"m:cin=4,cout=16,k=3,groups=4,dilation=2x1,stride=1x2",
 		"p:cin=16,cout=16,k=3,groups=8,pad=valid",
+		"n:cin=8,cout=12,k=3x2,groups=4,stride=1x2,pad=same,shuffle=4,layout=nchw",
+		"n:cin=8,cout=8,k=1,layout=chw",
 		"x",
 		"x:cin=8,cout=8,k=3,stride=0",
 	} {
 		f.Add(seed)
+	}
+	for _, pkg := range Random(1, 1, 4) { // the same random layers as FuzzSpecGenerates, in the -layer form
+		for _, arg := range pkg.Inline() {
+			f.Add(arg)
+		}
 	}
 	f.Fuzz(func(t *testing.T, arg string) {
 		l, err := gen.ParseInlineLayer(arg, 1)
@@ -133,19 +142,6 @@ func FuzzInlineGenerates(f *testing.F) {
 		}
 		checkAccepted(t, &gen.Spec{Source: "-layer", Package: "k", Layers: []gen.Layer{l}})
 	})
-}
-
-// knownCollisions are layer names that convgen accepts although the
-// package it generates from them does not compile (see the report with
-// the commit that added this test): the layer's Go type is also the name
-// of a generated test function. TestGeneratedNamesDoNotCollide skips them
-// while they are still broken and passes once the spec validation rejects
-// them or the generated test functions are renamed.
-var knownCollisions = map[string]string{
-	"example":    "type Example vs the package's func Example",
-	"testA":      "type TestA vs func TestA, the test of layer a",
-	"fuzzA":      "type FuzzA vs func FuzzA, the fuzz target of layer a",
-	"benchmarkA": "type BenchmarkA vs func BenchmarkA, the benchmark of layer a",
 }
 
 // TestGeneratedNamesDoNotCollide: layer names that look like other
@@ -180,9 +176,6 @@ func TestGeneratedNamesDoNotCollide(t *testing.T) {
 			p := DuplicateDecls(files)
 			if len(p) == 0 {
 				return
-			}
-			if why, known := knownCollisions[name]; known {
-				t.Skipf("known bug, still there (%s): %s", why, strings.Join(p, "; "))
 			}
 			t.Fatalf("layer name %q is accepted but the package does not compile:\n%s", name, strings.Join(p, "\n"))
 		})

@@ -9,7 +9,11 @@
 // dense, pointwise) and every form of every field (k int or pair, stride
 // and dilation int or pair, pad int, pair, 4-tuple, "same" or "valid",
 // bias, act none/relu/relu6/clamp with either side left out, shuffle,
-// input), each field also left out. Layers stay cheap to verify: at most 64
+// input, layout "nhwc" or "nchw"), each field also left out. About a third
+// of the layers are NCHW, of every family (the planner gives them all the
+// Planar kernel family). Random makes no fused blocks, so no block is ever
+// NCHW. Every layer comes in both forms convgen reads: its JSON object and
+// the equivalent -layer argument. Layers stay cheap to verify: at most 64
 // channels, k at most 5, at most maxMACs multiply-adds per output pixel.
 package specsweep
 
@@ -35,12 +39,14 @@ var (
 	shuffleForms  = []string{"", "one", "groups"}
 	inputForms    = []string{"", "pair"}
 	groupsForms   = []string{"", "int"} // dense only: groups 1 written out or left out
+	layoutForms   = []string{"", "nhwc", "nchw"}
 )
 
 // FieldForms lists every field's forms ("" = left out), for coverage checks.
 var FieldForms = map[string][]string{
 	"k": kForms, "stride": strideForms, "dilation": dilationForms, "pad": padForms,
 	"bias": biasForms, "act": actForms, "shuffle": shuffleForms, "input": inputForms, "groups": groupsForms,
+	"layout": layoutForms,
 }
 
 const (
@@ -48,15 +54,24 @@ const (
 	maxK        = 5
 	// maxMACs bounds cout·(cin/groups)·kh·kw, the work per output pixel.
 	maxMACs = 12_000
+	// maxShuffledNCHW bounds the channels of a shuffled NCHW layer: its
+	// kernel unrolls every group and channel block (each output plane is a
+	// constant), which takes seconds to generate for 64 groups.
+	maxShuffledNCHW = 16
 )
 
-// Layer is one random layer: its JSON object and what it was drawn as.
+// Layer is one random layer: its JSON object, the same layer as a -layer
+// argument, and what it was drawn as.
 type Layer struct {
 	Name   string
 	Family string
 	Forms  map[string]string // field → form used ("" = left out)
 	JSON   string            // the layer's JSON object, one line
+	Inline string            // the same layer in the -layer form: name:key=value,...
 }
+
+// NCHW tells whether the layer was drawn with layout "nchw".
+func (l Layer) NCHW() bool { return l.Forms["layout"] == "nchw" }
 
 // Package is one random spec.
 type Package struct {
@@ -89,6 +104,15 @@ func deck(rng *rand.Rand, forms []string, n int) []string {
 	}
 	rng.Shuffle(n, func(i, j int) { d[i], d[j] = d[j], d[i] })
 	return d
+}
+
+// Inline is the package's layers as -layer arguments, in order.
+func (p Package) Inline() []string {
+	args := make([]string, len(p.Layers))
+	for i, l := range p.Layers {
+		args[i] = l.Inline
+	}
+	return args
 }
 
 // Random returns pkgs packages of perPkg layers each, all determined by
@@ -137,21 +161,22 @@ func Random(seed uint64, pkgs, perPkg int) []Package {
 	return out
 }
 
-// channels draws cin, cout and groups for a family.
-func channels(rng *rand.Rand, family string) (cin, cout, groups int) {
+// channels draws cin, cout and groups for a family, with at most limit
+// channels.
+func channels(rng *rand.Rand, family string, limit int) (cin, cout, groups int) {
 	between := func(lo, hi int) int { return lo + rng.IntN(hi-lo+1) }
 	switch family {
 	case "depthwise":
-		c := between(1, maxChannels)
+		c := between(1, limit)
 		return c, c, c
 	case "multiplier": // cout = m·cin, groups = cin (m = 2, 4, 8 have a fast path; 3 does not)
 		m := []int{2, 3, 4, 8}[rng.IntN(4)]
-		cin = between(1, maxChannels/m)
+		cin = between(1, limit/m)
 		return cin, m * cin, cin
 	case "packed": // cin/G = cout/G = 2 or 4, cout a multiple of 8
 		cg := []int{2, 4}[rng.IntN(2)]
 		step := 8 / cg // groups in steps that keep cout a multiple of 8
-		g := step * between(1, maxChannels/cg/step)
+		g := step * between(1, limit/cg/step)
 		if g == 1 {
 			g = 2
 		}
@@ -159,14 +184,14 @@ func channels(rng *rand.Rand, family string) (cin, cout, groups int) {
 	case "grouped": // none of the above: cin/G ≥ 2, not packable
 		for {
 			g := between(2, 8)
-			cinG, coutG := between(2, maxChannels/g), between(1, maxChannels/g)
+			cinG, coutG := between(2, limit/g), between(1, limit/g)
 			if cinG == coutG && (cinG == 2 || cinG == 4) && g*coutG%8 == 0 {
 				continue // that is the packed family
 			}
 			return g * cinG, g * coutG, g
 		}
 	case "dense", "pointwise":
-		return between(1, maxChannels), between(1, maxChannels), 1
+		return between(1, limit), between(1, limit), 1
 	}
 	panic("specsweep: unknown family " + family)
 }
@@ -174,7 +199,11 @@ func channels(rng *rand.Rand, family string) (cin, cout, groups int) {
 // randomLayer draws one layer of family with the given field forms.
 func randomLayer(rng *rand.Rand, name, family string, forms map[string]string) Layer {
 	between := func(lo, hi int) int { return lo + rng.IntN(hi-lo+1) }
-	cin, cout, groups := channels(rng, family)
+	limit := maxChannels
+	if forms["layout"] == "nchw" && forms["shuffle"] == "groups" {
+		limit = maxShuffledNCHW
+	}
+	cin, cout, groups := channels(rng, family, limit)
 	kh, kw := between(1, maxK), between(1, maxK)
 	switch family {
 	case "pointwise":
@@ -211,23 +240,31 @@ func randomLayer(rng *rand.Rand, name, family string, forms map[string]string) L
 		}
 	}
 
+	// b is the JSON object, in the -layer items (one per field; cin and
+	// cout together).
 	var b strings.Builder
-	fmt.Fprintf(&b, `{"name": %q, "cin": %d, "cout": %d`, name, cin, cout)
+	var in []string
+	add := func(json, inline string) {
+		b.WriteString(json)
+		in = append(in, inline)
+	}
+	fmt.Fprintf(&b, `{"name": %q`, name)
+	add(fmt.Sprintf(`, "cin": %d, "cout": %d`, cin, cout), fmt.Sprintf("cin=%d,cout=%d", cin, cout))
 	if forms["k"] == "int" {
-		fmt.Fprintf(&b, `, "k": %d`, kh)
+		add(fmt.Sprintf(`, "k": %d`, kh), fmt.Sprintf("k=%d", kh))
 	} else {
-		fmt.Fprintf(&b, `, "k": [%d, %d]`, kh, kw)
+		add(fmt.Sprintf(`, "k": [%d, %d]`, kh, kw), fmt.Sprintf("k=%dx%d", kh, kw))
 	}
 	if forms["groups"] == "int" {
-		fmt.Fprintf(&b, `, "groups": %d`, groups)
+		add(fmt.Sprintf(`, "groups": %d`, groups), fmt.Sprintf("groups=%d", groups))
 	}
 
 	pair := func(field string, h, w int) {
 		switch forms[field] {
 		case "int":
-			fmt.Fprintf(&b, `, %q: %d`, field, h)
+			add(fmt.Sprintf(`, %q: %d`, field, h), fmt.Sprintf("%s=%d", field, h))
 		case "pair":
-			fmt.Fprintf(&b, `, %q: [%d, %d]`, field, h, w)
+			add(fmt.Sprintf(`, %q: [%d, %d]`, field, h, w), fmt.Sprintf("%s=%dx%d", field, h, w))
 		}
 	}
 	sh, sw := between(1, 3), between(1, 3)
@@ -254,41 +291,44 @@ func randomLayer(rng *rand.Rand, name, family string, forms map[string]string) L
 	case "int":
 		p := rng.IntN(min(spanH, spanW))
 		pt, pl, pb, pr = p, p, p, p
-		fmt.Fprintf(&b, `, "pad": %d`, p)
+		add(fmt.Sprintf(`, "pad": %d`, p), fmt.Sprintf("pad=%d", p))
 	case "pair":
 		pb, pr = pt, pl
-		fmt.Fprintf(&b, `, "pad": [%d, %d]`, pt, pl)
+		add(fmt.Sprintf(`, "pad": [%d, %d]`, pt, pl), fmt.Sprintf("pad=%dx%d", pt, pl))
 	case "four":
-		fmt.Fprintf(&b, `, "pad": [%d, %d, %d, %d]`, pt, pl, pb, pr)
+		add(fmt.Sprintf(`, "pad": [%d, %d, %d, %d]`, pt, pl, pb, pr), fmt.Sprintf("pad=%dx%dx%dx%d", pt, pl, pb, pr))
 	case "same":
-		b.WriteString(`, "pad": "same"`)
+		add(`, "pad": "same"`, "pad=same")
 		pt, pl, pb, pr = 0, 0, 0, 0
 	case "valid":
-		b.WriteString(`, "pad": "valid"`)
+		add(`, "pad": "valid"`, "pad=valid")
 		pt, pl, pb, pr = 0, 0, 0, 0
 	default:
 		pt, pl, pb, pr = 0, 0, 0, 0
 	}
 	if forms["bias"] != "" {
-		fmt.Fprintf(&b, `, "bias": %s`, forms["bias"])
+		add(`, "bias": `+forms["bias"], "bias="+forms["bias"])
 	}
 
 	// Clamp bounds are multiples of 1/4, exact in float32.
 	quarter := func(lo, hi int) string { return strconv.FormatFloat(float64(between(lo, hi))/4, 'g', -1, 64) }
 	switch f := forms["act"]; f {
 	case "none", "relu", "relu6":
-		fmt.Fprintf(&b, `, "act": %q`, f)
+		add(fmt.Sprintf(`, "act": %q`, f), "act="+f)
 	case "clamp":
 		lo := between(-12, 4)
-		fmt.Fprintf(&b, `, "act": {"min": %s, "max": %s}`, quarter(lo, lo), quarter(lo, lo+24))
+		a, z := quarter(lo, lo), quarter(lo, lo+24)
+		add(fmt.Sprintf(`, "act": {"min": %s, "max": %s}`, a, z), fmt.Sprintf("act=%s:%s", a, z))
 	case "min":
-		fmt.Fprintf(&b, `, "act": {"min": %s}`, quarter(-8, 4))
+		a := quarter(-8, 4)
+		add(fmt.Sprintf(`, "act": {"min": %s}`, a), fmt.Sprintf("act=%s:", a))
 	case "max":
-		fmt.Fprintf(&b, `, "act": {"max": %s}`, quarter(-4, 24))
+		z := quarter(-4, 24)
+		add(fmt.Sprintf(`, "act": {"max": %s}`, z), fmt.Sprintf("act=:%s", z))
 	}
 	switch forms["shuffle"] {
 	case "one":
-		b.WriteString(`, "shuffle": 1`)
+		add(`, "shuffle": 1`, "shuffle=1")
 	case "groups":
 		g := cout
 		for _, d := range []int{groups, 4, 3, 2} {
@@ -297,12 +337,19 @@ func randomLayer(rng *rand.Rand, name, family string, forms map[string]string) L
 				break
 			}
 		}
-		fmt.Fprintf(&b, `, "shuffle": %d`, g)
+		add(fmt.Sprintf(`, "shuffle": %d`, g), fmt.Sprintf("shuffle=%d", g))
 	}
 	if forms["input"] == "pair" {
 		// The benchmark image: large enough for the kernel with its padding.
-		fmt.Fprintf(&b, `, "input": [%d, %d]`, max(1, spanH-pt-pb)+rng.IntN(9), max(1, spanW-pl-pr)+rng.IntN(9))
+		ih, iw := max(1, spanH-pt-pb)+rng.IntN(9), max(1, spanW-pl-pr)+rng.IntN(9)
+		add(fmt.Sprintf(`, "input": [%d, %d]`, ih, iw), fmt.Sprintf("input=%dx%d", ih, iw))
+	}
+	if f := forms["layout"]; f != "" {
+		add(fmt.Sprintf(`, "layout": %q`, f), "layout="+f)
 	}
 	b.WriteString("}")
-	return Layer{Name: name, Family: family, Forms: forms, JSON: b.String()}
+	// The inline items in another order than the JSON members: the order
+	// of keys does not matter.
+	rng.Shuffle(len(in), func(i, j int) { in[i], in[j] = in[j], in[i] })
+	return Layer{Name: name, Family: family, Forms: forms, JSON: b.String(), Inline: name + ":" + strings.Join(in, ",")}
 }

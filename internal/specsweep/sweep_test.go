@@ -43,9 +43,10 @@ func sweepSeed(t *testing.T) uint64 {
 }
 
 // TestRandomSpecs is the randomized shape sweep: ~50 random valid layers
-// (every family, every field form) in 5 packages, each package parsed from
-// its JSON with gen.ParseSpec, planned, generated (one of them twice, at
-// the same time: the bytes must be identical), checked for AVX-512 in its AVX2 assembly and for identifiers
+// (every family, every field form, about a third of them NCHW) in 5
+// packages, each package parsed from its JSON with gen.ParseSpec, planned,
+// generated (one of them a second time from its -layer forms, at the same
+// time: the bytes must be identical), checked for AVX-512 in its AVX2 assembly and for identifiers
 // declared twice, and written with the sweep's extra tests (ExtraTests)
 // into one temporary module that replaces this module with the working
 // tree. Then go vet (amd64 and arm64), go test and go test -tags purego
@@ -73,7 +74,8 @@ func TestRandomSpecs(t *testing.T) {
 	parsed := map[string][]gen.Layer{}
 	families := map[string]bool{}
 	// Every package is generated on GOMAXPROCS goroutines at once, and one
-	// of them (chosen by the seed) twice: the two must be byte-identical.
+	// of them (chosen by the seed) a second time from its layers' -layer
+	// forms: the two must be byte-identical.
 	// (Generating is most of the sweep's time; gen's tests compare a second
 	// generation of every preset.)
 	twice := int(seed % uint64(len(pkgs)))
@@ -97,12 +99,16 @@ func TestRandomSpecs(t *testing.T) {
 				sem <- struct{}{}
 				defer func() { <-sem }()
 				r := &results[i][j]
-				r.files, r.layers, r.err = generateFrom(pkg.Name+".json", pkg.JSON())
+				if j == 0 {
+					r.files, r.layers, r.err = generateFrom(pkg.Name+".json", pkg.JSON())
+				} else {
+					r.files, r.layers, r.err = generateInline(pkg.Name, pkg.Inline())
+				}
 			}()
 		}
 	}
 	wg.Wait()
-	t.Logf("generated %d packages (and %s again) in %.1fs", len(pkgs), pkgs[twice].Name, time.Since(start).Seconds())
+	t.Logf("generated %d packages (and %s again, from its -layer forms) in %.1fs", len(pkgs), pkgs[twice].Name, time.Since(start).Seconds())
 	for i, pkg := range pkgs {
 		data := pkg.JSON()
 		fail := func(format string, a ...any) {
@@ -116,14 +122,14 @@ func TestRandomSpecs(t *testing.T) {
 		if i == twice {
 			again, err := results[i][1].files, results[i][1].err
 			if err != nil {
-				fail("second generation: %v", err)
+				fail("generation from the -layer forms %q: %v", pkg.Inline(), err)
 			}
 			if len(again) != len(files) {
-				fail("two generations from the same spec gave %d and %d files", len(files), len(again))
+				fail("the JSON spec and the same layers as -layer flags gave %d and %d files", len(files), len(again))
 			}
 			for name, b := range files {
 				if !bytes.Equal(b, again[name]) {
-					fail("%s differs between two generations from the same spec", name)
+					fail("%s differs between the generations from the JSON spec and from the -layer forms %q", name, pkg.Inline())
 				}
 			}
 		}
@@ -195,6 +201,28 @@ func TestRandomSpecs(t *testing.T) {
 		}
 	}
 	t.Logf("seed %d: %d random layers in %d packages generated, vetted and verified", seed, sweepPackages*sweepLayers, sweepPackages)
+}
+
+// generateInline is generateFrom for layers given as -layer arguments
+// (what convgen -layer ... -pkg pkg does).
+func generateInline(pkg string, args []string) (map[string][]byte, []gen.Layer, error) {
+	spec := &gen.Spec{Source: "-layer", Package: pkg}
+	for i, arg := range args {
+		l, err := gen.ParseInlineLayer(arg, i+1)
+		if err != nil {
+			return nil, nil, fmt.Errorf("ParseInlineLayer rejected a layer meant to be valid: %w", err)
+		}
+		spec.Layers = append(spec.Layers, l)
+	}
+	plan, err := gen.NewPlan(spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("NewPlan: %w", err)
+	}
+	files, err := gen.Generate(plan)
+	if err != nil {
+		return nil, nil, fmt.Errorf("Generate: %w", err)
+	}
+	return files, spec.Layers, nil
 }
 
 // generateFrom runs convgen's pipeline on a JSON spec: ParseSpec, NewPlan,
