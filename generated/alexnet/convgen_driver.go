@@ -127,7 +127,7 @@ func (g *geometry) pack(weights, bias []float32) ([]float32, error) {
 			n := nv * lanes
 			for l := 0; l < n; l++ {
 				v := float32(0)
-				if o0+l < (grp+1)*g.packCout && bias != nil {
+				if o0+l < (grp+1)*g.packCout && len(bias) > 0 {
 					v = bias[o0+l]
 				}
 				out = append(out, v)

@@ -39,7 +39,7 @@ func (g *geometry) packPlanar(weights, bias []float32, chanTile int) ([]float32,
 			co := min(chanTile, o0+coutG-b)
 			for o := b; o < b+co; o++ {
 				v := float32(0)
-				if bias != nil {
+				if len(bias) > 0 { // nil or empty: no bias
 					v = bias[o]
 				}
 				out = append(out, v)
