@@ -10,6 +10,8 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -221,8 +223,9 @@ func forwardFused(name string, dw *geometry, dwk rowKernel, dww []float32, pw *g
 }
 
 // splitRows runs do over [0, total) in contiguous runs on workers
-// goroutines (≤ 0: GOMAXPROCS; 1: on the calling goroutine). The calling
-// goroutine takes the last run itself rather than wait idle.
+// goroutines (≤ 0: GOMAXPROCS; 1: on the calling goroutine): the caller
+// takes the first run and the team's helpers the others. When another
+// call has the team, every run gets a new goroutine instead.
 func splitRows(total, workers int, do func(from, to int)) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -233,25 +236,124 @@ func splitRows(total, workers int, do func(from, to int)) {
 		return
 	}
 	per := ceilDiv(total, workers)
-	var wg sync.WaitGroup
-	from := 0
-	for ; from+per < total; from += per {
-		wg.Add(1)
-		go func(from, to int) {
-			defer wg.Done()
-			do(from, to)
-		}(from, from+per)
+	if !team.TryLock() {
+		var wg sync.WaitGroup
+		for from := 0; from < total; from += per {
+			wg.Add(1)
+			go func(from, to int) {
+				defer wg.Done()
+				do(from, to)
+			}(from, min(from+per, total))
+		}
+		wg.Wait()
+		return
 	}
-	do(from, total)
-	wg.Wait()
+	defer team.Unlock()
+	var pending atomic.Int32
+	i := 0
+	for from := per; from < total; from += per {
+		pending.Add(1)
+		team.helper(i).post(&run{do: do, from: from, to: min(from+per, total), pending: &pending})
+		i++
+	}
+	do(0, min(per, total))
+	for n := 0; pending.Load() > 0; n++ {
+		if n >= spinChecks {
+			runtime.Gosched()
+		}
+	}
 }
 
-// minWorkerMACs is the least work worth another goroutine: about 512K
-// multiply-adds, 5–10 µs of one core, above the few microseconds it
-// takes to wake an idle P and join it. Smaller calls run on fewer workers
-// (a 14×14 depthwise layer on one), where splitting them cost more than it
-// saved.
-const minWorkerMACs = 1 << 19
+// team is the set of helper goroutines splitRows hands runs to. A helper
+// that has finished its run spins for spinFor, watching for the next one,
+// before it parks: ForwardParallel is mostly called layer after layer, and
+// waking a parked thread costs more (tens of microseconds on a virtual
+// machine) than a whole run of a small layer, which then hardly scaled.
+// Goroutines started per call had the same cost. Helpers live for the
+// program; parked, they cost nothing.
+var team helpers
+
+type helpers struct {
+	sync.Mutex // held by the splitRows call using the helpers
+	all        []*helper
+}
+
+// helper returns helper i, starting helpers up to it.
+func (t *helpers) helper(i int) *helper {
+	for len(t.all) <= i {
+		h := &helper{park: make(chan struct{}, 1)}
+		t.all = append(t.all, h)
+		go h.loop()
+	}
+	return t.all[i]
+}
+
+// run is one contiguous run of a split.
+type run struct {
+	do       func(from, to int)
+	from, to int
+	pending  *atomic.Int32 // runs not finished yet
+}
+
+type helper struct {
+	next   atomic.Pointer[run]
+	parked atomic.Bool
+	park   chan struct{} // a token wakes the helper; capacity 1
+}
+
+const (
+	spinFor    = 100 * time.Microsecond
+	spinChecks = 1 << 10 // polls between clock reads, and before the caller yields
+)
+
+// post hands r to the helper, waking it if it parked.
+func (h *helper) post(r *run) {
+	h.next.Store(r)
+	if h.parked.Load() {
+		select {
+		case h.park <- struct{}{}:
+		default: // a token is already there
+		}
+	}
+}
+
+func (h *helper) loop() {
+	for {
+		r := h.wait()
+		r.do(r.from, r.to)
+		r.pending.Add(-1)
+	}
+}
+
+// wait returns the next run: spinning for spinFor, then parked. A helper
+// announces that it parks before its last look, so that post either sees
+// it parked and sends a token, or the last look sees the run.
+func (h *helper) wait() *run {
+	for {
+		start := time.Now()
+		for n := 0; ; n++ {
+			if r := h.next.Swap(nil); r != nil {
+				return r
+			}
+			if n%spinChecks == spinChecks-1 && time.Since(start) > spinFor {
+				break
+			}
+		}
+		h.parked.Store(true)
+		if r := h.next.Swap(nil); r != nil {
+			h.parked.Store(false)
+			return r
+		}
+		<-h.park
+		h.parked.Store(false)
+	}
+}
+
+// minWorkerMACs is the least work worth another worker: about 128K
+// multiply-adds, 1–3 µs of one core, well above what handing a run to a
+// spinning helper costs (a 14×14 depthwise layer, 677K, still splits);
+// smaller calls run on fewer workers.
+const minWorkerMACs = 1 << 17
 
 // workersFor caps workers (≤ 0: GOMAXPROCS) for a call of macs
 // multiply-adds.
