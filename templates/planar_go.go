@@ -61,11 +61,8 @@ func goPlanar(k Kernel) []jen.Code {
 		plane = jen.Parens(id("o").Op("%").Lit(q)).Op("*").Lit(k.Shuffle).Op("+").Id("o").Op("/").Lit(q)
 	}
 	var clamp []jen.Code
-	if k.HasMin() {
-		clamp = append(clamp, jen.If(id("v").Op("<").Lit(k.ActMin)).Block(id("out").Index(id("x")).Op("=").Lit(k.ActMin)))
-	}
-	if k.HasMax() {
-		clamp = append(clamp, jen.If(id("v").Op(">").Lit(k.ActMax)).Block(id("out").Index(id("x")).Op("=").Lit(k.ActMax)))
+	if k.HasMin() || k.HasMax() {
+		clamp = append(clamp, id("out").Index(id("x")).Op("=").Add(clampExpr(k, id("v"))))
 	}
 	channel := []jen.Code{
 		id("o").Op(":=").Id("g").Op("*").Lit(coutG).Op("+").Id("oc"),

@@ -69,17 +69,24 @@ func pixelLoop(k Kernel, body ...jen.Code) jen.Code {
 	return jen.For(jen.Id("p").Op(":=").Lit(0), jen.Id("p").Op("<").Id("count"), jen.Id("p").Op("++")).Block(append(head, body...)...)
 }
 
+// clampExpr is v clamped to the layer's bounds with Go's min and max,
+// which compile without branches (a relu on random data mispredicted
+// half its branches) and keep NaN, as the assembly's VMAXPS/VMINPS do.
+func clampExpr(k Kernel, v jen.Code) *jen.Statement {
+	e := jen.Add(v)
+	if k.HasMin() {
+		e = jen.Max(e, jen.Float32().Call(jen.Lit(k.ActMin)))
+	}
+	if k.HasMax() {
+		e = jen.Min(e, jen.Float32().Call(jen.Lit(k.ActMax)))
+	}
+	return e
+}
+
 // storeClamped writes acc[:n] to to[at:], clamped; for a shuffled layer,
 // lane l (output channel ch+l of the pixel) goes to out[ShufflePos(ch+l)].
 func storeClamped(k Kernel, to string, n int, at, ch jen.Code) jen.Code {
-	var clamp []jen.Code
-	clamp = append(clamp, jen.Id("v").Op(":=").Id("acc").Index(jen.Id("l")))
-	if k.HasMin() {
-		clamp = append(clamp, jen.If(jen.Id("v").Op("<").Lit(k.ActMin)).Block(jen.Id("v").Op("=").Lit(k.ActMin)))
-	}
-	if k.HasMax() {
-		clamp = append(clamp, jen.If(jen.Id("v").Op(">").Lit(k.ActMax)).Block(jen.Id("v").Op("=").Lit(k.ActMax)))
-	}
+	clamp := []jen.Code{jen.Id("v").Op(":=").Add(clampExpr(k, jen.Id("acc").Index(jen.Id("l"))))}
 	if k.Shuffled() {
 		q := k.Cout / k.Shuffle
 		clamp = append(clamp,

@@ -250,10 +250,7 @@ func gconv5x5_ci96_co256_g2_s1_d1_relu_go(dst, src, w []float32, count, rowStrid
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
+						v := max(acc[l], float32(float32(0)))
 						o[l] = v
 					}
 				}
@@ -352,10 +349,7 @@ func gconv3x3_ci384_co384_g2_s1_d1_relu_go(dst, src, w []float32, count, rowStri
 				{
 					o := gout[c : c+24]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
+						v := max(acc[l], float32(float32(0)))
 						o[l] = v
 					}
 				}
@@ -454,10 +448,7 @@ func gconv3x3_ci384_co256_g2_s1_d1_relu_go(dst, src, w []float32, count, rowStri
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
+						v := max(acc[l], float32(float32(0)))
 						o[l] = v
 					}
 				}

@@ -216,13 +216,7 @@ func gconv3x3_ci3_co32_g1_s2_d1_relu6_go(dst, src, w []float32, count, rowStride
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -365,13 +359,7 @@ func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -413,13 +401,7 @@ func pwconv_ci32_co64_g1_s1_relu6_go(dst, src, w []float32, count, rowStride int
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -562,13 +544,7 @@ func dwconv3x3_c64_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -610,13 +586,7 @@ func pwconv_ci64_co128_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -759,13 +729,7 @@ func dwconv3x3_c128_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -807,13 +771,7 @@ func pwconv_ci128_co128_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -956,13 +914,7 @@ func dwconv3x3_c128_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -1004,13 +956,7 @@ func pwconv_ci128_co256_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -1153,13 +1099,7 @@ func dwconv3x3_c256_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -1201,13 +1141,7 @@ func pwconv_ci256_co256_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -1350,13 +1284,7 @@ func dwconv3x3_c256_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -1398,13 +1326,7 @@ func pwconv_ci256_co512_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -1547,13 +1469,7 @@ func dwconv3x3_c512_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -1595,13 +1511,7 @@ func pwconv_ci512_co512_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -1744,13 +1654,7 @@ func dwconv3x3_c512_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -1792,13 +1696,7 @@ func pwconv_ci512_co1024_g1_s1_relu6_go(dst, src, w []float32, count, rowStride 
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -1941,13 +1839,7 @@ func dwconv3x3_c1024_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int)
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -1989,13 +1881,7 @@ func pwconv_ci1024_co1024_g1_s1_relu6_go(dst, src, w []float32, count, rowStride
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}

@@ -271,13 +271,7 @@ func gconv3x3_ci3_co32_g1_s2_d1_relu6_go(dst, src, w []float32, count, rowStride
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -420,13 +414,7 @@ func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -510,13 +498,7 @@ func pwconv_ci16_co96_g1_s1_relu6_go(dst, src, w []float32, count, rowStride int
 				{
 					o := gout[c : c+24]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -659,13 +641,7 @@ func dwconv3x3_c96_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -749,13 +725,7 @@ func pwconv_ci24_co144_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 				{
 					o := gout[c : c+24]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -898,13 +868,7 @@ func dwconv3x3_c144_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -1089,13 +1053,7 @@ func dwconv3x3_c144_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -1179,13 +1137,7 @@ func pwconv_ci32_co192_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 				{
 					o := gout[c : c+24]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -1328,13 +1280,7 @@ func dwconv3x3_c192_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -1519,13 +1465,7 @@ func dwconv3x3_c192_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -1609,13 +1549,7 @@ func pwconv_ci64_co384_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 				{
 					o := gout[c : c+24]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -1758,13 +1692,7 @@ func dwconv3x3_c384_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -1890,13 +1818,7 @@ func pwconv_ci96_co576_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 				{
 					o := gout[c : c+24]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -2039,13 +1961,7 @@ func dwconv3x3_c576_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -2230,13 +2146,7 @@ func dwconv3x3_c576_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -2320,13 +2230,7 @@ func pwconv_ci160_co960_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 				{
 					o := gout[c : c+24]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}
@@ -2469,13 +2373,7 @@ func dwconv3x3_c960_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				o := out[c : c+8]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
-					if v > float32(6) {
-						v = float32(6)
-					}
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 					o[l] = v
 				}
 			}
@@ -2601,13 +2499,7 @@ func pwconv_ci320_co1280_g1_s1_relu6_go(dst, src, w []float32, count, rowStride 
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
-						if v > float32(6) {
-							v = float32(6)
-						}
+						v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
 						o[l] = v
 					}
 				}

@@ -143,12 +143,7 @@ func nchwconv3x3_ci3_co32_g1_s2_d1_relu6_go(dst, src, w []float32, count, rowStr
 				wp = wp[9:]
 			}
 			for x, v := range out {
-				if v < float32(0) {
-					out[x] = float32(0)
-				}
-				if v > float32(6) {
-					out[x] = float32(6)
-				}
+				out[x] = min(max(v, float32(float32(0))), float32(float32(6)))
 			}
 		}
 	}
@@ -209,12 +204,7 @@ func nchwconv3x3_ci32_co32_g32_s1_d1_relu6_go(dst, src, w []float32, count, rowS
 				wp = wp[9:]
 			}
 			for x, v := range out {
-				if v < float32(0) {
-					out[x] = float32(0)
-				}
-				if v > float32(6) {
-					out[x] = float32(6)
-				}
+				out[x] = min(max(v, float32(float32(0))), float32(float32(6)))
 			}
 		}
 	}
@@ -279,12 +269,7 @@ func nchwconv1x1_ci16_co96_g1_s1_d1_relu6_go(dst, src, w []float32, count, rowSt
 				wp = wp[1:]
 			}
 			for x, v := range out {
-				if v < float32(0) {
-					out[x] = float32(0)
-				}
-				if v > float32(6) {
-					out[x] = float32(6)
-				}
+				out[x] = min(max(v, float32(float32(0))), float32(float32(6)))
 			}
 		}
 	}
@@ -344,12 +329,7 @@ func nchwconv3x3_ci96_co96_g96_s2_d1_relu6_go(dst, src, w []float32, count, rowS
 				wp = wp[9:]
 			}
 			for x, v := range out {
-				if v < float32(0) {
-					out[x] = float32(0)
-				}
-				if v > float32(6) {
-					out[x] = float32(6)
-				}
+				out[x] = min(max(v, float32(float32(0))), float32(float32(6)))
 			}
 		}
 	}
@@ -414,12 +394,7 @@ func nchwconv1x1_ci24_co144_g1_s1_d1_relu6_go(dst, src, w []float32, count, rowS
 				wp = wp[1:]
 			}
 			for x, v := range out {
-				if v < float32(0) {
-					out[x] = float32(0)
-				}
-				if v > float32(6) {
-					out[x] = float32(6)
-				}
+				out[x] = min(max(v, float32(float32(0))), float32(float32(6)))
 			}
 		}
 	}
@@ -480,12 +455,7 @@ func nchwconv3x3_ci144_co144_g144_s1_d1_relu6_go(dst, src, w []float32, count, r
 				wp = wp[9:]
 			}
 			for x, v := range out {
-				if v < float32(0) {
-					out[x] = float32(0)
-				}
-				if v > float32(6) {
-					out[x] = float32(6)
-				}
+				out[x] = min(max(v, float32(float32(0))), float32(float32(6)))
 			}
 		}
 	}
@@ -546,12 +516,7 @@ func nchwconv3x3_ci384_co384_g384_s1_d1_relu6_go(dst, src, w []float32, count, r
 				wp = wp[9:]
 			}
 			for x, v := range out {
-				if v < float32(0) {
-					out[x] = float32(0)
-				}
-				if v > float32(6) {
-					out[x] = float32(6)
-				}
+				out[x] = min(max(v, float32(float32(0))), float32(float32(6)))
 			}
 		}
 	}
@@ -611,12 +576,7 @@ func nchwconv3x3_ci576_co576_g576_s2_d1_relu6_go(dst, src, w []float32, count, r
 				wp = wp[9:]
 			}
 			for x, v := range out {
-				if v < float32(0) {
-					out[x] = float32(0)
-				}
-				if v > float32(6) {
-					out[x] = float32(6)
-				}
+				out[x] = min(max(v, float32(float32(0))), float32(float32(6)))
 			}
 		}
 	}
@@ -650,12 +610,7 @@ func nchwconv1x1_ci320_co1280_g1_s1_d1_relu6_go(dst, src, w []float32, count, ro
 				wp = wp[1:]
 			}
 			for x, v := range out {
-				if v < float32(0) {
-					out[x] = float32(0)
-				}
-				if v > float32(6) {
-					out[x] = float32(6)
-				}
+				out[x] = min(max(v, float32(float32(0))), float32(float32(6)))
 			}
 		}
 	}

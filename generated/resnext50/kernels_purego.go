@@ -811,10 +811,7 @@ func pgconv3x3_c128_g32_s1_d1_relu_go(dst, src, w []float32, count, rowStride in
 			{
 				o := out[c : c+16]
 				for l := range o {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
+					v := max(acc[l], float32(float32(0)))
 					o[l] = v
 				}
 			}
@@ -913,10 +910,7 @@ func gconv3x3_ci256_co256_g32_s2_d1_relu_go(dst, src, w []float32, count, rowStr
 				{
 					o := gout[c : c+8]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
+						v := max(acc[l], float32(float32(0)))
 						o[l] = v
 					}
 				}
@@ -1015,10 +1009,7 @@ func gconv3x3_ci256_co256_g32_s1_d1_relu_go(dst, src, w []float32, count, rowStr
 				{
 					o := gout[c : c+8]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
+						v := max(acc[l], float32(float32(0)))
 						o[l] = v
 					}
 				}
@@ -1117,10 +1108,7 @@ func gconv3x3_ci512_co512_g32_s2_d1_relu_go(dst, src, w []float32, count, rowStr
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
+						v := max(acc[l], float32(float32(0)))
 						o[l] = v
 					}
 				}
@@ -1219,10 +1207,7 @@ func gconv3x3_ci512_co512_g32_s1_d1_relu_go(dst, src, w []float32, count, rowStr
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
+						v := max(acc[l], float32(float32(0)))
 						o[l] = v
 					}
 				}
@@ -1321,10 +1306,7 @@ func gconv3x3_ci1024_co1024_g32_s2_d1_relu_go(dst, src, w []float32, count, rowS
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
+						v := max(acc[l], float32(float32(0)))
 						o[l] = v
 					}
 				}
@@ -1423,10 +1405,7 @@ func gconv3x3_ci1024_co1024_g32_s1_d1_relu_go(dst, src, w []float32, count, rowS
 				{
 					o := gout[c : c+16]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
+						v := max(acc[l], float32(float32(0)))
 						o[l] = v
 					}
 				}

@@ -216,10 +216,7 @@ func gconv3x3_ci3_co24_g1_s2_d1_relu_go(dst, src, w []float32, count, rowStride 
 				{
 					o := gout[c : c+24]
 					for l := range o {
-						v := acc[l]
-						if v < float32(0) {
-							v = float32(0)
-						}
+						v := max(acc[l], float32(float32(0)))
 						o[l] = v
 					}
 				}
@@ -260,10 +257,7 @@ func pwconv_ci24_co60_g1_s1_relu_shuffle3_go(dst, src, w []float32, count, rowSt
 				}
 				wp = wp[576:]
 				for l := 0; l < 24; l++ {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
+					v := max(acc[l], float32(float32(0)))
 					o := g*60 + c + l
 					out[(o%20)*3+o/20] = v
 				}
@@ -285,10 +279,7 @@ func pwconv_ci24_co60_g1_s1_relu_shuffle3_go(dst, src, w []float32, count, rowSt
 				}
 				wp = wp[192:]
 				for l := 0; l < 8; l++ {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
+					v := max(acc[l], float32(float32(0)))
 					o := g*60 + c + l
 					out[(o%20)*3+o/20] = v
 				}
@@ -310,10 +301,7 @@ func pwconv_ci24_co60_g1_s1_relu_shuffle3_go(dst, src, w []float32, count, rowSt
 				}
 				wp = wp[192:]
 				for l := 0; l < 4; l++ {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
+					v := max(acc[l], float32(float32(0)))
 					o := g*60 + c + l
 					out[(o%20)*3+o/20] = v
 				}
@@ -627,10 +615,7 @@ func pwconv_ci240_co60_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, rowS
 				}
 				wp = wp[1280:]
 				for l := 0; l < 16; l++ {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
+					v := max(acc[l], float32(float32(0)))
 					o := g*20 + c + l
 					out[(o%20)*3+o/20] = v
 				}
@@ -652,10 +637,7 @@ func pwconv_ci240_co60_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, rowS
 				}
 				wp = wp[640:]
 				for l := 0; l < 4; l++ {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
+					v := max(acc[l], float32(float32(0)))
 					o := g*20 + c + l
 					out[(o%20)*3+o/20] = v
 				}
@@ -969,10 +951,7 @@ func pwconv_ci240_co120_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 				}
 				wp = wp[1920:]
 				for l := 0; l < 24; l++ {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
+					v := max(acc[l], float32(float32(0)))
 					o := g*40 + c + l
 					out[(o%40)*3+o/40] = v
 				}
@@ -994,10 +973,7 @@ func pwconv_ci240_co120_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 				}
 				wp = wp[1280:]
 				for l := 0; l < 16; l++ {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
+					v := max(acc[l], float32(float32(0)))
 					o := g*40 + c + l
 					out[(o%40)*3+o/40] = v
 				}
@@ -1223,10 +1199,7 @@ func pwconv_ci480_co120_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 				}
 				wp = wp[3840:]
 				for l := 0; l < 24; l++ {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
+					v := max(acc[l], float32(float32(0)))
 					o := g*40 + c + l
 					out[(o%40)*3+o/40] = v
 				}
@@ -1248,10 +1221,7 @@ func pwconv_ci480_co120_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 				}
 				wp = wp[2560:]
 				for l := 0; l < 16; l++ {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
+					v := max(acc[l], float32(float32(0)))
 					o := g*40 + c + l
 					out[(o%40)*3+o/40] = v
 				}
@@ -1477,10 +1447,7 @@ func pwconv_ci480_co240_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 				}
 				wp = wp[2560:]
 				for l := 0; l < 16; l++ {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
+					v := max(acc[l], float32(float32(0)))
 					o := g*80 + c + l
 					out[(o%80)*3+o/80] = v
 				}
@@ -1706,10 +1673,7 @@ func pwconv_ci960_co240_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 				}
 				wp = wp[5120:]
 				for l := 0; l < 16; l++ {
-					v := acc[l]
-					if v < float32(0) {
-						v = float32(0)
-					}
+					v := max(acc[l], float32(float32(0)))
 					o := g*80 + c + l
 					out[(o%80)*3+o/80] = v
 				}
