@@ -91,17 +91,20 @@ bench-deps:
 
 # BENCH_COUNT whole passes rather than go test -count: a burst of load from
 # elsewhere then hits one run of many cells, not every run of one cell. Each
-# pass is the main run, then the AVX2-limited oneDNN run.
+# pass is convgen's kernels and the peers on one thread, the AVX2-limited
+# oneDNN run, then ForwardParallel (the *_parallel columns) on 2 threads.
 # -p 1: the two test binaries never run at the same time. The table is made
 # even when a benchmark failed (a peer off the reference shows as "wrong");
 # the target fails afterwards.
 bench: bench-deps
 	mkdir -p bench/results
 	cd bench && : >results/raw.txt && : >results/failed && for i in $$(seq $(BENCH_COUNT)); do \
-	  { $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -p 1 -run '^$$' -bench . -benchtime 1s ./kernels ./peers || echo "pass $$i" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
+	  { $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -run '^$$' -bench '/^[a-z0-9]+$$' -benchtime 1s ./kernels || echo "pass $$i" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
+	  { $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -run '^$$' -bench . -benchtime 1s ./peers || echo "pass $$i (peers)" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
 	  { $(BENCH_ENV) $(BENCH_ISA_AVX2) $(GO) test -run '^$$' -bench '^BenchmarkOneDNNAVX2$$' -benchtime 1s ./peers || echo "pass $$i (oneDNN AVX2)" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
+	  { GOMAXPROCS=2 $(GO) test -run '^$$' -bench '/_parallel$$' -benchtime 1s ./kernels || echo "pass $$i (2 threads)" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
 	done
-	cd bench && $(GO) run ./cmd/table -spec spec.json -peak $(PEAK) results/raw.txt >results/latest.md && cat results/latest.md
+	cd bench && $(GO) run ./cmd/table -spec spec.json -peak $(PEAK) -parallel results/raw.txt >results/latest.md && cat results/latest.md
 	@test ! -s bench/results/failed || { echo "bench: go test failed (see bench/results/raw.txt)"; exit 1; }
 
 # CI: vet, the peers' reference checks and the table tool's tests, then every

@@ -111,6 +111,29 @@ func TestForwardMatchesNaive(t *testing.T) {
 		padWholeMax = 0
 		testForwardMatchesNaive(t)
 	})
+	t.Run("copies in strips of a few rows", func(t *testing.T) {
+		defer func(v float64) { padWholeMax = v }(padWholeMax)
+		padWholeMax = 1500 // 4–6 padded rows of the wider test shapes
+		testForwardMatchesNaive(t)
+	})
+}
+
+// TestWalkStrips: with a copy limit of a few padded rows, the walk copies
+// strips of several output rows, not the whole image and not one row.
+func TestWalkStrips(t *testing.T) {
+	defer func(v float64) { padWholeMax = v }(padWholeMax)
+	padWholeMax = 1500
+	g := layer(20, 40, 1, 3, 1, 1, 1, false) // dense 3x4, pads 1,2,1,1: padded rows of 15·20 floats
+	oh, ow, err := g.check(make([]float32, 1<<16), make([]float32, 1<<16), 1, 30, 12)
+	require.NoError(t, err)
+	r := g.walk(genericKernel(g), nil, nil, nil, 30, 12, oh, ow)
+	// 1500 / 300 = 5 padded rows: strips of 3 output rows.
+	assert.Equal(t, 3, r.strip)
+	// A depthwise layer does too few MACs per copied float for strips.
+	dw := layer(20, 20, 20, 3, 1, 1, 1, false)
+	oh, ow, err = dw.check(make([]float32, 1<<16), make([]float32, 1<<16), 1, 30, 12)
+	require.NoError(t, err)
+	assert.Zero(t, dw.walk(genericKernel(dw), nil, nil, nil, 30, 12, oh, ow).strip)
 }
 
 func testForwardMatchesNaive(t *testing.T) {
@@ -214,7 +237,7 @@ func walkStrategies(t *testing.T, seen map[string]bool) {
 			oh, ow, err := g.check(make([]float32, 1<<16), make([]float32, 1<<16), 1, hw[0], hw[1])
 			require.NoError(t, err)
 			r := g.walk(genericKernel(g), nil, nil, nil, hw[0], hw[1], oh, ow)
-			seen[fmt.Sprintf("band=%v whole=%v", r.bandAll, r.padWhole)] = true
+			seen[fmt.Sprintf("band=%v whole=%v", r.bandAll, r.strip > 0)] = true
 		}
 	}
 }
