@@ -527,15 +527,16 @@ func (r *rowWalk) row(img, oy int, buf *[]float32, out []float32) {
 // with zeros for columns and rows outside the image.
 func (g *geometry) fillRow(dst, in []float32, iy, ix0, h, wd int) {
 	cin := g.cin
-	clear(dst)
-	if iy < 0 || iy >= h {
-		return
-	}
 	cols := len(dst) / cin
 	lo, hi := max(ix0, 0), min(ix0+cols, wd)
-	if lo < hi {
-		copy(dst[(lo-ix0)*cin:], in[(iy*wd+lo)*cin:(iy*wd+hi)*cin])
+	if iy < 0 || iy >= h || lo >= hi {
+		clear(dst)
+		return
 	}
+	// Zero only the columns outside the image: each float is written once.
+	clear(dst[:(lo-ix0)*cin])
+	copy(dst[(lo-ix0)*cin:], in[(iy*wd+lo)*cin:(iy*wd+hi)*cin])
+	clear(dst[(hi-ix0)*cin:])
 }
 
 // padWholeMax is the largest zero-padded copy of input rows, in floats,
