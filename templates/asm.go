@@ -313,10 +313,13 @@ func (a *avx2) epilogue(k Kernel, acc [][]reg.VecVirtual, b Block, o out) {
 // clamp applies the layer's clamp to every accumulator. It keeps NaN:
 // max/min return their second source operand when either is NaN, and the
 // accumulator is that operand.
-func (a *avx2) clamp(k Kernel, acc [][]reg.VecVirtual) {
+func (a *avx2) clamp(k Kernel, acc [][]reg.VecVirtual) { a.clampWith(k, acc, a.c.YMM) }
+
+// clampWith is clamp with the bound in a register from alloc (YMM or ZMM).
+func (a *avx2) clampWith(k Kernel, acc [][]reg.VecVirtual, alloc func() reg.VecVirtual) {
 	c := a.c
 	bound := func(v float32, op func(ops ...operand.Op)) {
-		r := c.YMM()
+		r := alloc()
 		c.VBROADCASTSS(a.f32(v), r)
 		for _, row := range acc {
 			for _, x := range row {
@@ -360,50 +363,41 @@ func (a *avx2) shuffledStore(k Kernel, acc [][]reg.VecVirtual, b Block, o out) {
 
 // f32 returns a DATA symbol holding v.
 func (a *avx2) f32(v float32) operand.Mem {
-	name := fmt.Sprintf("f32_%08x", math.Float32bits(v))
+	return a.table(fmt.Sprintf("f32_%08x", math.Float32bits(v)), 1, func(int) uint32 { return math.Float32bits(v) })
+}
+
+// table returns the read-only DATA symbol name of n uint32 values, value(i)
+// each, emitting it on first use.
+func (a *avx2) table(name string, n int, value func(i int) uint32) operand.Mem {
 	if m, ok := a.consts[name]; ok {
 		return m
 	}
 	m := a.c.StaticGlobal(name)
 	a.c.DataAttributes(attr.RODATA | attr.NOPTR)
-	a.c.AppendDatum(operand.U32(math.Float32bits(v)))
+	for i := 0; i < n; i++ {
+		a.c.AppendDatum(operand.U32(value(i)))
+	}
 	a.consts[name] = m
 	return m
+}
+
+// ones is an all-ones int32 lane for the first n, else zero.
+func ones(i, n int) uint32 {
+	if i < n {
+		return 0xffffffff
+	}
+	return 0
 }
 
 // mask returns a DATA symbol of 8 int32 lanes, the first n all ones: the
 // VMASKMOVPS mask for a vector with n valid channels.
 func (a *avx2) mask(n int) operand.Mem {
-	name := fmt.Sprintf("mask_%d", n)
-	if m, ok := a.consts[name]; ok {
-		return m
-	}
-	m := a.c.StaticGlobal(name)
-	a.c.DataAttributes(attr.RODATA | attr.NOPTR)
-	for l := 0; l < Lanes; l++ {
-		v := uint32(0)
-		if l < n {
-			v = 0xffffffff
-		}
-		a.c.AppendDatum(operand.U32(v))
-	}
-	a.consts[name] = m
-	return m
+	return a.table(fmt.Sprintf("mask_%d", n), Lanes, func(i int) uint32 { return ones(i, n) })
 }
 
 // spreadControl returns the VPERMILPS control that spreads the 8/m floats
 // of a broadcast load over 8 lanes, each m times (within 128-bit lanes:
 // VBROADCASTF128 gives every lane all 4 floats, VBROADCASTSD both of 2).
 func (a *avx2) spreadControl(m int) operand.Mem {
-	name := fmt.Sprintf("spread_%d", m)
-	if mem, ok := a.consts[name]; ok {
-		return mem
-	}
-	mem := a.c.StaticGlobal(name)
-	a.c.DataAttributes(attr.RODATA | attr.NOPTR)
-	for l := 0; l < Lanes; l++ {
-		a.c.AppendDatum(operand.U32(uint32(l / m)))
-	}
-	a.consts[name] = mem
-	return mem
+	return a.table(fmt.Sprintf("spread_%d", m), Lanes, func(i int) uint32 { return uint32(i / m) })
 }

@@ -94,21 +94,7 @@ func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride 
 // floats, the last vector of each pixel through mask when there is one.
 func (a *avx2) store512(k Kernel, acc [][]reg.VecVirtual, mask reg.OpmaskVirtual, d reg.GPVirtual) {
 	c := a.c
-	bound := func(v float32, op func(ops ...operand.Op)) {
-		r := c.ZMM()
-		c.VBROADCASTSS(a.f32(v), r)
-		for _, row := range acc {
-			for _, x := range row {
-				op(x, r, x) // NaN stays: the accumulator is the second source
-			}
-		}
-	}
-	if k.HasMin() {
-		bound(k.ActMin, c.VMAXPS)
-	}
-	if k.HasMax() {
-		bound(k.ActMax, c.VMINPS)
-	}
+	a.clampWith(k, acc, c.ZMM)
 	for p, row := range acc {
 		for z, x := range row {
 			m := operand.Mem{Base: d, Disp: p*k.Cout*4 + z*64}

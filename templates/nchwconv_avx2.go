@@ -307,21 +307,37 @@ func (a *avx2) planarTap(k Kernel, acc [][]reg.VecVirtual, co, tap int, in opera
 // maskTable returns a DATA symbol of 8 all-ones int32 then 8 zeros: the
 // mask for the first n lanes is the 8 lanes at 32-4n bytes in.
 func (a *avx2) maskTable() operand.Mem {
-	const name = "mask_table"
-	if m, ok := a.consts[name]; ok {
-		return m
-	}
-	m := a.c.StaticGlobal(name)
-	a.c.DataAttributes(attr.RODATA | attr.NOPTR)
-	for l := 0; l < 2*Lanes; l++ {
-		v := uint32(0)
-		if l < Lanes {
-			v = 0xffffffff
-		}
-		a.c.AppendDatum(operand.U32(v))
-	}
-	a.consts[name] = m
-	return m
+	return a.table("mask_table", 2*Lanes, func(i int) uint32 { return ones(i, Lanes) })
+}
+
+// copyHelper starts one of the NCHW driver's copy helpers: the function,
+// and its dst and src pointers and row count in registers.
+func (a *avx2) copyHelper(name, signature, doc string) (dst, src, rows reg.GPVirtual) {
+	c := a.c
+	c.Function(name)
+	c.Attributes(attr.NOSPLIT)
+	c.Pragma("noescape")
+	c.SignatureExpr(signature)
+	c.Doc(name + doc)
+	dst, src, rows = c.GP64(), c.GP64(), c.GP64()
+	c.Load(c.Param("dst").Base(), dst)
+	c.Load(c.Param("src").Base(), src)
+	c.Load(c.Param("rows"), rows)
+	return dst, src, rows
+}
+
+// zeros stores the zero vector at dst+i, i advancing by 32 bytes, while
+// i < end (the last store may pass end by up to 28 bytes).
+func (a *avx2) zeros(dst, i, end reg.GPVirtual, zero reg.VecVirtual, stem string) {
+	c := a.c
+	top, out := a.label(stem), a.label(stem+"end")
+	c.Label(top)
+	c.CMPQ(i, end)
+	c.JGE(operand.LabelRef(out))
+	c.VMOVUPS(zero, operand.Mem{Base: dst, Index: i, Scale: 1})
+	c.ADDQ(operand.U8(32), i)
+	c.JMP(operand.LabelRef(top))
+	c.Label(out)
 }
 
 // PadRowsName is the assembly helper the NCHW driver makes padded copies
@@ -338,15 +354,8 @@ const PadRowsName = "padRows_avx2"
 // caller writes what lies there afterwards).
 func (a *avx2) padRows() {
 	c := a.c
-	c.Function(PadRowsName)
-	c.Attributes(attr.NOSPLIT)
-	c.Pragma("noescape")
-	c.SignatureExpr("func(dst, src []float32, rows, w, srcLen, rowLen, left int)")
-	c.Doc(PadRowsName + " copies rows rows of w floats into zero-padded rows of rowLen floats, at left.")
-	dst, src, rows := c.GP64(), c.GP64(), c.GP64()
-	c.Load(c.Param("dst").Base(), dst)
-	c.Load(c.Param("src").Base(), src)
-	c.Load(c.Param("rows"), rows)
+	dst, src, rows := a.copyHelper(PadRowsName, "func(dst, src []float32, rows, w, srcLen, rowLen, left int)",
+		" copies rows rows of w floats into zero-padded rows of rowLen floats, at left.")
 	w, srcLen, rowLen, left := a.byteParam("w"), a.byteParam("srcLen"), a.byteParam("rowLen"), a.byteParam("left")
 	zero, mask := c.YMM(), c.YMM()
 	c.VXORPS(zero, zero, zero)
@@ -364,14 +373,7 @@ func (a *avx2) padRows() {
 	i := c.GP64()
 	// Left zeros, [0, left) in whole vectors.
 	c.XORQ(i, i)
-	lz, lzEnd := a.label("lz"), a.label("lzend")
-	c.Label(lz)
-	c.CMPQ(i, left)
-	c.JGE(operand.LabelRef(lzEnd))
-	c.VMOVUPS(zero, operand.Mem{Base: dst, Index: i, Scale: 1})
-	c.ADDQ(operand.U8(32), i)
-	c.JMP(operand.LabelRef(lz))
-	c.Label(lzEnd)
+	a.zeros(dst, i, left, zero, "lz")
 	// The data: whole vectors, then the masked rest.
 	d := c.GP64()
 	c.LEAQ(operand.Mem{Base: dst, Index: left, Scale: 1}, d)
@@ -396,14 +398,7 @@ func (a *avx2) padRows() {
 	c.Label(tailEnd)
 	// Right zeros, [left+w, rowLen) in whole vectors.
 	c.LEAQ(operand.Mem{Base: left, Index: w, Scale: 1}, i)
-	rz, rzEnd := a.label("rz"), a.label("rzend")
-	c.Label(rz)
-	c.CMPQ(i, rowLen)
-	c.JGE(operand.LabelRef(rzEnd))
-	c.VMOVUPS(zero, operand.Mem{Base: dst, Index: i, Scale: 1})
-	c.ADDQ(operand.U8(32), i)
-	c.JMP(operand.LabelRef(rz))
-	c.Label(rzEnd)
+	a.zeros(dst, i, rowLen, zero, "rz")
 	c.ADDQ(srcLen, src)
 	c.ADDQ(rowLen, dst)
 	c.DECQ(rows)
@@ -426,15 +421,8 @@ const PadPairsName = "padPairs_avx2"
 // overwrite the other phase.
 func (a *avx2) padPairs() {
 	c := a.c
-	c.Function(PadPairsName)
-	c.Attributes(attr.NOSPLIT)
-	c.Pragma("noescape")
-	c.SignatureExpr("func(dst, src []float32, rows, n, srcLen, rowLen, even0, odd0 int)")
-	c.Doc(PadPairsName + " copies rows rows of n floats into zeroed rows of rowLen floats, even ones at even0, odd ones at odd0.")
-	dst, src, rows := c.GP64(), c.GP64(), c.GP64()
-	c.Load(c.Param("dst").Base(), dst)
-	c.Load(c.Param("src").Base(), src)
-	c.Load(c.Param("rows"), rows)
+	dst, src, rows := a.copyHelper(PadPairsName, "func(dst, src []float32, rows, n, srcLen, rowLen, even0, odd0 int)",
+		" copies rows rows of n floats into zeroed rows of rowLen floats, even ones at even0, odd ones at odd0.")
 	n, srcLen, rowLen := a.byteParam("n"), a.byteParam("srcLen"), a.byteParam("rowLen")
 	even0, odd0 := a.byteParam("even0"), a.byteParam("odd0")
 	tbl := c.GP64()
@@ -446,14 +434,7 @@ func (a *avx2) padPairs() {
 	c.Label(rowLoop)
 	i := c.GP64()
 	c.XORQ(i, i)
-	z, zEnd := a.label("zero"), a.label("zeroend")
-	c.Label(z)
-	c.CMPQ(i, rowLen)
-	c.JGE(operand.LabelRef(zEnd))
-	c.VMOVUPS(zero, operand.Mem{Base: dst, Index: i, Scale: 1})
-	c.ADDQ(operand.U8(32), i)
-	c.JMP(operand.LabelRef(z))
-	c.Label(zEnd)
+	a.zeros(dst, i, rowLen, zero, "zero")
 
 	s, e, o, rem := c.GP64(), c.GP64(), c.GP64(), c.GP64()
 	c.MOVQ(src, s)
