@@ -384,14 +384,14 @@ type rowSink struct {
 // rowWalk is what forward works out once per call: sizes, padding, and
 // how each output row reaches the kernel.
 type rowWalk struct {
-	g                 *geometry
-	k                 rowKernel
-	w, dst, src       []float32
-	h, wd, oh, ow     int
-	pt, pl            int
-	oxLo, oxHi        int  // output columns whose taps all lie inside the input row
-	bandAll           bool // see walk
-	strip             int  // output rows per zero-padded copy; 0: no copy (see walk)
+	g             *geometry
+	k             rowKernel
+	w, dst, src   []float32
+	h, wd, oh, ow int
+	pt, pl        int
+	oxLo, oxHi    int  // output columns whose taps all lie inside the input row
+	bandAll       bool // see walk
+	strip         int  // output rows per zero-padded copy; 0: no copy (see walk)
 }
 
 // walk plans the row walk for a checked h×wd input with an oh×ow output.
