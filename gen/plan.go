@@ -46,7 +46,7 @@ func NewPlan(s *Spec) (*Plan, error) {
 		if !ok {
 			i = len(p.Kernels)
 			index[k] = i
-			p.Kernels = append(p.Kernels, k)
+			p.Kernels = append(p.Kernels, fitWidth(k, l))
 		}
 		p.Layers = append(p.Layers, LayerPlan{Layer: l, Kernel: i})
 	}
@@ -96,6 +96,18 @@ func kernelFor(l Layer) templates.Kernel {
 	}
 	k.BlockVec, k.PixTile, k.CinChunk = tile(k)
 	k.Name = kernelName(k)
+	return k
+}
+
+// fitWidth fits k's pixel tiles to the output width of l's benchmark input
+// (the spec's "input"; nothing without one). Layers that share the kernel
+// get the tiles of the first. NCHW kernels tile rows their own way.
+func fitWidth(k templates.Kernel, l Layer) templates.Kernel {
+	if l.InputW == 0 || k.Family == templates.Planar {
+		return k
+	}
+	_, k.Width = l.Conv().OutputSize(l.InputH, l.InputW)
+	k.PixTile = templates.FitTile(k.PixTile, k.Width, k.BlockVec)
 	return k
 }
 

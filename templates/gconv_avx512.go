@@ -29,7 +29,7 @@ func (k Kernel) HasAVX512() bool {
 func (k Kernel) AVX512() Kernel {
 	if k.Family == Depthwise {
 		// One ZMM of 16 channels; P accumulators + a kernel row + the input.
-		k.BlockVec, k.PixTile = 2, min(16, 30-k.KW)
+		k.BlockVec, k.PixTile = 2, FitTile(min(16, 30-k.KW), k.Width, 1)
 		return k
 	}
 	full := k.PackCout() / Lanes
@@ -46,6 +46,9 @@ func (k Kernel) AVX512() Kernel {
 	z := (vecs + 1) / 2
 	k.BlockVec = vecs
 	k.PixTile = min(12, (31-z)/z) // accumulators + weights + the broadcast input
+	if k.Width > 0 {
+		k.PixTile = FitTile(min(16, (31-z)/z), k.Width, z)
+	}
 	return k
 }
 

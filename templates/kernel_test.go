@@ -109,3 +109,20 @@ func TestAVX2FileHeader(t *testing.T) {
 }
 
 func operandMem(base reg.GPVirtual, i int) operand.Mem { return operand.Mem{Base: base, Disp: 4 * i} }
+
+// TestFitTile: the pixel tile fitted to a row width avoids latency-bound
+// tails, keeps the widest tile when nothing is gained, and never leaves
+// the allowed range.
+func TestFitTile(t *testing.T) {
+	assert.Equal(t, 14, FitTile(16, 14, 1), "a 14-pixel row: one tile, no 8+4+2 tails")
+	assert.Equal(t, 7, FitTile(12, 14, 1), "12+2 leaves a 2-chain tail; 7+7 does not")
+	assert.Equal(t, 12, FitTile(12, 56, 1), "56 = 4·12 + 8: nothing to gain")
+	assert.Equal(t, 6, FitTile(6, 56, 2), "two vectors a pixel: a 4-pixel tile would reload weights more often")
+	assert.Equal(t, 12, FitTile(12, 0, 1), "unknown width: the widest tile")
+	for most := 1; most <= 16; most++ {
+		for width := 1; width <= 64; width++ {
+			p := FitTile(most, width, 1)
+			assert.True(t, p <= most && 2*p >= most, "FitTile(%d, %d) = %d", most, width, p)
+		}
+	}
+}

@@ -50,7 +50,7 @@ func selectKernel(id int) kernelImpl {
 
 // gconv5x5_ci96_co256_g2_s1_d1_relu: gconv, cin 96, cout 256, groups 2, 5x5 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·96 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func gconv5x5_ci96_co256_g2_s1_d1_relu_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride

@@ -784,7 +784,7 @@ func pwconv_ci128_co128_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c128_s2_d1_relu6: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 10 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c128_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -969,7 +969,7 @@ func pwconv_ci128_co256_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c256_s1_d1_relu6: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 10 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c256_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1154,7 +1154,7 @@ func pwconv_ci256_co256_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c256_s2_d1_relu6: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c256_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1297,7 +1297,7 @@ func dwconv3x3_c256_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 
 // pwconv_ci256_co512_g1_s1_relu6: pwconv, cin 256, cout 512, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci256_co512_g1_s1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -1339,7 +1339,7 @@ func pwconv_ci256_co512_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c512_s1_d1_relu6: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c512_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1482,7 +1482,7 @@ func dwconv3x3_c512_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 
 // pwconv_ci512_co512_g1_s1_relu6: pwconv, cin 512, cout 512, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci512_co512_g1_s1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -1524,7 +1524,7 @@ func pwconv_ci512_co512_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c512_s2_d1_relu6: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c512_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1667,7 +1667,7 @@ func dwconv3x3_c512_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 
 // pwconv_ci512_co1024_g1_s1_relu6: pwconv, cin 512, cout 1024, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci512_co1024_g1_s1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -1709,7 +1709,7 @@ func pwconv_ci512_co1024_g1_s1_relu6_go(dst, src, w []float32, count, rowStride 
 
 // dwconv3x3_c1024_s1_d1_relu6: dwconv, cin 1024, cout 1024, groups 1024, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c1024_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1852,7 +1852,7 @@ func dwconv3x3_c1024_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int)
 
 // pwconv_ci1024_co1024_g1_s1_relu6: pwconv, cin 1024, cout 1024, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci1024_co1024_g1_s1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {

@@ -923,7 +923,7 @@ func pwconv_ci144_co24_g1_s1_none_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c144_s2_d1_relu6: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·288 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 10 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c144_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1150,7 +1150,7 @@ func pwconv_ci32_co192_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c192_s1_d1_relu6: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 10 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c192_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1335,7 +1335,7 @@ func pwconv_ci192_co32_g1_s1_none_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c192_s2_d1_relu6: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c192_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1478,7 +1478,7 @@ func dwconv3x3_c192_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 
 // pwconv_ci192_co64_g1_s1_none: pwconv, cin 192, cout 64, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci192_co64_g1_s1_none_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -1562,7 +1562,7 @@ func pwconv_ci64_co384_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c384_s1_d1_relu6: dwconv, cin 384, cout 384, groups 384, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c384_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1705,7 +1705,7 @@ func dwconv3x3_c384_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 
 // pwconv_ci384_co64_g1_s1_none: pwconv, cin 384, cout 64, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci384_co64_g1_s1_none_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -1831,7 +1831,7 @@ func pwconv_ci96_co576_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c576_s1_d1_relu6: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·576 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c576_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -2016,7 +2016,7 @@ func pwconv_ci576_co96_g1_s1_none_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c576_s2_d1_relu6: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1152 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c576_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -2159,7 +2159,7 @@ func dwconv3x3_c576_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 
 // pwconv_ci576_co160_g1_s1_none: pwconv, cin 576, cout 160, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·576 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci576_co160_g1_s1_none_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -2201,7 +2201,7 @@ func pwconv_ci576_co160_g1_s1_none_go(dst, src, w []float32, count, rowStride in
 
 // pwconv_ci160_co960_g1_s1_relu6: pwconv, cin 160, cout 960, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·160 + tap][ci]·w[o][ci][tap]).
-// Register tile: 4 pixels × 3 vectors of 8 channels.
+// Register tile: 3 pixels × 3 vectors of 8 channels.
 func pwconv_ci160_co960_g1_s1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -2243,7 +2243,7 @@ func pwconv_ci160_co960_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c960_s1_d1_relu6: dwconv, cin 960, cout 960, groups 960, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·960 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c960_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -2386,7 +2386,7 @@ func dwconv3x3_c960_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 
 // pwconv_ci960_co160_g1_s1_none: pwconv, cin 960, cout 160, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·960 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci960_co160_g1_s1_none_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -2428,7 +2428,7 @@ func pwconv_ci960_co160_g1_s1_none_go(dst, src, w []float32, count, rowStride in
 
 // pwconv_ci960_co320_g1_s1_none: pwconv, cin 960, cout 320, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·960 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci960_co320_g1_s1_none_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -2470,7 +2470,7 @@ func pwconv_ci960_co320_g1_s1_none_go(dst, src, w []float32, count, rowStride in
 
 // pwconv_ci320_co1280_g1_s1_relu6: pwconv, cin 320, cout 1280, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·320 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci320_co1280_g1_s1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {

@@ -1022,7 +1022,7 @@ func gconv3x3_ci256_co256_g32_s1_d1_relu_go(dst, src, w []float32, count, rowStr
 
 // gconv3x3_ci512_co512_g32_s2_d1_relu: gconv, cin 512, cout 512, groups 32, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func gconv3x3_ci512_co512_g32_s2_d1_relu_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1121,7 +1121,7 @@ func gconv3x3_ci512_co512_g32_s2_d1_relu_go(dst, src, w []float32, count, rowStr
 
 // gconv3x3_ci512_co512_g32_s1_d1_relu: gconv, cin 512, cout 512, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func gconv3x3_ci512_co512_g32_s1_d1_relu_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1220,7 +1220,7 @@ func gconv3x3_ci512_co512_g32_s1_d1_relu_go(dst, src, w []float32, count, rowStr
 
 // gconv3x3_ci1024_co1024_g32_s2_d1_relu: gconv, cin 1024, cout 1024, groups 32, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·2048 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func gconv3x3_ci1024_co1024_g32_s2_d1_relu_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1319,7 +1319,7 @@ func gconv3x3_ci1024_co1024_g32_s2_d1_relu_go(dst, src, w []float32, count, rowS
 
 // gconv3x3_ci1024_co1024_g32_s1_d1_relu: gconv, cin 1024, cout 1024, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func gconv3x3_ci1024_co1024_g32_s1_d1_relu_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride

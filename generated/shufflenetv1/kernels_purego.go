@@ -314,7 +314,7 @@ func pwconv_ci24_co60_g1_s1_relu_shuffle3_go(dst, src, w []float32, count, rowSt
 
 // dwconv3x3_c60_s2_d1_none: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
-// Register tile: 11 pixels × 1 vectors of 8 channels.
+// Register tile: 10 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c60_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -650,7 +650,7 @@ func pwconv_ci240_co60_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, rowS
 
 // dwconv3x3_c60_s1_d1_none: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·60 + tap][ci]·w[o][ci][tap]).
-// Register tile: 11 pixels × 1 vectors of 8 channels.
+// Register tile: 10 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c60_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -986,7 +986,7 @@ func pwconv_ci240_co120_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 
 // dwconv3x3_c120_s2_d1_none: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c120_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1129,7 +1129,7 @@ func dwconv3x3_c120_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 
 // pwconv_ci120_co240_g3_s1_none: pwconv, cin 120, cout 240, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci120_co240_g3_s1_none_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -1234,7 +1234,7 @@ func pwconv_ci480_co120_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 
 // dwconv3x3_c120_s1_d1_none: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c120_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1377,7 +1377,7 @@ func dwconv3x3_c120_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 
 // pwconv_ci120_co480_g3_s1_none: pwconv, cin 120, cout 480, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci120_co480_g3_s1_none_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -1419,7 +1419,7 @@ func pwconv_ci120_co480_g3_s1_none_go(dst, src, w []float32, count, rowStride in
 
 // pwconv_ci480_co240_g3_s1_relu_shuffle3: pwconv, cin 480, cout 240, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·480 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci480_co240_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -1460,7 +1460,7 @@ func pwconv_ci480_co240_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 
 // dwconv3x3_c240_s2_d1_none: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·480 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c240_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1603,7 +1603,7 @@ func dwconv3x3_c240_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 
 // pwconv_ci240_co480_g3_s1_none: pwconv, cin 240, cout 480, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci240_co480_g3_s1_none_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -1645,7 +1645,7 @@ func pwconv_ci240_co480_g3_s1_none_go(dst, src, w []float32, count, rowStride in
 
 // pwconv_ci960_co240_g3_s1_relu_shuffle3: pwconv, cin 960, cout 240, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·960 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci960_co240_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
@@ -1686,7 +1686,7 @@ func pwconv_ci960_co240_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 
 // dwconv3x3_c240_s1_d1_none: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 7 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c240_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1829,7 +1829,7 @@ func dwconv3x3_c240_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 
 // pwconv_ci240_co960_g3_s1_none: pwconv, cin 240, cout 960, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
-// Register tile: 6 pixels × 2 vectors of 8 channels.
+// Register tile: 5 pixels × 2 vectors of 8 channels.
 func pwconv_ci240_co960_g3_s1_none_go(dst, src, w []float32, count, rowStride int) {
 	_ = rowStride
 	for p := 0; p < count; p++ {
