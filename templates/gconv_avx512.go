@@ -40,7 +40,12 @@ func (k Kernel) AVX512() Kernel {
 			break
 		}
 	}
-	if vecs == 1 && full >= 2 {
+	switch {
+	case vecs == 1 && full >= 2 && full <= 8:
+		// The whole group in one block, its last ZMM half used: every
+		// input broadcast then serves all of the group's channels.
+		vecs = full
+	case vecs == 1 && full >= 2:
 		vecs = min(8, full-full%2)
 	}
 	z := (vecs + 1) / 2

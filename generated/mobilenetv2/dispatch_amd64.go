@@ -159,7 +159,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 }, {
 	fn:       pwconv_ci96_co24_g1_s1_none_avx512,
 	name:     "avx512",
-	packTile: 2,
+	packTile: 3,
 }, {
 	fn:       pwconv_ci24_co144_g1_s1_relu6_avx512,
 	name:     "avx512",
@@ -171,7 +171,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 }, {
 	fn:       pwconv_ci144_co24_g1_s1_none_avx512,
 	name:     "avx512",
-	packTile: 2,
+	packTile: 3,
 }, {
 	fn:       dwconv3x3_c144_s2_d1_relu6_avx512,
 	name:     "avx512",

@@ -95,7 +95,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 var avx512Kernels = [numKernels]kernelImpl{{
 	fn:       gconv3x3_ci3_co24_g1_s2_d1_relu_avx512,
 	name:     "avx512",
-	packTile: 2,
+	packTile: 3,
 }, {}, {
 	fn:       dwconv3x3_c60_s2_d1_none_avx512,
 	name:     "avx512",
