@@ -249,6 +249,13 @@ func (a *avx2) loop(n int, unroll bool, comment string, body func(i int)) {
 	}
 	ctr := c.GP64()
 	c.MOVQ(operand.U32(n), ctr)
+	a.countedLoop(ctr, body)
+}
+
+// countedLoop emits body(-1) in a loop that decrements ctr (a register or
+// a stack slot holding a positive count) to zero.
+func (a *avx2) countedLoop(ctr operand.Op, body func(i int)) {
+	c := a.c
 	l := a.label("loop")
 	c.Label(l)
 	body(-1)

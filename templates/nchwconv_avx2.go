@@ -115,11 +115,7 @@ func (a *avx2) memLoop(n int, unroll bool, ctr operand.Mem, comment string, body
 	if n > 0 {
 		c.MOVQ(operand.U32(n), ctr)
 	}
-	l := a.label("loop")
-	c.Label(l)
-	body(-1)
-	c.DECQ(ctr)
-	c.JNZ(operand.LabelRef(l))
+	a.countedLoop(ctr, body)
 }
 
 // planarBlock runs one block of co channels (the first is o0 when the

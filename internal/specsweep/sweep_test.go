@@ -214,15 +214,7 @@ func generateInline(pkg string, args []string) (map[string][]byte, []gen.Layer, 
 		}
 		spec.Layers = append(spec.Layers, l)
 	}
-	plan, err := gen.NewPlan(spec)
-	if err != nil {
-		return nil, nil, fmt.Errorf("NewPlan: %w", err)
-	}
-	files, err := gen.Generate(plan)
-	if err != nil {
-		return nil, nil, fmt.Errorf("Generate: %w", err)
-	}
-	return files, spec.Layers, nil
+	return generateSpec(spec)
 }
 
 // generateFrom runs convgen's pipeline on a JSON spec: ParseSpec, NewPlan,
@@ -232,6 +224,11 @@ func generateFrom(source string, data []byte) (map[string][]byte, []gen.Layer, e
 	if err != nil {
 		return nil, nil, fmt.Errorf("ParseSpec rejected a spec meant to be valid: %w", err)
 	}
+	return generateSpec(spec)
+}
+
+// generateSpec plans and generates a parsed spec.
+func generateSpec(spec *gen.Spec) (map[string][]byte, []gen.Layer, error) {
 	plan, err := gen.NewPlan(spec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("NewPlan: %w", err)
