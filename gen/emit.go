@@ -206,6 +206,7 @@ func layersFile(p *Plan) *jen.File {
 		f.Type().Id(t).Struct(
 			jen.Id("w").Index().Float32().Comment("packed weights and bias"),
 			jen.Id("kernel").Id(kernelType),
+			jen.Id("g").Id("geometry").Comment("the shape, with the tile w is packed in"),
 		)
 		geomFields := jen.Dict{
 			jen.Id("name"):       jen.Lit(t),
@@ -227,6 +228,9 @@ func layersFile(p *Plan) *jen.File {
 			jen.Id("packGroups"): jen.Lit(k.PackGroups()),
 			jen.Id("packCin"):    jen.Lit(k.PackCin()),
 			jen.Id("packCout"):   jen.Lit(k.PackCout()),
+		}
+		if k.RangedFamily() && !l.NCHW {
+			geomFields[jen.Id("ranged")] = jen.Lit(true)
 		}
 		if l.NCHW {
 			geomFields[jen.Id("nchw")] = jen.Lit(true)
@@ -254,6 +258,7 @@ func layersFile(p *Plan) *jen.File {
 			jen.Return(jen.Op("&").Id(t).Values(jen.Dict{
 				jen.Id("w"):      jen.Id("w"),
 				jen.Id("kernel"): jen.Id("impl").Dot(implFn),
+				jen.Id("g"):      jen.Id("g"),
 			}), jen.Nil()),
 		)
 		if l.NCHW {
@@ -265,13 +270,13 @@ func layersFile(p *Plan) *jen.File {
 		f.Func().Params(jen.Id("l").Op("*").Id(t)).Id("Forward").
 			Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w")).Int()).Error().Block(
 			jen.If(jen.Id("l").Op("==").Nil().Op("||").Id("l").Dot("kernel").Op("==").Nil()).Block(jen.Return(jen.Id("errNoLayer"))),
-			jen.Return(jen.Id(geom).Dot(forward).Call(jen.Id("l").Dot("kernel"), jen.Id("l").Dot("w"), jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Lit(1))),
+			jen.Return(jen.Id("l").Dot("g").Dot(forward).Call(jen.Id("l").Dot("kernel"), jen.Id("l").Dot("w"), jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Lit(1))),
 		)
 		comment(f, "ForwardParallel is Forward with the output rows split over workers goroutines\n(workers ≤ 0 means GOMAXPROCS). The result is bit-identical to Forward's.")
 		f.Func().Params(jen.Id("l").Op("*").Id(t)).Id("ForwardParallel").
 			Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers")).Int()).Error().Block(
 			jen.If(jen.Id("l").Op("==").Nil().Op("||").Id("l").Dot("kernel").Op("==").Nil()).Block(jen.Return(jen.Id("errNoLayer"))),
-			jen.Return(jen.Id(geom).Dot(forward).Call(jen.Id("l").Dot("kernel"), jen.Id("l").Dot("w"), jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers"))),
+			jen.Return(jen.Id("l").Dot("g").Dot(forward).Call(jen.Id("l").Dot("kernel"), jen.Id("l").Dot("w"), jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers"))),
 		)
 		comment(f, "OutputSize returns the output height and width for an h×w input; a value below 1\nmeans the input is smaller than the kernel's span and Forward will refuse it.")
 		f.Func().Params(jen.Id("l").Op("*").Id(t)).Id("OutputSize").Params(jen.List(jen.Id("h"), jen.Id("w")).Int()).
@@ -291,7 +296,6 @@ func blockType(f *jen.File, p *Plan, b BlockPlan) {
 	t := b.TypeName()
 	dw, pw := p.Layers[b.DW], p.Layers[b.PW]
 	dt, pt := dw.TypeName(), pw.TypeName()
-	dg, pg := lowerFirst(dt)+"Geometry", lowerFirst(pt)+"Geometry"
 	comment(f, "%s is block %q: layer %q (%s) then layer %q (%s), fused. Each depthwise output\nrow goes from a small row buffer straight into the 1×1 kernel; the intermediate\nfeature map is never written. Immutable once made; safe for concurrent use.",
 		t, b.Name, dw.Name, dt, pw.Name, pt)
 	f.Type().Id(t).Struct(
@@ -321,14 +325,14 @@ func blockType(f *jen.File, p *Plan, b BlockPlan) {
 	f.Func().Params(jen.Id("b").Op("*").Id(t)).Id("ForwardParallel").
 		Params(jen.List(jen.Id("dst"), jen.Id("src")).Index().Float32(), jen.List(jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers")).Int()).Error().Block(
 		jen.If(jen.Id("b").Op("==").Nil().Op("||").Id("b").Dot("dw").Op("==").Nil().Op("||").Id("b").Dot("pw").Op("==").Nil()).Block(jen.Return(jen.Id("errNoLayer"))),
-		jen.Return(jen.Id("forwardFused").Call(jen.Lit(t), jen.Op("&").Id(dg), jen.Id("b").Dot("dw").Dot("kernel"), jen.Id("b").Dot("dw").Dot("w"),
-			jen.Op("&").Id(pg), jen.Id("b").Dot("pw").Dot("kernel"), jen.Id("b").Dot("pw").Dot("w"),
+		jen.Return(jen.Id("forwardFused").Call(jen.Lit(t), jen.Op("&").Id("b").Dot("dw").Dot("g"), jen.Id("b").Dot("dw").Dot("kernel"), jen.Id("b").Dot("dw").Dot("w"),
+			jen.Op("&").Id("b").Dot("pw").Dot("g"), jen.Id("b").Dot("pw").Dot("kernel"), jen.Id("b").Dot("pw").Dot("w"),
 			jen.Id("dst"), jen.Id("src"), jen.Id("n"), jen.Id("h"), jen.Id("w"), jen.Id("workers"))),
 	)
 	comment(f, "OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).")
 	f.Func().Params(jen.Id("b").Op("*").Id(t)).Id("OutputSize").Params(jen.List(jen.Id("h"), jen.Id("w")).Int()).
 		Params(jen.List(jen.Id("oh"), jen.Id("ow")).Int()).Block(
-		jen.Return(jen.Id(dg).Dot("outputSize").Call(jen.Id("h"), jen.Id("w"))),
+		jen.Return(jen.Id(lowerFirst(dt)+"Geometry").Dot("outputSize").Call(jen.Id("h"), jen.Id("w"))),
 	)
 }
 
@@ -606,10 +610,13 @@ func testFile(p *Plan) *jen.File {
 					jen.Qual(verifyPath, "CheckErrors").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(3))),
 				)),
 				jen.Id("t").Dot("Run").Call(jen.Id("path").Dot("name").Op("+").Lit("/rows"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
-					jen.Defer().Func().Params(jen.Id("v").Float64()).Block(jen.Id("padWholeMax").Op("=").Id("v")).Call(jen.Id("padWholeMax")),
+					jen.Defer().Id("saveWalk").Call().Dot("restore").Call(),
 					jen.Id("padWholeMax").Op("=").Lit(0),
 					jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(0))),
 				)),
+				rangesTest(k, jen.Id("path").Dot("name"), func(workers int) jen.Code {
+					return jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(workers)))
+				}),
 			),
 		)
 		comment(f, "Test%sConcurrent runs one layer from many goroutines at once (Forward and\nForwardParallel): results bit-identical to serial runs; meaningful under -race.", t)
@@ -728,6 +735,9 @@ func blockTests(f *jen.File, p *Plan, b BlockPlan) {
 			jen.Id("t").Dot("Run").Call(jen.Id("name").Op("+").Lit("/parallel"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 				jen.Qual(verifyPath, "SweepBlock").Call(jen.Id("t"), dwConv, pwConv, jen.Id(newWith).Call(jen.Id("di"), jen.Id("pi"), jen.Lit(3))),
 			)),
+			rangesTest(p.Kernels[dw.Kernel], jen.Id("name"), func(workers int) jen.Code {
+				return jen.Qual(verifyPath, "SweepBlock").Call(jen.Id("t"), dwConv, pwConv, jen.Id(newWith).Call(jen.Id("di"), jen.Id("pi"), jen.Lit(workers)))
+			}),
 		))...,
 	)
 	h, w := benchSize(dw.Layer)
@@ -748,6 +758,25 @@ func blockTests(f *jen.File, p *Plan, b BlockPlan) {
 		bench("unfused_parallel", jen.Qual(verifyPath, "Unfused").Call(dwConv, pwConv,
 			jen.Id("new"+dw.TypeName()+"With").Call(jen.Id("di"), jen.Lit(-1)), jen.Id("new"+pw.TypeName()+"With").Call(jen.Id("pi"), jen.Lit(-1)))),
 	)...)
+}
+
+// rangesTest is, for a kernel that runs channel ranges (a depthwise layer),
+// the subtest (name + "/ranges") that makes the walk use them, one block
+// per range, at the sizes the sweep tries: through the padded copies with
+// bands of one row (a fused block's buffer), then through the row walk
+// with bands of whole images on three workers, which cut bands anywhere.
+// sweep runs the sweep with that many workers. Other kernels get none.
+func rangesTest(k templates.Kernel, name jen.Code, sweep func(workers int) jen.Code) jen.Code {
+	if !k.RangedFamily() {
+		return jen.Null()
+	}
+	return jen.Id("t").Dot("Run").Call(jen.Add(name).Op("+").Lit("/ranges"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.Defer().Id("saveWalk").Call().Dot("restore").Call(),
+		jen.List(jen.Id("rangeBytes"), jen.Id("bandFloats")).Op("=").List(jen.Lit(1), jen.Lit(1)),
+		sweep(0),
+		jen.List(jen.Id("padWholeMax"), jen.Id("bandFloats")).Op("=").List(jen.Lit(0), jen.Lit(1<<16)),
+		sweep(3),
+	))
 }
 
 // example writes the package example with the first layer: make the layer, run one small

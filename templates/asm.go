@@ -209,6 +209,13 @@ func (a *avx2) frame(k Kernel, perTile func(pixels int), block func(b Block, pix
 		}
 		a.loop(groups, k.Shuffled(), fmt.Sprintf("%d group(s), %d pixel(s).", groups, pixels), func(g int) {
 			ch := g * coutG
+			if k.ChannelRanges() {
+				run := k.BlockRuns()[0]
+				a.blocksOfW(w, fmt.Sprintf("The block(s) of %d vector(s) w holds (at most %d).", run.Vecs, run.Count), func() {
+					block(run.Block, pixels, frameRegs{w: w, s: s, rowStride: rowStride, o: out{d: d, tile: dst}})
+				})
+				return
+			}
 			for _, run := range k.BlockRuns() {
 				base := ch
 				a.loop(run.Count, k.Shuffled(), fmt.Sprintf("%d block(s) of %d vector(s).", run.Count, run.Vecs), func(i int) {
@@ -225,6 +232,22 @@ func (a *avx2) frame(k Kernel, perTile func(pixels int), block func(b Block, pix
 			}
 		})
 	})
+}
+
+// blocksOfW emits body, which advances w past one block's weights, until
+// w reaches the end of the w argument (at least once): the kernel runs as
+// many channel blocks as the driver passed weights for (ChannelRanges).
+func (a *avx2) blocksOfW(w reg.GPVirtual, comment string, body func()) {
+	c := a.c
+	end := c.GP64()
+	c.Load(c.Param("w").Len(), end)
+	c.LEAQ(operand.Mem{Base: w, Index: end, Scale: 4}, end)
+	c.Comment(comment)
+	l := a.label("loop")
+	c.Label(l)
+	body()
+	c.CMPQ(w, end)
+	c.JB(operand.LabelRef(l))
 }
 
 // repeat emits body n times: inline once when n == 1, else as a counted loop.

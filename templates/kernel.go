@@ -178,6 +178,24 @@ func (k Kernel) Blocks() []Block {
 	return bs
 }
 
+// ChannelRanges tells whether the kernel runs exactly the channel blocks
+// whose packed weights w holds, so that the driver may call it on a range
+// of channels: dst, src and w sliced at the same block boundary, pixels
+// still Cin floats apart. That holds for a RangedFamily kernel whose
+// channels all fall in full blocks of one size. The driver uses it to keep
+// the input rows a range of channels reads in L1 across the output rows
+// that reread them.
+func (k Kernel) ChannelRanges() bool {
+	return k.RangedFamily() && k.Cout%(Lanes*k.BlockVec) == 0
+}
+
+// RangedFamily tells whether the kernel runs channel ranges given a tile
+// that divides its channels (see ChannelRanges): depthwise, with no
+// channel multiplier and no shuffle. The driver checks the tile.
+func (k Kernel) RangedFamily() bool {
+	return k.Family == Depthwise && k.Multiplier() == 1 && !k.Shuffled()
+}
+
 // BlockRun is a sequence of equal blocks, emitted as one loop.
 type BlockRun struct {
 	Block

@@ -61,9 +61,15 @@ func tapOffset(k Kernel, ky, kx int) *jen.Statement {
 // pixelLoop wraps body in the loop over count pixels with in and out set to
 // the pixel's input and output.
 func pixelLoop(k Kernel, body ...jen.Code) jen.Code {
+	// A kernel run on a range of channels gets dst sliced at the range, so
+	// its last pixel may end before the full pixel would.
+	outEnd := jen.Id("p").Op("*").Lit(k.Cout).Op(":").Parens(jen.Id("p").Op("+").Lit(1)).Op("*").Lit(k.Cout)
+	if k.ChannelRanges() {
+		outEnd = jen.Id("p").Op("*").Lit(k.Cout).Op(":")
+	}
 	head := []jen.Code{
 		jen.Id("in").Op(":=").Id("src").Index(jen.Id("p").Op("*").Lit(k.StrideW * k.Cin).Op(":")),
-		jen.Id("out").Op(":=").Id("dst").Index(jen.Id("p").Op("*").Lit(k.Cout).Op(":").Parens(jen.Id("p").Op("+").Lit(1)).Op("*").Lit(k.Cout)),
+		jen.Id("out").Op(":=").Id("dst").Index(outEnd),
 		jen.Id("wp").Op(":=").Id("w"),
 	}
 	return jen.For(jen.Id("p").Op(":=").Lit(0), jen.Id("p").Op("<").Id("count"), jen.Id("p").Op("++")).Block(append(head, body...)...)
@@ -138,6 +144,10 @@ func goDwconv(k Kernel) []jen.Code {
 			jen.Id("wp").Op("=").Id("wp").Index(jen.Lit((1+k.Taps())*n).Op(":")),
 			jen.Id("c").Op("+=").Lit(valid),
 		)
+		if k.ChannelRanges() { // the blocks w holds (see Kernel.ChannelRanges)
+			blocks = append(blocks, jen.For(jen.Len(jen.Id("wp")).Op(">").Lit(0)).Block(st...))
+			continue
+		}
 		blocks = append(blocks, blockRun(run.Count, st...))
 	}
 	blocks = append(blocks, jen.Id("_").Op("=").Id("c"))

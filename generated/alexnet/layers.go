@@ -15,6 +15,7 @@ package alexnet
 type Conv2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv2Geometry = geometry{
@@ -53,6 +54,7 @@ func newConv2(weights, bias []float32, impl kernelImpl) (*Conv2, error) {
 		return nil, err
 	}
 	return &Conv2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -66,7 +68,7 @@ func (l *Conv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -75,7 +77,7 @@ func (l *Conv2) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -89,6 +91,7 @@ func (l *Conv2) OutputSize(h, w int) (oh, ow int) {
 type Conv4 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv4Geometry = geometry{
@@ -127,6 +130,7 @@ func newConv4(weights, bias []float32, impl kernelImpl) (*Conv4, error) {
 		return nil, err
 	}
 	return &Conv4{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -140,7 +144,7 @@ func (l *Conv4) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -149,7 +153,7 @@ func (l *Conv4) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -163,6 +167,7 @@ func (l *Conv4) OutputSize(h, w int) (oh, ow int) {
 type Conv5 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv5Geometry = geometry{
@@ -201,6 +206,7 @@ func newConv5(weights, bias []float32, impl kernelImpl) (*Conv5, error) {
 		return nil, err
 	}
 	return &Conv5{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -214,7 +220,7 @@ func (l *Conv5) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -223,7 +229,7 @@ func (l *Conv5) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1

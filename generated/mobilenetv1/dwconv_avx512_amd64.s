@@ -22,9 +22,10 @@ tile1:
 	MOVQ AX, R8
 
 	// 1 group(s), 16 pixel(s).
-	// 2 block(s) of 2 vector(s).
-	MOVQ $0x00000002, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 2).
 loop3:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -305,8 +306,8 @@ loop3:
 	VMOVUPS      Z15, 1920(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop3
+	CMPQ         SI, R9
+	JB           loop3
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000010, DX
@@ -321,9 +322,10 @@ tail2:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 2 block(s) of 2 vector(s).
-	MOVQ $0x00000002, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 2).
 loop5:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -476,8 +478,8 @@ loop5:
 	VMOVUPS      Z7, 896(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop5
+	CMPQ         SI, R9
+	JB           loop5
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000008, DX
@@ -491,9 +493,10 @@ skip4:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 2 block(s) of 2 vector(s).
-	MOVQ $0x00000002, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 2).
 loop7:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -582,8 +585,8 @@ loop7:
 	VMOVUPS      Z3, 384(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop7
+	CMPQ         SI, R9
+	JB           loop7
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000004, DX
@@ -597,9 +600,10 @@ skip6:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 2 block(s) of 2 vector(s).
-	MOVQ $0x00000002, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 2).
 loop9:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -656,8 +660,8 @@ loop9:
 	VMOVUPS      Z1, 128(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop9
+	CMPQ         SI, R9
+	JB           loop9
 	ADDQ         $0x00000100, CX
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000002, DX
@@ -671,9 +675,10 @@ skip8:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 2 block(s) of 2 vector(s).
-	MOVQ $0x00000002, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 2).
 loop11:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
@@ -714,8 +719,8 @@ loop11:
 	VMOVUPS      Z0, (R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop11
+	CMPQ         SI, R9
+	JB           loop11
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, AX
 	SUBQ         $0x00000001, DX
@@ -748,9 +753,10 @@ tile12:
 	MOVQ AX, R8
 
 	// 1 group(s), 16 pixel(s).
-	// 4 block(s) of 2 vector(s).
-	MOVQ $0x00000004, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 4).
 loop14:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -1076,8 +1082,8 @@ loop14:
 	VMOVUPS      Z15, 3840(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop14
+	CMPQ         SI, R9
+	JB           loop14
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000010, DX
@@ -1092,9 +1098,10 @@ tail13:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 4 block(s) of 2 vector(s).
-	MOVQ $0x00000004, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 4).
 loop16:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -1268,8 +1275,8 @@ loop16:
 	VMOVUPS      Z7, 1792(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop16
+	CMPQ         SI, R9
+	JB           loop16
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000008, DX
@@ -1283,9 +1290,10 @@ skip15:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 4 block(s) of 2 vector(s).
-	MOVQ $0x00000004, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 4).
 loop18:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -1383,8 +1391,8 @@ loop18:
 	VMOVUPS      Z3, 768(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop18
+	CMPQ         SI, R9
+	JB           loop18
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000004, DX
@@ -1398,9 +1406,10 @@ skip17:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 4 block(s) of 2 vector(s).
-	MOVQ $0x00000004, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 4).
 loop20:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -1460,8 +1469,8 @@ loop20:
 	VMOVUPS      Z1, 256(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop20
+	CMPQ         SI, R9
+	JB           loop20
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000002, DX
@@ -1475,9 +1484,10 @@ skip19:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 4 block(s) of 2 vector(s).
-	MOVQ $0x00000004, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 4).
 loop22:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
@@ -1518,8 +1528,8 @@ loop22:
 	VMOVUPS      Z0, (R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop22
+	CMPQ         SI, R9
+	JB           loop22
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000001, DX
@@ -1546,9 +1556,10 @@ tile23:
 	MOVQ AX, R8
 
 	// 1 group(s), 16 pixel(s).
-	// 8 block(s) of 2 vector(s).
-	MOVQ $0x00000008, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 8).
 loop25:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -1829,8 +1840,8 @@ loop25:
 	VMOVUPS      Z15, 7680(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop25
+	CMPQ         SI, R9
+	JB           loop25
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000010, DX
@@ -1845,9 +1856,10 @@ tail24:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 8 block(s) of 2 vector(s).
-	MOVQ $0x00000008, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 8).
 loop27:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -2000,8 +2012,8 @@ loop27:
 	VMOVUPS      Z7, 3584(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop27
+	CMPQ         SI, R9
+	JB           loop27
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000008, DX
@@ -2015,9 +2027,10 @@ skip26:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 8 block(s) of 2 vector(s).
-	MOVQ $0x00000008, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 8).
 loop29:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -2106,8 +2119,8 @@ loop29:
 	VMOVUPS      Z3, 1536(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop29
+	CMPQ         SI, R9
+	JB           loop29
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000004, DX
@@ -2121,9 +2134,10 @@ skip28:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 8 block(s) of 2 vector(s).
-	MOVQ $0x00000008, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 8).
 loop31:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -2180,8 +2194,8 @@ loop31:
 	VMOVUPS      Z1, 512(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop31
+	CMPQ         SI, R9
+	JB           loop31
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000002, DX
@@ -2195,9 +2209,10 @@ skip30:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 8 block(s) of 2 vector(s).
-	MOVQ $0x00000008, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 8).
 loop33:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
@@ -2238,8 +2253,8 @@ loop33:
 	VMOVUPS      Z0, (R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop33
+	CMPQ         SI, R9
+	JB           loop33
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000001, DX
@@ -2266,9 +2281,10 @@ tile34:
 	MOVQ AX, R8
 
 	// 1 group(s), 14 pixel(s).
-	// 8 block(s) of 2 vector(s).
-	MOVQ $0x00000008, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 8).
 loop36:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -2556,8 +2572,8 @@ loop36:
 	VMOVUPS      Z13, 6656(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop36
+	CMPQ         SI, R9
+	JB           loop36
 	ADDQ         $0x00003800, CX
 	ADDQ         $0x00001c00, AX
 	SUBQ         $0x0000000e, DX
@@ -2572,9 +2588,10 @@ tail35:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 8 block(s) of 2 vector(s).
-	MOVQ $0x00000008, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 8).
 loop38:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -2748,8 +2765,8 @@ loop38:
 	VMOVUPS      Z7, 3584(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop38
+	CMPQ         SI, R9
+	JB           loop38
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000008, DX
@@ -2763,9 +2780,10 @@ skip37:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 8 block(s) of 2 vector(s).
-	MOVQ $0x00000008, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 8).
 loop40:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -2863,8 +2881,8 @@ loop40:
 	VMOVUPS      Z3, 1536(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop40
+	CMPQ         SI, R9
+	JB           loop40
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000004, DX
@@ -2878,9 +2896,10 @@ skip39:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 8 block(s) of 2 vector(s).
-	MOVQ $0x00000008, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 8).
 loop42:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -2940,8 +2959,8 @@ loop42:
 	VMOVUPS      Z1, 512(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop42
+	CMPQ         SI, R9
+	JB           loop42
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000002, DX
@@ -2955,9 +2974,10 @@ skip41:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 8 block(s) of 2 vector(s).
-	MOVQ $0x00000008, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 8).
 loop44:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
@@ -2998,8 +3018,8 @@ loop44:
 	VMOVUPS      Z0, (R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop44
+	CMPQ         SI, R9
+	JB           loop44
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000001, DX
@@ -3026,9 +3046,10 @@ tile45:
 	MOVQ AX, R8
 
 	// 1 group(s), 14 pixel(s).
-	// 16 block(s) of 2 vector(s).
-	MOVQ $0x00000010, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 16).
 loop47:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -3277,8 +3298,8 @@ loop47:
 	VMOVUPS      Z13, 13312(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop47
+	CMPQ         SI, R9
+	JB           loop47
 	ADDQ         $0x00003800, CX
 	ADDQ         $0x00003800, AX
 	SUBQ         $0x0000000e, DX
@@ -3293,9 +3314,10 @@ tail46:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 16 block(s) of 2 vector(s).
-	MOVQ $0x00000010, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 16).
 loop49:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -3448,8 +3470,8 @@ loop49:
 	VMOVUPS      Z7, 7168(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop49
+	CMPQ         SI, R9
+	JB           loop49
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000008, DX
@@ -3463,9 +3485,10 @@ skip48:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 16 block(s) of 2 vector(s).
-	MOVQ $0x00000010, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 16).
 loop51:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -3554,8 +3577,8 @@ loop51:
 	VMOVUPS      Z3, 3072(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop51
+	CMPQ         SI, R9
+	JB           loop51
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000004, DX
@@ -3569,9 +3592,10 @@ skip50:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 16 block(s) of 2 vector(s).
-	MOVQ $0x00000010, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 16).
 loop53:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -3628,8 +3652,8 @@ loop53:
 	VMOVUPS      Z1, 1024(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop53
+	CMPQ         SI, R9
+	JB           loop53
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000002, DX
@@ -3643,9 +3667,10 @@ skip52:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 16 block(s) of 2 vector(s).
-	MOVQ $0x00000010, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 16).
 loop55:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
@@ -3686,8 +3711,8 @@ loop55:
 	VMOVUPS      Z0, (R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop55
+	CMPQ         SI, R9
+	JB           loop55
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000001, DX
@@ -3714,9 +3739,10 @@ tile56:
 	MOVQ AX, R8
 
 	// 1 group(s), 14 pixel(s).
-	// 16 block(s) of 2 vector(s).
-	MOVQ $0x00000010, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 16).
 loop58:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -4004,8 +4030,8 @@ loop58:
 	VMOVUPS      Z13, 13312(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop58
+	CMPQ         SI, R9
+	JB           loop58
 	ADDQ         $0x00007000, CX
 	ADDQ         $0x00003800, AX
 	SUBQ         $0x0000000e, DX
@@ -4020,9 +4046,10 @@ tail57:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 16 block(s) of 2 vector(s).
-	MOVQ $0x00000010, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 16).
 loop60:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -4196,8 +4223,8 @@ loop60:
 	VMOVUPS      Z7, 7168(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop60
+	CMPQ         SI, R9
+	JB           loop60
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000008, DX
@@ -4211,9 +4238,10 @@ skip59:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 16 block(s) of 2 vector(s).
-	MOVQ $0x00000010, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 16).
 loop62:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -4311,8 +4339,8 @@ loop62:
 	VMOVUPS      Z3, 3072(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop62
+	CMPQ         SI, R9
+	JB           loop62
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000004, DX
@@ -4326,9 +4354,10 @@ skip61:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 16 block(s) of 2 vector(s).
-	MOVQ $0x00000010, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 16).
 loop64:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -4388,8 +4417,8 @@ loop64:
 	VMOVUPS      Z1, 1024(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop64
+	CMPQ         SI, R9
+	JB           loop64
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000002, DX
@@ -4403,9 +4432,10 @@ skip63:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 16 block(s) of 2 vector(s).
-	MOVQ $0x00000010, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 16).
 loop66:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
@@ -4446,8 +4476,8 @@ loop66:
 	VMOVUPS      Z0, (R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop66
+	CMPQ         SI, R9
+	JB           loop66
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000001, DX
@@ -4474,9 +4504,10 @@ tile67:
 	MOVQ AX, R8
 
 	// 1 group(s), 14 pixel(s).
-	// 32 block(s) of 2 vector(s).
-	MOVQ $0x00000020, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 32).
 loop69:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -4725,8 +4756,8 @@ loop69:
 	VMOVUPS      Z13, 26624(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop69
+	CMPQ         SI, R9
+	JB           loop69
 	ADDQ         $0x00007000, CX
 	ADDQ         $0x00007000, AX
 	SUBQ         $0x0000000e, DX
@@ -4741,9 +4772,10 @@ tail68:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 32 block(s) of 2 vector(s).
-	MOVQ $0x00000020, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 32).
 loop71:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -4896,8 +4928,8 @@ loop71:
 	VMOVUPS      Z7, 14336(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop71
+	CMPQ         SI, R9
+	JB           loop71
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00004000, AX
 	SUBQ         $0x00000008, DX
@@ -4911,9 +4943,10 @@ skip70:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 32 block(s) of 2 vector(s).
-	MOVQ $0x00000020, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 32).
 loop73:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -5002,8 +5035,8 @@ loop73:
 	VMOVUPS      Z3, 6144(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop73
+	CMPQ         SI, R9
+	JB           loop73
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000004, DX
@@ -5017,9 +5050,10 @@ skip72:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 32 block(s) of 2 vector(s).
-	MOVQ $0x00000020, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 32).
 loop75:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -5076,8 +5110,8 @@ loop75:
 	VMOVUPS      Z1, 2048(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop75
+	CMPQ         SI, R9
+	JB           loop75
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000002, DX
@@ -5091,9 +5125,10 @@ skip74:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 32 block(s) of 2 vector(s).
-	MOVQ $0x00000020, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 32).
 loop77:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
@@ -5134,8 +5169,8 @@ loop77:
 	VMOVUPS      Z0, (R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop77
+	CMPQ         SI, R9
+	JB           loop77
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000001, DX
@@ -5162,9 +5197,10 @@ tile78:
 	MOVQ AX, R8
 
 	// 1 group(s), 16 pixel(s).
-	// 32 block(s) of 2 vector(s).
-	MOVQ $0x00000020, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 32).
 loop80:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -5490,8 +5526,8 @@ loop80:
 	VMOVUPS      Z15, 30720(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop80
+	CMPQ         SI, R9
+	JB           loop80
 	ADDQ         $0x00010000, CX
 	ADDQ         $0x00008000, AX
 	SUBQ         $0x00000010, DX
@@ -5506,9 +5542,10 @@ tail79:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 32 block(s) of 2 vector(s).
-	MOVQ $0x00000020, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 32).
 loop82:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -5682,8 +5719,8 @@ loop82:
 	VMOVUPS      Z7, 14336(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop82
+	CMPQ         SI, R9
+	JB           loop82
 	ADDQ         $0x00008000, CX
 	ADDQ         $0x00004000, AX
 	SUBQ         $0x00000008, DX
@@ -5697,9 +5734,10 @@ skip81:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 32 block(s) of 2 vector(s).
-	MOVQ $0x00000020, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 32).
 loop84:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -5797,8 +5835,8 @@ loop84:
 	VMOVUPS      Z3, 6144(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop84
+	CMPQ         SI, R9
+	JB           loop84
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000004, DX
@@ -5812,9 +5850,10 @@ skip83:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 32 block(s) of 2 vector(s).
-	MOVQ $0x00000020, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 32).
 loop86:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -5874,8 +5913,8 @@ loop86:
 	VMOVUPS      Z1, 2048(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop86
+	CMPQ         SI, R9
+	JB           loop86
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000002, DX
@@ -5889,9 +5928,10 @@ skip85:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 32 block(s) of 2 vector(s).
-	MOVQ $0x00000020, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 32).
 loop88:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
@@ -5932,8 +5972,8 @@ loop88:
 	VMOVUPS      Z0, (R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop88
+	CMPQ         SI, R9
+	JB           loop88
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000001, DX
@@ -5960,9 +6000,10 @@ tile89:
 	MOVQ AX, R8
 
 	// 1 group(s), 16 pixel(s).
-	// 64 block(s) of 2 vector(s).
-	MOVQ $0x00000040, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 64).
 loop91:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -6243,8 +6284,8 @@ loop91:
 	VMOVUPS      Z15, 61440(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop91
+	CMPQ         SI, R9
+	JB           loop91
 	ADDQ         $0x00010000, CX
 	ADDQ         $0x00010000, AX
 	SUBQ         $0x00000010, DX
@@ -6259,9 +6300,10 @@ tail90:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 64 block(s) of 2 vector(s).
-	MOVQ $0x00000040, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 64).
 loop93:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -6414,8 +6456,8 @@ loop93:
 	VMOVUPS      Z7, 28672(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop93
+	CMPQ         SI, R9
+	JB           loop93
 	ADDQ         $0x00008000, CX
 	ADDQ         $0x00008000, AX
 	SUBQ         $0x00000008, DX
@@ -6429,9 +6471,10 @@ skip92:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 64 block(s) of 2 vector(s).
-	MOVQ $0x00000040, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 64).
 loop95:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -6520,8 +6563,8 @@ loop95:
 	VMOVUPS      Z3, 12288(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop95
+	CMPQ         SI, R9
+	JB           loop95
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00004000, AX
 	SUBQ         $0x00000004, DX
@@ -6535,9 +6578,10 @@ skip94:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 64 block(s) of 2 vector(s).
-	MOVQ $0x00000040, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 64).
 loop97:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
@@ -6594,8 +6638,8 @@ loop97:
 	VMOVUPS      Z1, 4096(R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop97
+	CMPQ         SI, R9
+	JB           loop97
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000002, DX
@@ -6609,9 +6653,10 @@ skip96:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 64 block(s) of 2 vector(s).
-	MOVQ $0x00000040, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 64).
 loop99:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
@@ -6652,8 +6697,8 @@ loop99:
 	VMOVUPS      Z0, (R8)
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
-	DECQ         R9
-	JNZ          loop99
+	CMPQ         SI, R9
+	JB           loop99
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000001, DX

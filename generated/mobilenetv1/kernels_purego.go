@@ -235,10 +235,10 @@ func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*32:]
-		out := dst[p*32 : (p+1)*32]
+		out := dst[p*32:]
 		wp := w
 		c := 0
-		for b := 0; b < 4; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -420,10 +420,10 @@ func dwconv3x3_c64_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*128:]
-		out := dst[p*64 : (p+1)*64]
+		out := dst[p*64:]
 		wp := w
 		c := 0
-		for b := 0; b < 8; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -605,10 +605,10 @@ func dwconv3x3_c128_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*128:]
-		out := dst[p*128 : (p+1)*128]
+		out := dst[p*128:]
 		wp := w
 		c := 0
-		for b := 0; b < 16; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -790,10 +790,10 @@ func dwconv3x3_c128_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*256:]
-		out := dst[p*128 : (p+1)*128]
+		out := dst[p*128:]
 		wp := w
 		c := 0
-		for b := 0; b < 16; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -975,10 +975,10 @@ func dwconv3x3_c256_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*256:]
-		out := dst[p*256 : (p+1)*256]
+		out := dst[p*256:]
 		wp := w
 		c := 0
-		for b := 0; b < 32; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -1160,10 +1160,10 @@ func dwconv3x3_c256_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*512:]
-		out := dst[p*256 : (p+1)*256]
+		out := dst[p*256:]
 		wp := w
 		c := 0
-		for b := 0; b < 32; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -1345,10 +1345,10 @@ func dwconv3x3_c512_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*512:]
-		out := dst[p*512 : (p+1)*512]
+		out := dst[p*512:]
 		wp := w
 		c := 0
-		for b := 0; b < 64; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -1530,10 +1530,10 @@ func dwconv3x3_c512_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*1024:]
-		out := dst[p*512 : (p+1)*512]
+		out := dst[p*512:]
 		wp := w
 		c := 0
-		for b := 0; b < 64; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -1715,10 +1715,10 @@ func dwconv3x3_c1024_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int)
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*1024:]
-		out := dst[p*1024 : (p+1)*1024]
+		out := dst[p*1024:]
 		wp := w
 		c := 0
-		for b := 0; b < 128; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]

@@ -41,6 +41,7 @@ import "fmt"
 type Conv1 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv1Geometry = geometry{
@@ -79,6 +80,7 @@ func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 		return nil, err
 	}
 	return &Conv1{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -92,7 +94,7 @@ func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -101,7 +103,7 @@ func (l *Conv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -115,6 +117,7 @@ func (l *Conv1) OutputSize(h, w int) (oh, ow int) {
 type Dw2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw2Geometry = geometry{
@@ -134,6 +137,7 @@ var dw2Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -153,6 +157,7 @@ func newDw2(weights, bias []float32, impl kernelImpl) (*Dw2, error) {
 		return nil, err
 	}
 	return &Dw2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -166,7 +171,7 @@ func (l *Dw2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -175,7 +180,7 @@ func (l *Dw2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -189,6 +194,7 @@ func (l *Dw2) OutputSize(h, w int) (oh, ow int) {
 type Pw2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw2Geometry = geometry{
@@ -227,6 +233,7 @@ func newPw2(weights, bias []float32, impl kernelImpl) (*Pw2, error) {
 		return nil, err
 	}
 	return &Pw2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -240,7 +247,7 @@ func (l *Pw2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -249,7 +256,7 @@ func (l *Pw2) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -263,6 +270,7 @@ func (l *Pw2) OutputSize(h, w int) (oh, ow int) {
 type Dw3 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw3Geometry = geometry{
@@ -282,6 +290,7 @@ var dw3Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         2,
 	sw:         2,
@@ -301,6 +310,7 @@ func newDw3(weights, bias []float32, impl kernelImpl) (*Dw3, error) {
 		return nil, err
 	}
 	return &Dw3{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -314,7 +324,7 @@ func (l *Dw3) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw3Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -323,7 +333,7 @@ func (l *Dw3) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw3Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -337,6 +347,7 @@ func (l *Dw3) OutputSize(h, w int) (oh, ow int) {
 type Pw3 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw3Geometry = geometry{
@@ -375,6 +386,7 @@ func newPw3(weights, bias []float32, impl kernelImpl) (*Pw3, error) {
 		return nil, err
 	}
 	return &Pw3{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -388,7 +400,7 @@ func (l *Pw3) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw3Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -397,7 +409,7 @@ func (l *Pw3) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw3Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -411,6 +423,7 @@ func (l *Pw3) OutputSize(h, w int) (oh, ow int) {
 type Dw4 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw4Geometry = geometry{
@@ -430,6 +443,7 @@ var dw4Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -449,6 +463,7 @@ func newDw4(weights, bias []float32, impl kernelImpl) (*Dw4, error) {
 		return nil, err
 	}
 	return &Dw4{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -462,7 +477,7 @@ func (l *Dw4) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -471,7 +486,7 @@ func (l *Dw4) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -485,6 +500,7 @@ func (l *Dw4) OutputSize(h, w int) (oh, ow int) {
 type Pw4 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw4Geometry = geometry{
@@ -523,6 +539,7 @@ func newPw4(weights, bias []float32, impl kernelImpl) (*Pw4, error) {
 		return nil, err
 	}
 	return &Pw4{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -536,7 +553,7 @@ func (l *Pw4) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -545,7 +562,7 @@ func (l *Pw4) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -559,6 +576,7 @@ func (l *Pw4) OutputSize(h, w int) (oh, ow int) {
 type Dw5 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw5Geometry = geometry{
@@ -578,6 +596,7 @@ var dw5Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         2,
 	sw:         2,
@@ -597,6 +616,7 @@ func newDw5(weights, bias []float32, impl kernelImpl) (*Dw5, error) {
 		return nil, err
 	}
 	return &Dw5{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -610,7 +630,7 @@ func (l *Dw5) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -619,7 +639,7 @@ func (l *Dw5) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -633,6 +653,7 @@ func (l *Dw5) OutputSize(h, w int) (oh, ow int) {
 type Pw5 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw5Geometry = geometry{
@@ -671,6 +692,7 @@ func newPw5(weights, bias []float32, impl kernelImpl) (*Pw5, error) {
 		return nil, err
 	}
 	return &Pw5{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -684,7 +706,7 @@ func (l *Pw5) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -693,7 +715,7 @@ func (l *Pw5) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -707,6 +729,7 @@ func (l *Pw5) OutputSize(h, w int) (oh, ow int) {
 type Dw6 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw6Geometry = geometry{
@@ -726,6 +749,7 @@ var dw6Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -745,6 +769,7 @@ func newDw6(weights, bias []float32, impl kernelImpl) (*Dw6, error) {
 		return nil, err
 	}
 	return &Dw6{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -758,7 +783,7 @@ func (l *Dw6) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw6Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -767,7 +792,7 @@ func (l *Dw6) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw6Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -781,6 +806,7 @@ func (l *Dw6) OutputSize(h, w int) (oh, ow int) {
 type Pw6 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw6Geometry = geometry{
@@ -819,6 +845,7 @@ func newPw6(weights, bias []float32, impl kernelImpl) (*Pw6, error) {
 		return nil, err
 	}
 	return &Pw6{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -832,7 +859,7 @@ func (l *Pw6) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw6Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -841,7 +868,7 @@ func (l *Pw6) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw6Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -855,6 +882,7 @@ func (l *Pw6) OutputSize(h, w int) (oh, ow int) {
 type Dw7 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw7Geometry = geometry{
@@ -874,6 +902,7 @@ var dw7Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         2,
 	sw:         2,
@@ -893,6 +922,7 @@ func newDw7(weights, bias []float32, impl kernelImpl) (*Dw7, error) {
 		return nil, err
 	}
 	return &Dw7{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -906,7 +936,7 @@ func (l *Dw7) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw7Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -915,7 +945,7 @@ func (l *Dw7) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw7Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -929,6 +959,7 @@ func (l *Dw7) OutputSize(h, w int) (oh, ow int) {
 type Pw7 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw7Geometry = geometry{
@@ -967,6 +998,7 @@ func newPw7(weights, bias []float32, impl kernelImpl) (*Pw7, error) {
 		return nil, err
 	}
 	return &Pw7{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -980,7 +1012,7 @@ func (l *Pw7) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw7Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -989,7 +1021,7 @@ func (l *Pw7) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw7Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1003,6 +1035,7 @@ func (l *Pw7) OutputSize(h, w int) (oh, ow int) {
 type Dw8 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw8Geometry = geometry{
@@ -1022,6 +1055,7 @@ var dw8Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -1041,6 +1075,7 @@ func newDw8(weights, bias []float32, impl kernelImpl) (*Dw8, error) {
 		return nil, err
 	}
 	return &Dw8{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1054,7 +1089,7 @@ func (l *Dw8) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw8Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1063,7 +1098,7 @@ func (l *Dw8) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw8Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1077,6 +1112,7 @@ func (l *Dw8) OutputSize(h, w int) (oh, ow int) {
 type Pw8 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw8Geometry = geometry{
@@ -1115,6 +1151,7 @@ func newPw8(weights, bias []float32, impl kernelImpl) (*Pw8, error) {
 		return nil, err
 	}
 	return &Pw8{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1128,7 +1165,7 @@ func (l *Pw8) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw8Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1137,7 +1174,7 @@ func (l *Pw8) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw8Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1151,6 +1188,7 @@ func (l *Pw8) OutputSize(h, w int) (oh, ow int) {
 type Dw9 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw9Geometry = geometry{
@@ -1170,6 +1208,7 @@ var dw9Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -1189,6 +1228,7 @@ func newDw9(weights, bias []float32, impl kernelImpl) (*Dw9, error) {
 		return nil, err
 	}
 	return &Dw9{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1202,7 +1242,7 @@ func (l *Dw9) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw9Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1211,7 +1251,7 @@ func (l *Dw9) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw9Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1225,6 +1265,7 @@ func (l *Dw9) OutputSize(h, w int) (oh, ow int) {
 type Pw9 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw9Geometry = geometry{
@@ -1263,6 +1304,7 @@ func newPw9(weights, bias []float32, impl kernelImpl) (*Pw9, error) {
 		return nil, err
 	}
 	return &Pw9{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1276,7 +1318,7 @@ func (l *Pw9) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw9Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1285,7 +1327,7 @@ func (l *Pw9) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw9Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1299,6 +1341,7 @@ func (l *Pw9) OutputSize(h, w int) (oh, ow int) {
 type Dw10 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw10Geometry = geometry{
@@ -1318,6 +1361,7 @@ var dw10Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -1337,6 +1381,7 @@ func newDw10(weights, bias []float32, impl kernelImpl) (*Dw10, error) {
 		return nil, err
 	}
 	return &Dw10{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1350,7 +1395,7 @@ func (l *Dw10) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw10Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1359,7 +1404,7 @@ func (l *Dw10) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw10Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1373,6 +1418,7 @@ func (l *Dw10) OutputSize(h, w int) (oh, ow int) {
 type Pw10 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw10Geometry = geometry{
@@ -1411,6 +1457,7 @@ func newPw10(weights, bias []float32, impl kernelImpl) (*Pw10, error) {
 		return nil, err
 	}
 	return &Pw10{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1424,7 +1471,7 @@ func (l *Pw10) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw10Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1433,7 +1480,7 @@ func (l *Pw10) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw10Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1447,6 +1494,7 @@ func (l *Pw10) OutputSize(h, w int) (oh, ow int) {
 type Dw11 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw11Geometry = geometry{
@@ -1466,6 +1514,7 @@ var dw11Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -1485,6 +1534,7 @@ func newDw11(weights, bias []float32, impl kernelImpl) (*Dw11, error) {
 		return nil, err
 	}
 	return &Dw11{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1498,7 +1548,7 @@ func (l *Dw11) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw11Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1507,7 +1557,7 @@ func (l *Dw11) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw11Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1521,6 +1571,7 @@ func (l *Dw11) OutputSize(h, w int) (oh, ow int) {
 type Pw11 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw11Geometry = geometry{
@@ -1559,6 +1610,7 @@ func newPw11(weights, bias []float32, impl kernelImpl) (*Pw11, error) {
 		return nil, err
 	}
 	return &Pw11{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1572,7 +1624,7 @@ func (l *Pw11) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw11Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1581,7 +1633,7 @@ func (l *Pw11) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw11Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1595,6 +1647,7 @@ func (l *Pw11) OutputSize(h, w int) (oh, ow int) {
 type Dw12 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw12Geometry = geometry{
@@ -1614,6 +1667,7 @@ var dw12Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -1633,6 +1687,7 @@ func newDw12(weights, bias []float32, impl kernelImpl) (*Dw12, error) {
 		return nil, err
 	}
 	return &Dw12{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1646,7 +1701,7 @@ func (l *Dw12) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw12Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1655,7 +1710,7 @@ func (l *Dw12) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw12Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1669,6 +1724,7 @@ func (l *Dw12) OutputSize(h, w int) (oh, ow int) {
 type Pw12 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw12Geometry = geometry{
@@ -1707,6 +1763,7 @@ func newPw12(weights, bias []float32, impl kernelImpl) (*Pw12, error) {
 		return nil, err
 	}
 	return &Pw12{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1720,7 +1777,7 @@ func (l *Pw12) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw12Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1729,7 +1786,7 @@ func (l *Pw12) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw12Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1743,6 +1800,7 @@ func (l *Pw12) OutputSize(h, w int) (oh, ow int) {
 type Dw13 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw13Geometry = geometry{
@@ -1762,6 +1820,7 @@ var dw13Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         2,
 	sw:         2,
@@ -1781,6 +1840,7 @@ func newDw13(weights, bias []float32, impl kernelImpl) (*Dw13, error) {
 		return nil, err
 	}
 	return &Dw13{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1794,7 +1854,7 @@ func (l *Dw13) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw13Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1803,7 +1863,7 @@ func (l *Dw13) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw13Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1817,6 +1877,7 @@ func (l *Dw13) OutputSize(h, w int) (oh, ow int) {
 type Pw13 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw13Geometry = geometry{
@@ -1855,6 +1916,7 @@ func newPw13(weights, bias []float32, impl kernelImpl) (*Pw13, error) {
 		return nil, err
 	}
 	return &Pw13{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1868,7 +1930,7 @@ func (l *Pw13) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw13Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1877,7 +1939,7 @@ func (l *Pw13) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw13Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1891,6 +1953,7 @@ func (l *Pw13) OutputSize(h, w int) (oh, ow int) {
 type Dw14 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var dw14Geometry = geometry{
@@ -1910,6 +1973,7 @@ var dw14Geometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -1929,6 +1993,7 @@ func newDw14(weights, bias []float32, impl kernelImpl) (*Dw14, error) {
 		return nil, err
 	}
 	return &Dw14{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1942,7 +2007,7 @@ func (l *Dw14) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw14Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1951,7 +2016,7 @@ func (l *Dw14) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return dw14Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1965,6 +2030,7 @@ func (l *Dw14) OutputSize(h, w int) (oh, ow int) {
 type Pw14 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var pw14Geometry = geometry{
@@ -2003,6 +2069,7 @@ func newPw14(weights, bias []float32, impl kernelImpl) (*Pw14, error) {
 		return nil, err
 	}
 	return &Pw14{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -2016,7 +2083,7 @@ func (l *Pw14) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw14Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2025,7 +2092,7 @@ func (l *Pw14) ForwardParallel(dst, src []float32, n, h, w, workers int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return pw14Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2072,7 +2139,7 @@ func (b *Block2) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block2", &dw2Geometry, b.dw.kernel, b.dw.w, &pw2Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block2", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2118,7 +2185,7 @@ func (b *Block3) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block3", &dw3Geometry, b.dw.kernel, b.dw.w, &pw3Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block3", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2164,7 +2231,7 @@ func (b *Block4) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block4", &dw4Geometry, b.dw.kernel, b.dw.w, &pw4Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block4", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2210,7 +2277,7 @@ func (b *Block5) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block5", &dw5Geometry, b.dw.kernel, b.dw.w, &pw5Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block5", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2256,7 +2323,7 @@ func (b *Block6) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block6", &dw6Geometry, b.dw.kernel, b.dw.w, &pw6Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block6", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2302,7 +2369,7 @@ func (b *Block7) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block7", &dw7Geometry, b.dw.kernel, b.dw.w, &pw7Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block7", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2348,7 +2415,7 @@ func (b *Block8) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block8", &dw8Geometry, b.dw.kernel, b.dw.w, &pw8Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block8", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2394,7 +2461,7 @@ func (b *Block9) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block9", &dw9Geometry, b.dw.kernel, b.dw.w, &pw9Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block9", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2440,7 +2507,7 @@ func (b *Block10) ForwardParallel(dst, src []float32, n, h, w, workers int) erro
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block10", &dw10Geometry, b.dw.kernel, b.dw.w, &pw10Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block10", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2486,7 +2553,7 @@ func (b *Block11) ForwardParallel(dst, src []float32, n, h, w, workers int) erro
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block11", &dw11Geometry, b.dw.kernel, b.dw.w, &pw11Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block11", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2532,7 +2599,7 @@ func (b *Block12) ForwardParallel(dst, src []float32, n, h, w, workers int) erro
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block12", &dw12Geometry, b.dw.kernel, b.dw.w, &pw12Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block12", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2578,7 +2645,7 @@ func (b *Block13) ForwardParallel(dst, src []float32, n, h, w, workers int) erro
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block13", &dw13Geometry, b.dw.kernel, b.dw.w, &pw13Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block13", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2624,7 +2691,7 @@ func (b *Block14) ForwardParallel(dst, src []float32, n, h, w, workers int) erro
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("Block14", &dw14Geometry, b.dw.kernel, b.dw.w, &pw14Geometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("Block14", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).

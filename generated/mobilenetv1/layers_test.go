@@ -62,9 +62,7 @@ func TestConv1(t *testing.T) {
 			verify.CheckErrors(t, conv1Conv, newConv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
 		})
@@ -162,11 +160,16 @@ func TestDw2(t *testing.T) {
 			verify.CheckErrors(t, dw2Conv, newDw2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw2Conv, newDw2With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw2Conv, newDw2With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw2Conv, newDw2With(path, 3))
 		})
 	}
 }
@@ -262,9 +265,7 @@ func TestPw2(t *testing.T) {
 			verify.CheckErrors(t, pw2Conv, newPw2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw2Conv, newPw2With(path, 0))
 		})
@@ -362,11 +363,16 @@ func TestDw3(t *testing.T) {
 			verify.CheckErrors(t, dw3Conv, newDw3With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw3Conv, newDw3With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw3Conv, newDw3With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw3Conv, newDw3With(path, 3))
 		})
 	}
 }
@@ -462,9 +468,7 @@ func TestPw3(t *testing.T) {
 			verify.CheckErrors(t, pw3Conv, newPw3With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw3Conv, newPw3With(path, 0))
 		})
@@ -562,11 +566,16 @@ func TestDw4(t *testing.T) {
 			verify.CheckErrors(t, dw4Conv, newDw4With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw4Conv, newDw4With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw4Conv, newDw4With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw4Conv, newDw4With(path, 3))
 		})
 	}
 }
@@ -662,9 +671,7 @@ func TestPw4(t *testing.T) {
 			verify.CheckErrors(t, pw4Conv, newPw4With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw4Conv, newPw4With(path, 0))
 		})
@@ -762,11 +769,16 @@ func TestDw5(t *testing.T) {
 			verify.CheckErrors(t, dw5Conv, newDw5With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw5Conv, newDw5With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw5Conv, newDw5With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw5Conv, newDw5With(path, 3))
 		})
 	}
 }
@@ -862,9 +874,7 @@ func TestPw5(t *testing.T) {
 			verify.CheckErrors(t, pw5Conv, newPw5With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw5Conv, newPw5With(path, 0))
 		})
@@ -962,11 +972,16 @@ func TestDw6(t *testing.T) {
 			verify.CheckErrors(t, dw6Conv, newDw6With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw6Conv, newDw6With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw6Conv, newDw6With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw6Conv, newDw6With(path, 3))
 		})
 	}
 }
@@ -1062,9 +1077,7 @@ func TestPw6(t *testing.T) {
 			verify.CheckErrors(t, pw6Conv, newPw6With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw6Conv, newPw6With(path, 0))
 		})
@@ -1162,11 +1175,16 @@ func TestDw7(t *testing.T) {
 			verify.CheckErrors(t, dw7Conv, newDw7With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw7Conv, newDw7With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw7Conv, newDw7With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw7Conv, newDw7With(path, 3))
 		})
 	}
 }
@@ -1262,9 +1280,7 @@ func TestPw7(t *testing.T) {
 			verify.CheckErrors(t, pw7Conv, newPw7With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw7Conv, newPw7With(path, 0))
 		})
@@ -1362,11 +1378,16 @@ func TestDw8(t *testing.T) {
 			verify.CheckErrors(t, dw8Conv, newDw8With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw8Conv, newDw8With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw8Conv, newDw8With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw8Conv, newDw8With(path, 3))
 		})
 	}
 }
@@ -1462,9 +1483,7 @@ func TestPw8(t *testing.T) {
 			verify.CheckErrors(t, pw8Conv, newPw8With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw8Conv, newPw8With(path, 0))
 		})
@@ -1562,11 +1581,16 @@ func TestDw9(t *testing.T) {
 			verify.CheckErrors(t, dw9Conv, newDw9With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw9Conv, newDw9With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw9Conv, newDw9With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw9Conv, newDw9With(path, 3))
 		})
 	}
 }
@@ -1662,9 +1686,7 @@ func TestPw9(t *testing.T) {
 			verify.CheckErrors(t, pw9Conv, newPw9With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw9Conv, newPw9With(path, 0))
 		})
@@ -1762,11 +1784,16 @@ func TestDw10(t *testing.T) {
 			verify.CheckErrors(t, dw10Conv, newDw10With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw10Conv, newDw10With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw10Conv, newDw10With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw10Conv, newDw10With(path, 3))
 		})
 	}
 }
@@ -1862,9 +1889,7 @@ func TestPw10(t *testing.T) {
 			verify.CheckErrors(t, pw10Conv, newPw10With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw10Conv, newPw10With(path, 0))
 		})
@@ -1962,11 +1987,16 @@ func TestDw11(t *testing.T) {
 			verify.CheckErrors(t, dw11Conv, newDw11With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw11Conv, newDw11With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw11Conv, newDw11With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw11Conv, newDw11With(path, 3))
 		})
 	}
 }
@@ -2062,9 +2092,7 @@ func TestPw11(t *testing.T) {
 			verify.CheckErrors(t, pw11Conv, newPw11With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw11Conv, newPw11With(path, 0))
 		})
@@ -2162,11 +2190,16 @@ func TestDw12(t *testing.T) {
 			verify.CheckErrors(t, dw12Conv, newDw12With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw12Conv, newDw12With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw12Conv, newDw12With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw12Conv, newDw12With(path, 3))
 		})
 	}
 }
@@ -2262,9 +2295,7 @@ func TestPw12(t *testing.T) {
 			verify.CheckErrors(t, pw12Conv, newPw12With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw12Conv, newPw12With(path, 0))
 		})
@@ -2362,11 +2393,16 @@ func TestDw13(t *testing.T) {
 			verify.CheckErrors(t, dw13Conv, newDw13With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw13Conv, newDw13With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw13Conv, newDw13With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw13Conv, newDw13With(path, 3))
 		})
 	}
 }
@@ -2462,9 +2498,7 @@ func TestPw13(t *testing.T) {
 			verify.CheckErrors(t, pw13Conv, newPw13With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw13Conv, newPw13With(path, 0))
 		})
@@ -2562,11 +2596,16 @@ func TestDw14(t *testing.T) {
 			verify.CheckErrors(t, dw14Conv, newDw14With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, dw14Conv, newDw14With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, dw14Conv, newDw14With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, dw14Conv, newDw14With(path, 3))
 		})
 	}
 }
@@ -2662,9 +2701,7 @@ func TestPw14(t *testing.T) {
 			verify.CheckErrors(t, pw14Conv, newPw14With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, pw14Conv, newPw14With(path, 0))
 		})
@@ -2739,6 +2776,13 @@ func TestBlock2(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, dw2Conv, pw2Conv, newBlock2With(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw2Conv, pw2Conv, newBlock2With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, dw2Conv, pw2Conv, newBlock2With(di, pi, 3))
+		})
 	}
 }
 
@@ -2789,6 +2833,13 @@ func TestBlock3(t *testing.T) {
 			verify.CheckBlockErrors(t, dw3Conv, pw3Conv, newBlock3With(di, pi, 0))
 		})
 		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw3Conv, pw3Conv, newBlock3With(di, pi, 3))
+		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw3Conv, pw3Conv, newBlock3With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw3Conv, pw3Conv, newBlock3With(di, pi, 3))
 		})
 	}
@@ -2843,6 +2894,13 @@ func TestBlock4(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, dw4Conv, pw4Conv, newBlock4With(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw4Conv, pw4Conv, newBlock4With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, dw4Conv, pw4Conv, newBlock4With(di, pi, 3))
+		})
 	}
 }
 
@@ -2893,6 +2951,13 @@ func TestBlock5(t *testing.T) {
 			verify.CheckBlockErrors(t, dw5Conv, pw5Conv, newBlock5With(di, pi, 0))
 		})
 		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw5Conv, pw5Conv, newBlock5With(di, pi, 3))
+		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw5Conv, pw5Conv, newBlock5With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw5Conv, pw5Conv, newBlock5With(di, pi, 3))
 		})
 	}
@@ -2947,6 +3012,13 @@ func TestBlock6(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, dw6Conv, pw6Conv, newBlock6With(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw6Conv, pw6Conv, newBlock6With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, dw6Conv, pw6Conv, newBlock6With(di, pi, 3))
+		})
 	}
 }
 
@@ -2997,6 +3069,13 @@ func TestBlock7(t *testing.T) {
 			verify.CheckBlockErrors(t, dw7Conv, pw7Conv, newBlock7With(di, pi, 0))
 		})
 		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw7Conv, pw7Conv, newBlock7With(di, pi, 3))
+		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw7Conv, pw7Conv, newBlock7With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw7Conv, pw7Conv, newBlock7With(di, pi, 3))
 		})
 	}
@@ -3051,6 +3130,13 @@ func TestBlock8(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, dw8Conv, pw8Conv, newBlock8With(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw8Conv, pw8Conv, newBlock8With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, dw8Conv, pw8Conv, newBlock8With(di, pi, 3))
+		})
 	}
 }
 
@@ -3101,6 +3187,13 @@ func TestBlock9(t *testing.T) {
 			verify.CheckBlockErrors(t, dw9Conv, pw9Conv, newBlock9With(di, pi, 0))
 		})
 		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw9Conv, pw9Conv, newBlock9With(di, pi, 3))
+		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw9Conv, pw9Conv, newBlock9With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw9Conv, pw9Conv, newBlock9With(di, pi, 3))
 		})
 	}
@@ -3155,6 +3248,13 @@ func TestBlock10(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, dw10Conv, pw10Conv, newBlock10With(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw10Conv, pw10Conv, newBlock10With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, dw10Conv, pw10Conv, newBlock10With(di, pi, 3))
+		})
 	}
 }
 
@@ -3205,6 +3305,13 @@ func TestBlock11(t *testing.T) {
 			verify.CheckBlockErrors(t, dw11Conv, pw11Conv, newBlock11With(di, pi, 0))
 		})
 		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw11Conv, pw11Conv, newBlock11With(di, pi, 3))
+		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw11Conv, pw11Conv, newBlock11With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw11Conv, pw11Conv, newBlock11With(di, pi, 3))
 		})
 	}
@@ -3259,6 +3366,13 @@ func TestBlock12(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, dw12Conv, pw12Conv, newBlock12With(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw12Conv, pw12Conv, newBlock12With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, dw12Conv, pw12Conv, newBlock12With(di, pi, 3))
+		})
 	}
 }
 
@@ -3311,6 +3425,13 @@ func TestBlock13(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, dw13Conv, pw13Conv, newBlock13With(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw13Conv, pw13Conv, newBlock13With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, dw13Conv, pw13Conv, newBlock13With(di, pi, 3))
+		})
 	}
 }
 
@@ -3361,6 +3482,13 @@ func TestBlock14(t *testing.T) {
 			verify.CheckBlockErrors(t, dw14Conv, pw14Conv, newBlock14With(di, pi, 0))
 		})
 		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, dw14Conv, pw14Conv, newBlock14With(di, pi, 3))
+		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, dw14Conv, pw14Conv, newBlock14With(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw14Conv, pw14Conv, newBlock14With(di, pi, 3))
 		})
 	}

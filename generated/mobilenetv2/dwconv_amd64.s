@@ -22,9 +22,10 @@ tile1:
 	MOVQ AX, R8
 
 	// 1 group(s), 12 pixel(s).
-	// 4 block(s) of 1 vector(s).
-	MOVQ $0x00000004, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 4).
 loop3:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -241,8 +242,8 @@ loop3:
 	VMOVUPS      Y11, 1408(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop3
+	CMPQ         SI, R9
+	JB           loop3
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x0000000c, DX
@@ -257,9 +258,10 @@ tail2:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 4 block(s) of 1 vector(s).
-	MOVQ $0x00000004, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 4).
 loop5:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -412,8 +414,8 @@ loop5:
 	VMOVUPS      Y7, 896(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop5
+	CMPQ         SI, R9
+	JB           loop5
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000008, DX
@@ -427,9 +429,10 @@ skip4:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 4 block(s) of 1 vector(s).
-	MOVQ $0x00000004, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 4).
 loop7:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -518,8 +521,8 @@ loop7:
 	VMOVUPS      Y3, 384(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop7
+	CMPQ         SI, R9
+	JB           loop7
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000200, AX
 	SUBQ         $0x00000004, DX
@@ -533,9 +536,10 @@ skip6:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 4 block(s) of 1 vector(s).
-	MOVQ $0x00000004, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 4).
 loop9:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -592,8 +596,8 @@ loop9:
 	VMOVUPS      Y1, 128(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop9
+	CMPQ         SI, R9
+	JB           loop9
 	ADDQ         $0x00000100, CX
 	ADDQ         $0x00000100, AX
 	SUBQ         $0x00000002, DX
@@ -607,9 +611,10 @@ skip8:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 4 block(s) of 1 vector(s).
-	MOVQ $0x00000004, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 4).
 loop11:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
@@ -650,8 +655,8 @@ loop11:
 	VMOVUPS      Y0, (R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop11
+	CMPQ         SI, R9
+	JB           loop11
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, AX
 	SUBQ         $0x00000001, DX
@@ -684,9 +689,10 @@ tile12:
 	MOVQ AX, R8
 
 	// 1 group(s), 12 pixel(s).
-	// 12 block(s) of 1 vector(s).
-	MOVQ $0x0000000c, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 12).
 loop14:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -936,8 +942,8 @@ loop14:
 	VMOVUPS      Y11, 4224(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop14
+	CMPQ         SI, R9
+	JB           loop14
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x0000000c, DX
@@ -952,9 +958,10 @@ tail13:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 12 block(s) of 1 vector(s).
-	MOVQ $0x0000000c, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 12).
 loop16:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -1128,8 +1135,8 @@ loop16:
 	VMOVUPS      Y7, 2688(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop16
+	CMPQ         SI, R9
+	JB           loop16
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000008, DX
@@ -1143,9 +1150,10 @@ skip15:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 12 block(s) of 1 vector(s).
-	MOVQ $0x0000000c, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 12).
 loop18:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -1243,8 +1251,8 @@ loop18:
 	VMOVUPS      Y3, 1152(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop18
+	CMPQ         SI, R9
+	JB           loop18
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000004, DX
@@ -1258,9 +1266,10 @@ skip17:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 12 block(s) of 1 vector(s).
-	MOVQ $0x0000000c, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 12).
 loop20:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -1320,8 +1329,8 @@ loop20:
 	VMOVUPS      Y1, 384(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop20
+	CMPQ         SI, R9
+	JB           loop20
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000002, DX
@@ -1335,9 +1344,10 @@ skip19:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 12 block(s) of 1 vector(s).
-	MOVQ $0x0000000c, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 12).
 loop22:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
@@ -1378,8 +1388,8 @@ loop22:
 	VMOVUPS      Y0, (R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop22
+	CMPQ         SI, R9
+	JB           loop22
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000180, AX
 	SUBQ         $0x00000001, DX
@@ -1406,9 +1416,10 @@ tile23:
 	MOVQ AX, R8
 
 	// 1 group(s), 12 pixel(s).
-	// 18 block(s) of 1 vector(s).
-	MOVQ $0x00000012, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 18).
 loop25:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -1625,8 +1636,8 @@ loop25:
 	VMOVUPS      Y11, 6336(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop25
+	CMPQ         SI, R9
+	JB           loop25
 	ADDQ         $0x00001b00, CX
 	ADDQ         $0x00001b00, AX
 	SUBQ         $0x0000000c, DX
@@ -1641,9 +1652,10 @@ tail24:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 18 block(s) of 1 vector(s).
-	MOVQ $0x00000012, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 18).
 loop27:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -1796,8 +1808,8 @@ loop27:
 	VMOVUPS      Y7, 4032(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop27
+	CMPQ         SI, R9
+	JB           loop27
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000008, DX
@@ -1811,9 +1823,10 @@ skip26:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 18 block(s) of 1 vector(s).
-	MOVQ $0x00000012, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 18).
 loop29:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -1902,8 +1915,8 @@ loop29:
 	VMOVUPS      Y3, 1728(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop29
+	CMPQ         SI, R9
+	JB           loop29
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000004, DX
@@ -1917,9 +1930,10 @@ skip28:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 18 block(s) of 1 vector(s).
-	MOVQ $0x00000012, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 18).
 loop31:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -1976,8 +1990,8 @@ loop31:
 	VMOVUPS      Y1, 576(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop31
+	CMPQ         SI, R9
+	JB           loop31
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000480, AX
 	SUBQ         $0x00000002, DX
@@ -1991,9 +2005,10 @@ skip30:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 18 block(s) of 1 vector(s).
-	MOVQ $0x00000012, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 18).
 loop33:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
@@ -2034,8 +2049,8 @@ loop33:
 	VMOVUPS      Y0, (R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop33
+	CMPQ         SI, R9
+	JB           loop33
 	ADDQ         $0x00000240, CX
 	ADDQ         $0x00000240, AX
 	SUBQ         $0x00000001, DX
@@ -2062,9 +2077,10 @@ tile34:
 	MOVQ AX, R8
 
 	// 1 group(s), 10 pixel(s).
-	// 18 block(s) of 1 vector(s).
-	MOVQ $0x00000012, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 18).
 loop36:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -2276,8 +2292,8 @@ loop36:
 	VMOVUPS      Y9, 5184(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop36
+	CMPQ         SI, R9
+	JB           loop36
 	ADDQ         $0x00002d00, CX
 	ADDQ         $0x00001680, AX
 	SUBQ         $0x0000000a, DX
@@ -2292,9 +2308,10 @@ tail35:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 18 block(s) of 1 vector(s).
-	MOVQ $0x00000012, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 18).
 loop38:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -2468,8 +2485,8 @@ loop38:
 	VMOVUPS      Y7, 4032(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop38
+	CMPQ         SI, R9
+	JB           loop38
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000008, DX
@@ -2483,9 +2500,10 @@ skip37:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 18 block(s) of 1 vector(s).
-	MOVQ $0x00000012, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 18).
 loop40:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -2583,8 +2601,8 @@ loop40:
 	VMOVUPS      Y3, 1728(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop40
+	CMPQ         SI, R9
+	JB           loop40
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000004, DX
@@ -2598,9 +2616,10 @@ skip39:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 18 block(s) of 1 vector(s).
-	MOVQ $0x00000012, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 18).
 loop42:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -2660,8 +2679,8 @@ loop42:
 	VMOVUPS      Y1, 576(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop42
+	CMPQ         SI, R9
+	JB           loop42
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000480, AX
 	SUBQ         $0x00000002, DX
@@ -2675,9 +2694,10 @@ skip41:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 18 block(s) of 1 vector(s).
-	MOVQ $0x00000012, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 18).
 loop44:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
@@ -2718,8 +2738,8 @@ loop44:
 	VMOVUPS      Y0, (R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop44
+	CMPQ         SI, R9
+	JB           loop44
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000240, AX
 	SUBQ         $0x00000001, DX
@@ -2746,9 +2766,10 @@ tile45:
 	MOVQ AX, R8
 
 	// 1 group(s), 10 pixel(s).
-	// 24 block(s) of 1 vector(s).
-	MOVQ $0x00000018, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 24).
 loop47:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -2933,8 +2954,8 @@ loop47:
 	VMOVUPS      Y9, 6912(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop47
+	CMPQ         SI, R9
+	JB           loop47
 	ADDQ         $0x00001e00, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x0000000a, DX
@@ -2949,9 +2970,10 @@ tail46:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 24 block(s) of 1 vector(s).
-	MOVQ $0x00000018, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 24).
 loop49:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -3104,8 +3126,8 @@ loop49:
 	VMOVUPS      Y7, 5376(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop49
+	CMPQ         SI, R9
+	JB           loop49
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000008, DX
@@ -3119,9 +3141,10 @@ skip48:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 24 block(s) of 1 vector(s).
-	MOVQ $0x00000018, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 24).
 loop51:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -3210,8 +3233,8 @@ loop51:
 	VMOVUPS      Y3, 2304(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop51
+	CMPQ         SI, R9
+	JB           loop51
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000004, DX
@@ -3225,9 +3248,10 @@ skip50:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 24 block(s) of 1 vector(s).
-	MOVQ $0x00000018, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 24).
 loop53:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -3284,8 +3308,8 @@ loop53:
 	VMOVUPS      Y1, 768(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop53
+	CMPQ         SI, R9
+	JB           loop53
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000002, DX
@@ -3299,9 +3323,10 @@ skip52:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 24 block(s) of 1 vector(s).
-	MOVQ $0x00000018, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 24).
 loop55:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
@@ -3342,8 +3367,8 @@ loop55:
 	VMOVUPS      Y0, (R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop55
+	CMPQ         SI, R9
+	JB           loop55
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000001, DX
@@ -3370,9 +3395,10 @@ tile56:
 	MOVQ AX, R8
 
 	// 1 group(s), 7 pixel(s).
-	// 24 block(s) of 1 vector(s).
-	MOVQ $0x00000018, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 24).
 loop58:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -3527,8 +3553,8 @@ loop58:
 	VMOVUPS      Y6, 4608(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop58
+	CMPQ         SI, R9
+	JB           loop58
 	ADDQ         $0x00002a00, CX
 	ADDQ         $0x00001500, AX
 	SUBQ         $0x00000007, DX
@@ -3543,9 +3569,10 @@ tail57:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 24 block(s) of 1 vector(s).
-	MOVQ $0x00000018, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 24).
 loop60:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -3643,8 +3670,8 @@ loop60:
 	VMOVUPS      Y3, 2304(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop60
+	CMPQ         SI, R9
+	JB           loop60
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000004, DX
@@ -3658,9 +3685,10 @@ skip59:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 24 block(s) of 1 vector(s).
-	MOVQ $0x00000018, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 24).
 loop62:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -3720,8 +3748,8 @@ loop62:
 	VMOVUPS      Y1, 768(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop62
+	CMPQ         SI, R9
+	JB           loop62
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000002, DX
@@ -3735,9 +3763,10 @@ skip61:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 24 block(s) of 1 vector(s).
-	MOVQ $0x00000018, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 24).
 loop64:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
@@ -3778,8 +3807,8 @@ loop64:
 	VMOVUPS      Y0, (R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop64
+	CMPQ         SI, R9
+	JB           loop64
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000001, DX
@@ -3806,9 +3835,10 @@ tile65:
 	MOVQ AX, R8
 
 	// 1 group(s), 7 pixel(s).
-	// 48 block(s) of 1 vector(s).
-	MOVQ $0x00000030, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 48).
 loop67:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -3945,8 +3975,8 @@ loop67:
 	VMOVUPS      Y6, 9216(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop67
+	CMPQ         SI, R9
+	JB           loop67
 	ADDQ         $0x00002a00, CX
 	ADDQ         $0x00002a00, AX
 	SUBQ         $0x00000007, DX
@@ -3961,9 +3991,10 @@ tail66:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 48 block(s) of 1 vector(s).
-	MOVQ $0x00000030, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 48).
 loop69:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -4052,8 +4083,8 @@ loop69:
 	VMOVUPS      Y3, 4608(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop69
+	CMPQ         SI, R9
+	JB           loop69
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000004, DX
@@ -4067,9 +4098,10 @@ skip68:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 48 block(s) of 1 vector(s).
-	MOVQ $0x00000030, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 48).
 loop71:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -4126,8 +4158,8 @@ loop71:
 	VMOVUPS      Y1, 1536(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop71
+	CMPQ         SI, R9
+	JB           loop71
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000002, DX
@@ -4141,9 +4173,10 @@ skip70:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 48 block(s) of 1 vector(s).
-	MOVQ $0x00000030, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 48).
 loop73:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
@@ -4184,8 +4217,8 @@ loop73:
 	VMOVUPS      Y0, (R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop73
+	CMPQ         SI, R9
+	JB           loop73
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000001, DX
@@ -4212,9 +4245,10 @@ tile74:
 	MOVQ AX, R8
 
 	// 1 group(s), 7 pixel(s).
-	// 72 block(s) of 1 vector(s).
-	MOVQ $0x00000048, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 72).
 loop76:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -4351,8 +4385,8 @@ loop76:
 	VMOVUPS      Y6, 13824(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop76
+	CMPQ         SI, R9
+	JB           loop76
 	ADDQ         $0x00003f00, CX
 	ADDQ         $0x00003f00, AX
 	SUBQ         $0x00000007, DX
@@ -4367,9 +4401,10 @@ tail75:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 72 block(s) of 1 vector(s).
-	MOVQ $0x00000048, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 72).
 loop78:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -4458,8 +4493,8 @@ loop78:
 	VMOVUPS      Y3, 6912(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop78
+	CMPQ         SI, R9
+	JB           loop78
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00002400, AX
 	SUBQ         $0x00000004, DX
@@ -4473,9 +4508,10 @@ skip77:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 72 block(s) of 1 vector(s).
-	MOVQ $0x00000048, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 72).
 loop80:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -4532,8 +4568,8 @@ loop80:
 	VMOVUPS      Y1, 2304(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop80
+	CMPQ         SI, R9
+	JB           loop80
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000002, DX
@@ -4547,9 +4583,10 @@ skip79:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 72 block(s) of 1 vector(s).
-	MOVQ $0x00000048, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 72).
 loop82:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
@@ -4590,8 +4627,8 @@ loop82:
 	VMOVUPS      Y0, (R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop82
+	CMPQ         SI, R9
+	JB           loop82
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000001, DX
@@ -4618,9 +4655,10 @@ tile83:
 	MOVQ AX, R8
 
 	// 1 group(s), 7 pixel(s).
-	// 72 block(s) of 1 vector(s).
-	MOVQ $0x00000048, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 72).
 loop85:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -4775,8 +4813,8 @@ loop85:
 	VMOVUPS      Y6, 13824(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop85
+	CMPQ         SI, R9
+	JB           loop85
 	ADDQ         $0x00007e00, CX
 	ADDQ         $0x00003f00, AX
 	SUBQ         $0x00000007, DX
@@ -4791,9 +4829,10 @@ tail84:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 72 block(s) of 1 vector(s).
-	MOVQ $0x00000048, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 72).
 loop87:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -4891,8 +4930,8 @@ loop87:
 	VMOVUPS      Y3, 6912(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop87
+	CMPQ         SI, R9
+	JB           loop87
 	ADDQ         $0x00004800, CX
 	ADDQ         $0x00002400, AX
 	SUBQ         $0x00000004, DX
@@ -4906,9 +4945,10 @@ skip86:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 72 block(s) of 1 vector(s).
-	MOVQ $0x00000048, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 72).
 loop89:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -4968,8 +5008,8 @@ loop89:
 	VMOVUPS      Y1, 2304(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop89
+	CMPQ         SI, R9
+	JB           loop89
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000002, DX
@@ -4983,9 +5023,10 @@ skip88:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 72 block(s) of 1 vector(s).
-	MOVQ $0x00000048, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 72).
 loop91:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
@@ -5026,8 +5067,8 @@ loop91:
 	VMOVUPS      Y0, (R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop91
+	CMPQ         SI, R9
+	JB           loop91
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000001, DX
@@ -5054,9 +5095,10 @@ tile92:
 	MOVQ AX, R8
 
 	// 1 group(s), 7 pixel(s).
-	// 120 block(s) of 1 vector(s).
-	MOVQ $0x00000078, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 120).
 loop94:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -5193,8 +5235,8 @@ loop94:
 	VMOVUPS      Y6, 23040(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop94
+	CMPQ         SI, R9
+	JB           loop94
 	ADDQ         $0x00006900, CX
 	ADDQ         $0x00006900, AX
 	SUBQ         $0x00000007, DX
@@ -5209,9 +5251,10 @@ tail93:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 120 block(s) of 1 vector(s).
-	MOVQ $0x00000078, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 120).
 loop96:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -5300,8 +5343,8 @@ loop96:
 	VMOVUPS      Y3, 11520(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop96
+	CMPQ         SI, R9
+	JB           loop96
 	ADDQ         $0x00003c00, CX
 	ADDQ         $0x00003c00, AX
 	SUBQ         $0x00000004, DX
@@ -5315,9 +5358,10 @@ skip95:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 120 block(s) of 1 vector(s).
-	MOVQ $0x00000078, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 120).
 loop98:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
@@ -5374,8 +5418,8 @@ loop98:
 	VMOVUPS      Y1, 3840(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop98
+	CMPQ         SI, R9
+	JB           loop98
 	ADDQ         $0x00001e00, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x00000002, DX
@@ -5389,9 +5433,10 @@ skip97:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 120 block(s) of 1 vector(s).
-	MOVQ $0x00000078, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 120).
 loop100:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
@@ -5432,8 +5477,8 @@ loop100:
 	VMOVUPS      Y0, (R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop100
+	CMPQ         SI, R9
+	JB           loop100
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000001, DX

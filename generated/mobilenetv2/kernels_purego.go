@@ -290,10 +290,10 @@ func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*32:]
-		out := dst[p*32 : (p+1)*32]
+		out := dst[p*32:]
 		wp := w
 		c := 0
-		for b := 0; b < 4; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -517,10 +517,10 @@ func dwconv3x3_c96_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*192:]
-		out := dst[p*96 : (p+1)*96]
+		out := dst[p*96:]
 		wp := w
 		c := 0
-		for b := 0; b < 12; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -744,10 +744,10 @@ func dwconv3x3_c144_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*144:]
-		out := dst[p*144 : (p+1)*144]
+		out := dst[p*144:]
 		wp := w
 		c := 0
-		for b := 0; b < 18; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -929,10 +929,10 @@ func dwconv3x3_c144_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*288:]
-		out := dst[p*144 : (p+1)*144]
+		out := dst[p*144:]
 		wp := w
 		c := 0
-		for b := 0; b < 18; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -1156,10 +1156,10 @@ func dwconv3x3_c192_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*192:]
-		out := dst[p*192 : (p+1)*192]
+		out := dst[p*192:]
 		wp := w
 		c := 0
-		for b := 0; b < 24; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -1341,10 +1341,10 @@ func dwconv3x3_c192_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*384:]
-		out := dst[p*192 : (p+1)*192]
+		out := dst[p*192:]
 		wp := w
 		c := 0
-		for b := 0; b < 24; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -1568,10 +1568,10 @@ func dwconv3x3_c384_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*384:]
-		out := dst[p*384 : (p+1)*384]
+		out := dst[p*384:]
 		wp := w
 		c := 0
-		for b := 0; b < 48; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -1837,10 +1837,10 @@ func dwconv3x3_c576_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*576:]
-		out := dst[p*576 : (p+1)*576]
+		out := dst[p*576:]
 		wp := w
 		c := 0
-		for b := 0; b < 72; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -2022,10 +2022,10 @@ func dwconv3x3_c576_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*1152:]
-		out := dst[p*576 : (p+1)*576]
+		out := dst[p*576:]
 		wp := w
 		c := 0
-		for b := 0; b < 72; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -2249,10 +2249,10 @@ func dwconv3x3_c960_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*960:]
-		out := dst[p*960 : (p+1)*960]
+		out := dst[p*960:]
 		wp := w
 		c := 0
-		for b := 0; b < 120; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]

@@ -51,6 +51,7 @@ import "fmt"
 type Conv1 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv1Geometry = geometry{
@@ -89,6 +90,7 @@ func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 		return nil, err
 	}
 	return &Conv1{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -102,7 +104,7 @@ func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -111,7 +113,7 @@ func (l *Conv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -125,6 +127,7 @@ func (l *Conv1) OutputSize(h, w int) (oh, ow int) {
 type B1_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b1_dwGeometry = geometry{
@@ -144,6 +147,7 @@ var b1_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -163,6 +167,7 @@ func newB1_dw(weights, bias []float32, impl kernelImpl) (*B1_dw, error) {
 		return nil, err
 	}
 	return &B1_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -176,7 +181,7 @@ func (l *B1_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b1_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -185,7 +190,7 @@ func (l *B1_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b1_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -199,6 +204,7 @@ func (l *B1_dw) OutputSize(h, w int) (oh, ow int) {
 type B1_project struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b1_projectGeometry = geometry{
@@ -237,6 +243,7 @@ func newB1_project(weights, bias []float32, impl kernelImpl) (*B1_project, error
 		return nil, err
 	}
 	return &B1_project{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -250,7 +257,7 @@ func (l *B1_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b1_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -259,7 +266,7 @@ func (l *B1_project) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b1_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -273,6 +280,7 @@ func (l *B1_project) OutputSize(h, w int) (oh, ow int) {
 type B2_expand struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b2_expandGeometry = geometry{
@@ -311,6 +319,7 @@ func newB2_expand(weights, bias []float32, impl kernelImpl) (*B2_expand, error) 
 		return nil, err
 	}
 	return &B2_expand{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -324,7 +333,7 @@ func (l *B2_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -333,7 +342,7 @@ func (l *B2_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -347,6 +356,7 @@ func (l *B2_expand) OutputSize(h, w int) (oh, ow int) {
 type B2_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b2_dwGeometry = geometry{
@@ -366,6 +376,7 @@ var b2_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         2,
 	sw:         2,
@@ -385,6 +396,7 @@ func newB2_dw(weights, bias []float32, impl kernelImpl) (*B2_dw, error) {
 		return nil, err
 	}
 	return &B2_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -398,7 +410,7 @@ func (l *B2_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -407,7 +419,7 @@ func (l *B2_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -421,6 +433,7 @@ func (l *B2_dw) OutputSize(h, w int) (oh, ow int) {
 type B2_project struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b2_projectGeometry = geometry{
@@ -459,6 +472,7 @@ func newB2_project(weights, bias []float32, impl kernelImpl) (*B2_project, error
 		return nil, err
 	}
 	return &B2_project{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -472,7 +486,7 @@ func (l *B2_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -481,7 +495,7 @@ func (l *B2_project) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -495,6 +509,7 @@ func (l *B2_project) OutputSize(h, w int) (oh, ow int) {
 type B2r_expand struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b2r_expandGeometry = geometry{
@@ -533,6 +548,7 @@ func newB2r_expand(weights, bias []float32, impl kernelImpl) (*B2r_expand, error
 		return nil, err
 	}
 	return &B2r_expand{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -546,7 +562,7 @@ func (l *B2r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -555,7 +571,7 @@ func (l *B2r_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -569,6 +585,7 @@ func (l *B2r_expand) OutputSize(h, w int) (oh, ow int) {
 type B2r_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b2r_dwGeometry = geometry{
@@ -588,6 +605,7 @@ var b2r_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -607,6 +625,7 @@ func newB2r_dw(weights, bias []float32, impl kernelImpl) (*B2r_dw, error) {
 		return nil, err
 	}
 	return &B2r_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -620,7 +639,7 @@ func (l *B2r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -629,7 +648,7 @@ func (l *B2r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -643,6 +662,7 @@ func (l *B2r_dw) OutputSize(h, w int) (oh, ow int) {
 type B2r_project struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b2r_projectGeometry = geometry{
@@ -681,6 +701,7 @@ func newB2r_project(weights, bias []float32, impl kernelImpl) (*B2r_project, err
 		return nil, err
 	}
 	return &B2r_project{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -694,7 +715,7 @@ func (l *B2r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -703,7 +724,7 @@ func (l *B2r_project) ForwardParallel(dst, src []float32, n, h, w, workers int) 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -717,6 +738,7 @@ func (l *B2r_project) OutputSize(h, w int) (oh, ow int) {
 type B3_expand struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b3_expandGeometry = geometry{
@@ -755,6 +777,7 @@ func newB3_expand(weights, bias []float32, impl kernelImpl) (*B3_expand, error) 
 		return nil, err
 	}
 	return &B3_expand{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -768,7 +791,7 @@ func (l *B3_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -777,7 +800,7 @@ func (l *B3_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -791,6 +814,7 @@ func (l *B3_expand) OutputSize(h, w int) (oh, ow int) {
 type B3_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b3_dwGeometry = geometry{
@@ -810,6 +834,7 @@ var b3_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         2,
 	sw:         2,
@@ -829,6 +854,7 @@ func newB3_dw(weights, bias []float32, impl kernelImpl) (*B3_dw, error) {
 		return nil, err
 	}
 	return &B3_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -842,7 +868,7 @@ func (l *B3_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -851,7 +877,7 @@ func (l *B3_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -865,6 +891,7 @@ func (l *B3_dw) OutputSize(h, w int) (oh, ow int) {
 type B3_project struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b3_projectGeometry = geometry{
@@ -903,6 +930,7 @@ func newB3_project(weights, bias []float32, impl kernelImpl) (*B3_project, error
 		return nil, err
 	}
 	return &B3_project{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -916,7 +944,7 @@ func (l *B3_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -925,7 +953,7 @@ func (l *B3_project) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -939,6 +967,7 @@ func (l *B3_project) OutputSize(h, w int) (oh, ow int) {
 type B3r_expand struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b3r_expandGeometry = geometry{
@@ -977,6 +1006,7 @@ func newB3r_expand(weights, bias []float32, impl kernelImpl) (*B3r_expand, error
 		return nil, err
 	}
 	return &B3r_expand{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -990,7 +1020,7 @@ func (l *B3r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -999,7 +1029,7 @@ func (l *B3r_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1013,6 +1043,7 @@ func (l *B3r_expand) OutputSize(h, w int) (oh, ow int) {
 type B3r_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b3r_dwGeometry = geometry{
@@ -1032,6 +1063,7 @@ var b3r_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -1051,6 +1083,7 @@ func newB3r_dw(weights, bias []float32, impl kernelImpl) (*B3r_dw, error) {
 		return nil, err
 	}
 	return &B3r_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1064,7 +1097,7 @@ func (l *B3r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1073,7 +1106,7 @@ func (l *B3r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1087,6 +1120,7 @@ func (l *B3r_dw) OutputSize(h, w int) (oh, ow int) {
 type B3r_project struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b3r_projectGeometry = geometry{
@@ -1125,6 +1159,7 @@ func newB3r_project(weights, bias []float32, impl kernelImpl) (*B3r_project, err
 		return nil, err
 	}
 	return &B3r_project{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1138,7 +1173,7 @@ func (l *B3r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1147,7 +1182,7 @@ func (l *B3r_project) ForwardParallel(dst, src []float32, n, h, w, workers int) 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b3r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1161,6 +1196,7 @@ func (l *B3r_project) OutputSize(h, w int) (oh, ow int) {
 type B4_expand struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b4_expandGeometry = geometry{
@@ -1199,6 +1235,7 @@ func newB4_expand(weights, bias []float32, impl kernelImpl) (*B4_expand, error) 
 		return nil, err
 	}
 	return &B4_expand{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1212,7 +1249,7 @@ func (l *B4_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1221,7 +1258,7 @@ func (l *B4_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1235,6 +1272,7 @@ func (l *B4_expand) OutputSize(h, w int) (oh, ow int) {
 type B4_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b4_dwGeometry = geometry{
@@ -1254,6 +1292,7 @@ var b4_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         2,
 	sw:         2,
@@ -1273,6 +1312,7 @@ func newB4_dw(weights, bias []float32, impl kernelImpl) (*B4_dw, error) {
 		return nil, err
 	}
 	return &B4_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1286,7 +1326,7 @@ func (l *B4_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1295,7 +1335,7 @@ func (l *B4_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1309,6 +1349,7 @@ func (l *B4_dw) OutputSize(h, w int) (oh, ow int) {
 type B4_project struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b4_projectGeometry = geometry{
@@ -1347,6 +1388,7 @@ func newB4_project(weights, bias []float32, impl kernelImpl) (*B4_project, error
 		return nil, err
 	}
 	return &B4_project{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1360,7 +1402,7 @@ func (l *B4_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1369,7 +1411,7 @@ func (l *B4_project) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1383,6 +1425,7 @@ func (l *B4_project) OutputSize(h, w int) (oh, ow int) {
 type B4r_expand struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b4r_expandGeometry = geometry{
@@ -1421,6 +1464,7 @@ func newB4r_expand(weights, bias []float32, impl kernelImpl) (*B4r_expand, error
 		return nil, err
 	}
 	return &B4r_expand{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1434,7 +1478,7 @@ func (l *B4r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1443,7 +1487,7 @@ func (l *B4r_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1457,6 +1501,7 @@ func (l *B4r_expand) OutputSize(h, w int) (oh, ow int) {
 type B4r_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b4r_dwGeometry = geometry{
@@ -1476,6 +1521,7 @@ var b4r_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -1495,6 +1541,7 @@ func newB4r_dw(weights, bias []float32, impl kernelImpl) (*B4r_dw, error) {
 		return nil, err
 	}
 	return &B4r_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1508,7 +1555,7 @@ func (l *B4r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1517,7 +1564,7 @@ func (l *B4r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1531,6 +1578,7 @@ func (l *B4r_dw) OutputSize(h, w int) (oh, ow int) {
 type B4r_project struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b4r_projectGeometry = geometry{
@@ -1569,6 +1617,7 @@ func newB4r_project(weights, bias []float32, impl kernelImpl) (*B4r_project, err
 		return nil, err
 	}
 	return &B4r_project{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1582,7 +1631,7 @@ func (l *B4r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1591,7 +1640,7 @@ func (l *B4r_project) ForwardParallel(dst, src []float32, n, h, w, workers int) 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1605,6 +1654,7 @@ func (l *B4r_project) OutputSize(h, w int) (oh, ow int) {
 type B5_expand struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b5_expandGeometry = geometry{
@@ -1643,6 +1693,7 @@ func newB5_expand(weights, bias []float32, impl kernelImpl) (*B5_expand, error) 
 		return nil, err
 	}
 	return &B5_expand{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1656,7 +1707,7 @@ func (l *B5_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1665,7 +1716,7 @@ func (l *B5_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1679,6 +1730,7 @@ func (l *B5_expand) OutputSize(h, w int) (oh, ow int) {
 type B5_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b5_dwGeometry = geometry{
@@ -1698,6 +1750,7 @@ var b5_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -1717,6 +1770,7 @@ func newB5_dw(weights, bias []float32, impl kernelImpl) (*B5_dw, error) {
 		return nil, err
 	}
 	return &B5_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1730,7 +1784,7 @@ func (l *B5_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1739,7 +1793,7 @@ func (l *B5_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1753,6 +1807,7 @@ func (l *B5_dw) OutputSize(h, w int) (oh, ow int) {
 type B5_project struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b5_projectGeometry = geometry{
@@ -1791,6 +1846,7 @@ func newB5_project(weights, bias []float32, impl kernelImpl) (*B5_project, error
 		return nil, err
 	}
 	return &B5_project{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1804,7 +1860,7 @@ func (l *B5_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1813,7 +1869,7 @@ func (l *B5_project) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1827,6 +1883,7 @@ func (l *B5_project) OutputSize(h, w int) (oh, ow int) {
 type B5r_expand struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b5r_expandGeometry = geometry{
@@ -1865,6 +1922,7 @@ func newB5r_expand(weights, bias []float32, impl kernelImpl) (*B5r_expand, error
 		return nil, err
 	}
 	return &B5r_expand{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1878,7 +1936,7 @@ func (l *B5r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1887,7 +1945,7 @@ func (l *B5r_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1901,6 +1959,7 @@ func (l *B5r_expand) OutputSize(h, w int) (oh, ow int) {
 type B5r_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b5r_dwGeometry = geometry{
@@ -1920,6 +1979,7 @@ var b5r_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -1939,6 +1999,7 @@ func newB5r_dw(weights, bias []float32, impl kernelImpl) (*B5r_dw, error) {
 		return nil, err
 	}
 	return &B5r_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1952,7 +2013,7 @@ func (l *B5r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1961,7 +2022,7 @@ func (l *B5r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1975,6 +2036,7 @@ func (l *B5r_dw) OutputSize(h, w int) (oh, ow int) {
 type B5r_project struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b5r_projectGeometry = geometry{
@@ -2013,6 +2075,7 @@ func newB5r_project(weights, bias []float32, impl kernelImpl) (*B5r_project, err
 		return nil, err
 	}
 	return &B5r_project{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -2026,7 +2089,7 @@ func (l *B5r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2035,7 +2098,7 @@ func (l *B5r_project) ForwardParallel(dst, src []float32, n, h, w, workers int) 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b5r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2049,6 +2112,7 @@ func (l *B5r_project) OutputSize(h, w int) (oh, ow int) {
 type B6_expand struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b6_expandGeometry = geometry{
@@ -2087,6 +2151,7 @@ func newB6_expand(weights, bias []float32, impl kernelImpl) (*B6_expand, error) 
 		return nil, err
 	}
 	return &B6_expand{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -2100,7 +2165,7 @@ func (l *B6_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2109,7 +2174,7 @@ func (l *B6_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2123,6 +2188,7 @@ func (l *B6_expand) OutputSize(h, w int) (oh, ow int) {
 type B6_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b6_dwGeometry = geometry{
@@ -2142,6 +2208,7 @@ var b6_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         2,
 	sw:         2,
@@ -2161,6 +2228,7 @@ func newB6_dw(weights, bias []float32, impl kernelImpl) (*B6_dw, error) {
 		return nil, err
 	}
 	return &B6_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -2174,7 +2242,7 @@ func (l *B6_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2183,7 +2251,7 @@ func (l *B6_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2197,6 +2265,7 @@ func (l *B6_dw) OutputSize(h, w int) (oh, ow int) {
 type B6_project struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b6_projectGeometry = geometry{
@@ -2235,6 +2304,7 @@ func newB6_project(weights, bias []float32, impl kernelImpl) (*B6_project, error
 		return nil, err
 	}
 	return &B6_project{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -2248,7 +2318,7 @@ func (l *B6_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2257,7 +2327,7 @@ func (l *B6_project) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2271,6 +2341,7 @@ func (l *B6_project) OutputSize(h, w int) (oh, ow int) {
 type B6r_expand struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b6r_expandGeometry = geometry{
@@ -2309,6 +2380,7 @@ func newB6r_expand(weights, bias []float32, impl kernelImpl) (*B6r_expand, error
 		return nil, err
 	}
 	return &B6r_expand{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -2322,7 +2394,7 @@ func (l *B6r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2331,7 +2403,7 @@ func (l *B6r_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6r_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2345,6 +2417,7 @@ func (l *B6r_expand) OutputSize(h, w int) (oh, ow int) {
 type B6r_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b6r_dwGeometry = geometry{
@@ -2364,6 +2437,7 @@ var b6r_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -2383,6 +2457,7 @@ func newB6r_dw(weights, bias []float32, impl kernelImpl) (*B6r_dw, error) {
 		return nil, err
 	}
 	return &B6r_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -2396,7 +2471,7 @@ func (l *B6r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2405,7 +2480,7 @@ func (l *B6r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2419,6 +2494,7 @@ func (l *B6r_dw) OutputSize(h, w int) (oh, ow int) {
 type B6r_project struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b6r_projectGeometry = geometry{
@@ -2457,6 +2533,7 @@ func newB6r_project(weights, bias []float32, impl kernelImpl) (*B6r_project, err
 		return nil, err
 	}
 	return &B6r_project{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -2470,7 +2547,7 @@ func (l *B6r_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2479,7 +2556,7 @@ func (l *B6r_project) ForwardParallel(dst, src []float32, n, h, w, workers int) 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6r_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2493,6 +2570,7 @@ func (l *B6r_project) OutputSize(h, w int) (oh, ow int) {
 type B7_expand struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b7_expandGeometry = geometry{
@@ -2531,6 +2609,7 @@ func newB7_expand(weights, bias []float32, impl kernelImpl) (*B7_expand, error) 
 		return nil, err
 	}
 	return &B7_expand{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -2544,7 +2623,7 @@ func (l *B7_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b7_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2553,7 +2632,7 @@ func (l *B7_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b7_expandGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2567,6 +2646,7 @@ func (l *B7_expand) OutputSize(h, w int) (oh, ow int) {
 type B7_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b7_dwGeometry = geometry{
@@ -2586,6 +2666,7 @@ var b7_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -2605,6 +2686,7 @@ func newB7_dw(weights, bias []float32, impl kernelImpl) (*B7_dw, error) {
 		return nil, err
 	}
 	return &B7_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -2618,7 +2700,7 @@ func (l *B7_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b7_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2627,7 +2709,7 @@ func (l *B7_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b7_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2641,6 +2723,7 @@ func (l *B7_dw) OutputSize(h, w int) (oh, ow int) {
 type B7_project struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b7_projectGeometry = geometry{
@@ -2679,6 +2762,7 @@ func newB7_project(weights, bias []float32, impl kernelImpl) (*B7_project, error
 		return nil, err
 	}
 	return &B7_project{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -2692,7 +2776,7 @@ func (l *B7_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b7_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2701,7 +2785,7 @@ func (l *B7_project) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b7_projectGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2715,6 +2799,7 @@ func (l *B7_project) OutputSize(h, w int) (oh, ow int) {
 type Conv_last struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv_lastGeometry = geometry{
@@ -2753,6 +2838,7 @@ func newConv_last(weights, bias []float32, impl kernelImpl) (*Conv_last, error) 
 		return nil, err
 	}
 	return &Conv_last{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -2766,7 +2852,7 @@ func (l *Conv_last) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv_lastGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -2775,7 +2861,7 @@ func (l *Conv_last) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv_lastGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -2822,7 +2908,7 @@ func (b *B1_block) ForwardParallel(dst, src []float32, n, h, w, workers int) err
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("B1_block", &b1_dwGeometry, b.dw.kernel, b.dw.w, &b1_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("B1_block", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2868,7 +2954,7 @@ func (b *B2_block) ForwardParallel(dst, src []float32, n, h, w, workers int) err
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("B2_block", &b2_dwGeometry, b.dw.kernel, b.dw.w, &b2_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("B2_block", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2914,7 +3000,7 @@ func (b *B2r_block) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("B2r_block", &b2r_dwGeometry, b.dw.kernel, b.dw.w, &b2r_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("B2r_block", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -2960,7 +3046,7 @@ func (b *B3_block) ForwardParallel(dst, src []float32, n, h, w, workers int) err
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("B3_block", &b3_dwGeometry, b.dw.kernel, b.dw.w, &b3_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("B3_block", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -3006,7 +3092,7 @@ func (b *B3r_block) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("B3r_block", &b3r_dwGeometry, b.dw.kernel, b.dw.w, &b3r_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("B3r_block", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -3052,7 +3138,7 @@ func (b *B4_block) ForwardParallel(dst, src []float32, n, h, w, workers int) err
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("B4_block", &b4_dwGeometry, b.dw.kernel, b.dw.w, &b4_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("B4_block", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -3098,7 +3184,7 @@ func (b *B4r_block) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("B4r_block", &b4r_dwGeometry, b.dw.kernel, b.dw.w, &b4r_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("B4r_block", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -3144,7 +3230,7 @@ func (b *B5_block) ForwardParallel(dst, src []float32, n, h, w, workers int) err
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("B5_block", &b5_dwGeometry, b.dw.kernel, b.dw.w, &b5_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("B5_block", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -3190,7 +3276,7 @@ func (b *B5r_block) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("B5r_block", &b5r_dwGeometry, b.dw.kernel, b.dw.w, &b5r_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("B5r_block", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -3236,7 +3322,7 @@ func (b *B6_block) ForwardParallel(dst, src []float32, n, h, w, workers int) err
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("B6_block", &b6_dwGeometry, b.dw.kernel, b.dw.w, &b6_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("B6_block", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -3282,7 +3368,7 @@ func (b *B6r_block) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("B6r_block", &b6r_dwGeometry, b.dw.kernel, b.dw.w, &b6r_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("B6r_block", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).
@@ -3328,7 +3414,7 @@ func (b *B7_block) ForwardParallel(dst, src []float32, n, h, w, workers int) err
 	if b == nil || b.dw == nil || b.pw == nil {
 		return errNoLayer
 	}
-	return forwardFused("B7_block", &b7_dwGeometry, b.dw.kernel, b.dw.w, &b7_projectGeometry, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
+	return forwardFused("B7_block", &b.dw.g, b.dw.kernel, b.dw.w, &b.pw.g, b.pw.kernel, b.pw.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize is the depthwise layer's output size (the 1×1 layer keeps it).

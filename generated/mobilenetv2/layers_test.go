@@ -63,9 +63,7 @@ func TestConv1(t *testing.T) {
 			verify.CheckErrors(t, conv1Conv, newConv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
 		})
@@ -163,11 +161,16 @@ func TestB1_dw(t *testing.T) {
 			verify.CheckErrors(t, b1_dwConv, newB1_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 3))
 		})
 	}
 }
@@ -263,9 +266,7 @@ func TestB1_project(t *testing.T) {
 			verify.CheckErrors(t, b1_projectConv, newB1_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b1_projectConv, newB1_projectWith(path, 0))
 		})
@@ -363,9 +364,7 @@ func TestB2_expand(t *testing.T) {
 			verify.CheckErrors(t, b2_expandConv, newB2_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b2_expandConv, newB2_expandWith(path, 0))
 		})
@@ -463,11 +462,16 @@ func TestB2_dw(t *testing.T) {
 			verify.CheckErrors(t, b2_dwConv, newB2_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 3))
 		})
 	}
 }
@@ -563,9 +567,7 @@ func TestB2_project(t *testing.T) {
 			verify.CheckErrors(t, b2_projectConv, newB2_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b2_projectConv, newB2_projectWith(path, 0))
 		})
@@ -663,9 +665,7 @@ func TestB2r_expand(t *testing.T) {
 			verify.CheckErrors(t, b2r_expandConv, newB2r_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path, 0))
 		})
@@ -763,11 +763,16 @@ func TestB2r_dw(t *testing.T) {
 			verify.CheckErrors(t, b2r_dwConv, newB2r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 3))
 		})
 	}
 }
@@ -863,9 +868,7 @@ func TestB2r_project(t *testing.T) {
 			verify.CheckErrors(t, b2r_projectConv, newB2r_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b2r_projectConv, newB2r_projectWith(path, 0))
 		})
@@ -963,9 +966,7 @@ func TestB3_expand(t *testing.T) {
 			verify.CheckErrors(t, b3_expandConv, newB3_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b3_expandConv, newB3_expandWith(path, 0))
 		})
@@ -1063,11 +1064,16 @@ func TestB3_dw(t *testing.T) {
 			verify.CheckErrors(t, b3_dwConv, newB3_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b3_dwConv, newB3_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, b3_dwConv, newB3_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, b3_dwConv, newB3_dwWith(path, 3))
 		})
 	}
 }
@@ -1163,9 +1169,7 @@ func TestB3_project(t *testing.T) {
 			verify.CheckErrors(t, b3_projectConv, newB3_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b3_projectConv, newB3_projectWith(path, 0))
 		})
@@ -1263,9 +1267,7 @@ func TestB3r_expand(t *testing.T) {
 			verify.CheckErrors(t, b3r_expandConv, newB3r_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b3r_expandConv, newB3r_expandWith(path, 0))
 		})
@@ -1363,11 +1365,16 @@ func TestB3r_dw(t *testing.T) {
 			verify.CheckErrors(t, b3r_dwConv, newB3r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 3))
 		})
 	}
 }
@@ -1463,9 +1470,7 @@ func TestB3r_project(t *testing.T) {
 			verify.CheckErrors(t, b3r_projectConv, newB3r_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b3r_projectConv, newB3r_projectWith(path, 0))
 		})
@@ -1563,9 +1568,7 @@ func TestB4_expand(t *testing.T) {
 			verify.CheckErrors(t, b4_expandConv, newB4_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b4_expandConv, newB4_expandWith(path, 0))
 		})
@@ -1663,11 +1666,16 @@ func TestB4_dw(t *testing.T) {
 			verify.CheckErrors(t, b4_dwConv, newB4_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b4_dwConv, newB4_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, b4_dwConv, newB4_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, b4_dwConv, newB4_dwWith(path, 3))
 		})
 	}
 }
@@ -1763,9 +1771,7 @@ func TestB4_project(t *testing.T) {
 			verify.CheckErrors(t, b4_projectConv, newB4_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b4_projectConv, newB4_projectWith(path, 0))
 		})
@@ -1863,9 +1869,7 @@ func TestB4r_expand(t *testing.T) {
 			verify.CheckErrors(t, b4r_expandConv, newB4r_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b4r_expandConv, newB4r_expandWith(path, 0))
 		})
@@ -1963,11 +1967,16 @@ func TestB4r_dw(t *testing.T) {
 			verify.CheckErrors(t, b4r_dwConv, newB4r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 3))
 		})
 	}
 }
@@ -2063,9 +2072,7 @@ func TestB4r_project(t *testing.T) {
 			verify.CheckErrors(t, b4r_projectConv, newB4r_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b4r_projectConv, newB4r_projectWith(path, 0))
 		})
@@ -2163,9 +2170,7 @@ func TestB5_expand(t *testing.T) {
 			verify.CheckErrors(t, b5_expandConv, newB5_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b5_expandConv, newB5_expandWith(path, 0))
 		})
@@ -2263,11 +2268,16 @@ func TestB5_dw(t *testing.T) {
 			verify.CheckErrors(t, b5_dwConv, newB5_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b5_dwConv, newB5_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, b5_dwConv, newB5_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, b5_dwConv, newB5_dwWith(path, 3))
 		})
 	}
 }
@@ -2363,9 +2373,7 @@ func TestB5_project(t *testing.T) {
 			verify.CheckErrors(t, b5_projectConv, newB5_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b5_projectConv, newB5_projectWith(path, 0))
 		})
@@ -2463,9 +2471,7 @@ func TestB5r_expand(t *testing.T) {
 			verify.CheckErrors(t, b5r_expandConv, newB5r_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b5r_expandConv, newB5r_expandWith(path, 0))
 		})
@@ -2563,11 +2569,16 @@ func TestB5r_dw(t *testing.T) {
 			verify.CheckErrors(t, b5r_dwConv, newB5r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 3))
 		})
 	}
 }
@@ -2663,9 +2674,7 @@ func TestB5r_project(t *testing.T) {
 			verify.CheckErrors(t, b5r_projectConv, newB5r_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b5r_projectConv, newB5r_projectWith(path, 0))
 		})
@@ -2763,9 +2772,7 @@ func TestB6_expand(t *testing.T) {
 			verify.CheckErrors(t, b6_expandConv, newB6_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b6_expandConv, newB6_expandWith(path, 0))
 		})
@@ -2863,11 +2870,16 @@ func TestB6_dw(t *testing.T) {
 			verify.CheckErrors(t, b6_dwConv, newB6_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 3))
 		})
 	}
 }
@@ -2963,9 +2975,7 @@ func TestB6_project(t *testing.T) {
 			verify.CheckErrors(t, b6_projectConv, newB6_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b6_projectConv, newB6_projectWith(path, 0))
 		})
@@ -3063,9 +3073,7 @@ func TestB6r_expand(t *testing.T) {
 			verify.CheckErrors(t, b6r_expandConv, newB6r_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b6r_expandConv, newB6r_expandWith(path, 0))
 		})
@@ -3163,11 +3171,16 @@ func TestB6r_dw(t *testing.T) {
 			verify.CheckErrors(t, b6r_dwConv, newB6r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path, 3))
 		})
 	}
 }
@@ -3263,9 +3276,7 @@ func TestB6r_project(t *testing.T) {
 			verify.CheckErrors(t, b6r_projectConv, newB6r_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b6r_projectConv, newB6r_projectWith(path, 0))
 		})
@@ -3363,9 +3374,7 @@ func TestB7_expand(t *testing.T) {
 			verify.CheckErrors(t, b7_expandConv, newB7_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b7_expandConv, newB7_expandWith(path, 0))
 		})
@@ -3463,11 +3472,16 @@ func TestB7_dw(t *testing.T) {
 			verify.CheckErrors(t, b7_dwConv, newB7_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 3))
 		})
 	}
 }
@@ -3563,9 +3577,7 @@ func TestB7_project(t *testing.T) {
 			verify.CheckErrors(t, b7_projectConv, newB7_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b7_projectConv, newB7_projectWith(path, 0))
 		})
@@ -3663,9 +3675,7 @@ func TestConv_last(t *testing.T) {
 			verify.CheckErrors(t, conv_lastConv, newConv_lastWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv_lastConv, newConv_lastWith(path, 0))
 		})
@@ -3740,6 +3750,13 @@ func TestB1_block(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, b1_dwConv, b1_projectConv, newB1_blockWith(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, b1_dwConv, b1_projectConv, newB1_blockWith(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, b1_dwConv, b1_projectConv, newB1_blockWith(di, pi, 3))
+		})
 	}
 }
 
@@ -3790,6 +3807,13 @@ func TestB2_block(t *testing.T) {
 			verify.CheckBlockErrors(t, b2_dwConv, b2_projectConv, newB2_blockWith(di, pi, 0))
 		})
 		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b2_dwConv, b2_projectConv, newB2_blockWith(di, pi, 3))
+		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, b2_dwConv, b2_projectConv, newB2_blockWith(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b2_dwConv, b2_projectConv, newB2_blockWith(di, pi, 3))
 		})
 	}
@@ -3844,6 +3868,13 @@ func TestB2r_block(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, b2r_dwConv, b2r_projectConv, newB2r_blockWith(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, b2r_dwConv, b2r_projectConv, newB2r_blockWith(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, b2r_dwConv, b2r_projectConv, newB2r_blockWith(di, pi, 3))
+		})
 	}
 }
 
@@ -3894,6 +3925,13 @@ func TestB3_block(t *testing.T) {
 			verify.CheckBlockErrors(t, b3_dwConv, b3_projectConv, newB3_blockWith(di, pi, 0))
 		})
 		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b3_dwConv, b3_projectConv, newB3_blockWith(di, pi, 3))
+		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, b3_dwConv, b3_projectConv, newB3_blockWith(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b3_dwConv, b3_projectConv, newB3_blockWith(di, pi, 3))
 		})
 	}
@@ -3948,6 +3986,13 @@ func TestB3r_block(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, b3r_dwConv, b3r_projectConv, newB3r_blockWith(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, b3r_dwConv, b3r_projectConv, newB3r_blockWith(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, b3r_dwConv, b3r_projectConv, newB3r_blockWith(di, pi, 3))
+		})
 	}
 }
 
@@ -3998,6 +4043,13 @@ func TestB4_block(t *testing.T) {
 			verify.CheckBlockErrors(t, b4_dwConv, b4_projectConv, newB4_blockWith(di, pi, 0))
 		})
 		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b4_dwConv, b4_projectConv, newB4_blockWith(di, pi, 3))
+		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, b4_dwConv, b4_projectConv, newB4_blockWith(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b4_dwConv, b4_projectConv, newB4_blockWith(di, pi, 3))
 		})
 	}
@@ -4052,6 +4104,13 @@ func TestB4r_block(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, b4r_dwConv, b4r_projectConv, newB4r_blockWith(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, b4r_dwConv, b4r_projectConv, newB4r_blockWith(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, b4r_dwConv, b4r_projectConv, newB4r_blockWith(di, pi, 3))
+		})
 	}
 }
 
@@ -4102,6 +4161,13 @@ func TestB5_block(t *testing.T) {
 			verify.CheckBlockErrors(t, b5_dwConv, b5_projectConv, newB5_blockWith(di, pi, 0))
 		})
 		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b5_dwConv, b5_projectConv, newB5_blockWith(di, pi, 3))
+		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, b5_dwConv, b5_projectConv, newB5_blockWith(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b5_dwConv, b5_projectConv, newB5_blockWith(di, pi, 3))
 		})
 	}
@@ -4156,6 +4222,13 @@ func TestB5r_block(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, b5r_dwConv, b5r_projectConv, newB5r_blockWith(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, b5r_dwConv, b5r_projectConv, newB5r_blockWith(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, b5r_dwConv, b5r_projectConv, newB5r_blockWith(di, pi, 3))
+		})
 	}
 }
 
@@ -4206,6 +4279,13 @@ func TestB6_block(t *testing.T) {
 			verify.CheckBlockErrors(t, b6_dwConv, b6_projectConv, newB6_blockWith(di, pi, 0))
 		})
 		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b6_dwConv, b6_projectConv, newB6_blockWith(di, pi, 3))
+		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, b6_dwConv, b6_projectConv, newB6_blockWith(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b6_dwConv, b6_projectConv, newB6_blockWith(di, pi, 3))
 		})
 	}
@@ -4260,6 +4340,13 @@ func TestB6r_block(t *testing.T) {
 		t.Run(name+"/parallel", func(t *testing.T) {
 			verify.SweepBlock(t, b6r_dwConv, b6r_projectConv, newB6r_blockWith(di, pi, 3))
 		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, b6r_dwConv, b6r_projectConv, newB6r_blockWith(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.SweepBlock(t, b6r_dwConv, b6r_projectConv, newB6r_blockWith(di, pi, 3))
+		})
 	}
 }
 
@@ -4310,6 +4397,13 @@ func TestB7_block(t *testing.T) {
 			verify.CheckBlockErrors(t, b7_dwConv, b7_projectConv, newB7_blockWith(di, pi, 0))
 		})
 		t.Run(name+"/parallel", func(t *testing.T) {
+			verify.SweepBlock(t, b7_dwConv, b7_projectConv, newB7_blockWith(di, pi, 3))
+		})
+		t.Run(name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.SweepBlock(t, b7_dwConv, b7_projectConv, newB7_blockWith(di, pi, 0))
+			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b7_dwConv, b7_projectConv, newB7_blockWith(di, pi, 3))
 		})
 	}

@@ -24,6 +24,7 @@ package mobilenetv2nchw
 type Conv1 struct {
 	w      []float32 // packed weights and bias
 	kernel planeKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv1Geometry = geometry{
@@ -62,6 +63,7 @@ func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 		return nil, err
 	}
 	return &Conv1{
+		g:      g,
 		kernel: impl.plane,
 		w:      w,
 	}, nil
@@ -75,7 +77,7 @@ func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv1Geometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -84,7 +86,7 @@ func (l *Conv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv1Geometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -98,6 +100,7 @@ func (l *Conv1) OutputSize(h, w int) (oh, ow int) {
 type B1_dw struct {
 	w      []float32 // packed weights and bias
 	kernel planeKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b1_dwGeometry = geometry{
@@ -136,6 +139,7 @@ func newB1_dw(weights, bias []float32, impl kernelImpl) (*B1_dw, error) {
 		return nil, err
 	}
 	return &B1_dw{
+		g:      g,
 		kernel: impl.plane,
 		w:      w,
 	}, nil
@@ -149,7 +153,7 @@ func (l *B1_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b1_dwGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -158,7 +162,7 @@ func (l *B1_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b1_dwGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -172,6 +176,7 @@ func (l *B1_dw) OutputSize(h, w int) (oh, ow int) {
 type B1_project struct {
 	w      []float32 // packed weights and bias
 	kernel planeKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b1_projectGeometry = geometry{
@@ -210,6 +215,7 @@ func newB1_project(weights, bias []float32, impl kernelImpl) (*B1_project, error
 		return nil, err
 	}
 	return &B1_project{
+		g:      g,
 		kernel: impl.plane,
 		w:      w,
 	}, nil
@@ -223,7 +229,7 @@ func (l *B1_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b1_projectGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -232,7 +238,7 @@ func (l *B1_project) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b1_projectGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -246,6 +252,7 @@ func (l *B1_project) OutputSize(h, w int) (oh, ow int) {
 type B2_expand struct {
 	w      []float32 // packed weights and bias
 	kernel planeKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b2_expandGeometry = geometry{
@@ -284,6 +291,7 @@ func newB2_expand(weights, bias []float32, impl kernelImpl) (*B2_expand, error) 
 		return nil, err
 	}
 	return &B2_expand{
+		g:      g,
 		kernel: impl.plane,
 		w:      w,
 	}, nil
@@ -297,7 +305,7 @@ func (l *B2_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_expandGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -306,7 +314,7 @@ func (l *B2_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_expandGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -320,6 +328,7 @@ func (l *B2_expand) OutputSize(h, w int) (oh, ow int) {
 type B2_dw struct {
 	w      []float32 // packed weights and bias
 	kernel planeKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b2_dwGeometry = geometry{
@@ -358,6 +367,7 @@ func newB2_dw(weights, bias []float32, impl kernelImpl) (*B2_dw, error) {
 		return nil, err
 	}
 	return &B2_dw{
+		g:      g,
 		kernel: impl.plane,
 		w:      w,
 	}, nil
@@ -371,7 +381,7 @@ func (l *B2_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_dwGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -380,7 +390,7 @@ func (l *B2_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_dwGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -394,6 +404,7 @@ func (l *B2_dw) OutputSize(h, w int) (oh, ow int) {
 type B2_project struct {
 	w      []float32 // packed weights and bias
 	kernel planeKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b2_projectGeometry = geometry{
@@ -432,6 +443,7 @@ func newB2_project(weights, bias []float32, impl kernelImpl) (*B2_project, error
 		return nil, err
 	}
 	return &B2_project{
+		g:      g,
 		kernel: impl.plane,
 		w:      w,
 	}, nil
@@ -445,7 +457,7 @@ func (l *B2_project) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_projectGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -454,7 +466,7 @@ func (l *B2_project) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2_projectGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -468,6 +480,7 @@ func (l *B2_project) OutputSize(h, w int) (oh, ow int) {
 type B2r_expand struct {
 	w      []float32 // packed weights and bias
 	kernel planeKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b2r_expandGeometry = geometry{
@@ -506,6 +519,7 @@ func newB2r_expand(weights, bias []float32, impl kernelImpl) (*B2r_expand, error
 		return nil, err
 	}
 	return &B2r_expand{
+		g:      g,
 		kernel: impl.plane,
 		w:      w,
 	}, nil
@@ -519,7 +533,7 @@ func (l *B2r_expand) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_expandGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -528,7 +542,7 @@ func (l *B2r_expand) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_expandGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -542,6 +556,7 @@ func (l *B2r_expand) OutputSize(h, w int) (oh, ow int) {
 type B2r_dw struct {
 	w      []float32 // packed weights and bias
 	kernel planeKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b2r_dwGeometry = geometry{
@@ -580,6 +595,7 @@ func newB2r_dw(weights, bias []float32, impl kernelImpl) (*B2r_dw, error) {
 		return nil, err
 	}
 	return &B2r_dw{
+		g:      g,
 		kernel: impl.plane,
 		w:      w,
 	}, nil
@@ -593,7 +609,7 @@ func (l *B2r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_dwGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -602,7 +618,7 @@ func (l *B2r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b2r_dwGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -616,6 +632,7 @@ func (l *B2r_dw) OutputSize(h, w int) (oh, ow int) {
 type B4r_dw struct {
 	w      []float32 // packed weights and bias
 	kernel planeKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b4r_dwGeometry = geometry{
@@ -654,6 +671,7 @@ func newB4r_dw(weights, bias []float32, impl kernelImpl) (*B4r_dw, error) {
 		return nil, err
 	}
 	return &B4r_dw{
+		g:      g,
 		kernel: impl.plane,
 		w:      w,
 	}, nil
@@ -667,7 +685,7 @@ func (l *B4r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4r_dwGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -676,7 +694,7 @@ func (l *B4r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b4r_dwGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -690,6 +708,7 @@ func (l *B4r_dw) OutputSize(h, w int) (oh, ow int) {
 type B6_dw struct {
 	w      []float32 // packed weights and bias
 	kernel planeKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var b6_dwGeometry = geometry{
@@ -728,6 +747,7 @@ func newB6_dw(weights, bias []float32, impl kernelImpl) (*B6_dw, error) {
 		return nil, err
 	}
 	return &B6_dw{
+		g:      g,
 		kernel: impl.plane,
 		w:      w,
 	}, nil
@@ -741,7 +761,7 @@ func (l *B6_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6_dwGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -750,7 +770,7 @@ func (l *B6_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return b6_dwGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -764,6 +784,7 @@ func (l *B6_dw) OutputSize(h, w int) (oh, ow int) {
 type Conv_last struct {
 	w      []float32 // packed weights and bias
 	kernel planeKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv_lastGeometry = geometry{
@@ -802,6 +823,7 @@ func newConv_last(weights, bias []float32, impl kernelImpl) (*Conv_last, error) 
 		return nil, err
 	}
 	return &Conv_last{
+		g:      g,
 		kernel: impl.plane,
 		w:      w,
 	}, nil
@@ -815,7 +837,7 @@ func (l *Conv_last) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv_lastGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -824,7 +846,7 @@ func (l *Conv_last) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv_lastGeometry.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardPlanar(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1

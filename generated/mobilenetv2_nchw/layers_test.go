@@ -64,9 +64,7 @@ func TestConv1(t *testing.T) {
 			verify.CheckErrors(t, conv1Conv, newConv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
 		})
@@ -165,9 +163,7 @@ func TestB1_dw(t *testing.T) {
 			verify.CheckErrors(t, b1_dwConv, newB1_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 0))
 		})
@@ -266,9 +262,7 @@ func TestB1_project(t *testing.T) {
 			verify.CheckErrors(t, b1_projectConv, newB1_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b1_projectConv, newB1_projectWith(path, 0))
 		})
@@ -367,9 +361,7 @@ func TestB2_expand(t *testing.T) {
 			verify.CheckErrors(t, b2_expandConv, newB2_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b2_expandConv, newB2_expandWith(path, 0))
 		})
@@ -468,9 +460,7 @@ func TestB2_dw(t *testing.T) {
 			verify.CheckErrors(t, b2_dwConv, newB2_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 0))
 		})
@@ -569,9 +559,7 @@ func TestB2_project(t *testing.T) {
 			verify.CheckErrors(t, b2_projectConv, newB2_projectWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b2_projectConv, newB2_projectWith(path, 0))
 		})
@@ -670,9 +658,7 @@ func TestB2r_expand(t *testing.T) {
 			verify.CheckErrors(t, b2r_expandConv, newB2r_expandWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b2r_expandConv, newB2r_expandWith(path, 0))
 		})
@@ -771,9 +757,7 @@ func TestB2r_dw(t *testing.T) {
 			verify.CheckErrors(t, b2r_dwConv, newB2r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 0))
 		})
@@ -872,9 +856,7 @@ func TestB4r_dw(t *testing.T) {
 			verify.CheckErrors(t, b4r_dwConv, newB4r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 0))
 		})
@@ -973,9 +955,7 @@ func TestB6_dw(t *testing.T) {
 			verify.CheckErrors(t, b6_dwConv, newB6_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 0))
 		})
@@ -1074,9 +1054,7 @@ func TestConv_last(t *testing.T) {
 			verify.CheckErrors(t, conv_lastConv, newConv_lastWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv_lastConv, newConv_lastWith(path, 0))
 		})

@@ -19,6 +19,7 @@ package resnext50
 type Conv2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv2Geometry = geometry{
@@ -57,6 +58,7 @@ func newConv2(weights, bias []float32, impl kernelImpl) (*Conv2, error) {
 		return nil, err
 	}
 	return &Conv2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -70,7 +72,7 @@ func (l *Conv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -79,7 +81,7 @@ func (l *Conv2) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -93,6 +95,7 @@ func (l *Conv2) OutputSize(h, w int) (oh, ow int) {
 type Conv3_s2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv3_s2Geometry = geometry{
@@ -131,6 +134,7 @@ func newConv3_s2(weights, bias []float32, impl kernelImpl) (*Conv3_s2, error) {
 		return nil, err
 	}
 	return &Conv3_s2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -144,7 +148,7 @@ func (l *Conv3_s2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv3_s2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -153,7 +157,7 @@ func (l *Conv3_s2) ForwardParallel(dst, src []float32, n, h, w, workers int) err
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv3_s2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -167,6 +171,7 @@ func (l *Conv3_s2) OutputSize(h, w int) (oh, ow int) {
 type Conv3 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv3Geometry = geometry{
@@ -205,6 +210,7 @@ func newConv3(weights, bias []float32, impl kernelImpl) (*Conv3, error) {
 		return nil, err
 	}
 	return &Conv3{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -218,7 +224,7 @@ func (l *Conv3) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv3Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -227,7 +233,7 @@ func (l *Conv3) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv3Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -241,6 +247,7 @@ func (l *Conv3) OutputSize(h, w int) (oh, ow int) {
 type Conv4_s2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv4_s2Geometry = geometry{
@@ -279,6 +286,7 @@ func newConv4_s2(weights, bias []float32, impl kernelImpl) (*Conv4_s2, error) {
 		return nil, err
 	}
 	return &Conv4_s2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -292,7 +300,7 @@ func (l *Conv4_s2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv4_s2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -301,7 +309,7 @@ func (l *Conv4_s2) ForwardParallel(dst, src []float32, n, h, w, workers int) err
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv4_s2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -315,6 +323,7 @@ func (l *Conv4_s2) OutputSize(h, w int) (oh, ow int) {
 type Conv4 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv4Geometry = geometry{
@@ -353,6 +362,7 @@ func newConv4(weights, bias []float32, impl kernelImpl) (*Conv4, error) {
 		return nil, err
 	}
 	return &Conv4{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -366,7 +376,7 @@ func (l *Conv4) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -375,7 +385,7 @@ func (l *Conv4) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv4Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -389,6 +399,7 @@ func (l *Conv4) OutputSize(h, w int) (oh, ow int) {
 type Conv5_s2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv5_s2Geometry = geometry{
@@ -427,6 +438,7 @@ func newConv5_s2(weights, bias []float32, impl kernelImpl) (*Conv5_s2, error) {
 		return nil, err
 	}
 	return &Conv5_s2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -440,7 +452,7 @@ func (l *Conv5_s2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv5_s2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -449,7 +461,7 @@ func (l *Conv5_s2) ForwardParallel(dst, src []float32, n, h, w, workers int) err
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv5_s2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -463,6 +475,7 @@ func (l *Conv5_s2) OutputSize(h, w int) (oh, ow int) {
 type Conv5 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv5Geometry = geometry{
@@ -501,6 +514,7 @@ func newConv5(weights, bias []float32, impl kernelImpl) (*Conv5, error) {
 		return nil, err
 	}
 	return &Conv5{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -514,7 +528,7 @@ func (l *Conv5) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -523,7 +537,7 @@ func (l *Conv5) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv5Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1

@@ -63,9 +63,7 @@ func TestConv2(t *testing.T) {
 			verify.CheckErrors(t, conv2Conv, newConv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv2Conv, newConv2With(path, 0))
 		})
@@ -163,9 +161,7 @@ func TestConv3_s2(t *testing.T) {
 			verify.CheckErrors(t, conv3_s2Conv, newConv3_s2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv3_s2Conv, newConv3_s2With(path, 0))
 		})
@@ -263,9 +259,7 @@ func TestConv3(t *testing.T) {
 			verify.CheckErrors(t, conv3Conv, newConv3With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv3Conv, newConv3With(path, 0))
 		})
@@ -363,9 +357,7 @@ func TestConv4_s2(t *testing.T) {
 			verify.CheckErrors(t, conv4_s2Conv, newConv4_s2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv4_s2Conv, newConv4_s2With(path, 0))
 		})
@@ -463,9 +455,7 @@ func TestConv4(t *testing.T) {
 			verify.CheckErrors(t, conv4Conv, newConv4With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv4Conv, newConv4With(path, 0))
 		})
@@ -563,9 +553,7 @@ func TestConv5_s2(t *testing.T) {
 			verify.CheckErrors(t, conv5_s2Conv, newConv5_s2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv5_s2Conv, newConv5_s2With(path, 0))
 		})
@@ -663,9 +651,7 @@ func TestConv5(t *testing.T) {
 			verify.CheckErrors(t, conv5Conv, newConv5With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv5Conv, newConv5With(path, 0))
 		})

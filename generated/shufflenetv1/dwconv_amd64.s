@@ -2230,9 +2230,10 @@ tile23:
 	MOVQ AX, R8
 
 	// 1 group(s), 7 pixel(s).
-	// 15 block(s) of 1 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 15).
 loop25:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
@@ -2371,8 +2372,8 @@ loop25:
 	VMOVUPS     Y6, 2880(R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop25
+	CMPQ        SI, R9
+	JB          loop25
 	ADDQ        $0x00001a40, CX
 	ADDQ        $0x00000d20, AX
 	SUBQ        $0x00000007, DX
@@ -2387,9 +2388,10 @@ tail24:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 15 block(s) of 1 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 15).
 loop27:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
@@ -2477,8 +2479,8 @@ loop27:
 	VMOVUPS     Y3, 1440(R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop27
+	CMPQ        SI, R9
+	JB          loop27
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000004, DX
@@ -2492,9 +2494,10 @@ skip26:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 15 block(s) of 1 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 15).
 loop29:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
@@ -2548,8 +2551,8 @@ loop29:
 	VMOVUPS     Y1, 480(R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop29
+	CMPQ        SI, R9
+	JB          loop29
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000002, DX
@@ -2563,9 +2566,10 @@ skip28:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 15 block(s) of 1 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 15).
 loop31:
 	VMOVUPS     (SI), Y0
 	MOVQ        DI, R10
@@ -2602,8 +2606,8 @@ loop31:
 	VMOVUPS     Y0, (R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop31
+	CMPQ        SI, R9
+	JB          loop31
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000001e0, AX
 	SUBQ        $0x00000001, DX
@@ -2630,9 +2634,10 @@ tile32:
 	MOVQ AX, R8
 
 	// 1 group(s), 7 pixel(s).
-	// 15 block(s) of 1 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 15).
 loop34:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
@@ -2753,8 +2758,8 @@ loop34:
 	VMOVUPS     Y6, 2880(R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop34
+	CMPQ        SI, R9
+	JB          loop34
 	ADDQ        $0x00000d20, CX
 	ADDQ        $0x00000d20, AX
 	SUBQ        $0x00000007, DX
@@ -2769,9 +2774,10 @@ tail33:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 15 block(s) of 1 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 15).
 loop36:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
@@ -2850,8 +2856,8 @@ loop36:
 	VMOVUPS     Y3, 1440(R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop36
+	CMPQ        SI, R9
+	JB          loop36
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000004, DX
@@ -2865,9 +2871,10 @@ skip35:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 15 block(s) of 1 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 15).
 loop38:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
@@ -2918,8 +2925,8 @@ loop38:
 	VMOVUPS     Y1, 480(R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop38
+	CMPQ        SI, R9
+	JB          loop38
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000002, DX
@@ -2933,9 +2940,10 @@ skip37:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 15 block(s) of 1 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 15).
 loop40:
 	VMOVUPS     (SI), Y0
 	MOVQ        DI, R10
@@ -2972,8 +2980,8 @@ loop40:
 	VMOVUPS     Y0, (R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop40
+	CMPQ        SI, R9
+	JB          loop40
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000001e0, AX
 	SUBQ        $0x00000001, DX
@@ -3000,9 +3008,10 @@ tile41:
 	MOVQ AX, R8
 
 	// 1 group(s), 7 pixel(s).
-	// 30 block(s) of 1 vector(s).
-	MOVQ $0x0000001e, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 30).
 loop43:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
@@ -3141,8 +3150,8 @@ loop43:
 	VMOVUPS     Y6, 5760(R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop43
+	CMPQ        SI, R9
+	JB          loop43
 	ADDQ        $0x00003480, CX
 	ADDQ        $0x00001a40, AX
 	SUBQ        $0x00000007, DX
@@ -3157,9 +3166,10 @@ tail42:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 30 block(s) of 1 vector(s).
-	MOVQ $0x0000001e, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 30).
 loop45:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
@@ -3247,8 +3257,8 @@ loop45:
 	VMOVUPS     Y3, 2880(R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop45
+	CMPQ        SI, R9
+	JB          loop45
 	ADDQ        $0x00001e00, CX
 	ADDQ        $0x00000f00, AX
 	SUBQ        $0x00000004, DX
@@ -3262,9 +3272,10 @@ skip44:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 30 block(s) of 1 vector(s).
-	MOVQ $0x0000001e, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 30).
 loop47:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
@@ -3318,8 +3329,8 @@ loop47:
 	VMOVUPS     Y1, 960(R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop47
+	CMPQ        SI, R9
+	JB          loop47
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000002, DX
@@ -3333,9 +3344,10 @@ skip46:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 30 block(s) of 1 vector(s).
-	MOVQ $0x0000001e, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 30).
 loop49:
 	VMOVUPS     (SI), Y0
 	MOVQ        DI, R10
@@ -3372,8 +3384,8 @@ loop49:
 	VMOVUPS     Y0, (R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop49
+	CMPQ        SI, R9
+	JB          loop49
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000001, DX
@@ -3400,9 +3412,10 @@ tile50:
 	MOVQ AX, R8
 
 	// 1 group(s), 7 pixel(s).
-	// 30 block(s) of 1 vector(s).
-	MOVQ $0x0000001e, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 30).
 loop52:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
@@ -3523,8 +3536,8 @@ loop52:
 	VMOVUPS     Y6, 5760(R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop52
+	CMPQ        SI, R9
+	JB          loop52
 	ADDQ        $0x00001a40, CX
 	ADDQ        $0x00001a40, AX
 	SUBQ        $0x00000007, DX
@@ -3539,9 +3552,10 @@ tail51:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 30 block(s) of 1 vector(s).
-	MOVQ $0x0000001e, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 30).
 loop54:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
@@ -3620,8 +3634,8 @@ loop54:
 	VMOVUPS     Y3, 2880(R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop54
+	CMPQ        SI, R9
+	JB          loop54
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000f00, AX
 	SUBQ        $0x00000004, DX
@@ -3635,9 +3649,10 @@ skip53:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 30 block(s) of 1 vector(s).
-	MOVQ $0x0000001e, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 30).
 loop56:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
@@ -3688,8 +3703,8 @@ loop56:
 	VMOVUPS     Y1, 960(R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop56
+	CMPQ        SI, R9
+	JB          loop56
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000002, DX
@@ -3703,9 +3718,10 @@ skip55:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 30 block(s) of 1 vector(s).
-	MOVQ $0x0000001e, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 1 vector(s) w holds (at most 30).
 loop58:
 	VMOVUPS     (SI), Y0
 	MOVQ        DI, R10
@@ -3742,8 +3758,8 @@ loop58:
 	VMOVUPS     Y0, (R8)
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
-	DECQ        R9
-	JNZ         loop58
+	CMPQ        SI, R9
+	JB          loop58
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000001, DX

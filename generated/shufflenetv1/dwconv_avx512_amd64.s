@@ -6108,9 +6108,10 @@ tile45:
 	MOVQ AX, R8
 
 	// 1 group(s), 16 pixel(s).
-	// 15 block(s) of 2 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 15).
 loop47:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
@@ -6402,8 +6403,8 @@ loop47:
 	VMOVUPS     Z15, 14400(R8)
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
-	DECQ        R9
-	JNZ         loop47
+	CMPQ        SI, R9
+	JB          loop47
 	ADDQ        $0x00007800, CX
 	ADDQ        $0x00003c00, AX
 	SUBQ        $0x00000010, DX
@@ -6418,9 +6419,10 @@ tail46:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 15 block(s) of 2 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 15).
 loop49:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
@@ -6576,8 +6578,8 @@ loop49:
 	VMOVUPS     Z7, 6720(R8)
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
-	DECQ        R9
-	JNZ         loop49
+	CMPQ        SI, R9
+	JB          loop49
 	ADDQ        $0x00003c00, CX
 	ADDQ        $0x00001e00, AX
 	SUBQ        $0x00000008, DX
@@ -6591,9 +6593,10 @@ skip48:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 15 block(s) of 2 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 15).
 loop51:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
@@ -6681,8 +6684,8 @@ loop51:
 	VMOVUPS     Z3, 2880(R8)
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
-	DECQ        R9
-	JNZ         loop51
+	CMPQ        SI, R9
+	JB          loop51
 	ADDQ        $0x00001e00, CX
 	ADDQ        $0x00000f00, AX
 	SUBQ        $0x00000004, DX
@@ -6696,9 +6699,10 @@ skip50:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 15 block(s) of 2 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 15).
 loop53:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
@@ -6752,8 +6756,8 @@ loop53:
 	VMOVUPS     Z1, 960(R8)
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
-	DECQ        R9
-	JNZ         loop53
+	CMPQ        SI, R9
+	JB          loop53
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000002, DX
@@ -6767,9 +6771,10 @@ skip52:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 15 block(s) of 2 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 15).
 loop55:
 	VMOVUPS     (SI), Z0
 	MOVQ        DI, R10
@@ -6806,8 +6811,8 @@ loop55:
 	VMOVUPS     Z0, (R8)
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
-	DECQ        R9
-	JNZ         loop55
+	CMPQ        SI, R9
+	JB          loop55
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000001, DX
@@ -6834,9 +6839,10 @@ tile56:
 	MOVQ AX, R8
 
 	// 1 group(s), 16 pixel(s).
-	// 15 block(s) of 2 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 15).
 loop58:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
@@ -7083,8 +7089,8 @@ loop58:
 	VMOVUPS     Z15, 14400(R8)
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
-	DECQ        R9
-	JNZ         loop58
+	CMPQ        SI, R9
+	JB          loop58
 	ADDQ        $0x00003c00, CX
 	ADDQ        $0x00003c00, AX
 	SUBQ        $0x00000010, DX
@@ -7099,9 +7105,10 @@ tail57:
 	MOVQ AX, R8
 
 	// 1 group(s), 8 pixel(s).
-	// 15 block(s) of 2 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 15).
 loop60:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
@@ -7236,8 +7243,8 @@ loop60:
 	VMOVUPS     Z7, 6720(R8)
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
-	DECQ        R9
-	JNZ         loop60
+	CMPQ        SI, R9
+	JB          loop60
 	ADDQ        $0x00001e00, CX
 	ADDQ        $0x00001e00, AX
 	SUBQ        $0x00000008, DX
@@ -7251,9 +7258,10 @@ skip59:
 	MOVQ AX, R8
 
 	// 1 group(s), 4 pixel(s).
-	// 15 block(s) of 2 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 15).
 loop62:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
@@ -7332,8 +7340,8 @@ loop62:
 	VMOVUPS     Z3, 2880(R8)
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
-	DECQ        R9
-	JNZ         loop62
+	CMPQ        SI, R9
+	JB          loop62
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000f00, AX
 	SUBQ        $0x00000004, DX
@@ -7347,9 +7355,10 @@ skip61:
 	MOVQ AX, R8
 
 	// 1 group(s), 2 pixel(s).
-	// 15 block(s) of 2 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 15).
 loop64:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
@@ -7400,8 +7409,8 @@ loop64:
 	VMOVUPS     Z1, 960(R8)
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
-	DECQ        R9
-	JNZ         loop64
+	CMPQ        SI, R9
+	JB          loop64
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000002, DX
@@ -7415,9 +7424,10 @@ skip63:
 	MOVQ AX, R8
 
 	// 1 group(s), 1 pixel(s).
-	// 15 block(s) of 2 vector(s).
-	MOVQ $0x0000000f, R9
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
+	// The block(s) of 2 vector(s) w holds (at most 15).
 loop66:
 	VMOVUPS     (SI), Z0
 	MOVQ        DI, R10
@@ -7454,8 +7464,8 @@ loop66:
 	VMOVUPS     Z0, (R8)
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
-	DECQ        R9
-	JNZ         loop66
+	CMPQ        SI, R9
+	JB          loop66
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000001, DX

@@ -992,10 +992,10 @@ func dwconv3x3_c120_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*240:]
-		out := dst[p*120 : (p+1)*120]
+		out := dst[p*120:]
 		wp := w
 		c := 0
-		for b := 0; b < 15; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -1240,10 +1240,10 @@ func dwconv3x3_c120_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*120:]
-		out := dst[p*120 : (p+1)*120]
+		out := dst[p*120:]
 		wp := w
 		c := 0
-		for b := 0; b < 15; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -1466,10 +1466,10 @@ func dwconv3x3_c240_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*480:]
-		out := dst[p*240 : (p+1)*240]
+		out := dst[p*240:]
 		wp := w
 		c := 0
-		for b := 0; b < 30; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]
@@ -1692,10 +1692,10 @@ func dwconv3x3_c240_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*240:]
-		out := dst[p*240 : (p+1)*240]
+		out := dst[p*240:]
 		wp := w
 		c := 0
-		for b := 0; b < 30; b++ {
+		for len(wp) > 0 {
 			a0 := wp[0]
 			a1 := wp[1]
 			a2 := wp[2]

@@ -31,6 +31,7 @@ package shufflenetv1
 type Conv1 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var conv1Geometry = geometry{
@@ -69,6 +70,7 @@ func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 		return nil, err
 	}
 	return &Conv1{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -82,7 +84,7 @@ func (l *Conv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -91,7 +93,7 @@ func (l *Conv1) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return conv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -105,6 +107,7 @@ func (l *Conv1) OutputSize(h, w int) (oh, ow int) {
 type S2_gconv1 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s2_gconv1Geometry = geometry{
@@ -143,6 +146,7 @@ func newS2_gconv1(weights, bias []float32, impl kernelImpl) (*S2_gconv1, error) 
 		return nil, err
 	}
 	return &S2_gconv1{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -156,7 +160,7 @@ func (l *S2_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -165,7 +169,7 @@ func (l *S2_gconv1) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -179,6 +183,7 @@ func (l *S2_gconv1) OutputSize(h, w int) (oh, ow int) {
 type S2_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s2_dwGeometry = geometry{
@@ -198,6 +203,7 @@ var s2_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         2,
 	sw:         2,
@@ -217,6 +223,7 @@ func newS2_dw(weights, bias []float32, impl kernelImpl) (*S2_dw, error) {
 		return nil, err
 	}
 	return &S2_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -230,7 +237,7 @@ func (l *S2_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -239,7 +246,7 @@ func (l *S2_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -253,6 +260,7 @@ func (l *S2_dw) OutputSize(h, w int) (oh, ow int) {
 type S2_gconv2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s2_gconv2Geometry = geometry{
@@ -291,6 +299,7 @@ func newS2_gconv2(weights, bias []float32, impl kernelImpl) (*S2_gconv2, error) 
 		return nil, err
 	}
 	return &S2_gconv2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -304,7 +313,7 @@ func (l *S2_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -313,7 +322,7 @@ func (l *S2_gconv2) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -327,6 +336,7 @@ func (l *S2_gconv2) OutputSize(h, w int) (oh, ow int) {
 type S2r_gconv1 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s2r_gconv1Geometry = geometry{
@@ -365,6 +375,7 @@ func newS2r_gconv1(weights, bias []float32, impl kernelImpl) (*S2r_gconv1, error
 		return nil, err
 	}
 	return &S2r_gconv1{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -378,7 +389,7 @@ func (l *S2r_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2r_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -387,7 +398,7 @@ func (l *S2r_gconv1) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2r_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -401,6 +412,7 @@ func (l *S2r_gconv1) OutputSize(h, w int) (oh, ow int) {
 type S2r_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s2r_dwGeometry = geometry{
@@ -420,6 +432,7 @@ var s2r_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -439,6 +452,7 @@ func newS2r_dw(weights, bias []float32, impl kernelImpl) (*S2r_dw, error) {
 		return nil, err
 	}
 	return &S2r_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -452,7 +466,7 @@ func (l *S2r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -461,7 +475,7 @@ func (l *S2r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -475,6 +489,7 @@ func (l *S2r_dw) OutputSize(h, w int) (oh, ow int) {
 type S2r_gconv2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s2r_gconv2Geometry = geometry{
@@ -513,6 +528,7 @@ func newS2r_gconv2(weights, bias []float32, impl kernelImpl) (*S2r_gconv2, error
 		return nil, err
 	}
 	return &S2r_gconv2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -526,7 +542,7 @@ func (l *S2r_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2r_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -535,7 +551,7 @@ func (l *S2r_gconv2) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s2r_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -549,6 +565,7 @@ func (l *S2r_gconv2) OutputSize(h, w int) (oh, ow int) {
 type S3_gconv1 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s3_gconv1Geometry = geometry{
@@ -587,6 +604,7 @@ func newS3_gconv1(weights, bias []float32, impl kernelImpl) (*S3_gconv1, error) 
 		return nil, err
 	}
 	return &S3_gconv1{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -600,7 +618,7 @@ func (l *S3_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -609,7 +627,7 @@ func (l *S3_gconv1) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -623,6 +641,7 @@ func (l *S3_gconv1) OutputSize(h, w int) (oh, ow int) {
 type S3_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s3_dwGeometry = geometry{
@@ -642,6 +661,7 @@ var s3_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         2,
 	sw:         2,
@@ -661,6 +681,7 @@ func newS3_dw(weights, bias []float32, impl kernelImpl) (*S3_dw, error) {
 		return nil, err
 	}
 	return &S3_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -674,7 +695,7 @@ func (l *S3_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -683,7 +704,7 @@ func (l *S3_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -697,6 +718,7 @@ func (l *S3_dw) OutputSize(h, w int) (oh, ow int) {
 type S3_gconv2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s3_gconv2Geometry = geometry{
@@ -735,6 +757,7 @@ func newS3_gconv2(weights, bias []float32, impl kernelImpl) (*S3_gconv2, error) 
 		return nil, err
 	}
 	return &S3_gconv2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -748,7 +771,7 @@ func (l *S3_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -757,7 +780,7 @@ func (l *S3_gconv2) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -771,6 +794,7 @@ func (l *S3_gconv2) OutputSize(h, w int) (oh, ow int) {
 type S3r_gconv1 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s3r_gconv1Geometry = geometry{
@@ -809,6 +833,7 @@ func newS3r_gconv1(weights, bias []float32, impl kernelImpl) (*S3r_gconv1, error
 		return nil, err
 	}
 	return &S3r_gconv1{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -822,7 +847,7 @@ func (l *S3r_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3r_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -831,7 +856,7 @@ func (l *S3r_gconv1) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3r_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -845,6 +870,7 @@ func (l *S3r_gconv1) OutputSize(h, w int) (oh, ow int) {
 type S3r_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s3r_dwGeometry = geometry{
@@ -864,6 +890,7 @@ var s3r_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -883,6 +910,7 @@ func newS3r_dw(weights, bias []float32, impl kernelImpl) (*S3r_dw, error) {
 		return nil, err
 	}
 	return &S3r_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -896,7 +924,7 @@ func (l *S3r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -905,7 +933,7 @@ func (l *S3r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -919,6 +947,7 @@ func (l *S3r_dw) OutputSize(h, w int) (oh, ow int) {
 type S3r_gconv2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s3r_gconv2Geometry = geometry{
@@ -957,6 +986,7 @@ func newS3r_gconv2(weights, bias []float32, impl kernelImpl) (*S3r_gconv2, error
 		return nil, err
 	}
 	return &S3r_gconv2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -970,7 +1000,7 @@ func (l *S3r_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3r_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -979,7 +1009,7 @@ func (l *S3r_gconv2) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s3r_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -993,6 +1023,7 @@ func (l *S3r_gconv2) OutputSize(h, w int) (oh, ow int) {
 type S4_gconv1 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s4_gconv1Geometry = geometry{
@@ -1031,6 +1062,7 @@ func newS4_gconv1(weights, bias []float32, impl kernelImpl) (*S4_gconv1, error) 
 		return nil, err
 	}
 	return &S4_gconv1{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1044,7 +1076,7 @@ func (l *S4_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1053,7 +1085,7 @@ func (l *S4_gconv1) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1067,6 +1099,7 @@ func (l *S4_gconv1) OutputSize(h, w int) (oh, ow int) {
 type S4_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s4_dwGeometry = geometry{
@@ -1086,6 +1119,7 @@ var s4_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         2,
 	sw:         2,
@@ -1105,6 +1139,7 @@ func newS4_dw(weights, bias []float32, impl kernelImpl) (*S4_dw, error) {
 		return nil, err
 	}
 	return &S4_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1118,7 +1153,7 @@ func (l *S4_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1127,7 +1162,7 @@ func (l *S4_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error 
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1141,6 +1176,7 @@ func (l *S4_dw) OutputSize(h, w int) (oh, ow int) {
 type S4_gconv2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s4_gconv2Geometry = geometry{
@@ -1179,6 +1215,7 @@ func newS4_gconv2(weights, bias []float32, impl kernelImpl) (*S4_gconv2, error) 
 		return nil, err
 	}
 	return &S4_gconv2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1192,7 +1229,7 @@ func (l *S4_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1201,7 +1238,7 @@ func (l *S4_gconv2) ForwardParallel(dst, src []float32, n, h, w, workers int) er
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1215,6 +1252,7 @@ func (l *S4_gconv2) OutputSize(h, w int) (oh, ow int) {
 type S4r_gconv1 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s4r_gconv1Geometry = geometry{
@@ -1253,6 +1291,7 @@ func newS4r_gconv1(weights, bias []float32, impl kernelImpl) (*S4r_gconv1, error
 		return nil, err
 	}
 	return &S4r_gconv1{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1266,7 +1305,7 @@ func (l *S4r_gconv1) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4r_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1275,7 +1314,7 @@ func (l *S4r_gconv1) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4r_gconv1Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1289,6 +1328,7 @@ func (l *S4r_gconv1) OutputSize(h, w int) (oh, ow int) {
 type S4r_dw struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s4r_dwGeometry = geometry{
@@ -1308,6 +1348,7 @@ var s4r_dwGeometry = geometry{
 	pl:         1,
 	pr:         1,
 	pt:         1,
+	ranged:     true,
 	same:       false,
 	sh:         1,
 	sw:         1,
@@ -1327,6 +1368,7 @@ func newS4r_dw(weights, bias []float32, impl kernelImpl) (*S4r_dw, error) {
 		return nil, err
 	}
 	return &S4r_dw{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1340,7 +1382,7 @@ func (l *S4r_dw) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1349,7 +1391,7 @@ func (l *S4r_dw) ForwardParallel(dst, src []float32, n, h, w, workers int) error
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4r_dwGeometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1
@@ -1363,6 +1405,7 @@ func (l *S4r_dw) OutputSize(h, w int) (oh, ow int) {
 type S4r_gconv2 struct {
 	w      []float32 // packed weights and bias
 	kernel rowKernel
+	g      geometry // the shape, with the tile w is packed in
 }
 
 var s4r_gconv2Geometry = geometry{
@@ -1401,6 +1444,7 @@ func newS4r_gconv2(weights, bias []float32, impl kernelImpl) (*S4r_gconv2, error
 		return nil, err
 	}
 	return &S4r_gconv2{
+		g:      g,
 		kernel: impl.fn,
 		w:      w,
 	}, nil
@@ -1414,7 +1458,7 @@ func (l *S4r_gconv2) Forward(dst, src []float32, n, h, w int) error {
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4r_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, 1)
 }
 
 // ForwardParallel is Forward with the output rows split over workers goroutines
@@ -1423,7 +1467,7 @@ func (l *S4r_gconv2) ForwardParallel(dst, src []float32, n, h, w, workers int) e
 	if l == nil || l.kernel == nil {
 		return errNoLayer
 	}
-	return s4r_gconv2Geometry.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
+	return l.g.forwardParallel(l.kernel, l.w, dst, src, n, h, w, workers)
 }
 
 // OutputSize returns the output height and width for an h×w input; a value below 1

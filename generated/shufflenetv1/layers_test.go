@@ -63,9 +63,7 @@ func TestConv1(t *testing.T) {
 			verify.CheckErrors(t, conv1Conv, newConv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
 		})
@@ -163,9 +161,7 @@ func TestS2_gconv1(t *testing.T) {
 			verify.CheckErrors(t, s2_gconv1Conv, newS2_gconv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s2_gconv1Conv, newS2_gconv1With(path, 0))
 		})
@@ -263,11 +259,16 @@ func TestS2_dw(t *testing.T) {
 			verify.CheckErrors(t, s2_dwConv, newS2_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 3))
 		})
 	}
 }
@@ -363,9 +364,7 @@ func TestS2_gconv2(t *testing.T) {
 			verify.CheckErrors(t, s2_gconv2Conv, newS2_gconv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path, 0))
 		})
@@ -463,9 +462,7 @@ func TestS2r_gconv1(t *testing.T) {
 			verify.CheckErrors(t, s2r_gconv1Conv, newS2r_gconv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s2r_gconv1Conv, newS2r_gconv1With(path, 0))
 		})
@@ -563,11 +560,16 @@ func TestS2r_dw(t *testing.T) {
 			verify.CheckErrors(t, s2r_dwConv, newS2r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path, 3))
 		})
 	}
 }
@@ -663,9 +665,7 @@ func TestS2r_gconv2(t *testing.T) {
 			verify.CheckErrors(t, s2r_gconv2Conv, newS2r_gconv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0))
 		})
@@ -763,9 +763,7 @@ func TestS3_gconv1(t *testing.T) {
 			verify.CheckErrors(t, s3_gconv1Conv, newS3_gconv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s3_gconv1Conv, newS3_gconv1With(path, 0))
 		})
@@ -863,11 +861,16 @@ func TestS3_dw(t *testing.T) {
 			verify.CheckErrors(t, s3_dwConv, newS3_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 3))
 		})
 	}
 }
@@ -963,9 +966,7 @@ func TestS3_gconv2(t *testing.T) {
 			verify.CheckErrors(t, s3_gconv2Conv, newS3_gconv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path, 0))
 		})
@@ -1063,9 +1064,7 @@ func TestS3r_gconv1(t *testing.T) {
 			verify.CheckErrors(t, s3r_gconv1Conv, newS3r_gconv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s3r_gconv1Conv, newS3r_gconv1With(path, 0))
 		})
@@ -1163,11 +1162,16 @@ func TestS3r_dw(t *testing.T) {
 			verify.CheckErrors(t, s3r_dwConv, newS3r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path, 3))
 		})
 	}
 }
@@ -1263,9 +1267,7 @@ func TestS3r_gconv2(t *testing.T) {
 			verify.CheckErrors(t, s3r_gconv2Conv, newS3r_gconv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0))
 		})
@@ -1363,9 +1365,7 @@ func TestS4_gconv1(t *testing.T) {
 			verify.CheckErrors(t, s4_gconv1Conv, newS4_gconv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s4_gconv1Conv, newS4_gconv1With(path, 0))
 		})
@@ -1463,11 +1463,16 @@ func TestS4_dw(t *testing.T) {
 			verify.CheckErrors(t, s4_dwConv, newS4_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s4_dwConv, newS4_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, s4_dwConv, newS4_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, s4_dwConv, newS4_dwWith(path, 3))
 		})
 	}
 }
@@ -1563,9 +1568,7 @@ func TestS4_gconv2(t *testing.T) {
 			verify.CheckErrors(t, s4_gconv2Conv, newS4_gconv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path, 0))
 		})
@@ -1663,9 +1666,7 @@ func TestS4r_gconv1(t *testing.T) {
 			verify.CheckErrors(t, s4r_gconv1Conv, newS4r_gconv1With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s4r_gconv1Conv, newS4r_gconv1With(path, 0))
 		})
@@ -1763,11 +1764,16 @@ func TestS4r_dw(t *testing.T) {
 			verify.CheckErrors(t, s4r_dwConv, newS4r_dwWith(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, bandFloats = 1, 1
+			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 3))
 		})
 	}
 }
@@ -1863,9 +1869,7 @@ func TestS4r_gconv2(t *testing.T) {
 			verify.CheckErrors(t, s4r_gconv2Conv, newS4r_gconv2With(path, 3))
 		})
 		t.Run(path.name+"/rows", func(t *testing.T) {
-			defer func(v float64) {
-				padWholeMax = v
-			}(padWholeMax)
+			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0))
 		})

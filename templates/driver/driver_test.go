@@ -22,6 +22,9 @@ func genericKernel(g *geometry) rowKernel {
 			for grp := 0; grp < g.packGroups; grp++ {
 				o0 := 0
 				for _, nv := range g.blocks() {
+					if g.ranged && wp == len(w) {
+						break // a channel range (see rangeBlock) ends here
+					}
 					n := nv * lanes
 					for l := 0; l < n && o0+l < g.packCout; l++ {
 						o := grp*g.packCout + o0 + l
@@ -95,6 +98,7 @@ func layer(cin, cout, groups, k, stride, dil, pad int, same bool) *geometry {
 		dh: dil, dw: dil, pt: pad, pl: pad + 1, pb: pad, pr: pad, same: same, bias: true, blockVecs: 2}
 	if groups == cin && cout == cin && groups > 1 {
 		g.packGroups, g.packCin, g.packCout = 1, 1, cout
+		g.ranged = true
 	} else {
 		g.packGroups, g.packCin, g.packCout = groups, cin/groups, cout/groups
 	}
@@ -116,6 +120,34 @@ func TestForwardMatchesNaive(t *testing.T) {
 		padWholeMax = 1500 // 4–6 padded rows of the wider test shapes
 		testForwardMatchesNaive(t)
 	})
+	// Depthwise layers whose blocks divide the channels, one block per
+	// range: through the copies, then the row walk in bands of 3 rows.
+	t.Run("channel ranges", func(t *testing.T) {
+		defer saveWalk().restore()
+		rangeBytes = 1
+		testForwardMatchesNaive(t)
+		padWholeMax, bandFloats = 0, 600
+		testForwardMatchesNaive(t)
+	})
+}
+
+// TestWalkRanges: a depthwise layer whose three input rows overflow L1
+// runs in channel ranges of 24 KiB of tap rows, over bands of rows whose
+// input fits bandFloats; one whose rows fit runs whole.
+func TestWalkRanges(t *testing.T) {
+	g := layer(144, 144, 144, 3, 1, 1, 1, false)
+	g.kw = 3
+	oh, ow, err := g.check(make([]float32, 1<<20), make([]float32, 1<<20), 1, 56, 56)
+	require.NoError(t, err)
+	r := g.walk(genericKernel(g), nil, nil, nil, 56, 56, oh, ow)
+	// 3 rows of 58 pixels are 696 bytes per channel: 24 KiB holds 35, in
+	// blocks of 16: 32. 65536 floats hold 7 input rows of 58·144: 5 output rows.
+	assert.Equal(t, 32, r.chunk)
+	assert.Equal(t, 5, r.band)
+	g = layer(16, 16, 16, 3, 1, 1, 1, false)
+	oh, ow, err = g.check(make([]float32, 1<<20), make([]float32, 1<<20), 1, 56, 56)
+	require.NoError(t, err)
+	assert.Zero(t, g.walk(genericKernel(g), nil, nil, nil, 56, 56, oh, ow).chunk)
 }
 
 // TestWalkStrips: with a copy limit of a few padded rows, the walk copies
@@ -146,6 +178,7 @@ func testForwardMatchesNaive(t *testing.T) {
 		layer(6, 12, 6, 5, 2, 1, 2, false),   // depthwise multiplier 2
 		layer(10, 10, 10, 3, 2, 1, 0, true),  // TF same, stride 2
 		layer(16, 64, 1, 3, 1, 1, 1, false),  // dense: many MACs per copied input, padded whole
+		layer(48, 48, 48, 3, 1, 1, 1, false), // depthwise, three blocks (channel ranges)
 	}
 	for _, g := range shapes {
 		for _, hw := range [][2]int{{1, 1}, {2, 3}, {5, 4}, {7, 9}, {11, 6}} {
@@ -336,12 +369,20 @@ func TestForwardRejectsOverlap(t *testing.T) {
 // TestForwardFused: a depthwise layer and a 1×1 layer as one block equal
 // the two run one after the other, on every walk strategy and worker count.
 func TestForwardFused(t *testing.T) {
+	testForwardFused(t, 20)
+	// Channel ranges: the depthwise rows go to the 1×1 kernel a band at a time.
+	defer saveWalk().restore()
+	rangeBytes, bandFloats = 1, 600
+	testForwardFused(t, 32)
+}
+
+func testForwardFused(t *testing.T, c int) {
 	rng := rand.New(rand.NewPCG(5, 5))
-	dw := layer(20, 20, 20, 3, 2, 1, 1, false)
-	pw := &geometry{name: "P", cin: 20, cout: 12, groups: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1,
-		bias: true, packGroups: 1, packCin: 20, packCout: 12, blockVecs: 1}
-	w1, b1 := ints(rng, 20*3*4, 3), ints(rng, 20, 5)
-	w2, b2 := ints(rng, 12*20, 3), ints(rng, 12, 5)
+	dw := layer(c, c, c, 3, 2, 1, 1, false)
+	pw := &geometry{name: "P", cin: c, cout: 12, groups: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1,
+		bias: true, packGroups: 1, packCin: c, packCout: 12, blockVecs: 1}
+	w1, b1 := ints(rng, c*3*4, 3), ints(rng, c, 5)
+	w2, b2 := ints(rng, 12*c, 3), ints(rng, 12, 5)
 	p1, err := dw.pack(w1, b1)
 	require.NoError(t, err)
 	p2, err := pw.pack(w2, b2)
@@ -352,8 +393,8 @@ func TestForwardFused(t *testing.T) {
 		for _, hw := range [][2]int{{1, 1}, {5, 4}, {9, 13}} {
 			h, w := hw[0], hw[1]
 			oh, ow := dw.outputSize(h, w)
-			src := ints(rng, 2*h*w*20, 3)
-			mid := make([]float32, 2*oh*ow*20)
+			src := ints(rng, 2*h*w*c, 3)
+			mid := make([]float32, 2*oh*ow*c)
 			require.NoError(t, dw.forward(genericKernel(dw), p1, mid, src, 2, h, w))
 			want := make([]float32, 2*oh*ow*12)
 			require.NoError(t, pw.forward(genericKernel(pw), p2, want, mid, 2, oh, ow))
