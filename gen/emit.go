@@ -772,7 +772,7 @@ func rangesTest(k templates.Kernel, name jen.Code, sweep func(workers int) jen.C
 	}
 	return jen.Id("t").Dot("Run").Call(jen.Add(name).Op("+").Lit("/ranges"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 		jen.Defer().Id("saveWalk").Call().Dot("restore").Call(),
-		jen.List(jen.Id("rangeBytes"), jen.Id("bandFloats")).Op("=").List(jen.Lit(1), jen.Lit(1)),
+		jen.List(jen.Id("rangeBytes"), jen.Id("rangeWeightBytes"), jen.Id("bandFloats")).Op("=").List(jen.Lit(1), jen.Lit(1), jen.Lit(1)),
 		sweep(0),
 		jen.List(jen.Id("padWholeMax"), jen.Id("bandFloats")).Op("=").List(jen.Lit(0), jen.Lit(1<<16)),
 		sweep(3),

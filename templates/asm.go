@@ -207,11 +207,18 @@ func (a *avx2) frame(k Kernel, perTile func(pixels int), block func(b Block, pix
 		if perTile != nil {
 			perTile(pixels)
 		}
-		a.loop(groups, k.Shuffled(), fmt.Sprintf("%d group(s), %d pixel(s).", groups, pixels), func(g int) {
+		groupLoop := func(body func(g int)) {
+			if k.ChannelRanges() && groups > 1 {
+				a.untilEndOfW(w, fmt.Sprintf("The group(s) w holds (at most %d), %d pixel(s).", groups, pixels), func() { body(-1) })
+				return
+			}
+			a.loop(groups, k.Shuffled(), fmt.Sprintf("%d group(s), %d pixel(s).", groups, pixels), body)
+		}
+		groupLoop(func(g int) {
 			ch := g * coutG
-			if k.ChannelRanges() {
+			if k.ChannelRanges() && groups == 1 {
 				run := k.BlockRuns()[0]
-				a.blocksOfW(w, fmt.Sprintf("The block(s) of %d vector(s) w holds (at most %d).", run.Vecs, run.Count), func() {
+				a.untilEndOfW(w, fmt.Sprintf("The block(s) of %d vector(s) w holds (at most %d).", run.Vecs, run.Count), func() {
 					block(run.Block, pixels, frameRegs{w: w, s: s, rowStride: rowStride, o: out{d: d, tile: dst}})
 				})
 				return
@@ -234,10 +241,11 @@ func (a *avx2) frame(k Kernel, perTile func(pixels int), block func(b Block, pix
 	})
 }
 
-// blocksOfW emits body, which advances w past one block's weights, until
-// w reaches the end of the w argument (at least once): the kernel runs as
-// many channel blocks as the driver passed weights for (ChannelRanges).
-func (a *avx2) blocksOfW(w reg.GPVirtual, comment string, body func()) {
+// untilEndOfW emits body, which advances w past one unit's weights (a
+// group's or a block's), until w reaches the end of the w argument (at
+// least once): the kernel runs as many units as the driver passed weights
+// for (ChannelRanges).
+func (a *avx2) untilEndOfW(w reg.GPVirtual, comment string, body func()) {
 	c := a.c
 	end := c.GP64()
 	c.Load(c.Param("w").Len(), end)

@@ -178,22 +178,39 @@ func (k Kernel) Blocks() []Block {
 	return bs
 }
 
-// ChannelRanges tells whether the kernel runs exactly the channel blocks
-// whose packed weights w holds, so that the driver may call it on a range
-// of channels: dst, src and w sliced at the same block boundary, pixels
-// still Cin floats apart. That holds for a RangedFamily kernel whose
-// channels all fall in full blocks of one size. The driver uses it to keep
-// the input rows a range of channels reads in L1 across the output rows
-// that reread them.
+// ChannelRanges tells whether the kernel runs exactly the units whose
+// packed weights w holds, so that the driver may call it on a range of
+// channels: dst, src and w sliced at the same unit boundary, pixels still
+// Cout and Cin floats apart. A unit is one group of a grouped layer, or
+// one channel block of a depthwise layer whose channels all fall in full
+// blocks of one size. The driver runs a range over a band of output rows
+// so that the input rows and weights the range reads stay in L1 and L2
+// while the rows reread them.
 func (k Kernel) ChannelRanges() bool {
-	return k.RangedFamily() && k.Cout%(Lanes*k.BlockVec) == 0
+	switch {
+	case !k.RangedFamily():
+		return false
+	case k.Family == Depthwise:
+		return k.Cout%(Lanes*k.BlockVec) == 0
+	}
+	return true
 }
 
-// RangedFamily tells whether the kernel runs channel ranges given a tile
-// that divides its channels (see ChannelRanges): depthwise, with no
-// channel multiplier and no shuffle. The driver checks the tile.
+// RangedFamily tells whether the kernel runs channel ranges, given a tile
+// that divides its channels when it is depthwise (see ChannelRanges): a
+// grouped or grouped 1×1 layer with more than one group, or a depthwise
+// one with no channel multiplier; neither shuffled. The driver checks the
+// depthwise tile.
 func (k Kernel) RangedFamily() bool {
-	return k.Family == Depthwise && k.Multiplier() == 1 && !k.Shuffled()
+	switch {
+	case k.Shuffled():
+		return false
+	case k.Family == Depthwise:
+		return k.Multiplier() == 1
+	case k.Family == Grouped || k.Family == Pointwise:
+		return k.Groups > 1
+	}
+	return false
 }
 
 // BlockRun is a sequence of equal blocks, emitted as one loop.

@@ -199,8 +199,12 @@ func goGconv(k Kernel) []jen.Code {
 		group = append(group, blockRun(run.Count, st...))
 	}
 	group = append(group, jen.Id("_").Op("=").Id("c"))
+	groups := jen.Id("g").Op("<").Lit(k.Groups)
+	if k.ChannelRanges() { // the groups w holds (see Kernel.ChannelRanges)
+		groups = jen.Len(jen.Id("wp")).Op(">").Lit(0)
+	}
 	body := []jen.Code{
-		jen.For(jen.Id("g").Op(":=").Lit(0), jen.Id("g").Op("<").Lit(k.Groups), jen.Id("g").Op("++")).Block(group...),
+		jen.For(jen.Id("g").Op(":=").Lit(0), groups, jen.Id("g").Op("++")).Block(group...),
 	}
 	return append(rowOffsets(k), pixelLoop(k, body...))
 }

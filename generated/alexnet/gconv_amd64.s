@@ -20,10 +20,10 @@ tile1:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 5 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 5 pixel(s).
 loop3:
 	// 8 block(s) of 2 vector(s).
 	MOVQ $0x00000008, R10
@@ -505,8 +505,8 @@ loop5:
 	DECQ         R10
 	JNZ          loop4
 	ADDQ         $0x000000c0, DI
-	DECQ         R9
-	JNZ          loop3
+	CMPQ         SI, R9
+	JB           loop3
 	ADDQ         $0x00000780, CX
 	ADDQ         $0x00001400, AX
 	SUBQ         $0x00000005, DX
@@ -519,10 +519,10 @@ tail2:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 4 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 4 pixel(s).
 loop7:
 	// 8 block(s) of 2 vector(s).
 	MOVQ $0x00000008, R10
@@ -923,8 +923,8 @@ loop9:
 	DECQ         R10
 	JNZ          loop8
 	ADDQ         $0x000000c0, DI
-	DECQ         R9
-	JNZ          loop7
+	CMPQ         SI, R9
+	JB           loop7
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000004, DX
@@ -936,10 +936,10 @@ skip6:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 2 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 2 pixel(s).
 loop11:
 	// 8 block(s) of 2 vector(s).
 	MOVQ $0x00000008, R10
@@ -1178,8 +1178,8 @@ loop13:
 	DECQ         R10
 	JNZ          loop12
 	ADDQ         $0x000000c0, DI
-	DECQ         R9
-	JNZ          loop11
+	CMPQ         SI, R9
+	JB           loop11
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000002, DX
@@ -1191,10 +1191,10 @@ skip10:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 1 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 1 pixel(s).
 loop15:
 	// 8 block(s) of 2 vector(s).
 	MOVQ $0x00000008, R10
@@ -1352,8 +1352,8 @@ loop17:
 	DECQ         R10
 	JNZ          loop16
 	ADDQ         $0x000000c0, DI
-	DECQ         R9
-	JNZ          loop15
+	CMPQ         SI, R9
+	JB           loop15
 	ADDQ         $0x00000180, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000001, DX
@@ -1381,10 +1381,10 @@ tile18:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 4 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 4 pixel(s).
 loop20:
 	// 8 block(s) of 3 vector(s).
 	MOVQ $0x00000008, R10
@@ -2129,8 +2129,8 @@ loop22:
 	DECQ         R10
 	JNZ          loop21
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop20
+	CMPQ         SI, R9
+	JB           loop20
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000004, DX
@@ -2143,10 +2143,10 @@ tail19:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 2 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 2 pixel(s).
 loop24:
 	// 8 block(s) of 3 vector(s).
 	MOVQ $0x00000008, R10
@@ -2585,8 +2585,8 @@ loop26:
 	DECQ         R10
 	JNZ          loop25
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop24
+	CMPQ         SI, R9
+	JB           loop24
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000002, DX
@@ -2598,10 +2598,10 @@ skip23:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 1 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 1 pixel(s).
 loop28:
 	// 8 block(s) of 3 vector(s).
 	MOVQ $0x00000008, R10
@@ -2887,8 +2887,8 @@ loop30:
 	DECQ         R10
 	JNZ          loop29
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop28
+	CMPQ         SI, R9
+	JB           loop28
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000001, DX
@@ -2913,10 +2913,10 @@ tile31:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 6 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 6 pixel(s).
 loop33:
 	// 8 block(s) of 2 vector(s).
 	MOVQ $0x00000008, R10
@@ -3697,8 +3697,8 @@ loop35:
 	DECQ         R10
 	JNZ          loop34
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop33
+	CMPQ         SI, R9
+	JB           loop33
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000006, DX
@@ -3711,10 +3711,10 @@ tail32:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 4 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 4 pixel(s).
 loop37:
 	// 8 block(s) of 2 vector(s).
 	MOVQ $0x00000008, R10
@@ -4267,8 +4267,8 @@ loop39:
 	DECQ         R10
 	JNZ          loop38
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop37
+	CMPQ         SI, R9
+	JB           loop37
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000004, DX
@@ -4280,10 +4280,10 @@ skip36:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 2 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 2 pixel(s).
 loop41:
 	// 8 block(s) of 2 vector(s).
 	MOVQ $0x00000008, R10
@@ -4608,8 +4608,8 @@ loop43:
 	DECQ         R10
 	JNZ          loop42
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop41
+	CMPQ         SI, R9
+	JB           loop41
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000002, DX
@@ -4621,10 +4621,10 @@ skip40:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 1 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 1 pixel(s).
 loop45:
 	// 8 block(s) of 2 vector(s).
 	MOVQ $0x00000008, R10
@@ -4835,8 +4835,8 @@ loop47:
 	DECQ         R10
 	JNZ          loop46
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop45
+	CMPQ         SI, R9
+	JB           loop45
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000001, DX

@@ -20,10 +20,10 @@ tile1:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 5 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 5 pixel(s).
 loop3:
 	// 2 block(s) of 8 vector(s).
 	MOVQ $0x00000002, R10
@@ -835,8 +835,8 @@ loop5:
 	DECQ         R10
 	JNZ          loop4
 	ADDQ         $0x000000c0, DI
-	DECQ         R9
-	JNZ          loop3
+	CMPQ         SI, R9
+	JB           loop3
 	ADDQ         $0x00000780, CX
 	ADDQ         $0x00001400, AX
 	SUBQ         $0x00000005, DX
@@ -849,10 +849,10 @@ tail2:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 4 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 4 pixel(s).
 loop7:
 	// 2 block(s) of 8 vector(s).
 	MOVQ $0x00000002, R10
@@ -1527,8 +1527,8 @@ loop9:
 	DECQ         R10
 	JNZ          loop8
 	ADDQ         $0x000000c0, DI
-	DECQ         R9
-	JNZ          loop7
+	CMPQ         SI, R9
+	JB           loop7
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000004, DX
@@ -1540,10 +1540,10 @@ skip6:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 2 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 2 pixel(s).
 loop11:
 	// 2 block(s) of 8 vector(s).
 	MOVQ $0x00000002, R10
@@ -1944,8 +1944,8 @@ loop13:
 	DECQ         R10
 	JNZ          loop12
 	ADDQ         $0x000000c0, DI
-	DECQ         R9
-	JNZ          loop11
+	CMPQ         SI, R9
+	JB           loop11
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000002, DX
@@ -1957,10 +1957,10 @@ skip10:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 1 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 1 pixel(s).
 loop15:
 	// 2 block(s) of 8 vector(s).
 	MOVQ $0x00000002, R10
@@ -2224,8 +2224,8 @@ loop17:
 	DECQ         R10
 	JNZ          loop16
 	ADDQ         $0x000000c0, DI
-	DECQ         R9
-	JNZ          loop15
+	CMPQ         SI, R9
+	JB           loop15
 	ADDQ         $0x00000180, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000001, DX
@@ -2253,10 +2253,10 @@ tile18:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 6 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 6 pixel(s).
 loop20:
 	// 3 block(s) of 8 vector(s).
 	MOVQ $0x00000003, R10
@@ -3577,8 +3577,8 @@ loop22:
 	DECQ         R10
 	JNZ          loop21
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop20
+	CMPQ         SI, R9
+	JB           loop20
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00002400, AX
 	SUBQ         $0x00000006, DX
@@ -3591,10 +3591,10 @@ tail19:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 4 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 4 pixel(s).
 loop24:
 	// 3 block(s) of 8 vector(s).
 	MOVQ $0x00000003, R10
@@ -4531,8 +4531,8 @@ loop26:
 	DECQ         R10
 	JNZ          loop25
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop24
+	CMPQ         SI, R9
+	JB           loop24
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000004, DX
@@ -4544,10 +4544,10 @@ skip23:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 2 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 2 pixel(s).
 loop28:
 	// 3 block(s) of 8 vector(s).
 	MOVQ $0x00000003, R10
@@ -5100,8 +5100,8 @@ loop30:
 	DECQ         R10
 	JNZ          loop29
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop28
+	CMPQ         SI, R9
+	JB           loop28
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000002, DX
@@ -5113,10 +5113,10 @@ skip27:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 1 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 1 pixel(s).
 loop32:
 	// 3 block(s) of 8 vector(s).
 	MOVQ $0x00000003, R10
@@ -5477,8 +5477,8 @@ loop34:
 	DECQ         R10
 	JNZ          loop33
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop32
+	CMPQ         SI, R9
+	JB           loop32
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000001, DX
@@ -5503,10 +5503,10 @@ tile35:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 6 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 6 pixel(s).
 loop37:
 	// 2 block(s) of 8 vector(s).
 	MOVQ $0x00000002, R10
@@ -6827,8 +6827,8 @@ loop39:
 	DECQ         R10
 	JNZ          loop38
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop37
+	CMPQ         SI, R9
+	JB           loop37
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000006, DX
@@ -6841,10 +6841,10 @@ tail36:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 4 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 4 pixel(s).
 loop41:
 	// 2 block(s) of 8 vector(s).
 	MOVQ $0x00000002, R10
@@ -7781,8 +7781,8 @@ loop43:
 	DECQ         R10
 	JNZ          loop42
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop41
+	CMPQ         SI, R9
+	JB           loop41
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000004, DX
@@ -7794,10 +7794,10 @@ skip40:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 2 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 2 pixel(s).
 loop45:
 	// 2 block(s) of 8 vector(s).
 	MOVQ $0x00000002, R10
@@ -8350,8 +8350,8 @@ loop47:
 	DECQ         R10
 	JNZ          loop46
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop45
+	CMPQ         SI, R9
+	JB           loop45
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000002, DX
@@ -8363,10 +8363,10 @@ skip44:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 2 group(s), 1 pixel(s).
-	MOVQ $0x00000002, R9
-
+	// The group(s) w holds (at most 2), 1 pixel(s).
 loop49:
 	// 2 block(s) of 8 vector(s).
 	MOVQ $0x00000002, R10
@@ -8727,8 +8727,8 @@ loop51:
 	DECQ         R10
 	JNZ          loop50
 	ADDQ         $0x00000300, DI
-	DECQ         R9
-	JNZ          loop49
+	CMPQ         SI, R9
+	JB           loop49
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000001, DX

@@ -58,9 +58,9 @@ func gconv5x5_ci96_co256_g2_s1_d1_relu_go(dst, src, w []float32, count, rowStrid
 	r4 := 4 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*96:]
-		out := dst[p*256 : (p+1)*256]
+		out := dst[p*256:]
 		wp := w
-		for g := 0; g < 2; g++ {
+		for g := 0; len(wp) > 0; g++ {
 			gin := in[g*48:]
 			gout := out[g*128 : (g+1)*128]
 			c := 0
@@ -269,9 +269,9 @@ func gconv3x3_ci384_co384_g2_s1_d1_relu_go(dst, src, w []float32, count, rowStri
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*384:]
-		out := dst[p*384 : (p+1)*384]
+		out := dst[p*384:]
 		wp := w
-		for g := 0; g < 2; g++ {
+		for g := 0; len(wp) > 0; g++ {
 			gin := in[g*192:]
 			gout := out[g*192 : (g+1)*192]
 			c := 0
@@ -368,9 +368,9 @@ func gconv3x3_ci384_co256_g2_s1_d1_relu_go(dst, src, w []float32, count, rowStri
 	r2 := 2 * rowStride
 	for p := 0; p < count; p++ {
 		in := src[p*384:]
-		out := dst[p*256 : (p+1)*256]
+		out := dst[p*256:]
 		wp := w
-		for g := 0; g < 2; g++ {
+		for g := 0; len(wp) > 0; g++ {
 			gin := in[g*192:]
 			gout := out[g*128 : (g+1)*128]
 			c := 0

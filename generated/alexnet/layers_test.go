@@ -67,6 +67,13 @@ func TestConv2(t *testing.T) {
 			padWholeMax = 0
 			verify.Sweep(t, conv2Conv, newConv2With(path, 0))
 		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, conv2Conv, newConv2With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, conv2Conv, newConv2With(path, 3))
+		})
 	}
 }
 
@@ -165,6 +172,13 @@ func TestConv4(t *testing.T) {
 			padWholeMax = 0
 			verify.Sweep(t, conv4Conv, newConv4With(path, 0))
 		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, conv4Conv, newConv4With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, conv4Conv, newConv4With(path, 3))
+		})
 	}
 }
 
@@ -262,6 +276,13 @@ func TestConv5(t *testing.T) {
 			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv5Conv, newConv5With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, conv5Conv, newConv5With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, conv5Conv, newConv5With(path, 3))
 		})
 	}
 }

@@ -166,7 +166,7 @@ func TestDw2(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw2Conv, newDw2With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw2Conv, newDw2With(path, 3))
@@ -369,7 +369,7 @@ func TestDw3(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw3Conv, newDw3With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw3Conv, newDw3With(path, 3))
@@ -572,7 +572,7 @@ func TestDw4(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw4Conv, newDw4With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw4Conv, newDw4With(path, 3))
@@ -775,7 +775,7 @@ func TestDw5(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw5Conv, newDw5With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw5Conv, newDw5With(path, 3))
@@ -978,7 +978,7 @@ func TestDw6(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw6Conv, newDw6With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw6Conv, newDw6With(path, 3))
@@ -1181,7 +1181,7 @@ func TestDw7(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw7Conv, newDw7With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw7Conv, newDw7With(path, 3))
@@ -1384,7 +1384,7 @@ func TestDw8(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw8Conv, newDw8With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw8Conv, newDw8With(path, 3))
@@ -1587,7 +1587,7 @@ func TestDw9(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw9Conv, newDw9With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw9Conv, newDw9With(path, 3))
@@ -1790,7 +1790,7 @@ func TestDw10(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw10Conv, newDw10With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw10Conv, newDw10With(path, 3))
@@ -1993,7 +1993,7 @@ func TestDw11(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw11Conv, newDw11With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw11Conv, newDw11With(path, 3))
@@ -2196,7 +2196,7 @@ func TestDw12(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw12Conv, newDw12With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw12Conv, newDw12With(path, 3))
@@ -2399,7 +2399,7 @@ func TestDw13(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw13Conv, newDw13With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw13Conv, newDw13With(path, 3))
@@ -2602,7 +2602,7 @@ func TestDw14(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, dw14Conv, newDw14With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw14Conv, newDw14With(path, 3))
@@ -2778,7 +2778,7 @@ func TestBlock2(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw2Conv, pw2Conv, newBlock2With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw2Conv, pw2Conv, newBlock2With(di, pi, 3))
@@ -2837,7 +2837,7 @@ func TestBlock3(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw3Conv, pw3Conv, newBlock3With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw3Conv, pw3Conv, newBlock3With(di, pi, 3))
@@ -2896,7 +2896,7 @@ func TestBlock4(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw4Conv, pw4Conv, newBlock4With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw4Conv, pw4Conv, newBlock4With(di, pi, 3))
@@ -2955,7 +2955,7 @@ func TestBlock5(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw5Conv, pw5Conv, newBlock5With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw5Conv, pw5Conv, newBlock5With(di, pi, 3))
@@ -3014,7 +3014,7 @@ func TestBlock6(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw6Conv, pw6Conv, newBlock6With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw6Conv, pw6Conv, newBlock6With(di, pi, 3))
@@ -3073,7 +3073,7 @@ func TestBlock7(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw7Conv, pw7Conv, newBlock7With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw7Conv, pw7Conv, newBlock7With(di, pi, 3))
@@ -3132,7 +3132,7 @@ func TestBlock8(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw8Conv, pw8Conv, newBlock8With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw8Conv, pw8Conv, newBlock8With(di, pi, 3))
@@ -3191,7 +3191,7 @@ func TestBlock9(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw9Conv, pw9Conv, newBlock9With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw9Conv, pw9Conv, newBlock9With(di, pi, 3))
@@ -3250,7 +3250,7 @@ func TestBlock10(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw10Conv, pw10Conv, newBlock10With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw10Conv, pw10Conv, newBlock10With(di, pi, 3))
@@ -3309,7 +3309,7 @@ func TestBlock11(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw11Conv, pw11Conv, newBlock11With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw11Conv, pw11Conv, newBlock11With(di, pi, 3))
@@ -3368,7 +3368,7 @@ func TestBlock12(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw12Conv, pw12Conv, newBlock12With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw12Conv, pw12Conv, newBlock12With(di, pi, 3))
@@ -3427,7 +3427,7 @@ func TestBlock13(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw13Conv, pw13Conv, newBlock13With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw13Conv, pw13Conv, newBlock13With(di, pi, 3))
@@ -3486,7 +3486,7 @@ func TestBlock14(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, dw14Conv, pw14Conv, newBlock14With(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, dw14Conv, pw14Conv, newBlock14With(di, pi, 3))

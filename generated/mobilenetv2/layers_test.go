@@ -167,7 +167,7 @@ func TestB1_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 3))
@@ -468,7 +468,7 @@ func TestB2_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 3))
@@ -769,7 +769,7 @@ func TestB2r_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 3))
@@ -1070,7 +1070,7 @@ func TestB3_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, b3_dwConv, newB3_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b3_dwConv, newB3_dwWith(path, 3))
@@ -1371,7 +1371,7 @@ func TestB3r_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 3))
@@ -1672,7 +1672,7 @@ func TestB4_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, b4_dwConv, newB4_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b4_dwConv, newB4_dwWith(path, 3))
@@ -1973,7 +1973,7 @@ func TestB4r_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 3))
@@ -2274,7 +2274,7 @@ func TestB5_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, b5_dwConv, newB5_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b5_dwConv, newB5_dwWith(path, 3))
@@ -2575,7 +2575,7 @@ func TestB5r_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 3))
@@ -2876,7 +2876,7 @@ func TestB6_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 3))
@@ -3177,7 +3177,7 @@ func TestB6r_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path, 3))
@@ -3478,7 +3478,7 @@ func TestB7_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 3))
@@ -3752,7 +3752,7 @@ func TestB1_block(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, b1_dwConv, b1_projectConv, newB1_blockWith(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b1_dwConv, b1_projectConv, newB1_blockWith(di, pi, 3))
@@ -3811,7 +3811,7 @@ func TestB2_block(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, b2_dwConv, b2_projectConv, newB2_blockWith(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b2_dwConv, b2_projectConv, newB2_blockWith(di, pi, 3))
@@ -3870,7 +3870,7 @@ func TestB2r_block(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, b2r_dwConv, b2r_projectConv, newB2r_blockWith(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b2r_dwConv, b2r_projectConv, newB2r_blockWith(di, pi, 3))
@@ -3929,7 +3929,7 @@ func TestB3_block(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, b3_dwConv, b3_projectConv, newB3_blockWith(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b3_dwConv, b3_projectConv, newB3_blockWith(di, pi, 3))
@@ -3988,7 +3988,7 @@ func TestB3r_block(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, b3r_dwConv, b3r_projectConv, newB3r_blockWith(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b3r_dwConv, b3r_projectConv, newB3r_blockWith(di, pi, 3))
@@ -4047,7 +4047,7 @@ func TestB4_block(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, b4_dwConv, b4_projectConv, newB4_blockWith(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b4_dwConv, b4_projectConv, newB4_blockWith(di, pi, 3))
@@ -4106,7 +4106,7 @@ func TestB4r_block(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, b4r_dwConv, b4r_projectConv, newB4r_blockWith(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b4r_dwConv, b4r_projectConv, newB4r_blockWith(di, pi, 3))
@@ -4165,7 +4165,7 @@ func TestB5_block(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, b5_dwConv, b5_projectConv, newB5_blockWith(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b5_dwConv, b5_projectConv, newB5_blockWith(di, pi, 3))
@@ -4224,7 +4224,7 @@ func TestB5r_block(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, b5r_dwConv, b5r_projectConv, newB5r_blockWith(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b5r_dwConv, b5r_projectConv, newB5r_blockWith(di, pi, 3))
@@ -4283,7 +4283,7 @@ func TestB6_block(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, b6_dwConv, b6_projectConv, newB6_blockWith(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b6_dwConv, b6_projectConv, newB6_blockWith(di, pi, 3))
@@ -4342,7 +4342,7 @@ func TestB6r_block(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, b6r_dwConv, b6r_projectConv, newB6r_blockWith(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b6r_dwConv, b6r_projectConv, newB6r_blockWith(di, pi, 3))
@@ -4401,7 +4401,7 @@ func TestB7_block(t *testing.T) {
 		})
 		t.Run(name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.SweepBlock(t, b7_dwConv, b7_projectConv, newB7_blockWith(di, pi, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.SweepBlock(t, b7_dwConv, b7_projectConv, newB7_blockWith(di, pi, 3))

@@ -20,10 +20,10 @@ tile1:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 8 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 8 pixel(s).
 loop3:
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS (SI), Y0
@@ -1286,8 +1286,8 @@ loop3:
 	VMOVUPS      Y7, 7168(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop3
+	CMPQ         SI, R9
+	JB           loop3
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000008, DX
@@ -1300,10 +1300,10 @@ tail2:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 4 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 4 pixel(s).
 loop5:
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS (SI), Y0
@@ -1978,8 +1978,8 @@ loop5:
 	VMOVUPS      Y3, 3072(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop5
+	CMPQ         SI, R9
+	JB           loop5
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000004, DX
@@ -1991,10 +1991,10 @@ skip4:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 2 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 2 pixel(s).
 loop7:
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS (SI), Y0
@@ -2375,8 +2375,8 @@ loop7:
 	VMOVUPS      Y1, 1024(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop7
+	CMPQ         SI, R9
+	JB           loop7
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000002, DX
@@ -2388,10 +2388,10 @@ skip6:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 1 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 1 pixel(s).
 loop9:
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS (SI), Y0
@@ -2625,8 +2625,8 @@ loop9:
 	VMOVUPS      Y0, (R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop9
+	CMPQ         SI, R9
+	JB           loop9
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000001, DX
@@ -2654,10 +2654,10 @@ tile10:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 8 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 8 pixel(s).
 loop12:
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS (SI), Y0
@@ -3920,8 +3920,8 @@ loop12:
 	VMOVUPS      Y7, 7168(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop12
+	CMPQ         SI, R9
+	JB           loop12
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000008, DX
@@ -3934,10 +3934,10 @@ tail11:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 4 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 4 pixel(s).
 loop14:
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS (SI), Y0
@@ -4612,8 +4612,8 @@ loop14:
 	VMOVUPS      Y3, 3072(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop14
+	CMPQ         SI, R9
+	JB           loop14
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000004, DX
@@ -4625,10 +4625,10 @@ skip13:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 2 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 2 pixel(s).
 loop16:
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS (SI), Y0
@@ -5009,8 +5009,8 @@ loop16:
 	VMOVUPS      Y1, 1024(R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop16
+	CMPQ         SI, R9
+	JB           loop16
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000002, DX
@@ -5022,10 +5022,10 @@ skip15:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 1 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 1 pixel(s).
 loop18:
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS (SI), Y0
@@ -5259,8 +5259,8 @@ loop18:
 	VMOVUPS      Y0, (R8)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
-	DECQ         R9
-	JNZ          loop18
+	CMPQ         SI, R9
+	JB           loop18
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
 	SUBQ         $0x00000001, DX
@@ -5285,10 +5285,10 @@ tile19:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 5 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 5 pixel(s).
 loop21:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Y0
@@ -5950,8 +5950,8 @@ loop22:
 	VMOVUPS      Y9, 8224(R8)
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, DI
-	DECQ         R9
-	JNZ          loop21
+	CMPQ         SI, R9
+	JB           loop21
 	ADDQ         $0x00005000, CX
 	ADDQ         $0x00002800, AX
 	SUBQ         $0x00000005, DX
@@ -5964,10 +5964,10 @@ tail20:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 4 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 4 pixel(s).
 loop24:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Y0
@@ -6515,8 +6515,8 @@ loop25:
 	VMOVUPS      Y7, 6176(R8)
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, DI
-	DECQ         R9
-	JNZ          loop24
+	CMPQ         SI, R9
+	JB           loop24
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000004, DX
@@ -6528,10 +6528,10 @@ skip23:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 2 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 2 pixel(s).
 loop27:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Y0
@@ -6851,8 +6851,8 @@ loop28:
 	VMOVUPS      Y3, 2080(R8)
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, DI
-	DECQ         R9
-	JNZ          loop27
+	CMPQ         SI, R9
+	JB           loop27
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000002, DX
@@ -6864,10 +6864,10 @@ skip26:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 1 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 1 pixel(s).
 loop30:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Y0
@@ -7073,8 +7073,8 @@ loop31:
 	VMOVUPS      Y1, 32(R8)
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, DI
-	DECQ         R9
-	JNZ          loop30
+	CMPQ         SI, R9
+	JB           loop30
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000001, DX
@@ -7099,10 +7099,10 @@ tile32:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 5 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 5 pixel(s).
 loop34:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Y0
@@ -7764,8 +7764,8 @@ loop35:
 	VMOVUPS      Y9, 8224(R8)
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, DI
-	DECQ         R9
-	JNZ          loop34
+	CMPQ         SI, R9
+	JB           loop34
 	ADDQ         $0x00002800, CX
 	ADDQ         $0x00002800, AX
 	SUBQ         $0x00000005, DX
@@ -7778,10 +7778,10 @@ tail33:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 4 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 4 pixel(s).
 loop37:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Y0
@@ -8329,8 +8329,8 @@ loop38:
 	VMOVUPS      Y7, 6176(R8)
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, DI
-	DECQ         R9
-	JNZ          loop37
+	CMPQ         SI, R9
+	JB           loop37
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000004, DX
@@ -8342,10 +8342,10 @@ skip36:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 2 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 2 pixel(s).
 loop40:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Y0
@@ -8665,8 +8665,8 @@ loop41:
 	VMOVUPS      Y3, 2080(R8)
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, DI
-	DECQ         R9
-	JNZ          loop40
+	CMPQ         SI, R9
+	JB           loop40
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000002, DX
@@ -8678,10 +8678,10 @@ skip39:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 1 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 1 pixel(s).
 loop43:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Y0
@@ -8887,8 +8887,8 @@ loop44:
 	VMOVUPS      Y1, 32(R8)
 	ADDQ         $0x00000040, R8
 	ADDQ         $0x00000040, DI
-	DECQ         R9
-	JNZ          loop43
+	CMPQ         SI, R9
+	JB           loop43
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
 	SUBQ         $0x00000001, DX
@@ -8913,10 +8913,10 @@ tile45:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 5 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 5 pixel(s).
 loop47:
 	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R10
@@ -9583,8 +9583,8 @@ loop49:
 	DECQ         R10
 	JNZ          loop48
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop47
+	CMPQ         SI, R9
+	JB           loop47
 	ADDQ         $0x0000a000, CX
 	ADDQ         $0x00005000, AX
 	SUBQ         $0x00000005, DX
@@ -9597,10 +9597,10 @@ tail46:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 4 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 4 pixel(s).
 loop51:
 	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R10
@@ -10153,8 +10153,8 @@ loop53:
 	DECQ         R10
 	JNZ          loop52
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop51
+	CMPQ         SI, R9
+	JB           loop51
 	ADDQ         $0x00008000, CX
 	ADDQ         $0x00004000, AX
 	SUBQ         $0x00000004, DX
@@ -10166,10 +10166,10 @@ skip50:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 2 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 2 pixel(s).
 loop55:
 	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R10
@@ -10494,8 +10494,8 @@ loop57:
 	DECQ         R10
 	JNZ          loop56
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop55
+	CMPQ         SI, R9
+	JB           loop55
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000002, DX
@@ -10507,10 +10507,10 @@ skip54:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 1 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 1 pixel(s).
 loop59:
 	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R10
@@ -10721,8 +10721,8 @@ loop61:
 	DECQ         R10
 	JNZ          loop60
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop59
+	CMPQ         SI, R9
+	JB           loop59
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000001, DX
@@ -10747,10 +10747,10 @@ tile62:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 5 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 5 pixel(s).
 loop64:
 	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R10
@@ -11417,8 +11417,8 @@ loop66:
 	DECQ         R10
 	JNZ          loop65
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop64
+	CMPQ         SI, R9
+	JB           loop64
 	ADDQ         $0x00005000, CX
 	ADDQ         $0x00005000, AX
 	SUBQ         $0x00000005, DX
@@ -11431,10 +11431,10 @@ tail63:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 4 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 4 pixel(s).
 loop68:
 	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R10
@@ -11987,8 +11987,8 @@ loop70:
 	DECQ         R10
 	JNZ          loop69
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop68
+	CMPQ         SI, R9
+	JB           loop68
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00004000, AX
 	SUBQ         $0x00000004, DX
@@ -12000,10 +12000,10 @@ skip67:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 2 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 2 pixel(s).
 loop72:
 	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R10
@@ -12328,8 +12328,8 @@ loop74:
 	DECQ         R10
 	JNZ          loop73
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop72
+	CMPQ         SI, R9
+	JB           loop72
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000002, DX
@@ -12341,10 +12341,10 @@ skip71:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 1 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 1 pixel(s).
 loop76:
 	// 2 block(s) of 2 vector(s).
 	MOVQ $0x00000002, R10
@@ -12555,8 +12555,8 @@ loop78:
 	DECQ         R10
 	JNZ          loop77
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop76
+	CMPQ         SI, R9
+	JB           loop76
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000001, DX

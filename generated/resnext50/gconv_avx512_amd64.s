@@ -20,10 +20,10 @@ tile1:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 14 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 14 pixel(s).
 loop3:
 	// 1 block(s) of 1 vector(s).
 	MOVL      $0x000000ff, R10
@@ -1164,8 +1164,8 @@ loop3:
 	VMOVUPS          Z13, K2, 13312(R8)
 	ADDQ             $0x00000020, R8
 	ADDQ             $0x00000020, DI
-	DECQ             R9
-	JNZ              loop3
+	CMPQ             SI, R9
+	JB               loop3
 	ADDQ             $0x00007000, CX
 	ADDQ             $0x00003800, AX
 	SUBQ             $0x0000000e, DX
@@ -1178,10 +1178,10 @@ tail2:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 8 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 8 pixel(s).
 loop5:
 	// 1 block(s) of 1 vector(s).
 	MOVL      $0x000000ff, R10
@@ -1872,8 +1872,8 @@ loop5:
 	VMOVUPS          Z7, K2, 7168(R8)
 	ADDQ             $0x00000020, R8
 	ADDQ             $0x00000020, DI
-	DECQ             R9
-	JNZ              loop5
+	CMPQ             SI, R9
+	JB               loop5
 	ADDQ             $0x00004000, CX
 	ADDQ             $0x00002000, AX
 	SUBQ             $0x00000008, DX
@@ -1885,10 +1885,10 @@ skip4:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 4 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 4 pixel(s).
 loop7:
 	// 1 block(s) of 1 vector(s).
 	MOVL      $0x000000ff, R10
@@ -2279,8 +2279,8 @@ loop7:
 	VMOVUPS          Z3, K2, 3072(R8)
 	ADDQ             $0x00000020, R8
 	ADDQ             $0x00000020, DI
-	DECQ             R9
-	JNZ              loop7
+	CMPQ             SI, R9
+	JB               loop7
 	ADDQ             $0x00002000, CX
 	ADDQ             $0x00001000, AX
 	SUBQ             $0x00000004, DX
@@ -2292,10 +2292,10 @@ skip6:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 2 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 2 pixel(s).
 loop9:
 	// 1 block(s) of 1 vector(s).
 	MOVL      $0x000000ff, R10
@@ -2536,8 +2536,8 @@ loop9:
 	VMOVUPS          Z1, K2, 1024(R8)
 	ADDQ             $0x00000020, R8
 	ADDQ             $0x00000020, DI
-	DECQ             R9
-	JNZ              loop9
+	CMPQ             SI, R9
+	JB               loop9
 	ADDQ             $0x00001000, CX
 	ADDQ             $0x00000800, AX
 	SUBQ             $0x00000002, DX
@@ -2549,10 +2549,10 @@ skip8:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 1 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 1 pixel(s).
 loop11:
 	// 1 block(s) of 1 vector(s).
 	MOVL      $0x000000ff, R10
@@ -2718,8 +2718,8 @@ loop11:
 	VMOVUPS          Z0, K2, (R8)
 	ADDQ             $0x00000020, R8
 	ADDQ             $0x00000020, DI
-	DECQ             R9
-	JNZ              loop11
+	CMPQ             SI, R9
+	JB               loop11
 	ADDQ             $0x00000800, CX
 	ADDQ             $0x00000400, AX
 	SUBQ             $0x00000001, DX
@@ -2747,10 +2747,10 @@ tile12:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 14 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 14 pixel(s).
 loop14:
 	// 1 block(s) of 1 vector(s).
 	MOVL      $0x000000ff, R10
@@ -3891,8 +3891,8 @@ loop14:
 	VMOVUPS          Z13, K2, 13312(R8)
 	ADDQ             $0x00000020, R8
 	ADDQ             $0x00000020, DI
-	DECQ             R9
-	JNZ              loop14
+	CMPQ             SI, R9
+	JB               loop14
 	ADDQ             $0x00003800, CX
 	ADDQ             $0x00003800, AX
 	SUBQ             $0x0000000e, DX
@@ -3905,10 +3905,10 @@ tail13:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 8 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 8 pixel(s).
 loop16:
 	// 1 block(s) of 1 vector(s).
 	MOVL      $0x000000ff, R10
@@ -4599,8 +4599,8 @@ loop16:
 	VMOVUPS          Z7, K2, 7168(R8)
 	ADDQ             $0x00000020, R8
 	ADDQ             $0x00000020, DI
-	DECQ             R9
-	JNZ              loop16
+	CMPQ             SI, R9
+	JB               loop16
 	ADDQ             $0x00002000, CX
 	ADDQ             $0x00002000, AX
 	SUBQ             $0x00000008, DX
@@ -4612,10 +4612,10 @@ skip15:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 4 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 4 pixel(s).
 loop18:
 	// 1 block(s) of 1 vector(s).
 	MOVL      $0x000000ff, R10
@@ -5006,8 +5006,8 @@ loop18:
 	VMOVUPS          Z3, K2, 3072(R8)
 	ADDQ             $0x00000020, R8
 	ADDQ             $0x00000020, DI
-	DECQ             R9
-	JNZ              loop18
+	CMPQ             SI, R9
+	JB               loop18
 	ADDQ             $0x00001000, CX
 	ADDQ             $0x00001000, AX
 	SUBQ             $0x00000004, DX
@@ -5019,10 +5019,10 @@ skip17:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 2 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 2 pixel(s).
 loop20:
 	// 1 block(s) of 1 vector(s).
 	MOVL      $0x000000ff, R10
@@ -5263,8 +5263,8 @@ loop20:
 	VMOVUPS          Z1, K2, 1024(R8)
 	ADDQ             $0x00000020, R8
 	ADDQ             $0x00000020, DI
-	DECQ             R9
-	JNZ              loop20
+	CMPQ             SI, R9
+	JB               loop20
 	ADDQ             $0x00000800, CX
 	ADDQ             $0x00000800, AX
 	SUBQ             $0x00000002, DX
@@ -5276,10 +5276,10 @@ skip19:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 1 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 1 pixel(s).
 loop22:
 	// 1 block(s) of 1 vector(s).
 	MOVL      $0x000000ff, R10
@@ -5445,8 +5445,8 @@ loop22:
 	VMOVUPS          Z0, K2, (R8)
 	ADDQ             $0x00000020, R8
 	ADDQ             $0x00000020, DI
-	DECQ             R9
-	JNZ              loop22
+	CMPQ             SI, R9
+	JB               loop22
 	ADDQ             $0x00000400, CX
 	ADDQ             $0x00000400, AX
 	SUBQ             $0x00000001, DX
@@ -5471,10 +5471,10 @@ tile23:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 14 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 14 pixel(s).
 loop25:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Z0
@@ -6076,8 +6076,8 @@ loop26:
 	VMOVUPS          Z13, 26624(R8)
 	ADDQ             $0x00000040, R8
 	ADDQ             $0x00000040, DI
-	DECQ             R9
-	JNZ              loop25
+	CMPQ             SI, R9
+	JB               loop25
 	ADDQ             $0x0000e000, CX
 	ADDQ             $0x00007000, AX
 	SUBQ             $0x0000000e, DX
@@ -6090,10 +6090,10 @@ tail24:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 8 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 8 pixel(s).
 loop28:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Z0
@@ -6461,8 +6461,8 @@ loop29:
 	VMOVUPS          Z7, 14336(R8)
 	ADDQ             $0x00000040, R8
 	ADDQ             $0x00000040, DI
-	DECQ             R9
-	JNZ              loop28
+	CMPQ             SI, R9
+	JB               loop28
 	ADDQ             $0x00008000, CX
 	ADDQ             $0x00004000, AX
 	SUBQ             $0x00000008, DX
@@ -6474,10 +6474,10 @@ skip27:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 4 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 4 pixel(s).
 loop31:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Z0
@@ -6689,8 +6689,8 @@ loop32:
 	VMOVUPS          Z3, 6144(R8)
 	ADDQ             $0x00000040, R8
 	ADDQ             $0x00000040, DI
-	DECQ             R9
-	JNZ              loop31
+	CMPQ             SI, R9
+	JB               loop31
 	ADDQ             $0x00004000, CX
 	ADDQ             $0x00002000, AX
 	SUBQ             $0x00000004, DX
@@ -6702,10 +6702,10 @@ skip30:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 2 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 2 pixel(s).
 loop34:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Z0
@@ -6839,8 +6839,8 @@ loop35:
 	VMOVUPS          Z1, 2048(R8)
 	ADDQ             $0x00000040, R8
 	ADDQ             $0x00000040, DI
-	DECQ             R9
-	JNZ              loop34
+	CMPQ             SI, R9
+	JB               loop34
 	ADDQ             $0x00002000, CX
 	ADDQ             $0x00001000, AX
 	SUBQ             $0x00000002, DX
@@ -6852,10 +6852,10 @@ skip33:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 1 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 1 pixel(s).
 loop37:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Z0
@@ -6950,8 +6950,8 @@ loop38:
 	VMOVUPS          Z0, (R8)
 	ADDQ             $0x00000040, R8
 	ADDQ             $0x00000040, DI
-	DECQ             R9
-	JNZ              loop37
+	CMPQ             SI, R9
+	JB               loop37
 	ADDQ             $0x00001000, CX
 	ADDQ             $0x00000800, AX
 	SUBQ             $0x00000001, DX
@@ -6976,10 +6976,10 @@ tile39:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 14 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 14 pixel(s).
 loop41:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Z0
@@ -7581,8 +7581,8 @@ loop42:
 	VMOVUPS          Z13, 26624(R8)
 	ADDQ             $0x00000040, R8
 	ADDQ             $0x00000040, DI
-	DECQ             R9
-	JNZ              loop41
+	CMPQ             SI, R9
+	JB               loop41
 	ADDQ             $0x00007000, CX
 	ADDQ             $0x00007000, AX
 	SUBQ             $0x0000000e, DX
@@ -7595,10 +7595,10 @@ tail40:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 8 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 8 pixel(s).
 loop44:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Z0
@@ -7966,8 +7966,8 @@ loop45:
 	VMOVUPS          Z7, 14336(R8)
 	ADDQ             $0x00000040, R8
 	ADDQ             $0x00000040, DI
-	DECQ             R9
-	JNZ              loop44
+	CMPQ             SI, R9
+	JB               loop44
 	ADDQ             $0x00004000, CX
 	ADDQ             $0x00004000, AX
 	SUBQ             $0x00000008, DX
@@ -7979,10 +7979,10 @@ skip43:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 4 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 4 pixel(s).
 loop47:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Z0
@@ -8194,8 +8194,8 @@ loop48:
 	VMOVUPS          Z3, 6144(R8)
 	ADDQ             $0x00000040, R8
 	ADDQ             $0x00000040, DI
-	DECQ             R9
-	JNZ              loop47
+	CMPQ             SI, R9
+	JB               loop47
 	ADDQ             $0x00002000, CX
 	ADDQ             $0x00002000, AX
 	SUBQ             $0x00000004, DX
@@ -8207,10 +8207,10 @@ skip46:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 2 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 2 pixel(s).
 loop50:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Z0
@@ -8344,8 +8344,8 @@ loop51:
 	VMOVUPS          Z1, 2048(R8)
 	ADDQ             $0x00000040, R8
 	ADDQ             $0x00000040, DI
-	DECQ             R9
-	JNZ              loop50
+	CMPQ             SI, R9
+	JB               loop50
 	ADDQ             $0x00001000, CX
 	ADDQ             $0x00001000, AX
 	SUBQ             $0x00000002, DX
@@ -8357,10 +8357,10 @@ skip49:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 1 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 1 pixel(s).
 loop53:
 	// 1 block(s) of 2 vector(s).
 	VMOVUPS (SI), Z0
@@ -8455,8 +8455,8 @@ loop54:
 	VMOVUPS          Z0, (R8)
 	ADDQ             $0x00000040, R8
 	ADDQ             $0x00000040, DI
-	DECQ             R9
-	JNZ              loop53
+	CMPQ             SI, R9
+	JB               loop53
 	ADDQ             $0x00000800, CX
 	ADDQ             $0x00000800, AX
 	SUBQ             $0x00000001, DX
@@ -8481,10 +8481,10 @@ tile55:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 7 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 7 pixel(s).
 loop57:
 	// 1 block(s) of 4 vector(s).
 	VMOVUPS (SI), Z0
@@ -9374,8 +9374,8 @@ loop58:
 	VMOVUPS      Z13, 24640(R8)
 	ADDQ         $0x00000080, R8
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop57
+	CMPQ         SI, R9
+	JB           loop57
 	ADDQ         $0x0000e000, CX
 	ADDQ         $0x00007000, AX
 	SUBQ         $0x00000007, DX
@@ -9388,10 +9388,10 @@ tail56:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 4 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 4 pixel(s).
 loop60:
 	// 1 block(s) of 4 vector(s).
 	VMOVUPS (SI), Z0
@@ -9939,8 +9939,8 @@ loop61:
 	VMOVUPS      Z7, 12352(R8)
 	ADDQ         $0x00000080, R8
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop60
+	CMPQ         SI, R9
+	JB           loop60
 	ADDQ         $0x00008000, CX
 	ADDQ         $0x00004000, AX
 	SUBQ         $0x00000004, DX
@@ -9952,10 +9952,10 @@ skip59:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 2 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 2 pixel(s).
 loop63:
 	// 1 block(s) of 4 vector(s).
 	VMOVUPS (SI), Z0
@@ -10275,8 +10275,8 @@ loop64:
 	VMOVUPS      Z3, 4160(R8)
 	ADDQ         $0x00000080, R8
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop63
+	CMPQ         SI, R9
+	JB           loop63
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000002, DX
@@ -10288,10 +10288,10 @@ skip62:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 1 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 1 pixel(s).
 loop66:
 	// 1 block(s) of 4 vector(s).
 	VMOVUPS (SI), Z0
@@ -10497,8 +10497,8 @@ loop67:
 	VMOVUPS      Z1, 64(R8)
 	ADDQ         $0x00000080, R8
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop66
+	CMPQ         SI, R9
+	JB           loop66
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000001, DX
@@ -10523,10 +10523,10 @@ tile68:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 7 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 7 pixel(s).
 loop70:
 	// 1 block(s) of 4 vector(s).
 	VMOVUPS (SI), Z0
@@ -11416,8 +11416,8 @@ loop71:
 	VMOVUPS      Z13, 24640(R8)
 	ADDQ         $0x00000080, R8
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop70
+	CMPQ         SI, R9
+	JB           loop70
 	ADDQ         $0x00007000, CX
 	ADDQ         $0x00007000, AX
 	SUBQ         $0x00000007, DX
@@ -11430,10 +11430,10 @@ tail69:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 4 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 4 pixel(s).
 loop73:
 	// 1 block(s) of 4 vector(s).
 	VMOVUPS (SI), Z0
@@ -11981,8 +11981,8 @@ loop74:
 	VMOVUPS      Z7, 12352(R8)
 	ADDQ         $0x00000080, R8
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop73
+	CMPQ         SI, R9
+	JB           loop73
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00004000, AX
 	SUBQ         $0x00000004, DX
@@ -11994,10 +11994,10 @@ skip72:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 2 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 2 pixel(s).
 loop76:
 	// 1 block(s) of 4 vector(s).
 	VMOVUPS (SI), Z0
@@ -12317,8 +12317,8 @@ loop77:
 	VMOVUPS      Z3, 4160(R8)
 	ADDQ         $0x00000080, R8
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop76
+	CMPQ         SI, R9
+	JB           loop76
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
 	SUBQ         $0x00000002, DX
@@ -12330,10 +12330,10 @@ skip75:
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
 
-	// 32 group(s), 1 pixel(s).
-	MOVQ $0x00000020, R9
-
+	// The group(s) w holds (at most 32), 1 pixel(s).
 loop79:
 	// 1 block(s) of 4 vector(s).
 	VMOVUPS (SI), Z0
@@ -12539,8 +12539,8 @@ loop80:
 	VMOVUPS      Z1, 64(R8)
 	ADDQ         $0x00000080, R8
 	ADDQ         $0x00000080, DI
-	DECQ         R9
-	JNZ          loop79
+	CMPQ         SI, R9
+	JB           loop79
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
 	SUBQ         $0x00000001, DX

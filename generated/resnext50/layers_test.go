@@ -165,6 +165,13 @@ func TestConv3_s2(t *testing.T) {
 			padWholeMax = 0
 			verify.Sweep(t, conv3_s2Conv, newConv3_s2With(path, 0))
 		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, conv3_s2Conv, newConv3_s2With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, conv3_s2Conv, newConv3_s2With(path, 3))
+		})
 	}
 }
 
@@ -262,6 +269,13 @@ func TestConv3(t *testing.T) {
 			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv3Conv, newConv3With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, conv3Conv, newConv3With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, conv3Conv, newConv3With(path, 3))
 		})
 	}
 }
@@ -361,6 +375,13 @@ func TestConv4_s2(t *testing.T) {
 			padWholeMax = 0
 			verify.Sweep(t, conv4_s2Conv, newConv4_s2With(path, 0))
 		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, conv4_s2Conv, newConv4_s2With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, conv4_s2Conv, newConv4_s2With(path, 3))
+		})
 	}
 }
 
@@ -458,6 +479,13 @@ func TestConv4(t *testing.T) {
 			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv4Conv, newConv4With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, conv4Conv, newConv4With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, conv4Conv, newConv4With(path, 3))
 		})
 	}
 }
@@ -557,6 +585,13 @@ func TestConv5_s2(t *testing.T) {
 			padWholeMax = 0
 			verify.Sweep(t, conv5_s2Conv, newConv5_s2With(path, 0))
 		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, conv5_s2Conv, newConv5_s2With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, conv5_s2Conv, newConv5_s2With(path, 3))
+		})
 	}
 }
 
@@ -654,6 +689,13 @@ func TestConv5(t *testing.T) {
 			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, conv5Conv, newConv5With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, conv5Conv, newConv5With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, conv5Conv, newConv5With(path, 3))
 		})
 	}
 }

@@ -265,7 +265,7 @@ func TestS2_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 3))
@@ -367,6 +367,13 @@ func TestS2_gconv2(t *testing.T) {
 			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, s2_gconv2Conv, newS2_gconv2With(path, 3))
 		})
 	}
 }
@@ -566,7 +573,7 @@ func TestS2r_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path, 3))
@@ -668,6 +675,13 @@ func TestS2r_gconv2(t *testing.T) {
 			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, s2r_gconv2Conv, newS2r_gconv2With(path, 3))
 		})
 	}
 }
@@ -867,7 +881,7 @@ func TestS3_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 3))
@@ -969,6 +983,13 @@ func TestS3_gconv2(t *testing.T) {
 			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, s3_gconv2Conv, newS3_gconv2With(path, 3))
 		})
 	}
 }
@@ -1168,7 +1189,7 @@ func TestS3r_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path, 3))
@@ -1270,6 +1291,13 @@ func TestS3r_gconv2(t *testing.T) {
 			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, s3r_gconv2Conv, newS3r_gconv2With(path, 3))
 		})
 	}
 }
@@ -1469,7 +1497,7 @@ func TestS4_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, s4_dwConv, newS4_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, s4_dwConv, newS4_dwWith(path, 3))
@@ -1571,6 +1599,13 @@ func TestS4_gconv2(t *testing.T) {
 			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, s4_gconv2Conv, newS4_gconv2With(path, 3))
 		})
 	}
 }
@@ -1770,7 +1805,7 @@ func TestS4r_dw(t *testing.T) {
 		})
 		t.Run(path.name+"/ranges", func(t *testing.T) {
 			defer saveWalk().restore()
-			rangeBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 3))
@@ -1872,6 +1907,13 @@ func TestS4r_gconv2(t *testing.T) {
 			defer saveWalk().restore()
 			padWholeMax = 0
 			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0))
+		})
+		t.Run(path.name+"/ranges", func(t *testing.T) {
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path, 0))
+			padWholeMax, bandFloats = 0, 65536
+			verify.Sweep(t, s4r_gconv2Conv, newS4r_gconv2With(path, 3))
 		})
 	}
 }

@@ -1680,10 +1680,10 @@ tile17:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 4 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 4 pixel(s).
 loop19:
 	// 3 block(s) of 3 vector(s).
 	MOVQ $0x00000003, R9
@@ -1960,8 +1960,8 @@ loop21:
 	DECQ         R9
 	JNZ          loop20
 	ADDQ         $0x00000050, SI
-	DECQ         R8
-	JNZ          loop19
+	CMPQ         BX, R8
+	JB           loop19
 	ADDQ         $0x000003c0, CX
 	ADDQ         $0x00000d80, AX
 	SUBQ         $0x00000004, DX
@@ -1974,10 +1974,10 @@ tail18:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 2 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 2 pixel(s).
 loop23:
 	// 3 block(s) of 3 vector(s).
 	MOVQ $0x00000003, R9
@@ -2146,8 +2146,8 @@ loop25:
 	DECQ         R9
 	JNZ          loop24
 	ADDQ         $0x00000050, SI
-	DECQ         R8
-	JNZ          loop23
+	CMPQ         BX, R8
+	JB           loop23
 	ADDQ         $0x000001e0, CX
 	ADDQ         $0x000006c0, AX
 	SUBQ         $0x00000002, DX
@@ -2159,10 +2159,10 @@ skip22:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 1 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 1 pixel(s).
 loop27:
 	// 3 block(s) of 3 vector(s).
 	MOVQ $0x00000003, R9
@@ -2277,8 +2277,8 @@ loop29:
 	DECQ         R9
 	JNZ          loop28
 	ADDQ         $0x00000050, SI
-	DECQ         R8
-	JNZ          loop27
+	CMPQ         BX, R8
+	JB           loop27
 	ADDQ         $0x000000f0, CX
 	ADDQ         $0x00000360, AX
 	SUBQ         $0x00000001, DX
@@ -5665,10 +5665,10 @@ tile59:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 6 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 6 pixel(s).
 loop61:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -5957,8 +5957,8 @@ loop63:
 	DECQ         R9
 	JNZ          loop62
 	ADDQ         $0x00000050, SI
-	DECQ         R8
-	JNZ          loop61
+	CMPQ         BX, R8
+	JB           loop61
 	ADDQ         $0x000005a0, CX
 	ADDQ         $0x00001680, AX
 	SUBQ         $0x00000006, DX
@@ -5971,10 +5971,10 @@ tail60:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 4 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 4 pixel(s).
 loop65:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -6183,8 +6183,8 @@ loop67:
 	DECQ         R9
 	JNZ          loop66
 	ADDQ         $0x00000050, SI
-	DECQ         R8
-	JNZ          loop65
+	CMPQ         BX, R8
+	JB           loop65
 	ADDQ         $0x000003c0, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000004, DX
@@ -6196,10 +6196,10 @@ skip64:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 2 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 2 pixel(s).
 loop69:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -6328,8 +6328,8 @@ loop71:
 	DECQ         R9
 	JNZ          loop70
 	ADDQ         $0x00000050, SI
-	DECQ         R8
-	JNZ          loop69
+	CMPQ         BX, R8
+	JB           loop69
 	ADDQ         $0x000001e0, CX
 	ADDQ         $0x00000780, AX
 	SUBQ         $0x00000002, DX
@@ -6341,10 +6341,10 @@ skip68:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 1 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 1 pixel(s).
 loop73:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -6433,8 +6433,8 @@ loop75:
 	DECQ         R9
 	JNZ          loop74
 	ADDQ         $0x00000050, SI
-	DECQ         R8
-	JNZ          loop73
+	CMPQ         BX, R8
+	JB           loop73
 	ADDQ         $0x000000f0, CX
 	ADDQ         $0x000003c0, AX
 	SUBQ         $0x00000001, DX
@@ -9461,10 +9461,10 @@ tile98:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 5 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 5 pixel(s).
 loop100:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -9641,8 +9641,8 @@ loop102:
 	DECQ         R9
 	JNZ          loop101
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop100
+	CMPQ         BX, R8
+	JB           loop100
 	ADDQ         $0x00000960, CX
 	ADDQ         $0x000012c0, AX
 	SUBQ         $0x00000005, DX
@@ -9655,10 +9655,10 @@ tail99:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 4 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 4 pixel(s).
 loop104:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -9807,8 +9807,8 @@ loop106:
 	DECQ         R9
 	JNZ          loop105
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop104
+	CMPQ         BX, R8
+	JB           loop104
 	ADDQ         $0x00000780, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000004, DX
@@ -9820,10 +9820,10 @@ skip103:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 2 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 2 pixel(s).
 loop108:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -9916,8 +9916,8 @@ loop110:
 	DECQ         R9
 	JNZ          loop109
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop108
+	CMPQ         BX, R8
+	JB           loop108
 	ADDQ         $0x000003c0, CX
 	ADDQ         $0x00000780, AX
 	SUBQ         $0x00000002, DX
@@ -9929,10 +9929,10 @@ skip107:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 1 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 1 pixel(s).
 loop112:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -9997,8 +9997,8 @@ loop114:
 	DECQ         R9
 	JNZ          loop113
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop112
+	CMPQ         BX, R8
+	JB           loop112
 	ADDQ         $0x000001e0, CX
 	ADDQ         $0x000003c0, AX
 	SUBQ         $0x00000001, DX
@@ -13025,10 +13025,10 @@ tile137:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 5 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 5 pixel(s).
 loop139:
 	// 10 block(s) of 2 vector(s).
 	MOVQ $0x0000000a, R9
@@ -13205,8 +13205,8 @@ loop141:
 	DECQ         R9
 	JNZ          loop140
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop139
+	CMPQ         BX, R8
+	JB           loop139
 	ADDQ         $0x00000960, CX
 	ADDQ         $0x00002580, AX
 	SUBQ         $0x00000005, DX
@@ -13219,10 +13219,10 @@ tail138:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 4 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 4 pixel(s).
 loop143:
 	// 10 block(s) of 2 vector(s).
 	MOVQ $0x0000000a, R9
@@ -13371,8 +13371,8 @@ loop145:
 	DECQ         R9
 	JNZ          loop144
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop143
+	CMPQ         BX, R8
+	JB           loop143
 	ADDQ         $0x00000780, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x00000004, DX
@@ -13384,10 +13384,10 @@ skip142:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 2 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 2 pixel(s).
 loop147:
 	// 10 block(s) of 2 vector(s).
 	MOVQ $0x0000000a, R9
@@ -13480,8 +13480,8 @@ loop149:
 	DECQ         R9
 	JNZ          loop148
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop147
+	CMPQ         BX, R8
+	JB           loop147
 	ADDQ         $0x000003c0, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000002, DX
@@ -13493,10 +13493,10 @@ skip146:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 1 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 1 pixel(s).
 loop151:
 	// 10 block(s) of 2 vector(s).
 	MOVQ $0x0000000a, R9
@@ -13561,8 +13561,8 @@ loop153:
 	DECQ         R9
 	JNZ          loop152
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop151
+	CMPQ         BX, R8
+	JB           loop151
 	ADDQ         $0x000001e0, CX
 	ADDQ         $0x00000780, AX
 	SUBQ         $0x00000001, DX
@@ -23645,10 +23645,10 @@ tile219:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 5 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 5 pixel(s).
 loop221:
 	// 10 block(s) of 2 vector(s).
 	MOVQ $0x0000000a, R9
@@ -23825,8 +23825,8 @@ loop223:
 	DECQ         R9
 	JNZ          loop222
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop221
+	CMPQ         BX, R8
+	JB           loop221
 	ADDQ         $0x000012c0, CX
 	ADDQ         $0x00002580, AX
 	SUBQ         $0x00000005, DX
@@ -23839,10 +23839,10 @@ tail220:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 4 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 4 pixel(s).
 loop225:
 	// 10 block(s) of 2 vector(s).
 	MOVQ $0x0000000a, R9
@@ -23991,8 +23991,8 @@ loop227:
 	DECQ         R9
 	JNZ          loop226
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop225
+	CMPQ         BX, R8
+	JB           loop225
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x00000004, DX
@@ -24004,10 +24004,10 @@ skip224:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 2 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 2 pixel(s).
 loop229:
 	// 10 block(s) of 2 vector(s).
 	MOVQ $0x0000000a, R9
@@ -24100,8 +24100,8 @@ loop231:
 	DECQ         R9
 	JNZ          loop230
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop229
+	CMPQ         BX, R8
+	JB           loop229
 	ADDQ         $0x00000780, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000002, DX
@@ -24113,10 +24113,10 @@ skip228:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 1 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 1 pixel(s).
 loop233:
 	// 10 block(s) of 2 vector(s).
 	MOVQ $0x0000000a, R9
@@ -24181,8 +24181,8 @@ loop235:
 	DECQ         R9
 	JNZ          loop234
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop233
+	CMPQ         BX, R8
+	JB           loop233
 	ADDQ         $0x000003c0, CX
 	ADDQ         $0x00000780, AX
 	SUBQ         $0x00000001, DX
@@ -34265,10 +34265,10 @@ tile301:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 5 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 5 pixel(s).
 loop303:
 	// 20 block(s) of 2 vector(s).
 	MOVQ $0x00000014, R9
@@ -34445,8 +34445,8 @@ loop305:
 	DECQ         R9
 	JNZ          loop304
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop303
+	CMPQ         BX, R8
+	JB           loop303
 	ADDQ         $0x000012c0, CX
 	ADDQ         $0x00004b00, AX
 	SUBQ         $0x00000005, DX
@@ -34459,10 +34459,10 @@ tail302:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 4 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 4 pixel(s).
 loop307:
 	// 20 block(s) of 2 vector(s).
 	MOVQ $0x00000014, R9
@@ -34611,8 +34611,8 @@ loop309:
 	DECQ         R9
 	JNZ          loop308
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop307
+	CMPQ         BX, R8
+	JB           loop307
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00003c00, AX
 	SUBQ         $0x00000004, DX
@@ -34624,10 +34624,10 @@ skip306:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 2 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 2 pixel(s).
 loop311:
 	// 20 block(s) of 2 vector(s).
 	MOVQ $0x00000014, R9
@@ -34720,8 +34720,8 @@ loop313:
 	DECQ         R9
 	JNZ          loop312
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop311
+	CMPQ         BX, R8
+	JB           loop311
 	ADDQ         $0x00000780, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x00000002, DX
@@ -34733,10 +34733,10 @@ skip310:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 1 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 1 pixel(s).
 loop315:
 	// 20 block(s) of 2 vector(s).
 	MOVQ $0x00000014, R9
@@ -34801,8 +34801,8 @@ loop317:
 	DECQ         R9
 	JNZ          loop316
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop315
+	CMPQ         BX, R8
+	JB           loop315
 	ADDQ         $0x000003c0, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000001, DX

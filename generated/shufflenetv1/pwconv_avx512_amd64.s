@@ -20,10 +20,10 @@ tile1:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 6 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 6 pixel(s).
 loop3:
 	// 1 block(s) of 8 vector(s).
 	VMOVUPS (BX), Z0
@@ -617,8 +617,8 @@ loop5:
 	VMOVUPS          Z5, K2, 4320(DI)
 	ADDQ             $0x00000020, DI
 	ADDQ             $0x00000050, SI
-	DECQ             R8
-	JNZ              loop3
+	CMPQ             BX, R8
+	JB               loop3
 	ADDQ             $0x000005a0, CX
 	ADDQ             $0x00001440, AX
 	SUBQ             $0x00000006, DX
@@ -631,10 +631,10 @@ tail2:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 4 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 4 pixel(s).
 loop7:
 	// 1 block(s) of 8 vector(s).
 	VMOVUPS (BX), Z0
@@ -1064,8 +1064,8 @@ loop9:
 	VMOVUPS          Z3, K2, 2592(DI)
 	ADDQ             $0x00000020, DI
 	ADDQ             $0x00000050, SI
-	DECQ             R8
-	JNZ              loop7
+	CMPQ             BX, R8
+	JB               loop7
 	ADDQ             $0x000003c0, CX
 	ADDQ             $0x00000d80, AX
 	SUBQ             $0x00000004, DX
@@ -1077,10 +1077,10 @@ skip6:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 2 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 2 pixel(s).
 loop11:
 	// 1 block(s) of 8 vector(s).
 	VMOVUPS (BX), Z0
@@ -1346,8 +1346,8 @@ loop13:
 	VMOVUPS          Z1, K2, 864(DI)
 	ADDQ             $0x00000020, DI
 	ADDQ             $0x00000050, SI
-	DECQ             R8
-	JNZ              loop11
+	CMPQ             BX, R8
+	JB               loop11
 	ADDQ             $0x000001e0, CX
 	ADDQ             $0x000006c0, AX
 	SUBQ             $0x00000002, DX
@@ -1359,10 +1359,10 @@ skip10:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 1 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 1 pixel(s).
 loop15:
 	// 1 block(s) of 8 vector(s).
 	VMOVUPS (BX), Z0
@@ -1546,8 +1546,8 @@ loop17:
 	VMOVUPS          Z0, K2, (DI)
 	ADDQ             $0x00000020, DI
 	ADDQ             $0x00000050, SI
-	DECQ             R8
-	JNZ              loop15
+	CMPQ             BX, R8
+	JB               loop15
 	ADDQ             $0x000000f0, CX
 	ADDQ             $0x00000360, AX
 	SUBQ             $0x00000001, DX
@@ -1572,10 +1572,10 @@ tile18:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 14 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 14 pixel(s).
 loop20:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -1808,8 +1808,8 @@ loop22:
 	DECQ             R9
 	JNZ              loop21
 	ADDQ             $0x00000050, SI
-	DECQ             R8
-	JNZ              loop20
+	CMPQ             BX, R8
+	JB               loop20
 	ADDQ             $0x00000d20, CX
 	ADDQ             $0x00003480, AX
 	SUBQ             $0x0000000e, DX
@@ -1822,10 +1822,10 @@ tail19:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 8 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 8 pixel(s).
 loop24:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -1974,8 +1974,8 @@ loop26:
 	DECQ             R9
 	JNZ              loop25
 	ADDQ             $0x00000050, SI
-	DECQ             R8
-	JNZ              loop24
+	CMPQ             BX, R8
+	JB               loop24
 	ADDQ             $0x00000780, CX
 	ADDQ             $0x00001e00, AX
 	SUBQ             $0x00000008, DX
@@ -1987,10 +1987,10 @@ skip23:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 4 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 4 pixel(s).
 loop28:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -2083,8 +2083,8 @@ loop30:
 	DECQ             R9
 	JNZ              loop29
 	ADDQ             $0x00000050, SI
-	DECQ             R8
-	JNZ              loop28
+	CMPQ             BX, R8
+	JB               loop28
 	ADDQ             $0x000003c0, CX
 	ADDQ             $0x00000f00, AX
 	SUBQ             $0x00000004, DX
@@ -2096,10 +2096,10 @@ skip27:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 2 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 2 pixel(s).
 loop32:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -2164,8 +2164,8 @@ loop34:
 	DECQ             R9
 	JNZ              loop33
 	ADDQ             $0x00000050, SI
-	DECQ             R8
-	JNZ              loop32
+	CMPQ             BX, R8
+	JB               loop32
 	ADDQ             $0x000001e0, CX
 	ADDQ             $0x00000780, AX
 	SUBQ             $0x00000002, DX
@@ -2177,10 +2177,10 @@ skip31:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 1 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 1 pixel(s).
 loop36:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -2231,8 +2231,8 @@ loop38:
 	DECQ             R9
 	JNZ              loop37
 	ADDQ             $0x00000050, SI
-	DECQ             R8
-	JNZ              loop36
+	CMPQ             BX, R8
+	JB               loop36
 	ADDQ             $0x000000f0, CX
 	ADDQ             $0x000003c0, AX
 	SUBQ             $0x00000001, DX
@@ -2257,10 +2257,10 @@ tile39:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 14 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 14 pixel(s).
 loop41:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -2429,8 +2429,8 @@ loop43:
 	DECQ             R9
 	JNZ              loop42
 	ADDQ             $0x000000a0, SI
-	DECQ             R8
-	JNZ              loop41
+	CMPQ             BX, R8
+	JB               loop41
 	ADDQ             $0x00001a40, CX
 	ADDQ             $0x00003480, AX
 	SUBQ             $0x0000000e, DX
@@ -2443,10 +2443,10 @@ tail40:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 8 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 8 pixel(s).
 loop45:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -2555,8 +2555,8 @@ loop47:
 	DECQ             R9
 	JNZ              loop46
 	ADDQ             $0x000000a0, SI
-	DECQ             R8
-	JNZ              loop45
+	CMPQ             BX, R8
+	JB               loop45
 	ADDQ             $0x00000f00, CX
 	ADDQ             $0x00001e00, AX
 	SUBQ             $0x00000008, DX
@@ -2568,10 +2568,10 @@ skip44:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 4 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 4 pixel(s).
 loop49:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -2640,8 +2640,8 @@ loop51:
 	DECQ             R9
 	JNZ              loop50
 	ADDQ             $0x000000a0, SI
-	DECQ             R8
-	JNZ              loop49
+	CMPQ             BX, R8
+	JB               loop49
 	ADDQ             $0x00000780, CX
 	ADDQ             $0x00000f00, AX
 	SUBQ             $0x00000004, DX
@@ -2653,10 +2653,10 @@ skip48:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 2 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 2 pixel(s).
 loop53:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -2705,8 +2705,8 @@ loop55:
 	DECQ             R9
 	JNZ              loop54
 	ADDQ             $0x000000a0, SI
-	DECQ             R8
-	JNZ              loop53
+	CMPQ             BX, R8
+	JB               loop53
 	ADDQ             $0x000003c0, CX
 	ADDQ             $0x00000780, AX
 	SUBQ             $0x00000002, DX
@@ -2718,10 +2718,10 @@ skip52:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 1 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 1 pixel(s).
 loop57:
 	// 5 block(s) of 2 vector(s).
 	MOVQ $0x00000005, R9
@@ -2760,8 +2760,8 @@ loop59:
 	DECQ             R9
 	JNZ              loop58
 	ADDQ             $0x000000a0, SI
-	DECQ             R8
-	JNZ              loop57
+	CMPQ             BX, R8
+	JB               loop57
 	ADDQ             $0x000001e0, CX
 	ADDQ             $0x000003c0, AX
 	SUBQ             $0x00000001, DX
@@ -2786,10 +2786,10 @@ tile60:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 14 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 14 pixel(s).
 loop62:
 	// 5 block(s) of 4 vector(s).
 	MOVQ $0x00000005, R9
@@ -3218,8 +3218,8 @@ loop64:
 	DECQ         R9
 	JNZ          loop63
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop62
+	CMPQ         BX, R8
+	JB           loop62
 	ADDQ         $0x00001a40, CX
 	ADDQ         $0x00006900, AX
 	SUBQ         $0x0000000e, DX
@@ -3232,10 +3232,10 @@ tail61:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 8 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 8 pixel(s).
 loop66:
 	// 5 block(s) of 4 vector(s).
 	MOVQ $0x00000005, R9
@@ -3496,8 +3496,8 @@ loop68:
 	DECQ         R9
 	JNZ          loop67
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop66
+	CMPQ         BX, R8
+	JB           loop66
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00003c00, AX
 	SUBQ         $0x00000008, DX
@@ -3509,10 +3509,10 @@ skip65:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 4 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 4 pixel(s).
 loop70:
 	// 5 block(s) of 4 vector(s).
 	MOVQ $0x00000005, R9
@@ -3661,8 +3661,8 @@ loop72:
 	DECQ         R9
 	JNZ          loop71
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop70
+	CMPQ         BX, R8
+	JB           loop70
 	ADDQ         $0x00000780, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x00000004, DX
@@ -3674,10 +3674,10 @@ skip69:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 2 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 2 pixel(s).
 loop74:
 	// 5 block(s) of 4 vector(s).
 	MOVQ $0x00000005, R9
@@ -3770,8 +3770,8 @@ loop76:
 	DECQ         R9
 	JNZ          loop75
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop74
+	CMPQ         BX, R8
+	JB           loop74
 	ADDQ         $0x000003c0, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000002, DX
@@ -3783,10 +3783,10 @@ skip73:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 1 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 1 pixel(s).
 loop78:
 	// 5 block(s) of 4 vector(s).
 	MOVQ $0x00000005, R9
@@ -3851,8 +3851,8 @@ loop80:
 	DECQ         R9
 	JNZ          loop79
 	ADDQ         $0x000000a0, SI
-	DECQ         R8
-	JNZ          loop78
+	CMPQ         BX, R8
+	JB           loop78
 	ADDQ         $0x000001e0, CX
 	ADDQ         $0x00000780, AX
 	SUBQ         $0x00000001, DX
@@ -3877,10 +3877,10 @@ tile81:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 7 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 7 pixel(s).
 loop83:
 	// 5 block(s) of 4 vector(s).
 	MOVQ $0x00000005, R9
@@ -4113,8 +4113,8 @@ loop85:
 	DECQ         R9
 	JNZ          loop84
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop83
+	CMPQ         BX, R8
+	JB           loop83
 	ADDQ         $0x00001a40, CX
 	ADDQ         $0x00003480, AX
 	SUBQ         $0x00000007, DX
@@ -4127,10 +4127,10 @@ tail82:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 4 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 4 pixel(s).
 loop87:
 	// 5 block(s) of 4 vector(s).
 	MOVQ $0x00000005, R9
@@ -4279,8 +4279,8 @@ loop89:
 	DECQ         R9
 	JNZ          loop88
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop87
+	CMPQ         BX, R8
+	JB           loop87
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x00000004, DX
@@ -4292,10 +4292,10 @@ skip86:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 2 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 2 pixel(s).
 loop91:
 	// 5 block(s) of 4 vector(s).
 	MOVQ $0x00000005, R9
@@ -4388,8 +4388,8 @@ loop93:
 	DECQ         R9
 	JNZ          loop92
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop91
+	CMPQ         BX, R8
+	JB           loop91
 	ADDQ         $0x00000780, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000002, DX
@@ -4401,10 +4401,10 @@ skip90:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 1 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 1 pixel(s).
 loop95:
 	// 5 block(s) of 4 vector(s).
 	MOVQ $0x00000005, R9
@@ -4469,8 +4469,8 @@ loop97:
 	DECQ         R9
 	JNZ          loop96
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop95
+	CMPQ         BX, R8
+	JB           loop95
 	ADDQ         $0x000003c0, CX
 	ADDQ         $0x00000780, AX
 	SUBQ         $0x00000001, DX
@@ -4495,10 +4495,10 @@ tile98:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 5 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 5 pixel(s).
 loop100:
 	// 5 block(s) of 8 vector(s).
 	MOVQ $0x00000005, R9
@@ -4791,8 +4791,8 @@ loop102:
 	DECQ         R9
 	JNZ          loop101
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop100
+	CMPQ         BX, R8
+	JB           loop100
 	ADDQ         $0x000012c0, CX
 	ADDQ         $0x00004b00, AX
 	SUBQ         $0x00000005, DX
@@ -4805,10 +4805,10 @@ tail99:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 4 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 4 pixel(s).
 loop104:
 	// 5 block(s) of 8 vector(s).
 	MOVQ $0x00000005, R9
@@ -5053,8 +5053,8 @@ loop106:
 	DECQ         R9
 	JNZ          loop105
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop104
+	CMPQ         BX, R8
+	JB           loop104
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00003c00, AX
 	SUBQ         $0x00000004, DX
@@ -5066,10 +5066,10 @@ skip103:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 2 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 2 pixel(s).
 loop108:
 	// 5 block(s) of 8 vector(s).
 	MOVQ $0x00000005, R9
@@ -5218,8 +5218,8 @@ loop110:
 	DECQ         R9
 	JNZ          loop109
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop108
+	CMPQ         BX, R8
+	JB           loop108
 	ADDQ         $0x00000780, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x00000002, DX
@@ -5231,10 +5231,10 @@ skip107:
 	MOVQ w_base+48(FP), BX
 	MOVQ CX, SI
 	MOVQ AX, DI
+	MOVQ w_len+56(FP), R8
+	LEAQ (BX)(R8*4), R8
 
-	// 3 group(s), 1 pixel(s).
-	MOVQ $0x00000003, R8
-
+	// The group(s) w holds (at most 3), 1 pixel(s).
 loop112:
 	// 5 block(s) of 8 vector(s).
 	MOVQ $0x00000005, R9
@@ -5335,8 +5335,8 @@ loop114:
 	DECQ         R9
 	JNZ          loop113
 	ADDQ         $0x00000140, SI
-	DECQ         R8
-	JNZ          loop112
+	CMPQ         BX, R8
+	JB           loop112
 	ADDQ         $0x000003c0, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000001, DX

@@ -53,19 +53,36 @@ type geometry struct {
 	// channels are shuffled across groups).
 	nchw, wholeGroups bool
 
-	// ranged: a depthwise layer (no multiplier, no shuffle) whose kernels
-	// run exactly the channel blocks they are given weights for, when the
-	// blocks divide the channels (see rangeBlock).
+	// ranged: a grouped layer, or a depthwise one with no multiplier,
+	// neither shuffled, whose kernels run exactly the units they are given
+	// weights for (see rangeUnit).
 	ranged bool
 }
 
-// rangeBlock is the number of channels in one of the kernel's blocks when
-// the kernel may be run on a range of whole blocks, else 0.
-func (g *geometry) rangeBlock() int {
-	if n := lanes * g.blockVecs; g.ranged && g.cout%n == 0 {
-		return n
+// unit is the smallest channel range a ranged layer's kernels run: a
+// group, or a depthwise channel block. out and in are its output and input
+// channels, w its packed weight floats.
+type unit struct{ out, in, w int }
+
+// rangeUnit returns the layer's unit, or a zero one when its kernels
+// cannot run ranges (a depthwise layer's blocks must divide its channels).
+func (g *geometry) rangeUnit() unit {
+	if !g.ranged {
+		return unit{}
 	}
-	return 0
+	taps := g.kh * g.kw
+	if g.packGroups > 1 {
+		u := unit{out: g.packCout, in: g.packCin}
+		for _, nv := range g.blocks() {
+			u.w += nv * lanes * (1 + g.packCin*taps)
+		}
+		return u
+	}
+	n := lanes * g.blockVecs
+	if g.cout%n != 0 {
+		return unit{}
+	}
+	return unit{out: n, in: n, w: n * (1 + taps)}
 }
 
 func (g *geometry) spanH() int { return (g.kh-1)*g.dh + 1 }
@@ -401,8 +418,9 @@ type rowWalk struct {
 	bandAll       bool // see walk
 	strip         int  // output rows per zero-padded copy; 0: no copy (see walk)
 
-	// chunk > 0: the kernel runs chunk channels per call, every row of a
-	// band of band output rows for one chunk before the next (see walk).
+	// chunk > 0: the kernel runs chunk units per call, every row of a
+	// band of band output rows for one range before the next (see walk).
+	unit        unit
 	chunk, band int
 }
 
@@ -448,44 +466,58 @@ func (g *geometry) walk(k rowKernel, w, dst, src []float32, h, wd, oh, ow int) *
 		}
 	}
 
-	// A depthwise row reads kh input rows of every channel, and the next
-	// output row rereads kh-sh of them; whole, they overflow L1 (three
-	// 56-pixel rows of 144 channels are 97 KiB), so each output row
-	// fetched all kh from L2 again. Run a range of channels whose tap rows
-	// fit in rangeBytes through a band of output rows instead: each input
-	// row then comes from L2 once per band.
-	if bc := g.rangeBlock(); bc > 0 && !r.bandAll {
-		rowBytes := 4 * ((ow-1)*g.sw + spanW)
-		chunk := max(rangeBytes/(g.kh*rowBytes)/bc*bc, bc)
-		if chunk < g.cout {
-			r.chunk = chunk
+	// Run a range of units (depthwise blocks, or groups) through a band of
+	// output rows at a time, when the whole row would not stay in cache:
+	//   - A depthwise row reads kh input rows of every channel, and the
+	//     next output row rereads kh-sh of them; whole, they overflow L1
+	//     (three 56-pixel rows of 144 channels are 97 KiB), so each output
+	//     row fetched all kh from L2 again. A range's tap rows fit in
+	//     rangeBytes: each input row comes from L2 once per band.
+	//   - A grouped row streams every group's weights; when they overflow
+	//     rangeWeightBytes (AlexNet's 1.2 MiB), each pixel tile fetched
+	//     them from L3. A range's weights stay in L2. (Grouped layers with
+	//     smaller weights gain nothing from ranges: measured.)
+	if u := g.rangeUnit(); u.out > 0 && (r.strip > 0 || !r.bandAll) {
+		units := 0
+		switch {
+		case g.packGroups == 1:
+			units = max(rangeBytes/(4*g.kh*((ow-1)*g.sw+spanW)*u.in), 1)
+		case 4*u.w*g.packGroups > rangeWeightBytes:
+			units = max(rangeWeightBytes/(4*u.w), 1)
+		}
+		if units > 0 && units*u.out < g.cout {
+			r.unit, r.chunk = u, units
 			r.band = max(1, int((bandFloats/rowFloats-float64(spanH))/float64(g.sh)+1))
 		}
 	}
 	return r
 }
 
-// rangeBytes bounds the tap rows of one channel range (walk), and
-// bandFloats the input rows of one band: L1- and L2-sized with room to
-// spare (measured on a 48 KiB L1: 16 KiB ranges ran a 3×3 depthwise layer
-// 7% slower than 24 KiB ones, 40 KiB 20% slower). Variables so that tests
-// can reach the other paths.
+// rangeBytes bounds the tap rows of one depthwise range (walk),
+// rangeWeightBytes the weights of one grouped range, and bandFloats the
+// input rows of one band: L1- and L2-sized with room to spare (measured on
+// a 48 KiB L1: 16 KiB ranges ran a 3×3 depthwise layer 7% slower than
+// 24 KiB ones, 40 KiB 20% slower). Variables so that tests can reach the
+// other paths.
 var (
-	rangeBytes = 24 << 10
-	bandFloats = float64(1 << 16)
+	rangeBytes       = 24 << 10
+	rangeWeightBytes = 512 << 10
+	bandFloats       = float64(1 << 16)
 )
 
 // walkSettings are the variables that choose the walk's paths; tests save
 // them, force a path, and restore them.
 type walkSettings struct {
-	padWholeMax, bandFloats float64
-	rangeBytes              int
+	padWholeMax, bandFloats      float64
+	rangeBytes, rangeWeightBytes int
 }
 
-func saveWalk() walkSettings { return walkSettings{padWholeMax, bandFloats, rangeBytes} }
+func saveWalk() walkSettings {
+	return walkSettings{padWholeMax, bandFloats, rangeBytes, rangeWeightBytes}
+}
 
 func (s walkSettings) restore() {
-	padWholeMax, bandFloats, rangeBytes = s.padWholeMax, s.bandFloats, s.rangeBytes
+	padWholeMax, bandFloats, rangeBytes, rangeWeightBytes = s.padWholeMax, s.bandFloats, s.rangeBytes, s.rangeWeightBytes
 }
 
 // rows computes output rows from … to-1, counted over all images, into
@@ -579,26 +611,26 @@ func (r *rowWalk) paddedRows(img, oy0, oy1 int, buf *[]float32, sink *rowSink) {
 	for a := oy0; a < oy1; a += step {
 		b := min(a+step, oy1)
 		sink.start(a)
-		r.eachRange(func(c0 int, w []float32) {
+		r.eachRange(func(co, ci int, w []float32) {
 			for oy := a; oy < b; oy++ {
-				r.k(r.out(img, oy, sink)[c0:], padded[(oy*g.sh-y0)*pw*cin+c0:], w, r.ow, g.dh*pw*cin)
+				r.k(r.out(img, oy, sink)[co:], padded[(oy*g.sh-y0)*pw*cin+ci:], w, r.ow, g.dh*pw*cin)
 			}
 		})
 		r.finish(img, a, b, sink)
 	}
 }
 
-// eachRange calls run for each range of r.chunk channels (all of them when
-// chunk is 0) with its first channel and its packed weights (a depthwise
-// block of n channels packs n biases and n weights per tap).
-func (r *rowWalk) eachRange(run func(c0 int, w []float32)) {
+// eachRange calls run for each range of r.chunk units (all of the layer
+// when chunk is 0) with the range's first output and input channels and
+// its packed weights.
+func (r *rowWalk) eachRange(run func(co, ci int, w []float32)) {
 	if r.chunk == 0 {
-		run(0, r.w)
+		run(0, 0, r.w)
 		return
 	}
-	per := 1 + r.g.kh*r.g.kw
-	for c0 := 0; c0 < r.g.cout; c0 += r.chunk {
-		run(c0, r.w[c0*per:min(c0+r.chunk, r.g.cout)*per])
+	u, units := r.unit, r.g.cout/r.unit.out
+	for i := 0; i < units; i += r.chunk {
+		run(i*u.out, i*u.in, r.w[i*u.w:min(i+r.chunk, units)*u.w])
 	}
 }
 
@@ -617,9 +649,9 @@ func (r *rowWalk) bandRows(img, oy0, oy1 int, buf *[]float32, sink *rowSink) {
 	}
 	sink.start(oy0)
 	if r.oxHi > r.oxLo {
-		r.eachRange(func(c0 int, w []float32) {
+		r.eachRange(func(co, ci int, w []float32) {
 			for oy := lo; oy < hi; oy++ {
-				r.interior(in, oy, r.out(img, oy, sink), c0, w)
+				r.interior(in, oy, r.out(img, oy, sink), co, ci, w)
 			}
 		})
 	}
@@ -652,18 +684,19 @@ func (r *rowWalk) row(img, oy int, buf *[]float32, out []float32) {
 		return
 	}
 	if r.oxHi > r.oxLo {
-		r.interior(in, oy, out, 0, r.w)
+		r.interior(in, oy, out, 0, 0, r.w)
 	}
 	r.borderPixels(in, oy, buf, out)
 }
 
 // interior runs the kernel on the pixels of output row oy (no top or
 // bottom padding) whose taps all lie inside the input row, for the
-// channels from c0 that w holds the weights of.
-func (r *rowWalk) interior(in []float32, oy int, out []float32, c0 int, w []float32) {
+// output channels from co (input channels from ci) that w holds the
+// weights of.
+func (r *rowWalk) interior(in []float32, oy int, out []float32, co, ci int, w []float32) {
 	g, cin := r.g, r.g.cin
 	row := in[(oy*g.sh-r.pt)*r.wd*cin:]
-	r.k(out[r.oxLo*g.cout+c0:], row[(r.oxLo*g.sw-r.pl)*cin+c0:], w, r.oxHi-r.oxLo, g.dh*r.wd*cin)
+	r.k(out[r.oxLo*g.cout+co:], row[(r.oxLo*g.sw-r.pl)*cin+ci:], w, r.oxHi-r.oxLo, g.dh*r.wd*cin)
 }
 
 // borderPixels computes the pixels of output row oy (no top or bottom

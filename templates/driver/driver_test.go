@@ -20,10 +20,13 @@ func genericKernel(g *geometry) rowKernel {
 		for p := 0; p < count; p++ {
 			wp := 0
 			for grp := 0; grp < g.packGroups; grp++ {
+				if g.ranged && wp == len(w) {
+					break // a range of groups (see rangeUnit) ends here
+				}
 				o0 := 0
 				for _, nv := range g.blocks() {
 					if g.ranged && wp == len(w) {
-						break // a channel range (see rangeBlock) ends here
+						break // a range of depthwise blocks ends here
 					}
 					n := nv * lanes
 					for l := 0; l < n && o0+l < g.packCout; l++ {
@@ -98,10 +101,10 @@ func layer(cin, cout, groups, k, stride, dil, pad int, same bool) *geometry {
 		dh: dil, dw: dil, pt: pad, pl: pad + 1, pb: pad, pr: pad, same: same, bias: true, blockVecs: 2}
 	if groups == cin && cout == cin && groups > 1 {
 		g.packGroups, g.packCin, g.packCout = 1, 1, cout
-		g.ranged = true
 	} else {
 		g.packGroups, g.packCin, g.packCout = groups, cin/groups, cout/groups
 	}
+	g.ranged = groups > 1 // as the generator marks them (see rangeUnit)
 	return g
 }
 
@@ -120,11 +123,11 @@ func TestForwardMatchesNaive(t *testing.T) {
 		padWholeMax = 1500 // 4–6 padded rows of the wider test shapes
 		testForwardMatchesNaive(t)
 	})
-	// Depthwise layers whose blocks divide the channels, one block per
-	// range: through the copies, then the row walk in bands of 3 rows.
+	// Grouped layers, and depthwise ones whose blocks divide the channels,
+	// one unit per range: through the copies, then the row walk in bands.
 	t.Run("channel ranges", func(t *testing.T) {
 		defer saveWalk().restore()
-		rangeBytes = 1
+		rangeBytes, rangeWeightBytes = 1, 1
 		testForwardMatchesNaive(t)
 		padWholeMax, bandFloats = 0, 600
 		testForwardMatchesNaive(t)
@@ -140,10 +143,25 @@ func TestWalkRanges(t *testing.T) {
 	oh, ow, err := g.check(make([]float32, 1<<20), make([]float32, 1<<20), 1, 56, 56)
 	require.NoError(t, err)
 	r := g.walk(genericKernel(g), nil, nil, nil, 56, 56, oh, ow)
-	// 3 rows of 58 pixels are 696 bytes per channel: 24 KiB holds 35, in
-	// blocks of 16: 32. 65536 floats hold 7 input rows of 58·144: 5 output rows.
-	assert.Equal(t, 32, r.chunk)
+	// A block of 16 channels reads 3 rows of 58 pixels (11136 bytes) and
+	// 160 weights (640): 24 KiB holds 2 blocks. 65536 floats hold 7 input
+	// rows of 58·144: 5 output rows.
+	assert.Equal(t, unit{out: 16, in: 16, w: 160}, r.unit)
+	assert.Equal(t, 2, r.chunk)
 	assert.Equal(t, 5, r.band)
+	// ResNeXt's 14×14 stage: 32 groups of 16·(1+16·12) weights, 386 KiB,
+	// run whole; AlexNet's second layer, 2 groups of 128·(1+48·30), 2.2 MiB,
+	// one group per range.
+	g = layer(512, 512, 32, 3, 1, 1, 1, false)
+	oh, ow, err = g.check(make([]float32, 1<<20), make([]float32, 1<<20), 1, 14, 14)
+	require.NoError(t, err)
+	assert.Zero(t, g.walk(genericKernel(g), nil, nil, nil, 14, 14, oh, ow).chunk)
+	g = layer(96, 256, 2, 5, 1, 1, 2, false)
+	oh, ow, err = g.check(make([]float32, 1<<20), make([]float32, 1<<20), 1, 27, 27)
+	require.NoError(t, err)
+	r = g.walk(genericKernel(g), nil, nil, nil, 27, 27, oh, ow)
+	assert.Equal(t, unit{out: 128, in: 48, w: 128 * (1 + 48*30)}, r.unit)
+	assert.Equal(t, 1, r.chunk)
 	g = layer(16, 16, 16, 3, 1, 1, 1, false)
 	oh, ow, err = g.check(make([]float32, 1<<20), make([]float32, 1<<20), 1, 56, 56)
 	require.NoError(t, err)
