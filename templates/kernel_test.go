@@ -126,3 +126,28 @@ func TestFitTile(t *testing.T) {
 		}
 	}
 }
+
+// TestPairTiles: 1×1 layers with 3, 5 or 7 output vectors run their
+// AVX-512 tiles in pixel pairs, an even tile within the 32 registers,
+// with or without a fitted width; other layers do not.
+func TestPairTiles(t *testing.T) {
+	inf := float32(math.Inf(1))
+	for _, cout := range []int{24, 40, 56} {
+		for _, width := range []int{0, 7, 14, 56} {
+			k := Kernel{Name: "pw", Family: Pointwise, Cin: 32, Cout: cout, Groups: 1, KH: 1, KW: 1, StrideW: 1, DilW: 1,
+				ActMin: -inf, ActMax: inf, BlockVec: 3, PixTile: 8, CinChunk: 4, Width: width}.AVX512()
+			require.True(t, k.pairTiles(), "cout %d", cout)
+			assert.Equal(t, 0, k.PixTile%2, "cout %d width %d", cout, width)
+			assert.LessOrEqual(t, k.avx512Registers(), 32)
+			_, err := AVX512File("p", []Kernel{k})
+			require.NoError(t, err, "cout %d width %d", cout, width)
+		}
+	}
+	for _, k := range []Kernel{
+		{Name: "even", Family: Pointwise, Cin: 32, Cout: 32, Groups: 1, KH: 1, KW: 1, StrideW: 1, DilW: 1, BlockVec: 4, PixTile: 4, CinChunk: 4},
+		{Name: "grouped", Family: Pointwise, Cin: 48, Cout: 48, Groups: 2, KH: 1, KW: 1, StrideW: 1, DilW: 1, BlockVec: 3, PixTile: 4, CinChunk: 4},
+		{Name: "k3", Family: Grouped, Cin: 16, Cout: 24, Groups: 1, KH: 3, KW: 3, StrideW: 1, DilW: 1, BlockVec: 3, PixTile: 4, CinChunk: 4},
+	} {
+		assert.False(t, k.AVX512().pairTiles(), k.Name)
+	}
+}

@@ -245,9 +245,10 @@ func forwardFused(name string, dw *geometry, dwk rowKernel, dww []float32, pw *g
 		defer scratch.Put(buf)
 		rowBuf := scratch.Get().(*[]float32)
 		defer scratch.Put(rowBuf)
-		sink := &rowSink{buf: grow(rowBuf, r.sinkRows()*ow*dw.cout), done: func(img, oy int, mid []float32) {
-			out := dst[(img*oh+oy)*ow*pw.cout : (img*oh+oy+1)*ow*pw.cout]
-			pwk(out, mid, pww, ow, 0) // 1×1: no second tap row
+		sink := &rowSink{buf: grow(rowBuf, r.sinkRows()*ow*dw.cout), done: func(img, oy0, oy1 int, mid []float32) {
+			// A 1×1 layer's pixels follow each other across rows: one call.
+			out := dst[(img*oh+oy0)*ow*pw.cout : (img*oh+oy1)*ow*pw.cout]
+			pwk(out, mid, pww, (oy1-oy0)*ow, 0) // 1×1: no second tap row
 		}}
 		r.rows(from, to, buf, sink)
 	})
@@ -548,7 +549,7 @@ func (r *rowWalk) rows(from, to int, buf *[]float32, sink *rowSink) {
 type rowSink struct {
 	buf   []float32
 	first int
-	done  func(img, oy int, row []float32)
+	done  func(img, oy0, oy1 int, rows []float32) // rows oy0 … oy1-1, one after the other
 }
 
 // start makes the sink's buffer hold rows from oy on; a nil sink ignores it.
@@ -583,9 +584,8 @@ func (r *rowWalk) finish(img, oy0, oy1 int, sink *rowSink) {
 	if sink == nil {
 		return
 	}
-	for oy := oy0; oy < oy1; oy++ {
-		sink.done(img, oy, r.out(img, oy, sink))
-	}
+	n := r.ow * r.g.cout
+	sink.done(img, oy0, oy1, sink.buf[(oy0-sink.first)*n:(oy1-sink.first)*n])
 }
 
 // paddedRows copies the zero-padded input rows that output rows oy0 …
