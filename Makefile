@@ -107,13 +107,32 @@ bench: bench-deps
 	cd bench && $(GO) run ./cmd/table -spec spec.json -peak $(PEAK) -parallel results/raw.txt >results/latest.md && cat results/latest.md
 	@test ! -s bench/results/failed || { echo "bench: go test failed (see bench/results/raw.txt)"; exit 1; }
 
+# The capabilities set bench/capabilities.json (generated into
+# bench/capabilities, no cgo): MobileNet v2's fused blocks against their two
+# layers, NCHW against NHWC, a shuffled layer against the same unshuffled, the
+# depthwise channel multiplier against plain depthwise, and 2 threads against
+# one, as ratio tables on stdout and in bench/results/capabilities.md. Per
+# pass: the kernels and blocks on one thread, the NCHW and multiplier rows'
+# Go paths and naive loop, then ForwardParallel on 2 threads.
+.PHONY: bench-capabilities
+bench-capabilities:
+	cd bench && $(GO) generate .
+	mkdir -p bench/results
+	cd bench && : >results/capabilities.txt && : >results/failed && for i in $$(seq $(BENCH_COUNT)); do \
+	  { $(BENCH_ENV) $(GO) test -run '^$$' -bench '/^(avx2|avx512|fused|unfused)$$' -benchtime 1s ./capabilities || echo "pass $$i" >>results/failed; } 2>&1 | tee -a results/capabilities.txt; \
+	  { $(BENCH_ENV) $(GO) test -run '^$$' -bench '_nchw$$|Dwm/^(purego|naive)$$' -benchtime 1s ./capabilities || echo "pass $$i (Go paths)" >>results/failed; } 2>&1 | tee -a results/capabilities.txt; \
+	  { GOMAXPROCS=2 $(GO) test -run '^$$' -bench '/_parallel$$' -benchtime 1s ./capabilities || echo "pass $$i (2 threads)" >>results/failed; } 2>&1 | tee -a results/capabilities.txt; \
+	done
+	cd bench && $(GO) run ./cmd/captable -spec capabilities.json results/capabilities.txt >results/capabilities.md && cat results/capabilities.md
+	@test ! -s bench/results/failed || { echo "bench-capabilities: go test failed (see bench/results/capabilities.txt)"; exit 1; }
+
 # CI: vet, the peers' reference checks and the table tool's tests, then every
 # benchmark once, the AVX2-limited oneDNN's reference checks and benchmarks
 # once in their own process, and the table.
 bench-smoke: bench-deps
 	mkdir -p bench/results
 	cd bench && $(GO) vet ./...
-	cd bench && $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -count=1 ./peers ./cmd/table
+	cd bench && $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -count=1 ./peers ./cmd/table ./cmd/captable
 	cd bench && $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -p 1 -run '^$$' -bench . -benchtime 1x ./kernels ./peers >results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
 	cd bench && $(BENCH_ENV) $(BENCH_ISA_AVX2) $(GO) test -count=1 -run '^TestOneDNNAVX2$$' -bench '^BenchmarkOneDNNAVX2$$' -benchtime 1x ./peers >>results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
 	cd bench && $(GO) run ./cmd/table -spec spec.json -peak $(PEAK) results/smoke.txt
