@@ -50,6 +50,13 @@ func (k Kernel) AVX512() Kernel {
 	}
 	z := (vecs + 1) / 2
 	k.BlockVec = vecs
+	if k.Family == Grouped && z <= 2 {
+		// A narrow block does few FMAs per input channel: unroll twice
+		// the AVX2 chunk (measured: ResNeXt's 3×3 at 14×14, 16 channels
+		// per group, 185 → 205 GFLOP/s; 32 per group +4%; chunks of 1–2
+		// ran at half speed).
+		k.CinChunk = min(k.PackCin(), max(1, 72/k.Taps()))
+	}
 	k.PixTile = min(12, (31-z)/z) // accumulators + weights + the broadcast input
 	if k.Width > 0 {
 		k.PixTile = FitTile(min(16, (31-z)/z), k.Width, z)
