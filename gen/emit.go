@@ -85,7 +85,8 @@ func GenerateProgress(p *Plan, progress func(format string, args ...any)) (map[s
 			return nil, err
 		}
 		files[fam.String()+"_amd64.s"] = s
-		progress("assembled %d %s kernel(s) for AVX2 in %d ms: %s", len(ks), fam, time.Since(start).Milliseconds(), kernelNames(ks))
+		main, edges := splitEdges(ks)
+		progress("assembled %d %s kernel(s)%s for AVX2 in %d ms: %s", len(main), fam, edges, time.Since(start).Milliseconds(), kernelNames(main))
 	}
 	byFamily := map[templates.Family][]templates.Kernel{}
 	for _, k := range avx512Kernels(p) {
@@ -99,7 +100,8 @@ func GenerateProgress(p *Plan, progress func(format string, args ...any)) (map[s
 			return nil, err
 		}
 		files[fam.String()+"_avx512_amd64.s"] = s
-		progress("assembled %d %s kernel(s) for AVX-512 in %d ms", len(ks), fam, time.Since(start).Milliseconds())
+		main, edges := splitEdges(ks)
+		progress("assembled %d %s kernel(s)%s for AVX-512 in %d ms", len(main), fam, edges, time.Since(start).Milliseconds())
 	}
 	return files, nil
 }
@@ -111,9 +113,29 @@ func avx512Kernels(p *Plan) []templates.Kernel {
 	for _, k := range p.Kernels {
 		if k.HasAVX512() {
 			ks = append(ks, k.AVX512())
+			for _, e := range k.Edges() {
+				ks = append(ks, e.AVX512())
+			}
 		}
 	}
 	return ks
+}
+
+// splitEdges separates the edge variants (see templates.Kernel.Edges) from
+// the kernels, for progress lines: " and N edge variant(s)", or nothing.
+func splitEdges(ks []templates.Kernel) (main []templates.Kernel, edges string) {
+	n := 0
+	for _, k := range ks {
+		if k.EdgeHi != 0 {
+			n++
+			continue
+		}
+		main = append(main, k)
+	}
+	if n > 0 {
+		edges = fmt.Sprintf(" and %d edge variant(s)", n)
+	}
+	return main, edges
 }
 
 // kernelNames lists kernels with their tiles, for progress lines.
@@ -137,7 +159,7 @@ func sortedFamilies(m map[templates.Family][]templates.Kernel) []templates.Famil
 func kernelsByFamily(p *Plan) map[templates.Family][]templates.Kernel {
 	m := map[templates.Family][]templates.Kernel{}
 	for _, k := range p.Kernels {
-		m[k.Family] = append(m[k.Family], k)
+		m[k.Family] = append(append(m[k.Family], k), k.Edges()...)
 	}
 	return m
 }
@@ -253,6 +275,7 @@ func layersFile(p *Plan) *jen.File {
 		f.Func().Id("new"+t).Params(jen.List(jen.Id("weights"), jen.Id("bias")).Index().Float32(), jen.Id("impl").Id("kernelImpl")).
 			Params(jen.Op("*").Id(t), jen.Error()).Block(
 			jen.Id("g").Op(":=").Id(geom),
+			edgesCall(k),
 			packCall(l.NCHW),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 			jen.Return(jen.Op("&").Id(t).Values(jen.Dict{
@@ -348,6 +371,15 @@ func packCall(nchw bool) jen.Code {
 		Add(w).Id("g").Dot("pack").Call(jen.Id("weights"), jen.Id("bias"))
 }
 
+// edgesCall hands a depthwise layer's geometry its implementation's edge
+// kernels; other layers have none.
+func edgesCall(k templates.Kernel) jen.Code {
+	if len(k.Edges()) == 0 {
+		return jen.Null()
+	}
+	return jen.Id("g").Dot("edges").Op("=").Id("impl").Dot("edges")
+}
+
 // hasNCHW tells whether any layer of the plan is NCHW.
 func (p *Plan) hasNCHW() bool {
 	for _, l := range p.Layers {
@@ -400,7 +432,7 @@ func goKernelsFile(p *Plan) *jen.File {
 			id = id.Op("=").Iota()
 		}
 		ids = append(ids, id)
-		table = append(table, implValue("purego", k, k.GoName(), goPackTile(k)))
+		table = append(table, implValue("purego", k, k.GoName(), goPackTile(k), templates.Kernel.GoName))
 	}
 	f.Comment("Kernel identifiers: one per distinct shape.")
 	f.Const().Defs(append(ids, jen.Id("numKernels"))...)
@@ -410,6 +442,9 @@ func goKernelsFile(p *Plan) *jen.File {
 	}
 	if p.hasNCHW() {
 		fields = append(fields, jen.Id("plane").Id("planeKernel").Comment("NCHW kernels"))
+	}
+	if p.hasEdges() {
+		fields = append(fields, jen.Id("edges").Index().Id("rowKernel").Comment("depthwise edge kernels (see geometry.edges)"))
 	}
 	fields = append(fields, jen.Id("packTile").Int().Comment("how its packed weights are tiled"))
 	f.Comment("kernelImpl is one implementation of a kernel: its function and the tile its packed\nweights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per block).")
@@ -426,18 +461,40 @@ func goKernelsFile(p *Plan) *jen.File {
 	)
 	for _, k := range p.Kernels {
 		f.Add(templates.GoKernel(k))
+		for _, e := range k.Edges() {
+			f.Add(templates.GoKernel(e))
+		}
 	}
 	return f
 }
 
 // implValue is one kernelImpl literal; the function goes in fn (NHWC row
-// kernels) or plane (NCHW kernels).
-func implValue(name string, k templates.Kernel, fn string, tile int) jen.Code {
+// kernels) or plane (NCHW kernels), and the edge variants' functions,
+// named by fnName, in edges.
+func implValue(name string, k templates.Kernel, fn string, tile int, fnName func(templates.Kernel) string) jen.Code {
 	field := "fn"
 	if k.Family == templates.Planar {
 		field = "plane"
 	}
-	return jen.Values(jen.Dict{jen.Id("name"): jen.Lit(name), jen.Id(field): jen.Id(fn), jen.Id("packTile"): jen.Lit(tile)})
+	d := jen.Dict{jen.Id("name"): jen.Lit(name), jen.Id(field): jen.Id(fn), jen.Id("packTile"): jen.Lit(tile)}
+	if es := k.Edges(); len(es) > 0 {
+		var fns []jen.Code
+		for _, e := range es {
+			fns = append(fns, jen.Id(fnName(e)))
+		}
+		d[jen.Id("edges")] = jen.Index().Id("rowKernel").Values(fns...)
+	}
+	return jen.Values(d)
+}
+
+// hasEdges tells whether any kernel of the plan has edge variants.
+func (p *Plan) hasEdges() bool {
+	for _, k := range p.Kernels {
+		if len(k.Edges()) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // goPackTile and asmPackTile are the weight tiles of a kernel's Go and
@@ -466,14 +523,14 @@ func dispatchAMD64File(p *Plan) *jen.File {
 	f.Var().Id("hasAVX512").Op("=").Id("hasAVX2FMA").Op("&&").Qual(cpuPath, "X86").Dot("HasAVX512F")
 	var table []jen.Code
 	for _, k := range p.Kernels {
-		table = append(table, implValue("avx2", k, k.AVX2Name(), asmPackTile(k)))
+		table = append(table, implValue("avx2", k, k.AVX2Name(), asmPackTile(k), templates.Kernel.AVX2Name))
 	}
 	f.Comment("avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.")
 	f.Var().Id("avx2Kernels").Op("=").Index(jen.Id("numKernels")).Id("kernelImpl").Values(table...)
 	var table512 []jen.Code
 	for _, k := range p.Kernels {
 		if k.HasAVX512() {
-			table512 = append(table512, implValue("avx512", k, k.AVX512Name(), k.AVX512().BlockVec))
+			table512 = append(table512, implValue("avx512", k, k.AVX512Name(), k.AVX512().BlockVec, templates.Kernel.AVX512Name))
 		} else {
 			table512 = append(table512, jen.Values()) // no AVX-512 variant
 		}
@@ -506,8 +563,14 @@ func dispatchAMD64File(p *Plan) *jen.File {
 	}
 	for _, k := range p.Kernels {
 		names := []string{k.AVX2Name()}
+		for _, e := range k.Edges() {
+			names = append(names, e.AVX2Name())
+		}
 		if k.HasAVX512() {
 			names = append(names, k.AVX512Name())
+			for _, e := range k.Edges() {
+				names = append(names, e.AVX512Name())
+			}
 		}
 		for _, name := range names {
 			ints := []jen.Code{jen.Id("count"), jen.Id("rowStride")}

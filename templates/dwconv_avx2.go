@@ -52,24 +52,19 @@ func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, rowStride reg.G
 		if ky > 0 {
 			c.ADDQ(rowStride, t)
 		}
+		lo, hi := k.tapCols()
 		wk := make([]reg.VecVirtual, k.KW)
-		for kx := range wk {
+		for kx := lo; kx < hi; kx++ {
 			wk[kx] = c.YMM()
 			c.VMOVUPS(operand.Mem{Base: w, Disp: (1 + ky*k.KW + kx) * 32}, wk[kx])
 		}
-		last := (pixels-1)*k.StrideW + (k.KW-1)*k.DilW
-		for x := 0; x <= last; x++ {
-			var users [][2]int // (pixel, kx) pairs that read column x
-			for p := 0; p < pixels; p++ {
-				if off := x - p*k.StrideW; off >= 0 && off%k.DilW == 0 && off/k.DilW < k.KW {
-					users = append(users, [2]int{p, off / k.DilW})
-				}
-			}
+		for x := range tapColumns(k, pixels) {
+			users := columnUsers(k, pixels, x)
 			if len(users) == 0 {
 				continue
 			}
 			v := c.YMM()
-			in := operand.Mem{Base: t, Disp: x * col}
+			in := operand.Mem{Base: t, Disp: (x - lo*k.DilW) * col}
 			switch {
 			case mask != nil:
 				c.VMASKMOVPS(in, mask, v)
@@ -92,4 +87,21 @@ func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, rowStride reg.G
 	c.ADDQ(operand.U32((1+k.Taps())*32), w)
 	a.epilogue(k, acc, b, o)
 	c.ADDQ(operand.U32(32/k.Multiplier()), s)
+}
+
+// tapColumns is the number of input columns a tile of pixels reads, from
+// its first pixel's column 0 (for an edge variant, column EdgeLo·DilW is
+// where src points).
+func tapColumns(k Kernel, pixels int) int { return (pixels-1)*k.StrideW + (k.KW-1)*k.DilW + 1 }
+
+// columnUsers lists the (pixel, kx) pairs of a tile that read input
+// column x, among the tap columns the kernel computes.
+func columnUsers(k Kernel, pixels, x int) (users [][2]int) {
+	lo, hi := k.tapCols()
+	for p := 0; p < pixels; p++ {
+		if off := x - p*k.StrideW; off >= 0 && off%k.DilW == 0 && off/k.DilW >= lo && off/k.DilW < hi {
+			users = append(users, [2]int{p, off / k.DilW})
+		}
+	}
+	return users
 }

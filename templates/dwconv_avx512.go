@@ -52,24 +52,19 @@ func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride 
 		if ky > 0 {
 			c.ADDQ(rowStride, t)
 		}
+		lo, hi := k.tapCols()
 		wk := make([]reg.VecVirtual, k.KW)
-		for kx := range wk {
+		for kx := lo; kx < hi; kx++ {
 			wk[kx] = c.ZMM()
 			loadW(operand.Mem{Base: w, Disp: (1 + ky*k.KW + kx) * b.Vecs * 32}, wk[kx])
 		}
-		last := (pixels-1)*k.StrideW + (k.KW-1)*k.DilW
-		for x := 0; x <= last; x++ {
-			var users [][2]int
-			for p := 0; p < pixels; p++ {
-				if off := x - p*k.StrideW; off >= 0 && off%k.DilW == 0 && off/k.DilW < k.KW {
-					users = append(users, [2]int{p, off / k.DilW})
-				}
-			}
+		for x := range tapColumns(k, pixels) {
+			users := columnUsers(k, pixels, x)
 			if len(users) == 0 {
 				continue
 			}
 			v := c.ZMM()
-			in := operand.Mem{Base: t, Disp: x * col}
+			in := operand.Mem{Base: t, Disp: (x - lo*k.DilW) * col}
 			if validMask != nil {
 				c.VMOVUPS_Z(in, validMask, v) // masked lanes are not read
 			} else {

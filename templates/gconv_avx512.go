@@ -30,6 +30,9 @@ func (k Kernel) AVX512() Kernel {
 	if k.Family == Depthwise {
 		// One ZMM of 16 channels; P accumulators + a kernel row + the input.
 		k.BlockVec, k.PixTile = 2, FitTile(min(16, 30-k.KW), k.Width, 1)
+		if k.EdgeHi != 0 {
+			k.PixTile = 1
+		}
 		return k
 	}
 	full := k.PackCout() / Lanes

@@ -77,6 +77,46 @@ type Kernel struct {
 	CinChunk int     // input channels unrolled per loop trip (Grouped, Pointwise)
 	ChanTile int     // Planar: output channels per register tile
 	Width    int     // output row width the pixel tiles are fitted to (the spec's input); 0: unknown
+
+	// EdgeLo, EdgeHi: an edge variant (see Edges) computes only the tap
+	// columns EdgeLo … EdgeHi-1, src pointing at column EdgeLo's input;
+	// EdgeHi 0 means every column (not an edge variant).
+	EdgeLo, EdgeHi int
+}
+
+// tapCols is the range of tap columns the kernel computes.
+func (k Kernel) tapCols() (lo, hi int) {
+	if k.EdgeHi == 0 {
+		return 0, k.KW
+	}
+	return k.EdgeLo, k.EdgeHi
+}
+
+// Edges lists the edge variants of a depthwise kernel that runs channel
+// ranges (see RangedFamily): one output pixel whose first lo tap columns
+// fall on the left padding (lo = 1 … KW-1), then one whose columns from hi
+// on fall on the right padding (hi = 1 … KW-1). The driver runs a row's
+// border pixels with them straight from the input, where it would copy a
+// zero-padded patch per pixel. Other kernels have none.
+func (k Kernel) Edges() []Kernel {
+	if k.Family != Depthwise || !k.RangedFamily() || k.EdgeHi != 0 {
+		return nil
+	}
+	var es []Kernel
+	for lo := 1; lo < k.KW; lo++ {
+		es = append(es, k.edge(lo, k.KW))
+	}
+	for hi := 1; hi < k.KW; hi++ {
+		es = append(es, k.edge(0, hi))
+	}
+	return es
+}
+
+func (k Kernel) edge(lo, hi int) Kernel {
+	k.EdgeLo, k.EdgeHi = lo, hi
+	k.PixTile, k.Width = 1, 0
+	k.Name = fmt.Sprintf("%s_e%d_%d", k.Name, lo, hi)
+	return k
 }
 
 // FitTile picks the pixel tile, at most most and at least most/2, for rows
@@ -292,6 +332,8 @@ func (k Kernel) Check() error {
 		return fmt.Errorf("%s: pointwise needs a 1x1 kernel", k.Name)
 	case k.Family == PackedGroups && !PackableGroups(k.Cin, k.Cout, k.Groups):
 		return fmt.Errorf("%s: packed groups need cin/groups == cout/groups in {2, 4} and cout a multiple of 8", k.Name)
+	case k.EdgeHi != 0 && (k.Family != Depthwise || k.EdgeLo < 0 || k.EdgeLo >= k.EdgeHi || k.EdgeHi > k.KW || k.PixTile != 1):
+		return fmt.Errorf("%s: bad edge variant: tap columns %d … %d of %d, %d pixels", k.Name, k.EdgeLo, k.EdgeHi-1, k.KW, k.PixTile)
 	case k.Family == Planar:
 		return k.checkPlanar()
 	case k.BlockVec < 1 || k.PixTile < 1 || (k.Family != Depthwise && k.CinChunk < 1):

@@ -151,3 +151,43 @@ func TestPairTiles(t *testing.T) {
 		assert.False(t, k.AVX512().pairTiles(), k.Name)
 	}
 }
+
+// TestEdges: a depthwise kernel that runs channel ranges has 2·(kw-1) edge
+// variants, one pixel each, that assemble for AVX2 and AVX-512 and compute
+// only their tap columns; other kernels have none.
+func TestEdges(t *testing.T) {
+	inf := float32(math.Inf(1))
+	k := Kernel{Name: "dw", Family: Depthwise, Cin: 20, Cout: 20, Groups: 20, KH: 3, KW: 5, StrideW: 2, DilW: 2,
+		ActMin: 0, ActMax: inf, BlockVec: 1, PixTile: 8}
+	es := k.Edges()
+	require.Len(t, es, 8)
+	for i, e := range es {
+		lo, hi := e.tapCols()
+		if i < 4 {
+			assert.Equal(t, [2]int{i + 1, 5}, [2]int{lo, hi})
+		} else {
+			assert.Equal(t, [2]int{0, i - 3}, [2]int{lo, hi})
+		}
+		require.NoError(t, e.Check())
+		assert.Equal(t, 1, e.PixTile)
+		assert.Equal(t, 1, e.AVX512().PixTile)
+		assert.Empty(t, e.Edges())
+		// Only tap columns lo … hi-1 are read (x in tap columns, from lo).
+		for x := range tapColumns(e, 1) {
+			for _, u := range columnUsers(e, 1, x) {
+				assert.True(t, u[1] >= lo && u[1] < hi)
+			}
+		}
+	}
+	_, err := AVX2File("p", es)
+	require.NoError(t, err)
+	var es512 []Kernel
+	for _, e := range es {
+		es512 = append(es512, e.AVX512())
+	}
+	_, err = AVX512File("p", es512)
+	require.NoError(t, err)
+	k.Mult, k.Cout = 2, 40
+	assert.Empty(t, k.Edges(), "channel multiplier")
+	assert.Empty(t, Kernel{Family: Grouped, KW: 3, Groups: 2}.Edges())
+}

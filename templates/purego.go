@@ -49,9 +49,11 @@ func rowOffsets(k Kernel) []jen.Code {
 	return out
 }
 
-// tapOffset is the float offset of tap (ky, kx) from a pixel's first tap.
+// tapOffset is the float offset of tap (ky, kx) from a pixel's first tap
+// (an edge variant's src is at its first computed column).
 func tapOffset(k Kernel, ky, kx int) *jen.Statement {
-	col := kx * k.DilW * k.Cin
+	lo, _ := k.tapCols()
+	col := (kx - lo) * k.DilW * k.Cin
 	if ky == 0 {
 		return jen.Lit(col)
 	}
@@ -124,8 +126,9 @@ func goDwconv(k Kernel) []jen.Code {
 		n := run.Vecs * Lanes
 		valid := (run.Vecs-1)*Lanes + run.Lanes
 		st := laneInit(valid)
+		lo, hi := k.tapCols()
 		for ky := 0; ky < k.KH; ky++ {
-			for kx := 0; kx < k.KW; kx++ {
+			for kx := lo; kx < hi; kx++ {
 				tap := ky*k.KW + kx
 				off := tapOffset(k, ky, kx).Op("+").Id("c")
 				m := k.Multiplier()

@@ -333,9 +333,9 @@ func TestVerbose(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	require.Len(t, lines, 6, stderr.String())
 	assert.Equal(t, "planned 3 layers → 2 kernels", lines[0])
-	assert.Regexp(t, `^assembled 1 dwconv kernel\(s\) for AVX2 in \d+ ms: dwconv3x3_c8_s1_d1_none \(8ch x \d+px\)$`, lines[1])
+	assert.Regexp(t, `^assembled 1 dwconv kernel\(s\) and 4 edge variant\(s\) for AVX2 in \d+ ms: dwconv3x3_c8_s1_d1_none \(8ch x \d+px\)$`, lines[1])
 	assert.Regexp(t, `^assembled 1 pwconv kernel\(s\) for AVX2 in \d+ ms: pwconv_ci8_co16_g1_s1_none \(\d+ch x \d+px\)$`, lines[2])
-	assert.Regexp(t, `^assembled 1 dwconv kernel\(s\) for AVX-512 in \d+ ms$`, lines[3])
+	assert.Regexp(t, `^assembled 1 dwconv kernel\(s\) and 4 edge variant\(s\) for AVX-512 in \d+ ms$`, lines[3])
 	assert.Regexp(t, `^assembled 1 pwconv kernel\(s\) for AVX-512 in \d+ ms$`, lines[4])
 	assert.Regexp(t, `^wrote \d+ files to .*out in [0-9.]+ s$`, lines[5])
 

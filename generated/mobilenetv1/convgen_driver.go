@@ -53,6 +53,26 @@ type geometry struct {
 	// neither shuffled, whose kernels run exactly the units they are given
 	// weights for (see rangeUnit).
 	ranged bool
+
+	// edges: a depthwise layer's edge kernels, each computing one output
+	// pixel from only the tap columns inside the input row: columns lo …
+	// for lo = 1 … kw-1, then columns … hi-1 for hi = 1 … kw-1 (see
+	// edgeKernel). nil: border pixels run from zero-padded patches.
+	edges []rowKernel
+}
+
+// edgeKernel returns the edge kernel of a pixel whose tap columns lo …
+// hi-1 lie inside the input, when exactly one side is cut; else nil.
+func (g *geometry) edgeKernel(lo, hi int) rowKernel {
+	switch {
+	case g.edges == nil || lo >= hi:
+		return nil
+	case lo > 0 && hi == g.kw:
+		return g.edges[lo-1]
+	case lo == 0 && hi < g.kw:
+		return g.edges[g.kw-2+hi]
+	}
+	return nil
 }
 
 // unit is the smallest channel range a ranged layer's kernels run: a
@@ -458,6 +478,14 @@ func (g *geometry) walk(k rowKernel, w, dst, src []float32, h, wd, oh, ow int) *
 		if s == oh {
 			perFloat = 4 // the whole image
 		}
+		if g.edges != nil && 4*(ow-(r.oxHi-r.oxLo)) <= ow {
+			// Edge kernels run the border pixels straight from the input
+			// at little cost: copy only when it is tiny beside the work
+			// (measured: a 3×3 depthwise layer at 14×14, 7 MACs per
+			// float, ran 12% faster uncopied; a 5×5 one at 28×28, 19 per
+			// float, 8% slower) or a quarter of the pixels are border.
+			perFloat = 12
+		}
 		if perFloat*copied <= g.macs(1, oh, ow) {
 			r.strip = s
 		}
@@ -696,7 +724,8 @@ func (r *rowWalk) interior(in []float32, oy int, out []float32, co, ci int, w []
 }
 
 // borderPixels computes the pixels of output row oy (no top or bottom
-// padding) cut by the left or right padding: one patch each.
+// padding) cut by the left or right padding: with an edge kernel straight
+// from the input, else one zero-padded patch each.
 func (r *rowWalk) borderPixels(in []float32, oy int, buf *[]float32, out []float32) {
 	g, cin, cout := r.g, r.g.cin, r.g.cout
 	spanW := g.spanW()
@@ -704,6 +733,17 @@ func (r *rowWalk) borderPixels(in []float32, oy int, buf *[]float32, out []float
 	for ox := 0; ox < r.ow; ox++ {
 		if ox == r.oxLo && r.oxHi > r.oxLo {
 			ox = r.oxHi - 1
+			continue
+		}
+		// The tap columns inside the row: ix0 + kx·dw in [0, wd).
+		ix0 := ox*g.sw - r.pl
+		lo := min(max(ceilDiv(-ix0, g.dw), 0), g.kw)
+		hi := 0
+		if ix0 < r.wd {
+			hi = min((r.wd-1-ix0)/g.dw+1, g.kw)
+		}
+		if ek := g.edgeKernel(lo, hi); ek != nil {
+			ek(out[ox*cout:], in[(iy0*r.wd+ix0+lo*g.dw)*cin:], r.w, 1, g.dh*r.wd*cin)
 			continue
 		}
 		patch := grow(buf, g.kh*spanW*cin)

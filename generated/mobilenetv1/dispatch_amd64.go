@@ -18,6 +18,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_avx2, dwconv3x3_c32_s1_d1_relu6_e2_3_avx2, dwconv3x3_c32_s1_d1_relu6_e0_1_avx2, dwconv3x3_c32_s1_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c32_s1_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -26,6 +27,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c64_s2_d1_relu6_e1_3_avx2, dwconv3x3_c64_s2_d1_relu6_e2_3_avx2, dwconv3x3_c64_s2_d1_relu6_e0_1_avx2, dwconv3x3_c64_s2_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c64_s2_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -34,6 +36,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c128_s1_d1_relu6_e1_3_avx2, dwconv3x3_c128_s1_d1_relu6_e2_3_avx2, dwconv3x3_c128_s1_d1_relu6_e0_1_avx2, dwconv3x3_c128_s1_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c128_s1_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -42,6 +45,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c128_s2_d1_relu6_e1_3_avx2, dwconv3x3_c128_s2_d1_relu6_e2_3_avx2, dwconv3x3_c128_s2_d1_relu6_e0_1_avx2, dwconv3x3_c128_s2_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c128_s2_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -50,6 +54,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c256_s1_d1_relu6_e1_3_avx2, dwconv3x3_c256_s1_d1_relu6_e2_3_avx2, dwconv3x3_c256_s1_d1_relu6_e0_1_avx2, dwconv3x3_c256_s1_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c256_s1_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -58,6 +63,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c256_s2_d1_relu6_e1_3_avx2, dwconv3x3_c256_s2_d1_relu6_e2_3_avx2, dwconv3x3_c256_s2_d1_relu6_e0_1_avx2, dwconv3x3_c256_s2_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c256_s2_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -66,6 +72,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c512_s1_d1_relu6_e1_3_avx2, dwconv3x3_c512_s1_d1_relu6_e2_3_avx2, dwconv3x3_c512_s1_d1_relu6_e0_1_avx2, dwconv3x3_c512_s1_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c512_s1_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -74,6 +81,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c512_s2_d1_relu6_e1_3_avx2, dwconv3x3_c512_s2_d1_relu6_e2_3_avx2, dwconv3x3_c512_s2_d1_relu6_e0_1_avx2, dwconv3x3_c512_s2_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c512_s2_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -82,6 +90,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c1024_s1_d1_relu6_e1_3_avx2, dwconv3x3_c1024_s1_d1_relu6_e2_3_avx2, dwconv3x3_c1024_s1_d1_relu6_e0_1_avx2, dwconv3x3_c1024_s1_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c1024_s1_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -97,6 +106,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 4,
 }, {
+	edges:    []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_avx512, dwconv3x3_c32_s1_d1_relu6_e2_3_avx512, dwconv3x3_c32_s1_d1_relu6_e0_1_avx512, dwconv3x3_c32_s1_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c32_s1_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -105,6 +115,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
+	edges:    []rowKernel{dwconv3x3_c64_s2_d1_relu6_e1_3_avx512, dwconv3x3_c64_s2_d1_relu6_e2_3_avx512, dwconv3x3_c64_s2_d1_relu6_e0_1_avx512, dwconv3x3_c64_s2_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c64_s2_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -113,6 +124,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
+	edges:    []rowKernel{dwconv3x3_c128_s1_d1_relu6_e1_3_avx512, dwconv3x3_c128_s1_d1_relu6_e2_3_avx512, dwconv3x3_c128_s1_d1_relu6_e0_1_avx512, dwconv3x3_c128_s1_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c128_s1_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -121,6 +133,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
+	edges:    []rowKernel{dwconv3x3_c128_s2_d1_relu6_e1_3_avx512, dwconv3x3_c128_s2_d1_relu6_e2_3_avx512, dwconv3x3_c128_s2_d1_relu6_e0_1_avx512, dwconv3x3_c128_s2_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c128_s2_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -129,6 +142,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
+	edges:    []rowKernel{dwconv3x3_c256_s1_d1_relu6_e1_3_avx512, dwconv3x3_c256_s1_d1_relu6_e2_3_avx512, dwconv3x3_c256_s1_d1_relu6_e0_1_avx512, dwconv3x3_c256_s1_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c256_s1_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -137,6 +151,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
+	edges:    []rowKernel{dwconv3x3_c256_s2_d1_relu6_e1_3_avx512, dwconv3x3_c256_s2_d1_relu6_e2_3_avx512, dwconv3x3_c256_s2_d1_relu6_e0_1_avx512, dwconv3x3_c256_s2_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c256_s2_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -145,6 +160,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
+	edges:    []rowKernel{dwconv3x3_c512_s1_d1_relu6_e1_3_avx512, dwconv3x3_c512_s1_d1_relu6_e2_3_avx512, dwconv3x3_c512_s1_d1_relu6_e0_1_avx512, dwconv3x3_c512_s1_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c512_s1_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -153,6 +169,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
+	edges:    []rowKernel{dwconv3x3_c512_s2_d1_relu6_e1_3_avx512, dwconv3x3_c512_s2_d1_relu6_e2_3_avx512, dwconv3x3_c512_s2_d1_relu6_e0_1_avx512, dwconv3x3_c512_s2_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c512_s2_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -161,6 +178,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
+	edges:    []rowKernel{dwconv3x3_c1024_s1_d1_relu6_e1_3_avx512, dwconv3x3_c1024_s1_d1_relu6_e2_3_avx512, dwconv3x3_c1024_s1_d1_relu6_e0_1_avx512, dwconv3x3_c1024_s1_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c1024_s1_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -192,7 +210,31 @@ func gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512(dst, src, w []float32, count, rowSt
 func dwconv3x3_c32_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c32_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci32_co64_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -204,7 +246,31 @@ func pwconv_ci32_co64_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride
 func dwconv3x3_c64_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c64_s2_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c64_s2_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c64_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c64_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c64_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c64_s2_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c64_s2_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c64_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c64_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci64_co128_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -216,7 +282,31 @@ func pwconv_ci64_co128_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c128_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c128_s1_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s1_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c128_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s1_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s1_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci128_co128_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -228,7 +318,31 @@ func pwconv_ci128_co128_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStri
 func dwconv3x3_c128_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c128_s2_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s2_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c128_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s2_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s2_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci128_co256_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -240,7 +354,31 @@ func pwconv_ci128_co256_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStri
 func dwconv3x3_c256_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c256_s1_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s1_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c256_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s1_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s1_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci256_co256_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -252,7 +390,31 @@ func pwconv_ci256_co256_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStri
 func dwconv3x3_c256_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c256_s2_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s2_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c256_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s2_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s2_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci256_co512_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -264,7 +426,31 @@ func pwconv_ci256_co512_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStri
 func dwconv3x3_c512_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c512_s1_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s1_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c512_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s1_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s1_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci512_co512_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -276,7 +462,31 @@ func pwconv_ci512_co512_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStri
 func dwconv3x3_c512_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c512_s2_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s2_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c512_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s2_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s2_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci512_co1024_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -288,7 +498,31 @@ func pwconv_ci512_co1024_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStr
 func dwconv3x3_c1024_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c1024_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci1024_co1024_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)

@@ -32,8 +32,9 @@ weights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per b
 */
 type kernelImpl struct {
 	name     string
-	fn       rowKernel // NHWC kernels
-	packTile int       // how its packed weights are tiled
+	fn       rowKernel   // NHWC kernels
+	edges    []rowKernel // depthwise edge kernels (see geometry.edges)
+	packTile int         // how its packed weights are tiled
 }
 
 // goKernels are the portable kernels, indexed by kernel identifier.
@@ -42,6 +43,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_go, dwconv3x3_c32_s1_d1_relu6_e2_3_go, dwconv3x3_c32_s1_d1_relu6_e0_1_go, dwconv3x3_c32_s1_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c32_s1_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -50,6 +52,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c64_s2_d1_relu6_e1_3_go, dwconv3x3_c64_s2_d1_relu6_e2_3_go, dwconv3x3_c64_s2_d1_relu6_e0_1_go, dwconv3x3_c64_s2_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c64_s2_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -58,6 +61,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c128_s1_d1_relu6_e1_3_go, dwconv3x3_c128_s1_d1_relu6_e2_3_go, dwconv3x3_c128_s1_d1_relu6_e0_1_go, dwconv3x3_c128_s1_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c128_s1_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -66,6 +70,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c128_s2_d1_relu6_e1_3_go, dwconv3x3_c128_s2_d1_relu6_e2_3_go, dwconv3x3_c128_s2_d1_relu6_e0_1_go, dwconv3x3_c128_s2_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c128_s2_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -74,6 +79,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c256_s1_d1_relu6_e1_3_go, dwconv3x3_c256_s1_d1_relu6_e2_3_go, dwconv3x3_c256_s1_d1_relu6_e0_1_go, dwconv3x3_c256_s1_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c256_s1_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -82,6 +88,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c256_s2_d1_relu6_e1_3_go, dwconv3x3_c256_s2_d1_relu6_e2_3_go, dwconv3x3_c256_s2_d1_relu6_e0_1_go, dwconv3x3_c256_s2_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c256_s2_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -90,6 +97,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c512_s1_d1_relu6_e1_3_go, dwconv3x3_c512_s1_d1_relu6_e2_3_go, dwconv3x3_c512_s1_d1_relu6_e0_1_go, dwconv3x3_c512_s1_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c512_s1_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -98,6 +106,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c512_s2_d1_relu6_e1_3_go, dwconv3x3_c512_s2_d1_relu6_e2_3_go, dwconv3x3_c512_s2_d1_relu6_e0_1_go, dwconv3x3_c512_s2_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c512_s2_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -106,6 +115,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c1024_s1_d1_relu6_e1_3_go, dwconv3x3_c1024_s1_d1_relu6_e2_3_go, dwconv3x3_c1024_s1_d1_relu6_e0_1_go, dwconv3x3_c1024_s1_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c1024_s1_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -370,6 +380,362 @@ func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	}
 }
 
+// dwconv3x3_c32_s1_d1_relu6_e1_3: dwconv, cin 32, cout 32, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c32_s1_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*32:]
+		out := dst[p*32:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[32+c : 32+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+32+c : r1+32+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+32+c : r2+32+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c32_s1_d1_relu6_e2_3: dwconv, cin 32, cout 32, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c32_s1_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*32:]
+		out := dst[p*32:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c32_s1_d1_relu6_e0_1: dwconv, cin 32, cout 32, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c32_s1_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*32:]
+		out := dst[p*32:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c32_s1_d1_relu6_e0_2: dwconv, cin 32, cout 32, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c32_s1_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*32:]
+		out := dst[p*32:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[32+c : 32+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+32+c : r1+32+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+32+c : r2+32+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci32_co64_g1_s1_relu6: pwconv, cin 32, cout 64, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
 // Register tile: 6 pixels × 2 vectors of 8 channels.
@@ -531,6 +897,362 @@ func dwconv3x3_c64_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 			{
 				x := in[r2+128+c : r2+128+c+8]
 				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c64_s2_d1_relu6_e1_3: dwconv, cin 64, cout 64, groups 64, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c64_s2_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*128:]
+		out := dst[p*64:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[64+c : 64+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+64+c : r1+64+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+64+c : r2+64+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c64_s2_d1_relu6_e2_3: dwconv, cin 64, cout 64, groups 64, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c64_s2_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*128:]
+		out := dst[p*64:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c64_s2_d1_relu6_e0_1: dwconv, cin 64, cout 64, groups 64, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c64_s2_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*128:]
+		out := dst[p*64:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c64_s2_d1_relu6_e0_2: dwconv, cin 64, cout 64, groups 64, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c64_s2_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*128:]
+		out := dst[p*64:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[64+c : 64+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+64+c : r1+64+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+64+c : r2+64+c+8]
+				wt := wp[64:72]
 				a0 += x[0] * wt[0]
 				a1 += x[1] * wt[1]
 				a2 += x[2] * wt[2]
@@ -740,6 +1462,362 @@ func dwconv3x3_c128_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	}
 }
 
+// dwconv3x3_c128_s1_d1_relu6_e1_3: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c128_s1_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*128:]
+		out := dst[p*128:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[128+c : 128+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+128+c : r1+128+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+128+c : r2+128+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c128_s1_d1_relu6_e2_3: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c128_s1_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*128:]
+		out := dst[p*128:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c128_s1_d1_relu6_e0_1: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c128_s1_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*128:]
+		out := dst[p*128:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c128_s1_d1_relu6_e0_2: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c128_s1_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*128:]
+		out := dst[p*128:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[128+c : 128+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+128+c : r1+128+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+128+c : r2+128+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci128_co128_g1_s1_relu6: pwconv, cin 128, cout 128, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
 // Register tile: 6 pixels × 2 vectors of 8 channels.
@@ -901,6 +1979,362 @@ func dwconv3x3_c128_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				x := in[r2+256+c : r2+256+c+8]
 				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c128_s2_d1_relu6_e1_3: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c128_s2_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*256:]
+		out := dst[p*128:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[128+c : 128+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+128+c : r1+128+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+128+c : r2+128+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c128_s2_d1_relu6_e2_3: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c128_s2_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*256:]
+		out := dst[p*128:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c128_s2_d1_relu6_e0_1: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c128_s2_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*256:]
+		out := dst[p*128:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c128_s2_d1_relu6_e0_2: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c128_s2_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*256:]
+		out := dst[p*128:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[128+c : 128+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+128+c : r1+128+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+128+c : r2+128+c+8]
+				wt := wp[64:72]
 				a0 += x[0] * wt[0]
 				a1 += x[1] * wt[1]
 				a2 += x[2] * wt[2]
@@ -1110,6 +2544,362 @@ func dwconv3x3_c256_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	}
 }
 
+// dwconv3x3_c256_s1_d1_relu6_e1_3: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c256_s1_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*256:]
+		out := dst[p*256:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[256+c : 256+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+256+c : r1+256+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+256+c : r2+256+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c256_s1_d1_relu6_e2_3: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c256_s1_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*256:]
+		out := dst[p*256:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c256_s1_d1_relu6_e0_1: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c256_s1_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*256:]
+		out := dst[p*256:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c256_s1_d1_relu6_e0_2: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c256_s1_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*256:]
+		out := dst[p*256:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[256+c : 256+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+256+c : r1+256+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+256+c : r2+256+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci256_co256_g1_s1_relu6: pwconv, cin 256, cout 256, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
 // Register tile: 6 pixels × 2 vectors of 8 channels.
@@ -1271,6 +3061,362 @@ func dwconv3x3_c256_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				x := in[r2+512+c : r2+512+c+8]
 				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c256_s2_d1_relu6_e1_3: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c256_s2_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*512:]
+		out := dst[p*256:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[256+c : 256+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+256+c : r1+256+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+256+c : r2+256+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c256_s2_d1_relu6_e2_3: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c256_s2_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*512:]
+		out := dst[p*256:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c256_s2_d1_relu6_e0_1: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c256_s2_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*512:]
+		out := dst[p*256:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c256_s2_d1_relu6_e0_2: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c256_s2_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*512:]
+		out := dst[p*256:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[256+c : 256+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+256+c : r1+256+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+256+c : r2+256+c+8]
+				wt := wp[64:72]
 				a0 += x[0] * wt[0]
 				a1 += x[1] * wt[1]
 				a2 += x[2] * wt[2]
@@ -1480,6 +3626,362 @@ func dwconv3x3_c512_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	}
 }
 
+// dwconv3x3_c512_s1_d1_relu6_e1_3: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c512_s1_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*512:]
+		out := dst[p*512:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[512+c : 512+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+512+c : r1+512+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+512+c : r2+512+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c512_s1_d1_relu6_e2_3: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c512_s1_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*512:]
+		out := dst[p*512:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c512_s1_d1_relu6_e0_1: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c512_s1_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*512:]
+		out := dst[p*512:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c512_s1_d1_relu6_e0_2: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c512_s1_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*512:]
+		out := dst[p*512:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[512+c : 512+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+512+c : r1+512+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+512+c : r2+512+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci512_co512_g1_s1_relu6: pwconv, cin 512, cout 512, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
 // Register tile: 5 pixels × 2 vectors of 8 channels.
@@ -1665,6 +4167,362 @@ func dwconv3x3_c512_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	}
 }
 
+// dwconv3x3_c512_s2_d1_relu6_e1_3: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c512_s2_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*1024:]
+		out := dst[p*512:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[512+c : 512+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+512+c : r1+512+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+512+c : r2+512+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c512_s2_d1_relu6_e2_3: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c512_s2_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*1024:]
+		out := dst[p*512:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c512_s2_d1_relu6_e0_1: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c512_s2_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*1024:]
+		out := dst[p*512:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c512_s2_d1_relu6_e0_2: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c512_s2_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*1024:]
+		out := dst[p*512:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[512+c : 512+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+512+c : r1+512+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+512+c : r2+512+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci512_co1024_g1_s1_relu6: pwconv, cin 512, cout 1024, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
 // Register tile: 5 pixels × 2 vectors of 8 channels.
@@ -1826,6 +4684,362 @@ func dwconv3x3_c1024_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int)
 			{
 				x := in[r2+2048+c : r2+2048+c+8]
 				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c1024_s1_d1_relu6_e1_3: dwconv, cin 1024, cout 1024, groups 1024, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c1024_s1_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*1024:]
+		out := dst[p*1024:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[1024+c : 1024+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+1024+c : r1+1024+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+1024+c : r2+1024+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c1024_s1_d1_relu6_e2_3: dwconv, cin 1024, cout 1024, groups 1024, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c1024_s1_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*1024:]
+		out := dst[p*1024:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c1024_s1_d1_relu6_e0_1: dwconv, cin 1024, cout 1024, groups 1024, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c1024_s1_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*1024:]
+		out := dst[p*1024:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c1024_s1_d1_relu6_e0_2: dwconv, cin 1024, cout 1024, groups 1024, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c1024_s1_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*1024:]
+		out := dst[p*1024:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[1024+c : 1024+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+1024+c : r1+1024+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+1024+c : r2+1024+c+8]
+				wt := wp[64:72]
 				a0 += x[0] * wt[0]
 				a1 += x[1] * wt[1]
 				a2 += x[2] * wt[2]

@@ -151,6 +151,7 @@ func NewDw2(weights, bias []float32) (*Dw2, error) {
 // newDw2 packs the weights for implementation impl (tests pick each in turn).
 func newDw2(weights, bias []float32, impl kernelImpl) (*Dw2, error) {
 	g := dw2Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -304,6 +305,7 @@ func NewDw3(weights, bias []float32) (*Dw3, error) {
 // newDw3 packs the weights for implementation impl (tests pick each in turn).
 func newDw3(weights, bias []float32, impl kernelImpl) (*Dw3, error) {
 	g := dw3Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -457,6 +459,7 @@ func NewDw4(weights, bias []float32) (*Dw4, error) {
 // newDw4 packs the weights for implementation impl (tests pick each in turn).
 func newDw4(weights, bias []float32, impl kernelImpl) (*Dw4, error) {
 	g := dw4Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -610,6 +613,7 @@ func NewDw5(weights, bias []float32) (*Dw5, error) {
 // newDw5 packs the weights for implementation impl (tests pick each in turn).
 func newDw5(weights, bias []float32, impl kernelImpl) (*Dw5, error) {
 	g := dw5Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -763,6 +767,7 @@ func NewDw6(weights, bias []float32) (*Dw6, error) {
 // newDw6 packs the weights for implementation impl (tests pick each in turn).
 func newDw6(weights, bias []float32, impl kernelImpl) (*Dw6, error) {
 	g := dw6Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -916,6 +921,7 @@ func NewDw7(weights, bias []float32) (*Dw7, error) {
 // newDw7 packs the weights for implementation impl (tests pick each in turn).
 func newDw7(weights, bias []float32, impl kernelImpl) (*Dw7, error) {
 	g := dw7Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1069,6 +1075,7 @@ func NewDw8(weights, bias []float32) (*Dw8, error) {
 // newDw8 packs the weights for implementation impl (tests pick each in turn).
 func newDw8(weights, bias []float32, impl kernelImpl) (*Dw8, error) {
 	g := dw8Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1222,6 +1229,7 @@ func NewDw9(weights, bias []float32) (*Dw9, error) {
 // newDw9 packs the weights for implementation impl (tests pick each in turn).
 func newDw9(weights, bias []float32, impl kernelImpl) (*Dw9, error) {
 	g := dw9Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1375,6 +1383,7 @@ func NewDw10(weights, bias []float32) (*Dw10, error) {
 // newDw10 packs the weights for implementation impl (tests pick each in turn).
 func newDw10(weights, bias []float32, impl kernelImpl) (*Dw10, error) {
 	g := dw10Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1528,6 +1537,7 @@ func NewDw11(weights, bias []float32) (*Dw11, error) {
 // newDw11 packs the weights for implementation impl (tests pick each in turn).
 func newDw11(weights, bias []float32, impl kernelImpl) (*Dw11, error) {
 	g := dw11Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1681,6 +1691,7 @@ func NewDw12(weights, bias []float32) (*Dw12, error) {
 // newDw12 packs the weights for implementation impl (tests pick each in turn).
 func newDw12(weights, bias []float32, impl kernelImpl) (*Dw12, error) {
 	g := dw12Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1834,6 +1845,7 @@ func NewDw13(weights, bias []float32) (*Dw13, error) {
 // newDw13 packs the weights for implementation impl (tests pick each in turn).
 func newDw13(weights, bias []float32, impl kernelImpl) (*Dw13, error) {
 	g := dw13Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1987,6 +1999,7 @@ func NewDw14(weights, bias []float32) (*Dw14, error) {
 // newDw14 packs the weights for implementation impl (tests pick each in turn).
 func newDw14(weights, bias []float32, impl kernelImpl) (*Dw14, error) {
 	g := dw14Geometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {

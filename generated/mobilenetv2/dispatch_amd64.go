@@ -18,6 +18,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_avx2, dwconv3x3_c32_s1_d1_relu6_e2_3_avx2, dwconv3x3_c32_s1_d1_relu6_e0_1_avx2, dwconv3x3_c32_s1_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c32_s1_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -30,6 +31,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c96_s2_d1_relu6_e1_3_avx2, dwconv3x3_c96_s2_d1_relu6_e2_3_avx2, dwconv3x3_c96_s2_d1_relu6_e0_1_avx2, dwconv3x3_c96_s2_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c96_s2_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -42,6 +44,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c144_s1_d1_relu6_e1_3_avx2, dwconv3x3_c144_s1_d1_relu6_e2_3_avx2, dwconv3x3_c144_s1_d1_relu6_e0_1_avx2, dwconv3x3_c144_s1_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c144_s1_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -50,6 +53,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c144_s2_d1_relu6_e1_3_avx2, dwconv3x3_c144_s2_d1_relu6_e2_3_avx2, dwconv3x3_c144_s2_d1_relu6_e0_1_avx2, dwconv3x3_c144_s2_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c144_s2_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -62,6 +66,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c192_s1_d1_relu6_e1_3_avx2, dwconv3x3_c192_s1_d1_relu6_e2_3_avx2, dwconv3x3_c192_s1_d1_relu6_e0_1_avx2, dwconv3x3_c192_s1_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c192_s1_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -70,6 +75,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c192_s2_d1_relu6_e1_3_avx2, dwconv3x3_c192_s2_d1_relu6_e2_3_avx2, dwconv3x3_c192_s2_d1_relu6_e0_1_avx2, dwconv3x3_c192_s2_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c192_s2_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -82,6 +88,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c384_s1_d1_relu6_e1_3_avx2, dwconv3x3_c384_s1_d1_relu6_e2_3_avx2, dwconv3x3_c384_s1_d1_relu6_e0_1_avx2, dwconv3x3_c384_s1_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c384_s1_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -98,6 +105,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c576_s1_d1_relu6_e1_3_avx2, dwconv3x3_c576_s1_d1_relu6_e2_3_avx2, dwconv3x3_c576_s1_d1_relu6_e0_1_avx2, dwconv3x3_c576_s1_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c576_s1_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -106,6 +114,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c576_s2_d1_relu6_e1_3_avx2, dwconv3x3_c576_s2_d1_relu6_e2_3_avx2, dwconv3x3_c576_s2_d1_relu6_e0_1_avx2, dwconv3x3_c576_s2_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c576_s2_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -118,6 +127,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c960_s1_d1_relu6_e1_3_avx2, dwconv3x3_c960_s1_d1_relu6_e2_3_avx2, dwconv3x3_c960_s1_d1_relu6_e0_1_avx2, dwconv3x3_c960_s1_d1_relu6_e0_2_avx2},
 	fn:       dwconv3x3_c960_s1_d1_relu6_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -141,6 +151,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 4,
 }, {
+	edges:    []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_avx512, dwconv3x3_c32_s1_d1_relu6_e2_3_avx512, dwconv3x3_c32_s1_d1_relu6_e0_1_avx512, dwconv3x3_c32_s1_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c32_s1_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -153,6 +164,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 6,
 }, {
+	edges:    []rowKernel{dwconv3x3_c96_s2_d1_relu6_e1_3_avx512, dwconv3x3_c96_s2_d1_relu6_e2_3_avx512, dwconv3x3_c96_s2_d1_relu6_e0_1_avx512, dwconv3x3_c96_s2_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c96_s2_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -165,6 +177,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 6,
 }, {
+	edges:    []rowKernel{dwconv3x3_c144_s1_d1_relu6_e1_3_avx512, dwconv3x3_c144_s1_d1_relu6_e2_3_avx512, dwconv3x3_c144_s1_d1_relu6_e0_1_avx512, dwconv3x3_c144_s1_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c144_s1_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -173,6 +186,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c144_s2_d1_relu6_e1_3_avx512, dwconv3x3_c144_s2_d1_relu6_e2_3_avx512, dwconv3x3_c144_s2_d1_relu6_e0_1_avx512, dwconv3x3_c144_s2_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c144_s2_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -185,6 +199,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
+	edges:    []rowKernel{dwconv3x3_c192_s1_d1_relu6_e1_3_avx512, dwconv3x3_c192_s1_d1_relu6_e2_3_avx512, dwconv3x3_c192_s1_d1_relu6_e0_1_avx512, dwconv3x3_c192_s1_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c192_s1_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -193,6 +208,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 4,
 }, {
+	edges:    []rowKernel{dwconv3x3_c192_s2_d1_relu6_e1_3_avx512, dwconv3x3_c192_s2_d1_relu6_e2_3_avx512, dwconv3x3_c192_s2_d1_relu6_e0_1_avx512, dwconv3x3_c192_s2_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c192_s2_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -205,6 +221,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
+	edges:    []rowKernel{dwconv3x3_c384_s1_d1_relu6_e1_3_avx512, dwconv3x3_c384_s1_d1_relu6_e2_3_avx512, dwconv3x3_c384_s1_d1_relu6_e0_1_avx512, dwconv3x3_c384_s1_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c384_s1_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -221,6 +238,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
+	edges:    []rowKernel{dwconv3x3_c576_s1_d1_relu6_e1_3_avx512, dwconv3x3_c576_s1_d1_relu6_e2_3_avx512, dwconv3x3_c576_s1_d1_relu6_e0_1_avx512, dwconv3x3_c576_s1_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c576_s1_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -229,6 +247,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 6,
 }, {
+	edges:    []rowKernel{dwconv3x3_c576_s2_d1_relu6_e1_3_avx512, dwconv3x3_c576_s2_d1_relu6_e2_3_avx512, dwconv3x3_c576_s2_d1_relu6_e0_1_avx512, dwconv3x3_c576_s2_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c576_s2_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -241,6 +260,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
+	edges:    []rowKernel{dwconv3x3_c960_s1_d1_relu6_e1_3_avx512, dwconv3x3_c960_s1_d1_relu6_e2_3_avx512, dwconv3x3_c960_s1_d1_relu6_e0_1_avx512, dwconv3x3_c960_s1_d1_relu6_e0_2_avx512},
 	fn:       dwconv3x3_c960_s1_d1_relu6_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -280,7 +300,31 @@ func gconv3x3_ci3_co32_g1_s2_d1_relu6_avx512(dst, src, w []float32, count, rowSt
 func dwconv3x3_c32_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c32_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci32_co16_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -298,7 +342,31 @@ func pwconv_ci16_co96_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStride
 func dwconv3x3_c96_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c96_s2_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c96_s2_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c96_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c96_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c96_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c96_s2_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c96_s2_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c96_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c96_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci96_co24_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -316,7 +384,31 @@ func pwconv_ci24_co144_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c144_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c144_s1_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s1_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c144_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s1_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s1_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci144_co24_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -328,7 +420,31 @@ func pwconv_ci144_co24_g1_s1_none_avx512(dst, src, w []float32, count, rowStride
 func dwconv3x3_c144_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c144_s2_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s2_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c144_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s2_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s2_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci144_co32_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -346,7 +462,31 @@ func pwconv_ci32_co192_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c192_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c192_s1_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s1_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c192_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s1_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s1_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci192_co32_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -358,7 +498,31 @@ func pwconv_ci192_co32_g1_s1_none_avx512(dst, src, w []float32, count, rowStride
 func dwconv3x3_c192_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c192_s2_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s2_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c192_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s2_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s2_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci192_co64_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -376,7 +540,31 @@ func pwconv_ci64_co384_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c384_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c384_s1_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c384_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci384_co64_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -400,7 +588,31 @@ func pwconv_ci96_co576_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c576_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c576_s1_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s1_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c576_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s1_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s1_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci576_co96_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -412,7 +624,31 @@ func pwconv_ci576_co96_g1_s1_none_avx512(dst, src, w []float32, count, rowStride
 func dwconv3x3_c576_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c576_s2_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s2_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c576_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s2_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s2_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci576_co160_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -430,7 +666,31 @@ func pwconv_ci160_co960_g1_s1_relu6_avx512(dst, src, w []float32, count, rowStri
 func dwconv3x3_c960_s1_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c960_s1_d1_relu6_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c960_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci960_co160_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)

@@ -671,6 +671,244 @@ GLOBL f32_00000000<>(SB), RODATA|NOPTR, $4
 DATA f32_40c00000<>+0(SB)/4, $0x40c00000
 GLOBL f32_40c00000<>(SB), RODATA|NOPTR, $4
 
+// func dwconv3x3_c32_s1_d1_relu6_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c32_s1_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile12:
+	CMPQ DX, $0x00000001
+	JL   tail13
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 4).
+loop14:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Y1
+	VMOVUPS      96(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      128(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      160(SI), Y1
+	VMOVUPS      192(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      128(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Y1
+	VMOVUPS      288(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      128(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop14
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile12
+
+tail13:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c32_s1_d1_relu6_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c32_s1_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile15:
+	CMPQ DX, $0x00000001
+	JL   tail16
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 4).
+loop17:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      96(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      192(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      288(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop17
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile15
+
+tail16:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c32_s1_d1_relu6_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c32_s1_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile18:
+	CMPQ DX, $0x00000001
+	JL   tail19
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 4).
+loop20:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop20
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile18
+
+tail19:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c32_s1_d1_relu6_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c32_s1_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile21:
+	CMPQ DX, $0x00000001
+	JL   tail22
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 4).
+loop23:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      64(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      128(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      160(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      128(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      256(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      128(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop23
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile21
+
+tail22:
+	VZEROUPPER
+	RET
+
 // func dwconv3x3_c96_s2_d1_relu6_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
 // Requires: AVX, FMA3
 TEXT ·dwconv3x3_c96_s2_d1_relu6_avx2(SB), NOSPLIT, $0-88
@@ -681,9 +919,9 @@ TEXT ·dwconv3x3_c96_s2_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 12 pixels.
-tile12:
+tile24:
 	CMPQ DX, $0x0000000c
-	JL   tail13
+	JL   tail25
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -693,7 +931,7 @@ tile12:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 12).
-loop14:
+loop26:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -943,16 +1181,16 @@ loop14:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop14
+	JB           loop26
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x0000000c, DX
-	JMP          tile12
+	JMP          tile24
 
-tail13:
+tail25:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip15
+	JL   skip27
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -962,7 +1200,7 @@ tail13:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 12).
-loop16:
+loop28:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -1136,15 +1374,15 @@ loop16:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop16
+	JB           loop28
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000008, DX
 
-skip15:
+skip27:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip17
+	JL   skip29
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1154,7 +1392,7 @@ skip15:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 12).
-loop18:
+loop30:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -1252,15 +1490,15 @@ loop18:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop18
+	JB           loop30
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000004, DX
 
-skip17:
+skip29:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip19
+	JL   skip31
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1270,7 +1508,7 @@ skip17:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 12).
-loop20:
+loop32:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	MOVQ         DI, R10
@@ -1330,15 +1568,15 @@ loop20:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop20
+	JB           loop32
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000002, DX
 
-skip19:
+skip31:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip21
+	JL   skip33
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1348,7 +1586,7 @@ skip19:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 12).
-loop22:
+loop34:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
 	VMOVUPS      32(SI), Y1
@@ -1389,12 +1627,250 @@ loop22:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop22
+	JB           loop34
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000180, AX
 	SUBQ         $0x00000001, DX
 
-skip21:
+skip33:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c96_s2_d1_relu6_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c96_s2_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile35:
+	CMPQ DX, $0x00000001
+	JL   tail36
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 12).
+loop37:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Y1
+	VMOVUPS      96(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      384(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      160(SI), Y1
+	VMOVUPS      192(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      384(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Y1
+	VMOVUPS      288(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      384(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop37
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000180, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile35
+
+tail36:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c96_s2_d1_relu6_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c96_s2_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile38:
+	CMPQ DX, $0x00000001
+	JL   tail39
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 12).
+loop40:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      96(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      192(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      288(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop40
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000180, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile38
+
+tail39:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c96_s2_d1_relu6_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c96_s2_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile41:
+	CMPQ DX, $0x00000001
+	JL   tail42
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 12).
+loop43:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop43
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000180, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile41
+
+tail42:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c96_s2_d1_relu6_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c96_s2_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile44:
+	CMPQ DX, $0x00000001
+	JL   tail45
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 12).
+loop46:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      64(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      384(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      160(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      384(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      256(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      384(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop46
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000180, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile44
+
+tail45:
 	VZEROUPPER
 	RET
 
@@ -1408,9 +1884,9 @@ TEXT ·dwconv3x3_c144_s1_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 12 pixels.
-tile23:
+tile47:
 	CMPQ DX, $0x0000000c
-	JL   tail24
+	JL   tail48
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1420,7 +1896,7 @@ tile23:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 18).
-loop25:
+loop49:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -1637,16 +2113,16 @@ loop25:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop25
+	JB           loop49
 	ADDQ         $0x00001b00, CX
 	ADDQ         $0x00001b00, AX
 	SUBQ         $0x0000000c, DX
-	JMP          tile23
+	JMP          tile47
 
-tail24:
+tail48:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip26
+	JL   skip50
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1656,7 +2132,7 @@ tail24:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 18).
-loop27:
+loop51:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -1809,15 +2285,15 @@ loop27:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop27
+	JB           loop51
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000008, DX
 
-skip26:
+skip50:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip28
+	JL   skip52
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1827,7 +2303,7 @@ skip26:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 18).
-loop29:
+loop53:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -1916,15 +2392,15 @@ loop29:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop29
+	JB           loop53
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000004, DX
 
-skip28:
+skip52:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip30
+	JL   skip54
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1934,7 +2410,7 @@ skip28:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 18).
-loop31:
+loop55:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	MOVQ         DI, R10
@@ -1991,15 +2467,15 @@ loop31:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop31
+	JB           loop55
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000480, AX
 	SUBQ         $0x00000002, DX
 
-skip30:
+skip54:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip32
+	JL   skip56
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2009,7 +2485,7 @@ skip30:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 18).
-loop33:
+loop57:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
 	VMOVUPS      32(SI), Y1
@@ -2050,12 +2526,250 @@ loop33:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop33
+	JB           loop57
 	ADDQ         $0x00000240, CX
 	ADDQ         $0x00000240, AX
 	SUBQ         $0x00000001, DX
 
-skip32:
+skip56:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s1_d1_relu6_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c144_s1_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile58:
+	CMPQ DX, $0x00000001
+	JL   tail59
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 18).
+loop60:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Y1
+	VMOVUPS      96(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      576(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      160(SI), Y1
+	VMOVUPS      192(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      576(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Y1
+	VMOVUPS      288(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      576(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop60
+	ADDQ         $0x00000240, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile58
+
+tail59:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s1_d1_relu6_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c144_s1_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile61:
+	CMPQ DX, $0x00000001
+	JL   tail62
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 18).
+loop63:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      96(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      192(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      288(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop63
+	ADDQ         $0x00000240, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile61
+
+tail62:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s1_d1_relu6_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c144_s1_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile64:
+	CMPQ DX, $0x00000001
+	JL   tail65
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 18).
+loop66:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop66
+	ADDQ         $0x00000240, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile64
+
+tail65:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s1_d1_relu6_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c144_s1_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile67:
+	CMPQ DX, $0x00000001
+	JL   tail68
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 18).
+loop69:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      64(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      576(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      160(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      576(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      256(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      576(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop69
+	ADDQ         $0x00000240, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile67
+
+tail68:
 	VZEROUPPER
 	RET
 
@@ -2069,9 +2783,9 @@ TEXT ·dwconv3x3_c144_s2_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 10 pixels.
-tile34:
+tile70:
 	CMPQ DX, $0x0000000a
-	JL   tail35
+	JL   tail71
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2081,7 +2795,7 @@ tile34:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 18).
-loop36:
+loop72:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -2293,16 +3007,16 @@ loop36:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop36
+	JB           loop72
 	ADDQ         $0x00002d00, CX
 	ADDQ         $0x00001680, AX
 	SUBQ         $0x0000000a, DX
-	JMP          tile34
+	JMP          tile70
 
-tail35:
+tail71:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip37
+	JL   skip73
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2312,7 +3026,7 @@ tail35:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 18).
-loop38:
+loop74:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -2486,15 +3200,15 @@ loop38:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop38
+	JB           loop74
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000008, DX
 
-skip37:
+skip73:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip39
+	JL   skip75
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2504,7 +3218,7 @@ skip37:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 18).
-loop40:
+loop76:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -2602,15 +3316,15 @@ loop40:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop40
+	JB           loop76
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000004, DX
 
-skip39:
+skip75:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip41
+	JL   skip77
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2620,7 +3334,7 @@ skip39:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 18).
-loop42:
+loop78:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	MOVQ         DI, R10
@@ -2680,15 +3394,15 @@ loop42:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop42
+	JB           loop78
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000480, AX
 	SUBQ         $0x00000002, DX
 
-skip41:
+skip77:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip43
+	JL   skip79
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2698,7 +3412,7 @@ skip41:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 18).
-loop44:
+loop80:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
 	VMOVUPS      32(SI), Y1
@@ -2739,12 +3453,250 @@ loop44:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop44
+	JB           loop80
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000240, AX
 	SUBQ         $0x00000001, DX
 
-skip43:
+skip79:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s2_d1_relu6_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c144_s2_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile81:
+	CMPQ DX, $0x00000001
+	JL   tail82
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 18).
+loop83:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Y1
+	VMOVUPS      96(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      576(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      160(SI), Y1
+	VMOVUPS      192(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      576(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Y1
+	VMOVUPS      288(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      576(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop83
+	ADDQ         $0x00000480, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile81
+
+tail82:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s2_d1_relu6_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c144_s2_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile84:
+	CMPQ DX, $0x00000001
+	JL   tail85
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 18).
+loop86:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      96(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      192(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      288(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop86
+	ADDQ         $0x00000480, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile84
+
+tail85:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s2_d1_relu6_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c144_s2_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile87:
+	CMPQ DX, $0x00000001
+	JL   tail88
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 18).
+loop89:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop89
+	ADDQ         $0x00000480, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile87
+
+tail88:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s2_d1_relu6_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c144_s2_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile90:
+	CMPQ DX, $0x00000001
+	JL   tail91
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 18).
+loop92:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      64(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      576(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      160(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      576(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      256(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      576(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop92
+	ADDQ         $0x00000480, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile90
+
+tail91:
 	VZEROUPPER
 	RET
 
@@ -2758,9 +3710,9 @@ TEXT ·dwconv3x3_c192_s1_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 10 pixels.
-tile45:
+tile93:
 	CMPQ DX, $0x0000000a
-	JL   tail46
+	JL   tail94
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2770,7 +3722,7 @@ tile45:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 24).
-loop47:
+loop95:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -2955,16 +3907,16 @@ loop47:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop47
+	JB           loop95
 	ADDQ         $0x00001e00, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x0000000a, DX
-	JMP          tile45
+	JMP          tile93
 
-tail46:
+tail94:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip48
+	JL   skip96
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2974,7 +3926,7 @@ tail46:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 24).
-loop49:
+loop97:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -3127,15 +4079,15 @@ loop49:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop49
+	JB           loop97
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000008, DX
 
-skip48:
+skip96:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip50
+	JL   skip98
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3145,7 +4097,7 @@ skip48:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 24).
-loop51:
+loop99:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -3234,15 +4186,15 @@ loop51:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop51
+	JB           loop99
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000004, DX
 
-skip50:
+skip98:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip52
+	JL   skip100
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3252,7 +4204,7 @@ skip50:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 24).
-loop53:
+loop101:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	MOVQ         DI, R10
@@ -3309,15 +4261,15 @@ loop53:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop53
+	JB           loop101
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000002, DX
 
-skip52:
+skip100:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip54
+	JL   skip102
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3327,7 +4279,7 @@ skip52:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 24).
-loop55:
+loop103:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
 	VMOVUPS      32(SI), Y1
@@ -3368,12 +4320,250 @@ loop55:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop55
+	JB           loop103
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000001, DX
 
-skip54:
+skip102:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s1_d1_relu6_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c192_s1_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile104:
+	CMPQ DX, $0x00000001
+	JL   tail105
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 24).
+loop106:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Y1
+	VMOVUPS      96(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      768(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      160(SI), Y1
+	VMOVUPS      192(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      768(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Y1
+	VMOVUPS      288(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      768(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop106
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile104
+
+tail105:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s1_d1_relu6_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c192_s1_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile107:
+	CMPQ DX, $0x00000001
+	JL   tail108
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 24).
+loop109:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      96(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      192(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      288(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop109
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile107
+
+tail108:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s1_d1_relu6_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c192_s1_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile110:
+	CMPQ DX, $0x00000001
+	JL   tail111
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 24).
+loop112:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop112
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile110
+
+tail111:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s1_d1_relu6_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c192_s1_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile113:
+	CMPQ DX, $0x00000001
+	JL   tail114
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 24).
+loop115:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      64(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      768(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      160(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      768(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      256(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      768(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop115
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile113
+
+tail114:
 	VZEROUPPER
 	RET
 
@@ -3387,9 +4577,9 @@ TEXT ·dwconv3x3_c192_s2_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
-tile56:
+tile116:
 	CMPQ DX, $0x00000007
-	JL   tail57
+	JL   tail117
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3399,7 +4589,7 @@ tile56:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 24).
-loop58:
+loop118:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -3554,16 +4744,16 @@ loop58:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop58
+	JB           loop118
 	ADDQ         $0x00002a00, CX
 	ADDQ         $0x00001500, AX
 	SUBQ         $0x00000007, DX
-	JMP          tile56
+	JMP          tile116
 
-tail57:
+tail117:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip59
+	JL   skip119
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3573,7 +4763,7 @@ tail57:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 24).
-loop60:
+loop120:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -3671,15 +4861,15 @@ loop60:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop60
+	JB           loop120
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000004, DX
 
-skip59:
+skip119:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip61
+	JL   skip121
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3689,7 +4879,7 @@ skip59:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 24).
-loop62:
+loop122:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	MOVQ         DI, R10
@@ -3749,15 +4939,15 @@ loop62:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop62
+	JB           loop122
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000002, DX
 
-skip61:
+skip121:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip63
+	JL   skip123
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3767,7 +4957,7 @@ skip61:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 24).
-loop64:
+loop124:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
 	VMOVUPS      32(SI), Y1
@@ -3808,12 +4998,250 @@ loop64:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop64
+	JB           loop124
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000001, DX
 
-skip63:
+skip123:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s2_d1_relu6_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c192_s2_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile125:
+	CMPQ DX, $0x00000001
+	JL   tail126
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 24).
+loop127:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Y1
+	VMOVUPS      96(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      768(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      160(SI), Y1
+	VMOVUPS      192(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      768(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Y1
+	VMOVUPS      288(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      768(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop127
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile125
+
+tail126:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s2_d1_relu6_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c192_s2_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile128:
+	CMPQ DX, $0x00000001
+	JL   tail129
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 24).
+loop130:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      96(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      192(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      288(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop130
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile128
+
+tail129:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s2_d1_relu6_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c192_s2_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile131:
+	CMPQ DX, $0x00000001
+	JL   tail132
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 24).
+loop133:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop133
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile131
+
+tail132:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s2_d1_relu6_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c192_s2_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile134:
+	CMPQ DX, $0x00000001
+	JL   tail135
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 24).
+loop136:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      64(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      768(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      160(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      768(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      256(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      768(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop136
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile134
+
+tail135:
 	VZEROUPPER
 	RET
 
@@ -3827,9 +5255,9 @@ TEXT ·dwconv3x3_c384_s1_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
-tile65:
+tile137:
 	CMPQ DX, $0x00000007
-	JL   tail66
+	JL   tail138
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3839,7 +5267,7 @@ tile65:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 48).
-loop67:
+loop139:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -3976,16 +5404,16 @@ loop67:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop67
+	JB           loop139
 	ADDQ         $0x00002a00, CX
 	ADDQ         $0x00002a00, AX
 	SUBQ         $0x00000007, DX
-	JMP          tile65
+	JMP          tile137
 
-tail66:
+tail138:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip68
+	JL   skip140
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3995,7 +5423,7 @@ tail66:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 48).
-loop69:
+loop141:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -4084,15 +5512,15 @@ loop69:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop69
+	JB           loop141
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000004, DX
 
-skip68:
+skip140:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip70
+	JL   skip142
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4102,7 +5530,7 @@ skip68:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 48).
-loop71:
+loop143:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	MOVQ         DI, R10
@@ -4159,15 +5587,15 @@ loop71:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop71
+	JB           loop143
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000002, DX
 
-skip70:
+skip142:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip72
+	JL   skip144
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4177,7 +5605,7 @@ skip70:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 48).
-loop73:
+loop145:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
 	VMOVUPS      32(SI), Y1
@@ -4218,12 +5646,250 @@ loop73:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop73
+	JB           loop145
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000001, DX
 
-skip72:
+skip144:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c384_s1_d1_relu6_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c384_s1_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile146:
+	CMPQ DX, $0x00000001
+	JL   tail147
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 48).
+loop148:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Y1
+	VMOVUPS      96(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      1536(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      160(SI), Y1
+	VMOVUPS      192(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      1536(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Y1
+	VMOVUPS      288(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      1536(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop148
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000600, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile146
+
+tail147:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c384_s1_d1_relu6_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c384_s1_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile149:
+	CMPQ DX, $0x00000001
+	JL   tail150
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 48).
+loop151:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      96(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      192(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      288(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop151
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000600, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile149
+
+tail150:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c384_s1_d1_relu6_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c384_s1_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile152:
+	CMPQ DX, $0x00000001
+	JL   tail153
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 48).
+loop154:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop154
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000600, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile152
+
+tail153:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c384_s1_d1_relu6_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c384_s1_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile155:
+	CMPQ DX, $0x00000001
+	JL   tail156
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 48).
+loop157:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      64(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      1536(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      160(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      1536(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      256(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      1536(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop157
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000600, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile155
+
+tail156:
 	VZEROUPPER
 	RET
 
@@ -4237,9 +5903,9 @@ TEXT ·dwconv3x3_c576_s1_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
-tile74:
+tile158:
 	CMPQ DX, $0x00000007
-	JL   tail75
+	JL   tail159
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4249,7 +5915,7 @@ tile74:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 72).
-loop76:
+loop160:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -4386,16 +6052,16 @@ loop76:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop76
+	JB           loop160
 	ADDQ         $0x00003f00, CX
 	ADDQ         $0x00003f00, AX
 	SUBQ         $0x00000007, DX
-	JMP          tile74
+	JMP          tile158
 
-tail75:
+tail159:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip77
+	JL   skip161
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4405,7 +6071,7 @@ tail75:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 72).
-loop78:
+loop162:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -4494,15 +6160,15 @@ loop78:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop78
+	JB           loop162
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00002400, AX
 	SUBQ         $0x00000004, DX
 
-skip77:
+skip161:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip79
+	JL   skip163
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4512,7 +6178,7 @@ skip77:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 72).
-loop80:
+loop164:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	MOVQ         DI, R10
@@ -4569,15 +6235,15 @@ loop80:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop80
+	JB           loop164
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000002, DX
 
-skip79:
+skip163:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip81
+	JL   skip165
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4587,7 +6253,7 @@ skip79:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 72).
-loop82:
+loop166:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
 	VMOVUPS      32(SI), Y1
@@ -4628,12 +6294,250 @@ loop82:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop82
+	JB           loop166
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000001, DX
 
-skip81:
+skip165:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s1_d1_relu6_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c576_s1_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile167:
+	CMPQ DX, $0x00000001
+	JL   tail168
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 72).
+loop169:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Y1
+	VMOVUPS      96(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      2304(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      160(SI), Y1
+	VMOVUPS      192(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      2304(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Y1
+	VMOVUPS      288(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      2304(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop169
+	ADDQ         $0x00000900, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile167
+
+tail168:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s1_d1_relu6_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c576_s1_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile170:
+	CMPQ DX, $0x00000001
+	JL   tail171
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 72).
+loop172:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      96(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      192(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      288(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop172
+	ADDQ         $0x00000900, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile170
+
+tail171:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s1_d1_relu6_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c576_s1_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile173:
+	CMPQ DX, $0x00000001
+	JL   tail174
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 72).
+loop175:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop175
+	ADDQ         $0x00000900, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile173
+
+tail174:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s1_d1_relu6_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c576_s1_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile176:
+	CMPQ DX, $0x00000001
+	JL   tail177
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 72).
+loop178:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      64(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      2304(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      160(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      2304(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      256(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      2304(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop178
+	ADDQ         $0x00000900, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile176
+
+tail177:
 	VZEROUPPER
 	RET
 
@@ -4647,9 +6551,9 @@ TEXT ·dwconv3x3_c576_s2_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
-tile83:
+tile179:
 	CMPQ DX, $0x00000007
-	JL   tail84
+	JL   tail180
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4659,7 +6563,7 @@ tile83:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 72).
-loop85:
+loop181:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -4814,16 +6718,16 @@ loop85:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop85
+	JB           loop181
 	ADDQ         $0x00007e00, CX
 	ADDQ         $0x00003f00, AX
 	SUBQ         $0x00000007, DX
-	JMP          tile83
+	JMP          tile179
 
-tail84:
+tail180:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip86
+	JL   skip182
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4833,7 +6737,7 @@ tail84:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 72).
-loop87:
+loop183:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -4931,15 +6835,15 @@ loop87:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop87
+	JB           loop183
 	ADDQ         $0x00004800, CX
 	ADDQ         $0x00002400, AX
 	SUBQ         $0x00000004, DX
 
-skip86:
+skip182:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip88
+	JL   skip184
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4949,7 +6853,7 @@ skip86:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 72).
-loop89:
+loop185:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	MOVQ         DI, R10
@@ -5009,15 +6913,15 @@ loop89:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop89
+	JB           loop185
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000002, DX
 
-skip88:
+skip184:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip90
+	JL   skip186
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5027,7 +6931,7 @@ skip88:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 72).
-loop91:
+loop187:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
 	VMOVUPS      32(SI), Y1
@@ -5068,12 +6972,250 @@ loop91:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop91
+	JB           loop187
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000001, DX
 
-skip90:
+skip186:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s2_d1_relu6_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c576_s2_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile188:
+	CMPQ DX, $0x00000001
+	JL   tail189
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 72).
+loop190:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Y1
+	VMOVUPS      96(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      2304(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      160(SI), Y1
+	VMOVUPS      192(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      2304(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Y1
+	VMOVUPS      288(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      2304(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop190
+	ADDQ         $0x00001200, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile188
+
+tail189:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s2_d1_relu6_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c576_s2_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile191:
+	CMPQ DX, $0x00000001
+	JL   tail192
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 72).
+loop193:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      96(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      192(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      288(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop193
+	ADDQ         $0x00001200, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile191
+
+tail192:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s2_d1_relu6_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c576_s2_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile194:
+	CMPQ DX, $0x00000001
+	JL   tail195
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 72).
+loop196:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop196
+	ADDQ         $0x00001200, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile194
+
+tail195:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s2_d1_relu6_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c576_s2_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile197:
+	CMPQ DX, $0x00000001
+	JL   tail198
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 72).
+loop199:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      64(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      2304(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      160(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      2304(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      256(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      2304(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop199
+	ADDQ         $0x00001200, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile197
+
+tail198:
 	VZEROUPPER
 	RET
 
@@ -5087,9 +7229,9 @@ TEXT ·dwconv3x3_c960_s1_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
-tile92:
+tile200:
 	CMPQ DX, $0x00000007
-	JL   tail93
+	JL   tail201
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5099,7 +7241,7 @@ tile92:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 120).
-loop94:
+loop202:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -5236,16 +7378,16 @@ loop94:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop94
+	JB           loop202
 	ADDQ         $0x00006900, CX
 	ADDQ         $0x00006900, AX
 	SUBQ         $0x00000007, DX
-	JMP          tile92
+	JMP          tile200
 
-tail93:
+tail201:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip95
+	JL   skip203
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5255,7 +7397,7 @@ tail93:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 120).
-loop96:
+loop204:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	VMOVAPS      Y0, Y2
@@ -5344,15 +7486,15 @@ loop96:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop96
+	JB           loop204
 	ADDQ         $0x00003c00, CX
 	ADDQ         $0x00003c00, AX
 	SUBQ         $0x00000004, DX
 
-skip95:
+skip203:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip97
+	JL   skip205
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5362,7 +7504,7 @@ skip95:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 120).
-loop98:
+loop206:
 	VMOVUPS      (SI), Y0
 	VMOVAPS      Y0, Y1
 	MOVQ         DI, R10
@@ -5419,15 +7561,15 @@ loop98:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop98
+	JB           loop206
 	ADDQ         $0x00001e00, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x00000002, DX
 
-skip97:
+skip205:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip99
+	JL   skip207
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5437,7 +7579,7 @@ skip97:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 120).
-loop100:
+loop208:
 	VMOVUPS      (SI), Y0
 	MOVQ         DI, R10
 	VMOVUPS      32(SI), Y1
@@ -5478,11 +7620,249 @@ loop100:
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, DI
 	CMPQ         SI, R9
-	JB           loop100
+	JB           loop208
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000001, DX
 
-skip99:
+skip207:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c960_s1_d1_relu6_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c960_s1_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile209:
+	CMPQ DX, $0x00000001
+	JL   tail210
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 120).
+loop211:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Y1
+	VMOVUPS      96(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      3840(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      160(SI), Y1
+	VMOVUPS      192(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      3840(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Y1
+	VMOVUPS      288(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      3840(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop211
+	ADDQ         $0x00000f00, CX
+	ADDQ         $0x00000f00, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile209
+
+tail210:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c960_s1_d1_relu6_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c960_s1_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile212:
+	CMPQ DX, $0x00000001
+	JL   tail213
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 120).
+loop214:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      96(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      192(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      288(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop214
+	ADDQ         $0x00000f00, CX
+	ADDQ         $0x00000f00, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile212
+
+tail213:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c960_s1_d1_relu6_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c960_s1_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile215:
+	CMPQ DX, $0x00000001
+	JL   tail216
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 120).
+loop217:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      (R10), Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop217
+	ADDQ         $0x00000f00, CX
+	ADDQ         $0x00000f00, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile215
+
+tail216:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c960_s1_d1_relu6_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c960_s1_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile218:
+	CMPQ DX, $0x00000001
+	JL   tail219
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 120).
+loop220:
+	VMOVUPS      (SI), Y0
+	MOVQ         DI, R10
+	VMOVUPS      32(SI), Y1
+	VMOVUPS      64(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      3840(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      128(SI), Y1
+	VMOVUPS      160(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      3840(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         BX, R10
+	VMOVUPS      224(SI), Y1
+	VMOVUPS      256(SI), Y2
+	VMOVUPS      (R10), Y3
+	VFMADD231PS  Y3, Y1, Y0
+	VMOVUPS      3840(R10), Y1
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x00000140, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Y1
+	VMAXPS       Y0, Y1, Y0
+	VBROADCASTSS f32_40c00000<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (R8)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, DI
+	CMPQ         SI, R9
+	JB           loop220
+	ADDQ         $0x00000f00, CX
+	ADDQ         $0x00000f00, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile218
+
+tail219:
 	VZEROUPPER
 	RET

@@ -735,6 +735,244 @@ GLOBL f32_00000000<>(SB), RODATA|NOPTR, $4
 DATA f32_40c00000<>+0(SB)/4, $0x40c00000
 GLOBL f32_40c00000<>(SB), RODATA|NOPTR, $4
 
+// func dwconv3x3_c32_s1_d1_relu6_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c32_s1_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile12:
+	CMPQ DX, $0x00000001
+	JL   tail13
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 2).
+loop14:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      128(SI), Z1
+	VMOVUPS      192(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      128(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      320(SI), Z1
+	VMOVUPS      384(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      128(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      512(SI), Z1
+	VMOVUPS      576(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      128(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop14
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile12
+
+tail13:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c32_s1_d1_relu6_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c32_s1_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile15:
+	CMPQ DX, $0x00000001
+	JL   tail16
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 2).
+loop17:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      192(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      384(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      576(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop17
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile15
+
+tail16:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c32_s1_d1_relu6_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c32_s1_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile18:
+	CMPQ DX, $0x00000001
+	JL   tail19
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 2).
+loop20:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop20
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile18
+
+tail19:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c32_s1_d1_relu6_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c32_s1_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile21:
+	CMPQ DX, $0x00000001
+	JL   tail22
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 2).
+loop23:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      128(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      128(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      320(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      128(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      512(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      128(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop23
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile21
+
+tail22:
+	VZEROUPPER
+	RET
+
 // func dwconv3x3_c96_s2_d1_relu6_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
 // Requires: AVX, AVX512F
 TEXT ·dwconv3x3_c96_s2_d1_relu6_avx512(SB), NOSPLIT, $0-88
@@ -745,9 +983,9 @@ TEXT ·dwconv3x3_c96_s2_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 16 pixels.
-tile12:
+tile24:
 	CMPQ DX, $0x00000010
-	JL   tail13
+	JL   tail25
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -757,7 +995,7 @@ tile12:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 6).
-loop14:
+loop26:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -1083,16 +1321,16 @@ loop14:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop14
+	JB           loop26
 	ADDQ         $0x00003000, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000010, DX
-	JMP          tile12
+	JMP          tile24
 
-tail13:
+tail25:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip15
+	JL   skip27
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1102,7 +1340,7 @@ tail13:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 6).
-loop16:
+loop28:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -1276,15 +1514,15 @@ loop16:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop16
+	JB           loop28
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000008, DX
 
-skip15:
+skip27:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip17
+	JL   skip29
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1294,7 +1532,7 @@ skip15:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 6).
-loop18:
+loop30:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -1392,15 +1630,15 @@ loop18:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop18
+	JB           loop30
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000004, DX
 
-skip17:
+skip29:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip19
+	JL   skip31
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1410,7 +1648,7 @@ skip17:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 6).
-loop20:
+loop32:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	MOVQ         DI, R10
@@ -1470,15 +1708,15 @@ loop20:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop20
+	JB           loop32
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000002, DX
 
-skip19:
+skip31:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip21
+	JL   skip33
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1488,7 +1726,7 @@ skip19:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 6).
-loop22:
+loop34:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
 	VMOVUPS      64(SI), Z1
@@ -1529,12 +1767,250 @@ loop22:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop22
+	JB           loop34
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000180, AX
 	SUBQ         $0x00000001, DX
 
-skip21:
+skip33:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c96_s2_d1_relu6_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c96_s2_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile35:
+	CMPQ DX, $0x00000001
+	JL   tail36
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 6).
+loop37:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      128(SI), Z1
+	VMOVUPS      192(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      384(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      320(SI), Z1
+	VMOVUPS      384(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      384(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      512(SI), Z1
+	VMOVUPS      576(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      384(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop37
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000180, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile35
+
+tail36:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c96_s2_d1_relu6_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c96_s2_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile38:
+	CMPQ DX, $0x00000001
+	JL   tail39
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 6).
+loop40:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      192(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      384(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      576(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop40
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000180, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile38
+
+tail39:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c96_s2_d1_relu6_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c96_s2_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile41:
+	CMPQ DX, $0x00000001
+	JL   tail42
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 6).
+loop43:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop43
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000180, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile41
+
+tail42:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c96_s2_d1_relu6_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c96_s2_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile44:
+	CMPQ DX, $0x00000001
+	JL   tail45
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 6).
+loop46:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      128(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      384(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      320(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      384(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      512(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      384(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop46
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000180, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile44
+
+tail45:
 	VZEROUPPER
 	RET
 
@@ -1548,9 +2024,9 @@ TEXT ·dwconv3x3_c144_s1_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 16 pixels.
-tile23:
+tile47:
 	CMPQ DX, $0x00000010
-	JL   tail24
+	JL   tail48
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1560,7 +2036,7 @@ tile23:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 9).
-loop25:
+loop49:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -1841,16 +2317,16 @@ loop25:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop25
+	JB           loop49
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00002400, AX
 	SUBQ         $0x00000010, DX
-	JMP          tile23
+	JMP          tile47
 
-tail24:
+tail48:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip26
+	JL   skip50
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1860,7 +2336,7 @@ tail24:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 9).
-loop27:
+loop51:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -2013,15 +2489,15 @@ loop27:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop27
+	JB           loop51
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000008, DX
 
-skip26:
+skip50:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip28
+	JL   skip52
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2031,7 +2507,7 @@ skip26:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 9).
-loop29:
+loop53:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -2120,15 +2596,15 @@ loop29:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop29
+	JB           loop53
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000004, DX
 
-skip28:
+skip52:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip30
+	JL   skip54
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2138,7 +2614,7 @@ skip28:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 9).
-loop31:
+loop55:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	MOVQ         DI, R10
@@ -2195,15 +2671,15 @@ loop31:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop31
+	JB           loop55
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000480, AX
 	SUBQ         $0x00000002, DX
 
-skip30:
+skip54:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip32
+	JL   skip56
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2213,7 +2689,7 @@ skip30:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 9).
-loop33:
+loop57:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
 	VMOVUPS      64(SI), Z1
@@ -2254,12 +2730,250 @@ loop33:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop33
+	JB           loop57
 	ADDQ         $0x00000240, CX
 	ADDQ         $0x00000240, AX
 	SUBQ         $0x00000001, DX
 
-skip32:
+skip56:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s1_d1_relu6_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c144_s1_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile58:
+	CMPQ DX, $0x00000001
+	JL   tail59
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 9).
+loop60:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      128(SI), Z1
+	VMOVUPS      192(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      576(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      320(SI), Z1
+	VMOVUPS      384(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      576(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      512(SI), Z1
+	VMOVUPS      576(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      576(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop60
+	ADDQ         $0x00000240, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile58
+
+tail59:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s1_d1_relu6_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c144_s1_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile61:
+	CMPQ DX, $0x00000001
+	JL   tail62
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 9).
+loop63:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      192(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      384(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      576(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop63
+	ADDQ         $0x00000240, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile61
+
+tail62:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s1_d1_relu6_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c144_s1_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile64:
+	CMPQ DX, $0x00000001
+	JL   tail65
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 9).
+loop66:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop66
+	ADDQ         $0x00000240, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile64
+
+tail65:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s1_d1_relu6_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c144_s1_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile67:
+	CMPQ DX, $0x00000001
+	JL   tail68
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 9).
+loop69:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      128(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      576(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      320(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      576(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      512(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      576(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop69
+	ADDQ         $0x00000240, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile67
+
+tail68:
 	VZEROUPPER
 	RET
 
@@ -2273,9 +2987,9 @@ TEXT ·dwconv3x3_c144_s2_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
-tile34:
+tile70:
 	CMPQ DX, $0x0000000e
-	JL   tail35
+	JL   tail71
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2285,7 +2999,7 @@ tile34:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 9).
-loop36:
+loop72:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -2573,16 +3287,16 @@ loop36:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop36
+	JB           loop72
 	ADDQ         $0x00003f00, CX
 	ADDQ         $0x00001f80, AX
 	SUBQ         $0x0000000e, DX
-	JMP          tile34
+	JMP          tile70
 
-tail35:
+tail71:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip37
+	JL   skip73
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2592,7 +3306,7 @@ tail35:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 9).
-loop38:
+loop74:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -2766,15 +3480,15 @@ loop38:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop38
+	JB           loop74
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000008, DX
 
-skip37:
+skip73:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip39
+	JL   skip75
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2784,7 +3498,7 @@ skip37:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 9).
-loop40:
+loop76:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -2882,15 +3596,15 @@ loop40:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop40
+	JB           loop76
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000004, DX
 
-skip39:
+skip75:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip41
+	JL   skip77
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2900,7 +3614,7 @@ skip39:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 9).
-loop42:
+loop78:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	MOVQ         DI, R10
@@ -2960,15 +3674,15 @@ loop42:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop42
+	JB           loop78
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000480, AX
 	SUBQ         $0x00000002, DX
 
-skip41:
+skip77:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip43
+	JL   skip79
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2978,7 +3692,7 @@ skip41:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 9).
-loop44:
+loop80:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
 	VMOVUPS      64(SI), Z1
@@ -3019,12 +3733,250 @@ loop44:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop44
+	JB           loop80
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000240, AX
 	SUBQ         $0x00000001, DX
 
-skip43:
+skip79:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s2_d1_relu6_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c144_s2_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile81:
+	CMPQ DX, $0x00000001
+	JL   tail82
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 9).
+loop83:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      128(SI), Z1
+	VMOVUPS      192(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      576(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      320(SI), Z1
+	VMOVUPS      384(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      576(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      512(SI), Z1
+	VMOVUPS      576(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      576(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop83
+	ADDQ         $0x00000480, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile81
+
+tail82:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s2_d1_relu6_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c144_s2_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile84:
+	CMPQ DX, $0x00000001
+	JL   tail85
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 9).
+loop86:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      192(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      384(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      576(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop86
+	ADDQ         $0x00000480, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile84
+
+tail85:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s2_d1_relu6_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c144_s2_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile87:
+	CMPQ DX, $0x00000001
+	JL   tail88
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 9).
+loop89:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop89
+	ADDQ         $0x00000480, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile87
+
+tail88:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c144_s2_d1_relu6_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c144_s2_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile90:
+	CMPQ DX, $0x00000001
+	JL   tail91
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 9).
+loop92:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      128(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      576(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      320(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      576(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      512(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      576(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop92
+	ADDQ         $0x00000480, CX
+	ADDQ         $0x00000240, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile90
+
+tail91:
 	VZEROUPPER
 	RET
 
@@ -3038,9 +3990,9 @@ TEXT ·dwconv3x3_c192_s1_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
-tile45:
+tile93:
 	CMPQ DX, $0x0000000e
-	JL   tail46
+	JL   tail94
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3050,7 +4002,7 @@ tile45:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 12).
-loop47:
+loop95:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -3299,16 +4251,16 @@ loop47:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop47
+	JB           loop95
 	ADDQ         $0x00002a00, CX
 	ADDQ         $0x00002a00, AX
 	SUBQ         $0x0000000e, DX
-	JMP          tile45
+	JMP          tile93
 
-tail46:
+tail94:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip48
+	JL   skip96
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3318,7 +4270,7 @@ tail46:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 12).
-loop49:
+loop97:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -3471,15 +4423,15 @@ loop49:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop49
+	JB           loop97
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000008, DX
 
-skip48:
+skip96:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip50
+	JL   skip98
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3489,7 +4441,7 @@ skip48:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 12).
-loop51:
+loop99:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -3578,15 +4530,15 @@ loop51:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop51
+	JB           loop99
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000004, DX
 
-skip50:
+skip98:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip52
+	JL   skip100
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3596,7 +4548,7 @@ skip50:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 12).
-loop53:
+loop101:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	MOVQ         DI, R10
@@ -3653,15 +4605,15 @@ loop53:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop53
+	JB           loop101
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000002, DX
 
-skip52:
+skip100:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip54
+	JL   skip102
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3671,7 +4623,7 @@ skip52:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 12).
-loop55:
+loop103:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
 	VMOVUPS      64(SI), Z1
@@ -3712,12 +4664,250 @@ loop55:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop55
+	JB           loop103
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000001, DX
 
-skip54:
+skip102:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s1_d1_relu6_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c192_s1_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile104:
+	CMPQ DX, $0x00000001
+	JL   tail105
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 12).
+loop106:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      128(SI), Z1
+	VMOVUPS      192(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      768(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      320(SI), Z1
+	VMOVUPS      384(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      768(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      512(SI), Z1
+	VMOVUPS      576(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      768(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop106
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile104
+
+tail105:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s1_d1_relu6_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c192_s1_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile107:
+	CMPQ DX, $0x00000001
+	JL   tail108
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 12).
+loop109:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      192(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      384(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      576(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop109
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile107
+
+tail108:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s1_d1_relu6_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c192_s1_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile110:
+	CMPQ DX, $0x00000001
+	JL   tail111
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 12).
+loop112:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop112
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile110
+
+tail111:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s1_d1_relu6_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c192_s1_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile113:
+	CMPQ DX, $0x00000001
+	JL   tail114
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 12).
+loop115:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      128(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      768(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      320(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      768(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      512(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      768(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop115
+	ADDQ         $0x00000300, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile113
+
+tail114:
 	VZEROUPPER
 	RET
 
@@ -3731,9 +4921,9 @@ TEXT ·dwconv3x3_c192_s2_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
-tile56:
+tile116:
 	CMPQ DX, $0x0000000e
-	JL   tail57
+	JL   tail117
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3743,7 +4933,7 @@ tile56:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 12).
-loop58:
+loop118:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -4031,16 +5221,16 @@ loop58:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop58
+	JB           loop118
 	ADDQ         $0x00005400, CX
 	ADDQ         $0x00002a00, AX
 	SUBQ         $0x0000000e, DX
-	JMP          tile56
+	JMP          tile116
 
-tail57:
+tail117:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip59
+	JL   skip119
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4050,7 +5240,7 @@ tail57:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 12).
-loop60:
+loop120:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -4224,15 +5414,15 @@ loop60:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop60
+	JB           loop120
 	ADDQ         $0x00003000, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000008, DX
 
-skip59:
+skip119:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip61
+	JL   skip121
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4242,7 +5432,7 @@ skip59:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 12).
-loop62:
+loop122:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -4340,15 +5530,15 @@ loop62:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop62
+	JB           loop122
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000004, DX
 
-skip61:
+skip121:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip63
+	JL   skip123
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4358,7 +5548,7 @@ skip61:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 12).
-loop64:
+loop124:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	MOVQ         DI, R10
@@ -4418,15 +5608,15 @@ loop64:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop64
+	JB           loop124
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000002, DX
 
-skip63:
+skip123:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip65
+	JL   skip125
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4436,7 +5626,7 @@ skip63:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 12).
-loop66:
+loop126:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
 	VMOVUPS      64(SI), Z1
@@ -4477,12 +5667,250 @@ loop66:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop66
+	JB           loop126
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000300, AX
 	SUBQ         $0x00000001, DX
 
-skip65:
+skip125:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s2_d1_relu6_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c192_s2_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile127:
+	CMPQ DX, $0x00000001
+	JL   tail128
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 12).
+loop129:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      128(SI), Z1
+	VMOVUPS      192(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      768(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      320(SI), Z1
+	VMOVUPS      384(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      768(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      512(SI), Z1
+	VMOVUPS      576(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      768(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop129
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile127
+
+tail128:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s2_d1_relu6_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c192_s2_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile130:
+	CMPQ DX, $0x00000001
+	JL   tail131
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 12).
+loop132:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      192(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      384(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      576(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop132
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile130
+
+tail131:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s2_d1_relu6_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c192_s2_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile133:
+	CMPQ DX, $0x00000001
+	JL   tail134
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 12).
+loop135:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop135
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile133
+
+tail134:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c192_s2_d1_relu6_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c192_s2_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile136:
+	CMPQ DX, $0x00000001
+	JL   tail137
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 12).
+loop138:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      128(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      768(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      320(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      768(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      512(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      768(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop138
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000300, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile136
+
+tail137:
 	VZEROUPPER
 	RET
 
@@ -4496,9 +5924,9 @@ TEXT ·dwconv3x3_c384_s1_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
-tile67:
+tile139:
 	CMPQ DX, $0x0000000e
-	JL   tail68
+	JL   tail140
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4508,7 +5936,7 @@ tile67:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 24).
-loop69:
+loop141:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -4757,16 +6185,16 @@ loop69:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop69
+	JB           loop141
 	ADDQ         $0x00005400, CX
 	ADDQ         $0x00005400, AX
 	SUBQ         $0x0000000e, DX
-	JMP          tile67
+	JMP          tile139
 
-tail68:
+tail140:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip70
+	JL   skip142
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4776,7 +6204,7 @@ tail68:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 24).
-loop71:
+loop143:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -4929,15 +6357,15 @@ loop71:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop71
+	JB           loop143
 	ADDQ         $0x00003000, CX
 	ADDQ         $0x00003000, AX
 	SUBQ         $0x00000008, DX
 
-skip70:
+skip142:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip72
+	JL   skip144
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4947,7 +6375,7 @@ skip70:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 24).
-loop73:
+loop145:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -5036,15 +6464,15 @@ loop73:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop73
+	JB           loop145
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001800, AX
 	SUBQ         $0x00000004, DX
 
-skip72:
+skip144:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip74
+	JL   skip146
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5054,7 +6482,7 @@ skip72:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 24).
-loop75:
+loop147:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	MOVQ         DI, R10
@@ -5111,15 +6539,15 @@ loop75:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop75
+	JB           loop147
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000c00, AX
 	SUBQ         $0x00000002, DX
 
-skip74:
+skip146:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip76
+	JL   skip148
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5129,7 +6557,7 @@ skip74:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 24).
-loop77:
+loop149:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
 	VMOVUPS      64(SI), Z1
@@ -5170,12 +6598,250 @@ loop77:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop77
+	JB           loop149
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
 	SUBQ         $0x00000001, DX
 
-skip76:
+skip148:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c384_s1_d1_relu6_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c384_s1_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile150:
+	CMPQ DX, $0x00000001
+	JL   tail151
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 24).
+loop152:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      128(SI), Z1
+	VMOVUPS      192(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      1536(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      320(SI), Z1
+	VMOVUPS      384(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      1536(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      512(SI), Z1
+	VMOVUPS      576(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      1536(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop152
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000600, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile150
+
+tail151:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c384_s1_d1_relu6_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c384_s1_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile153:
+	CMPQ DX, $0x00000001
+	JL   tail154
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 24).
+loop155:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      192(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      384(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      576(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop155
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000600, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile153
+
+tail154:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c384_s1_d1_relu6_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c384_s1_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile156:
+	CMPQ DX, $0x00000001
+	JL   tail157
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 24).
+loop158:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop158
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000600, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile156
+
+tail157:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c384_s1_d1_relu6_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c384_s1_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile159:
+	CMPQ DX, $0x00000001
+	JL   tail160
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 24).
+loop161:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      128(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      1536(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      320(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      1536(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      512(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      1536(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop161
+	ADDQ         $0x00000600, CX
+	ADDQ         $0x00000600, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile159
+
+tail160:
 	VZEROUPPER
 	RET
 
@@ -5189,9 +6855,9 @@ TEXT ·dwconv3x3_c576_s1_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
-tile78:
+tile162:
 	CMPQ DX, $0x0000000e
-	JL   tail79
+	JL   tail163
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5201,7 +6867,7 @@ tile78:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 36).
-loop80:
+loop164:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -5450,16 +7116,16 @@ loop80:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop80
+	JB           loop164
 	ADDQ         $0x00007e00, CX
 	ADDQ         $0x00007e00, AX
 	SUBQ         $0x0000000e, DX
-	JMP          tile78
+	JMP          tile162
 
-tail79:
+tail163:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip81
+	JL   skip165
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5469,7 +7135,7 @@ tail79:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 36).
-loop82:
+loop166:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -5622,15 +7288,15 @@ loop82:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop82
+	JB           loop166
 	ADDQ         $0x00004800, CX
 	ADDQ         $0x00004800, AX
 	SUBQ         $0x00000008, DX
 
-skip81:
+skip165:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip83
+	JL   skip167
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5640,7 +7306,7 @@ skip81:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 36).
-loop84:
+loop168:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -5729,15 +7395,15 @@ loop84:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop84
+	JB           loop168
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00002400, AX
 	SUBQ         $0x00000004, DX
 
-skip83:
+skip167:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip85
+	JL   skip169
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5747,7 +7413,7 @@ skip83:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 36).
-loop86:
+loop170:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	MOVQ         DI, R10
@@ -5804,15 +7470,15 @@ loop86:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop86
+	JB           loop170
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000002, DX
 
-skip85:
+skip169:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip87
+	JL   skip171
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5822,7 +7488,7 @@ skip85:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 36).
-loop88:
+loop172:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
 	VMOVUPS      64(SI), Z1
@@ -5863,12 +7529,250 @@ loop88:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop88
+	JB           loop172
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000001, DX
 
-skip87:
+skip171:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s1_d1_relu6_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c576_s1_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile173:
+	CMPQ DX, $0x00000001
+	JL   tail174
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 36).
+loop175:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      128(SI), Z1
+	VMOVUPS      192(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      2304(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      320(SI), Z1
+	VMOVUPS      384(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      2304(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      512(SI), Z1
+	VMOVUPS      576(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      2304(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop175
+	ADDQ         $0x00000900, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile173
+
+tail174:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s1_d1_relu6_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c576_s1_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile176:
+	CMPQ DX, $0x00000001
+	JL   tail177
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 36).
+loop178:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      192(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      384(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      576(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop178
+	ADDQ         $0x00000900, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile176
+
+tail177:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s1_d1_relu6_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c576_s1_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile179:
+	CMPQ DX, $0x00000001
+	JL   tail180
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 36).
+loop181:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop181
+	ADDQ         $0x00000900, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile179
+
+tail180:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s1_d1_relu6_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c576_s1_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile182:
+	CMPQ DX, $0x00000001
+	JL   tail183
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 36).
+loop184:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      128(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      2304(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      320(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      2304(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      512(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      2304(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop184
+	ADDQ         $0x00000900, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile182
+
+tail183:
 	VZEROUPPER
 	RET
 
@@ -5882,9 +7786,9 @@ TEXT ·dwconv3x3_c576_s2_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 16 pixels.
-tile89:
+tile185:
 	CMPQ DX, $0x00000010
-	JL   tail90
+	JL   tail186
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5894,7 +7798,7 @@ tile89:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 36).
-loop91:
+loop187:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -6220,16 +8124,16 @@ loop91:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop91
+	JB           loop187
 	ADDQ         $0x00012000, CX
 	ADDQ         $0x00009000, AX
 	SUBQ         $0x00000010, DX
-	JMP          tile89
+	JMP          tile185
 
-tail90:
+tail186:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip92
+	JL   skip188
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6239,7 +8143,7 @@ tail90:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 36).
-loop93:
+loop189:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -6413,15 +8317,15 @@ loop93:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop93
+	JB           loop189
 	ADDQ         $0x00009000, CX
 	ADDQ         $0x00004800, AX
 	SUBQ         $0x00000008, DX
 
-skip92:
+skip188:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip94
+	JL   skip190
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6431,7 +8335,7 @@ skip92:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 36).
-loop95:
+loop191:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -6529,15 +8433,15 @@ loop95:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop95
+	JB           loop191
 	ADDQ         $0x00004800, CX
 	ADDQ         $0x00002400, AX
 	SUBQ         $0x00000004, DX
 
-skip94:
+skip190:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip96
+	JL   skip192
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6547,7 +8451,7 @@ skip94:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 36).
-loop97:
+loop193:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	MOVQ         DI, R10
@@ -6607,15 +8511,15 @@ loop97:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop97
+	JB           loop193
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001200, AX
 	SUBQ         $0x00000002, DX
 
-skip96:
+skip192:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip98
+	JL   skip194
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6625,7 +8529,7 @@ skip96:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 36).
-loop99:
+loop195:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
 	VMOVUPS      64(SI), Z1
@@ -6666,12 +8570,250 @@ loop99:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop99
+	JB           loop195
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000900, AX
 	SUBQ         $0x00000001, DX
 
-skip98:
+skip194:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s2_d1_relu6_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c576_s2_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile196:
+	CMPQ DX, $0x00000001
+	JL   tail197
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 36).
+loop198:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      128(SI), Z1
+	VMOVUPS      192(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      2304(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      320(SI), Z1
+	VMOVUPS      384(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      2304(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      512(SI), Z1
+	VMOVUPS      576(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      2304(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop198
+	ADDQ         $0x00001200, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile196
+
+tail197:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s2_d1_relu6_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c576_s2_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile199:
+	CMPQ DX, $0x00000001
+	JL   tail200
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 36).
+loop201:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      192(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      384(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      576(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop201
+	ADDQ         $0x00001200, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile199
+
+tail200:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s2_d1_relu6_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c576_s2_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile202:
+	CMPQ DX, $0x00000001
+	JL   tail203
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 36).
+loop204:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop204
+	ADDQ         $0x00001200, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile202
+
+tail203:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c576_s2_d1_relu6_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c576_s2_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile205:
+	CMPQ DX, $0x00000001
+	JL   tail206
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 36).
+loop207:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      128(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      2304(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      320(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      2304(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      512(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      2304(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop207
+	ADDQ         $0x00001200, CX
+	ADDQ         $0x00000900, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile205
+
+tail206:
 	VZEROUPPER
 	RET
 
@@ -6685,9 +8827,9 @@ TEXT ·dwconv3x3_c960_s1_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 16 pixels.
-tile100:
+tile208:
 	CMPQ DX, $0x00000010
-	JL   tail101
+	JL   tail209
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6697,7 +8839,7 @@ tile100:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 60).
-loop102:
+loop210:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -6978,16 +9120,16 @@ loop102:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop102
+	JB           loop210
 	ADDQ         $0x0000f000, CX
 	ADDQ         $0x0000f000, AX
 	SUBQ         $0x00000010, DX
-	JMP          tile100
+	JMP          tile208
 
-tail101:
+tail209:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip103
+	JL   skip211
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6997,7 +9139,7 @@ tail101:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 60).
-loop104:
+loop212:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -7150,15 +9292,15 @@ loop104:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop104
+	JB           loop212
 	ADDQ         $0x00007800, CX
 	ADDQ         $0x00007800, AX
 	SUBQ         $0x00000008, DX
 
-skip103:
+skip211:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip105
+	JL   skip213
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -7168,7 +9310,7 @@ skip103:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 60).
-loop106:
+loop214:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	VMOVAPS      Z0, Z2
@@ -7257,15 +9399,15 @@ loop106:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop106
+	JB           loop214
 	ADDQ         $0x00003c00, CX
 	ADDQ         $0x00003c00, AX
 	SUBQ         $0x00000004, DX
 
-skip105:
+skip213:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip107
+	JL   skip215
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -7275,7 +9417,7 @@ skip105:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 60).
-loop108:
+loop216:
 	VMOVUPS      (SI), Z0
 	VMOVAPS      Z0, Z1
 	MOVQ         DI, R10
@@ -7332,15 +9474,15 @@ loop108:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop108
+	JB           loop216
 	ADDQ         $0x00001e00, CX
 	ADDQ         $0x00001e00, AX
 	SUBQ         $0x00000002, DX
 
-skip107:
+skip215:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip109
+	JL   skip217
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -7350,7 +9492,7 @@ skip107:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 60).
-loop110:
+loop218:
 	VMOVUPS      (SI), Z0
 	MOVQ         DI, R10
 	VMOVUPS      64(SI), Z1
@@ -7391,11 +9533,249 @@ loop110:
 	ADDQ         $0x00000040, DI
 	ADDQ         $0x00000040, R8
 	CMPQ         SI, R9
-	JB           loop110
+	JB           loop218
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00000f00, AX
 	SUBQ         $0x00000001, DX
 
-skip109:
+skip217:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c960_s1_d1_relu6_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c960_s1_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile219:
+	CMPQ DX, $0x00000001
+	JL   tail220
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 60).
+loop221:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      128(SI), Z1
+	VMOVUPS      192(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      3840(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      320(SI), Z1
+	VMOVUPS      384(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      3840(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      512(SI), Z1
+	VMOVUPS      576(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      3840(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop221
+	ADDQ         $0x00000f00, CX
+	ADDQ         $0x00000f00, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile219
+
+tail220:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c960_s1_d1_relu6_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c960_s1_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile222:
+	CMPQ DX, $0x00000001
+	JL   tail223
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 60).
+loop224:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      192(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      384(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      576(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop224
+	ADDQ         $0x00000f00, CX
+	ADDQ         $0x00000f00, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile222
+
+tail223:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c960_s1_d1_relu6_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c960_s1_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile225:
+	CMPQ DX, $0x00000001
+	JL   tail226
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 60).
+loop227:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z1, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop227
+	ADDQ         $0x00000f00, CX
+	ADDQ         $0x00000f00, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile225
+
+tail226:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c960_s1_d1_relu6_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c960_s1_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile228:
+	CMPQ DX, $0x00000001
+	JL   tail229
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 60).
+loop230:
+	VMOVUPS      (SI), Z0
+	MOVQ         DI, R10
+	VMOVUPS      64(SI), Z1
+	VMOVUPS      128(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      3840(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      256(SI), Z1
+	VMOVUPS      320(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      3840(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         BX, R10
+	VMOVUPS      448(SI), Z1
+	VMOVUPS      512(SI), Z2
+	VMOVUPS      (R10), Z3
+	VFMADD231PS  Z3, Z1, Z0
+	VMOVUPS      3840(R10), Z1
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x00000280, SI
+	VBROADCASTSS f32_00000000<>+0(SB), Z1
+	VMAXPS       Z0, Z1, Z0
+	VBROADCASTSS f32_40c00000<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         $0x00000040, DI
+	ADDQ         $0x00000040, R8
+	CMPQ         SI, R9
+	JB           loop230
+	ADDQ         $0x00000f00, CX
+	ADDQ         $0x00000f00, AX
+	SUBQ         $0x00000001, DX
+	JMP          tile228
+
+tail229:
 	VZEROUPPER
 	RET

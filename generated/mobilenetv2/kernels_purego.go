@@ -43,8 +43,9 @@ weights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per b
 */
 type kernelImpl struct {
 	name     string
-	fn       rowKernel // NHWC kernels
-	packTile int       // how its packed weights are tiled
+	fn       rowKernel   // NHWC kernels
+	edges    []rowKernel // depthwise edge kernels (see geometry.edges)
+	packTile int         // how its packed weights are tiled
 }
 
 // goKernels are the portable kernels, indexed by kernel identifier.
@@ -53,6 +54,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_go, dwconv3x3_c32_s1_d1_relu6_e2_3_go, dwconv3x3_c32_s1_d1_relu6_e0_1_go, dwconv3x3_c32_s1_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c32_s1_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -65,6 +67,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c96_s2_d1_relu6_e1_3_go, dwconv3x3_c96_s2_d1_relu6_e2_3_go, dwconv3x3_c96_s2_d1_relu6_e0_1_go, dwconv3x3_c96_s2_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c96_s2_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -77,6 +80,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c144_s1_d1_relu6_e1_3_go, dwconv3x3_c144_s1_d1_relu6_e2_3_go, dwconv3x3_c144_s1_d1_relu6_e0_1_go, dwconv3x3_c144_s1_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c144_s1_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -85,6 +89,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c144_s2_d1_relu6_e1_3_go, dwconv3x3_c144_s2_d1_relu6_e2_3_go, dwconv3x3_c144_s2_d1_relu6_e0_1_go, dwconv3x3_c144_s2_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c144_s2_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -97,6 +102,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c192_s1_d1_relu6_e1_3_go, dwconv3x3_c192_s1_d1_relu6_e2_3_go, dwconv3x3_c192_s1_d1_relu6_e0_1_go, dwconv3x3_c192_s1_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c192_s1_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -105,6 +111,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c192_s2_d1_relu6_e1_3_go, dwconv3x3_c192_s2_d1_relu6_e2_3_go, dwconv3x3_c192_s2_d1_relu6_e0_1_go, dwconv3x3_c192_s2_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c192_s2_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -117,6 +124,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c384_s1_d1_relu6_e1_3_go, dwconv3x3_c384_s1_d1_relu6_e2_3_go, dwconv3x3_c384_s1_d1_relu6_e0_1_go, dwconv3x3_c384_s1_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c384_s1_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -133,6 +141,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c576_s1_d1_relu6_e1_3_go, dwconv3x3_c576_s1_d1_relu6_e2_3_go, dwconv3x3_c576_s1_d1_relu6_e0_1_go, dwconv3x3_c576_s1_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c576_s1_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -141,6 +150,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c576_s2_d1_relu6_e1_3_go, dwconv3x3_c576_s2_d1_relu6_e2_3_go, dwconv3x3_c576_s2_d1_relu6_e0_1_go, dwconv3x3_c576_s2_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c576_s2_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -153,6 +163,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c960_s1_d1_relu6_e1_3_go, dwconv3x3_c960_s1_d1_relu6_e2_3_go, dwconv3x3_c960_s1_d1_relu6_e0_1_go, dwconv3x3_c960_s1_d1_relu6_e0_2_go},
 	fn:       dwconv3x3_c960_s1_d1_relu6_go,
 	name:     "purego",
 	packTile: 1,
@@ -425,6 +436,362 @@ func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	}
 }
 
+// dwconv3x3_c32_s1_d1_relu6_e1_3: dwconv, cin 32, cout 32, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c32_s1_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*32:]
+		out := dst[p*32:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[32+c : 32+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+32+c : r1+32+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+32+c : r2+32+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c32_s1_d1_relu6_e2_3: dwconv, cin 32, cout 32, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c32_s1_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*32:]
+		out := dst[p*32:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c32_s1_d1_relu6_e0_1: dwconv, cin 32, cout 32, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c32_s1_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*32:]
+		out := dst[p*32:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c32_s1_d1_relu6_e0_2: dwconv, cin 32, cout 32, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c32_s1_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*32:]
+		out := dst[p*32:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[32+c : 32+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+32+c : r1+32+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+32+c : r2+32+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci32_co16_g1_s1_none: pwconv, cin 32, cout 16, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
 // Register tile: 6 pixels × 2 vectors of 8 channels.
@@ -628,6 +995,362 @@ func dwconv3x3_c96_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 			{
 				x := in[r2+192+c : r2+192+c+8]
 				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c96_s2_d1_relu6_e1_3: dwconv, cin 96, cout 96, groups 96, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c96_s2_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*192:]
+		out := dst[p*96:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[96+c : 96+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+96+c : r1+96+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+96+c : r2+96+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c96_s2_d1_relu6_e2_3: dwconv, cin 96, cout 96, groups 96, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c96_s2_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*192:]
+		out := dst[p*96:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c96_s2_d1_relu6_e0_1: dwconv, cin 96, cout 96, groups 96, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c96_s2_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*192:]
+		out := dst[p*96:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c96_s2_d1_relu6_e0_2: dwconv, cin 96, cout 96, groups 96, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c96_s2_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*192:]
+		out := dst[p*96:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[96+c : 96+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+96+c : r1+96+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+96+c : r2+96+c+8]
+				wt := wp[64:72]
 				a0 += x[0] * wt[0]
 				a1 += x[1] * wt[1]
 				a2 += x[2] * wt[2]
@@ -879,6 +1602,362 @@ func dwconv3x3_c144_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	}
 }
 
+// dwconv3x3_c144_s1_d1_relu6_e1_3: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·144 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c144_s1_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*144:]
+		out := dst[p*144:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[144+c : 144+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+144+c : r1+144+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+144+c : r2+144+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c144_s1_d1_relu6_e2_3: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·144 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c144_s1_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*144:]
+		out := dst[p*144:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c144_s1_d1_relu6_e0_1: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·144 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c144_s1_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*144:]
+		out := dst[p*144:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c144_s1_d1_relu6_e0_2: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·144 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c144_s1_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*144:]
+		out := dst[p*144:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[144+c : 144+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+144+c : r1+144+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+144+c : r2+144+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci144_co24_g1_s1_none: pwconv, cin 144, cout 24, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·144 + tap][ci]·w[o][ci][tap]).
 // Register tile: 4 pixels × 3 vectors of 8 channels.
@@ -1040,6 +2119,362 @@ func dwconv3x3_c144_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				x := in[r2+288+c : r2+288+c+8]
 				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c144_s2_d1_relu6_e1_3: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·288 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c144_s2_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*288:]
+		out := dst[p*144:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[144+c : 144+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+144+c : r1+144+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+144+c : r2+144+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c144_s2_d1_relu6_e2_3: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·288 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c144_s2_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*288:]
+		out := dst[p*144:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c144_s2_d1_relu6_e0_1: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·288 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c144_s2_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*288:]
+		out := dst[p*144:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c144_s2_d1_relu6_e0_2: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·288 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c144_s2_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*288:]
+		out := dst[p*144:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[144+c : 144+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+144+c : r1+144+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+144+c : r2+144+c+8]
+				wt := wp[64:72]
 				a0 += x[0] * wt[0]
 				a1 += x[1] * wt[1]
 				a2 += x[2] * wt[2]
@@ -1291,6 +2726,362 @@ func dwconv3x3_c192_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	}
 }
 
+// dwconv3x3_c192_s1_d1_relu6_e1_3: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c192_s1_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*192:]
+		out := dst[p*192:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[192+c : 192+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+192+c : r1+192+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+192+c : r2+192+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c192_s1_d1_relu6_e2_3: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c192_s1_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*192:]
+		out := dst[p*192:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c192_s1_d1_relu6_e0_1: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c192_s1_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*192:]
+		out := dst[p*192:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c192_s1_d1_relu6_e0_2: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c192_s1_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*192:]
+		out := dst[p*192:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[192+c : 192+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+192+c : r1+192+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+192+c : r2+192+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci192_co32_g1_s1_none: pwconv, cin 192, cout 32, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
 // Register tile: 6 pixels × 2 vectors of 8 channels.
@@ -1452,6 +3243,362 @@ func dwconv3x3_c192_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				x := in[r2+384+c : r2+384+c+8]
 				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c192_s2_d1_relu6_e1_3: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c192_s2_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*384:]
+		out := dst[p*192:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[192+c : 192+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+192+c : r1+192+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+192+c : r2+192+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c192_s2_d1_relu6_e2_3: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c192_s2_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*384:]
+		out := dst[p*192:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c192_s2_d1_relu6_e0_1: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c192_s2_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*384:]
+		out := dst[p*192:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c192_s2_d1_relu6_e0_2: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c192_s2_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*384:]
+		out := dst[p*192:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[192+c : 192+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+192+c : r1+192+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+192+c : r2+192+c+8]
+				wt := wp[64:72]
 				a0 += x[0] * wt[0]
 				a1 += x[1] * wt[1]
 				a2 += x[2] * wt[2]
@@ -1679,6 +3826,362 @@ func dwconv3x3_c384_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				x := in[r2+768+c : r2+768+c+8]
 				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c384_s1_d1_relu6_e1_3: dwconv, cin 384, cout 384, groups 384, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c384_s1_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*384:]
+		out := dst[p*384:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[384+c : 384+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+384+c : r1+384+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+384+c : r2+384+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c384_s1_d1_relu6_e2_3: dwconv, cin 384, cout 384, groups 384, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c384_s1_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*384:]
+		out := dst[p*384:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c384_s1_d1_relu6_e0_1: dwconv, cin 384, cout 384, groups 384, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c384_s1_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*384:]
+		out := dst[p*384:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c384_s1_d1_relu6_e0_2: dwconv, cin 384, cout 384, groups 384, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c384_s1_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*384:]
+		out := dst[p*384:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[384+c : 384+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+384+c : r1+384+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+384+c : r2+384+c+8]
+				wt := wp[64:72]
 				a0 += x[0] * wt[0]
 				a1 += x[1] * wt[1]
 				a2 += x[2] * wt[2]
@@ -1972,6 +4475,362 @@ func dwconv3x3_c576_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 	}
 }
 
+// dwconv3x3_c576_s1_d1_relu6_e1_3: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·576 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c576_s1_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*576:]
+		out := dst[p*576:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[576+c : 576+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+576+c : r1+576+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+576+c : r2+576+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c576_s1_d1_relu6_e2_3: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·576 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c576_s1_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*576:]
+		out := dst[p*576:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c576_s1_d1_relu6_e0_1: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·576 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c576_s1_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*576:]
+		out := dst[p*576:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c576_s1_d1_relu6_e0_2: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·576 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c576_s1_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*576:]
+		out := dst[p*576:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[576+c : 576+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+576+c : r1+576+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+576+c : r2+576+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci576_co96_g1_s1_none: pwconv, cin 576, cout 96, groups 1, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·576 + tap][ci]·w[o][ci][tap]).
 // Register tile: 4 pixels × 3 vectors of 8 channels.
@@ -2133,6 +4992,362 @@ func dwconv3x3_c576_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				x := in[r2+1152+c : r2+1152+c+8]
 				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c576_s2_d1_relu6_e1_3: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1152 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c576_s2_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*1152:]
+		out := dst[p*576:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[576+c : 576+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+576+c : r1+576+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+576+c : r2+576+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c576_s2_d1_relu6_e2_3: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1152 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c576_s2_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*1152:]
+		out := dst[p*576:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c576_s2_d1_relu6_e0_1: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1152 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c576_s2_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*1152:]
+		out := dst[p*576:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c576_s2_d1_relu6_e0_2: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1152 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c576_s2_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*1152:]
+		out := dst[p*576:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[576+c : 576+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+576+c : r1+576+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+576+c : r2+576+c+8]
+				wt := wp[64:72]
 				a0 += x[0] * wt[0]
 				a1 += x[1] * wt[1]
 				a2 += x[2] * wt[2]
@@ -2360,6 +5575,362 @@ func dwconv3x3_c960_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) 
 			{
 				x := in[r2+1920+c : r2+1920+c+8]
 				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c960_s1_d1_relu6_e1_3: dwconv, cin 960, cout 960, groups 960, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·960 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c960_s1_d1_relu6_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*960:]
+		out := dst[p*960:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[960+c : 960+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+960+c : r1+960+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+960+c : r2+960+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c960_s1_d1_relu6_e2_3: dwconv, cin 960, cout 960, groups 960, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·960 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c960_s1_d1_relu6_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*960:]
+		out := dst[p*960:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c960_s1_d1_relu6_e0_1: dwconv, cin 960, cout 960, groups 960, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·960 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c960_s1_d1_relu6_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*960:]
+		out := dst[p*960:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := min(max(acc[l], float32(float32(0))), float32(float32(6)))
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c960_s1_d1_relu6_e0_2: dwconv, cin 960, cout 960, groups 960, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·960 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c960_s1_d1_relu6_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*960:]
+		out := dst[p*960:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[960+c : 960+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+960+c : r1+960+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+960+c : r2+960+c+8]
+				wt := wp[64:72]
 				a0 += x[0] * wt[0]
 				a1 += x[1] * wt[1]
 				a2 += x[2] * wt[2]

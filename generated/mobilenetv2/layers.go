@@ -161,6 +161,7 @@ func NewB1_dw(weights, bias []float32) (*B1_dw, error) {
 // newB1_dw packs the weights for implementation impl (tests pick each in turn).
 func newB1_dw(weights, bias []float32, impl kernelImpl) (*B1_dw, error) {
 	g := b1_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -390,6 +391,7 @@ func NewB2_dw(weights, bias []float32) (*B2_dw, error) {
 // newB2_dw packs the weights for implementation impl (tests pick each in turn).
 func newB2_dw(weights, bias []float32, impl kernelImpl) (*B2_dw, error) {
 	g := b2_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -619,6 +621,7 @@ func NewB2r_dw(weights, bias []float32) (*B2r_dw, error) {
 // newB2r_dw packs the weights for implementation impl (tests pick each in turn).
 func newB2r_dw(weights, bias []float32, impl kernelImpl) (*B2r_dw, error) {
 	g := b2r_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -848,6 +851,7 @@ func NewB3_dw(weights, bias []float32) (*B3_dw, error) {
 // newB3_dw packs the weights for implementation impl (tests pick each in turn).
 func newB3_dw(weights, bias []float32, impl kernelImpl) (*B3_dw, error) {
 	g := b3_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1077,6 +1081,7 @@ func NewB3r_dw(weights, bias []float32) (*B3r_dw, error) {
 // newB3r_dw packs the weights for implementation impl (tests pick each in turn).
 func newB3r_dw(weights, bias []float32, impl kernelImpl) (*B3r_dw, error) {
 	g := b3r_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1306,6 +1311,7 @@ func NewB4_dw(weights, bias []float32) (*B4_dw, error) {
 // newB4_dw packs the weights for implementation impl (tests pick each in turn).
 func newB4_dw(weights, bias []float32, impl kernelImpl) (*B4_dw, error) {
 	g := b4_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1535,6 +1541,7 @@ func NewB4r_dw(weights, bias []float32) (*B4r_dw, error) {
 // newB4r_dw packs the weights for implementation impl (tests pick each in turn).
 func newB4r_dw(weights, bias []float32, impl kernelImpl) (*B4r_dw, error) {
 	g := b4r_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1764,6 +1771,7 @@ func NewB5_dw(weights, bias []float32) (*B5_dw, error) {
 // newB5_dw packs the weights for implementation impl (tests pick each in turn).
 func newB5_dw(weights, bias []float32, impl kernelImpl) (*B5_dw, error) {
 	g := b5_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1993,6 +2001,7 @@ func NewB5r_dw(weights, bias []float32) (*B5r_dw, error) {
 // newB5r_dw packs the weights for implementation impl (tests pick each in turn).
 func newB5r_dw(weights, bias []float32, impl kernelImpl) (*B5r_dw, error) {
 	g := b5r_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -2222,6 +2231,7 @@ func NewB6_dw(weights, bias []float32) (*B6_dw, error) {
 // newB6_dw packs the weights for implementation impl (tests pick each in turn).
 func newB6_dw(weights, bias []float32, impl kernelImpl) (*B6_dw, error) {
 	g := b6_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -2451,6 +2461,7 @@ func NewB6r_dw(weights, bias []float32) (*B6r_dw, error) {
 // newB6r_dw packs the weights for implementation impl (tests pick each in turn).
 func newB6r_dw(weights, bias []float32, impl kernelImpl) (*B6r_dw, error) {
 	g := b6r_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -2680,6 +2691,7 @@ func NewB7_dw(weights, bias []float32) (*B7_dw, error) {
 // newB7_dw packs the weights for implementation impl (tests pick each in turn).
 func newB7_dw(weights, bias []float32, impl kernelImpl) (*B7_dw, error) {
 	g := b7_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {

@@ -22,6 +22,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c60_s2_d1_none_e1_3_avx2, dwconv3x3_c60_s2_d1_none_e2_3_avx2, dwconv3x3_c60_s2_d1_none_e0_1_avx2, dwconv3x3_c60_s2_d1_none_e0_2_avx2},
 	fn:       dwconv3x3_c60_s2_d1_none_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -34,6 +35,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c60_s1_d1_none_e1_3_avx2, dwconv3x3_c60_s1_d1_none_e2_3_avx2, dwconv3x3_c60_s1_d1_none_e0_1_avx2, dwconv3x3_c60_s1_d1_none_e0_2_avx2},
 	fn:       dwconv3x3_c60_s1_d1_none_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -46,6 +48,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c120_s2_d1_none_e1_3_avx2, dwconv3x3_c120_s2_d1_none_e2_3_avx2, dwconv3x3_c120_s2_d1_none_e0_1_avx2, dwconv3x3_c120_s2_d1_none_e0_2_avx2},
 	fn:       dwconv3x3_c120_s2_d1_none_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -58,6 +61,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c120_s1_d1_none_e1_3_avx2, dwconv3x3_c120_s1_d1_none_e2_3_avx2, dwconv3x3_c120_s1_d1_none_e0_1_avx2, dwconv3x3_c120_s1_d1_none_e0_2_avx2},
 	fn:       dwconv3x3_c120_s1_d1_none_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -70,6 +74,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c240_s2_d1_none_e1_3_avx2, dwconv3x3_c240_s2_d1_none_e2_3_avx2, dwconv3x3_c240_s2_d1_none_e0_1_avx2, dwconv3x3_c240_s2_d1_none_e0_2_avx2},
 	fn:       dwconv3x3_c240_s2_d1_none_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -82,6 +87,7 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c240_s1_d1_none_e1_3_avx2, dwconv3x3_c240_s1_d1_none_e2_3_avx2, dwconv3x3_c240_s1_d1_none_e0_1_avx2, dwconv3x3_c240_s1_d1_none_e0_2_avx2},
 	fn:       dwconv3x3_c240_s1_d1_none_avx2,
 	name:     "avx2",
 	packTile: 1,
@@ -97,6 +103,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 3,
 }, {}, {
+	edges:    []rowKernel{dwconv3x3_c60_s2_d1_none_e1_3_avx512, dwconv3x3_c60_s2_d1_none_e2_3_avx512, dwconv3x3_c60_s2_d1_none_e0_1_avx512, dwconv3x3_c60_s2_d1_none_e0_2_avx512},
 	fn:       dwconv3x3_c60_s2_d1_none_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -105,6 +112,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {}, {
+	edges:    []rowKernel{dwconv3x3_c60_s1_d1_none_e1_3_avx512, dwconv3x3_c60_s1_d1_none_e2_3_avx512, dwconv3x3_c60_s1_d1_none_e0_1_avx512, dwconv3x3_c60_s1_d1_none_e0_2_avx512},
 	fn:       dwconv3x3_c60_s1_d1_none_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -113,6 +121,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 2,
 }, {}, {
+	edges:    []rowKernel{dwconv3x3_c120_s2_d1_none_e1_3_avx512, dwconv3x3_c120_s2_d1_none_e2_3_avx512, dwconv3x3_c120_s2_d1_none_e0_1_avx512, dwconv3x3_c120_s2_d1_none_e0_2_avx512},
 	fn:       dwconv3x3_c120_s2_d1_none_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -121,6 +130,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 2,
 }, {}, {
+	edges:    []rowKernel{dwconv3x3_c120_s1_d1_none_e1_3_avx512, dwconv3x3_c120_s1_d1_none_e2_3_avx512, dwconv3x3_c120_s1_d1_none_e0_1_avx512, dwconv3x3_c120_s1_d1_none_e0_2_avx512},
 	fn:       dwconv3x3_c120_s1_d1_none_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -129,6 +139,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 4,
 }, {}, {
+	edges:    []rowKernel{dwconv3x3_c240_s2_d1_none_e1_3_avx512, dwconv3x3_c240_s2_d1_none_e2_3_avx512, dwconv3x3_c240_s2_d1_none_e0_1_avx512, dwconv3x3_c240_s2_d1_none_e0_2_avx512},
 	fn:       dwconv3x3_c240_s2_d1_none_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -137,6 +148,7 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 4,
 }, {}, {
+	edges:    []rowKernel{dwconv3x3_c240_s1_d1_none_e1_3_avx512, dwconv3x3_c240_s1_d1_none_e2_3_avx512, dwconv3x3_c240_s1_d1_none_e0_1_avx512, dwconv3x3_c240_s1_d1_none_e0_2_avx512},
 	fn:       dwconv3x3_c240_s1_d1_none_avx512,
 	name:     "avx512",
 	packTile: 2,
@@ -171,7 +183,31 @@ func pwconv_ci24_co60_g1_s1_relu_shuffle3_avx2(dst, src, w []float32, count, row
 func dwconv3x3_c60_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c60_s2_d1_none_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s2_d1_none_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s2_d1_none_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s2_d1_none_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c60_s2_d1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s2_d1_none_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s2_d1_none_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s2_d1_none_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s2_d1_none_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci60_co216_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -186,7 +222,31 @@ func pwconv_ci240_co60_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, ro
 func dwconv3x3_c60_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c60_s1_d1_none_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s1_d1_none_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s1_d1_none_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s1_d1_none_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c60_s1_d1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s1_d1_none_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s1_d1_none_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s1_d1_none_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s1_d1_none_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci60_co240_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -201,7 +261,31 @@ func pwconv_ci240_co120_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, r
 func dwconv3x3_c120_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c120_s2_d1_none_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s2_d1_none_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s2_d1_none_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s2_d1_none_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c120_s2_d1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s2_d1_none_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s2_d1_none_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s2_d1_none_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s2_d1_none_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci120_co240_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -216,7 +300,31 @@ func pwconv_ci480_co120_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, r
 func dwconv3x3_c120_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c120_s1_d1_none_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s1_d1_none_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s1_d1_none_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s1_d1_none_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c120_s1_d1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s1_d1_none_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s1_d1_none_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s1_d1_none_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s1_d1_none_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci120_co480_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -231,7 +339,31 @@ func pwconv_ci480_co240_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, r
 func dwconv3x3_c240_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c240_s2_d1_none_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s2_d1_none_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s2_d1_none_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s2_d1_none_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c240_s2_d1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s2_d1_none_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s2_d1_none_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s2_d1_none_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s2_d1_none_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci240_co480_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -246,7 +378,31 @@ func pwconv_ci960_co240_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, r
 func dwconv3x3_c240_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c240_s1_d1_none_e1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_e2_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_e0_1_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_e0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c240_s1_d1_none_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_e1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_e2_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_e0_1_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_e0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci240_co960_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)

@@ -1173,6 +1173,326 @@ DATA mask_4<>+24(SB)/4, $0x00000000
 DATA mask_4<>+28(SB)/4, $0x00000000
 GLOBL mask_4<>(SB), RODATA|NOPTR, $32
 
+// func dwconv3x3_c60_s2_d1_none_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c60_s2_d1_none_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile12:
+	CMPQ DX, $0x00000001
+	JL   tail13
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 1 vector(s).
+	MOVQ $0x00000007, R9
+
+loop14:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Y1
+	VMOVUPS     96(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     240(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     160(SI), Y1
+	VMOVUPS     192(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     240(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Y1
+	VMOVUPS     288(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     240(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	DECQ        R9
+	JNZ         loop14
+
+	// 1 block(s) of 1 vector(s).
+	VMOVUPS     (SI), Y0
+	VMOVUPS     mask_4<>+0(SB), Y1
+	MOVQ        DI, R9
+	VMOVUPS     64(SI), Y2
+	VMOVUPS     96(SI), Y3
+	VMASKMOVPS  (R9), Y1, Y4
+	VFMADD231PS Y4, Y2, Y0
+	VMASKMOVPS  240(R9), Y1, Y2
+	VFMADD231PS Y2, Y3, Y0
+	ADDQ        BX, R9
+	VMOVUPS     160(SI), Y2
+	VMOVUPS     192(SI), Y3
+	VMASKMOVPS  (R9), Y1, Y4
+	VFMADD231PS Y4, Y2, Y0
+	VMASKMOVPS  240(R9), Y1, Y2
+	VFMADD231PS Y2, Y3, Y0
+	ADDQ        BX, R9
+	VMOVUPS     256(SI), Y2
+	VMOVUPS     288(SI), Y3
+	VMASKMOVPS  (R9), Y1, Y4
+	VFMADD231PS Y4, Y2, Y0
+	VMASKMOVPS  240(R9), Y1, Y1
+	VFMADD231PS Y1, Y3, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     mask_4<>+0(SB), Y1
+	VMASKMOVPS  Y0, Y1, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile12
+
+tail13:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s2_d1_none_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c60_s2_d1_none_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile15:
+	CMPQ DX, $0x00000001
+	JL   tail16
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 1 vector(s).
+	MOVQ $0x00000007, R9
+
+loop17:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     96(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     192(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     288(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	DECQ        R9
+	JNZ         loop17
+
+	// 1 block(s) of 1 vector(s).
+	VMOVUPS     (SI), Y0
+	VMOVUPS     mask_4<>+0(SB), Y1
+	MOVQ        DI, R9
+	VMOVUPS     96(SI), Y2
+	VMASKMOVPS  (R9), Y1, Y3
+	VFMADD231PS Y3, Y2, Y0
+	ADDQ        BX, R9
+	VMOVUPS     192(SI), Y2
+	VMASKMOVPS  (R9), Y1, Y3
+	VFMADD231PS Y3, Y2, Y0
+	ADDQ        BX, R9
+	VMOVUPS     288(SI), Y2
+	VMASKMOVPS  (R9), Y1, Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     mask_4<>+0(SB), Y1
+	VMASKMOVPS  Y0, Y1, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile15
+
+tail16:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s2_d1_none_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c60_s2_d1_none_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile18:
+	CMPQ DX, $0x00000001
+	JL   tail19
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 1 vector(s).
+	MOVQ $0x00000007, R9
+
+loop20:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     128(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     224(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	DECQ        R9
+	JNZ         loop20
+
+	// 1 block(s) of 1 vector(s).
+	VMOVUPS     (SI), Y0
+	VMOVUPS     mask_4<>+0(SB), Y1
+	MOVQ        DI, R9
+	VMOVUPS     32(SI), Y2
+	VMASKMOVPS  (R9), Y1, Y3
+	VFMADD231PS Y3, Y2, Y0
+	ADDQ        BX, R9
+	VMOVUPS     128(SI), Y2
+	VMASKMOVPS  (R9), Y1, Y3
+	VFMADD231PS Y3, Y2, Y0
+	ADDQ        BX, R9
+	VMOVUPS     224(SI), Y2
+	VMASKMOVPS  (R9), Y1, Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     mask_4<>+0(SB), Y1
+	VMASKMOVPS  Y0, Y1, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile18
+
+tail19:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s2_d1_none_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c60_s2_d1_none_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile21:
+	CMPQ DX, $0x00000001
+	JL   tail22
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 1 vector(s).
+	MOVQ $0x00000007, R9
+
+loop23:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     64(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     240(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     128(SI), Y1
+	VMOVUPS     160(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     240(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     224(SI), Y1
+	VMOVUPS     256(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     240(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	DECQ        R9
+	JNZ         loop23
+
+	// 1 block(s) of 1 vector(s).
+	VMOVUPS     (SI), Y0
+	VMOVUPS     mask_4<>+0(SB), Y1
+	MOVQ        DI, R9
+	VMOVUPS     32(SI), Y2
+	VMOVUPS     64(SI), Y3
+	VMASKMOVPS  (R9), Y1, Y4
+	VFMADD231PS Y4, Y2, Y0
+	VMASKMOVPS  240(R9), Y1, Y2
+	VFMADD231PS Y2, Y3, Y0
+	ADDQ        BX, R9
+	VMOVUPS     128(SI), Y2
+	VMOVUPS     160(SI), Y3
+	VMASKMOVPS  (R9), Y1, Y4
+	VFMADD231PS Y4, Y2, Y0
+	VMASKMOVPS  240(R9), Y1, Y2
+	VFMADD231PS Y2, Y3, Y0
+	ADDQ        BX, R9
+	VMOVUPS     224(SI), Y2
+	VMOVUPS     256(SI), Y3
+	VMASKMOVPS  (R9), Y1, Y4
+	VFMADD231PS Y4, Y2, Y0
+	VMASKMOVPS  240(R9), Y1, Y1
+	VFMADD231PS Y1, Y3, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     mask_4<>+0(SB), Y1
+	VMASKMOVPS  Y0, Y1, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile21
+
+tail22:
+	VZEROUPPER
+	RET
+
 // func dwconv3x3_c60_s1_d1_none_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
 // Requires: AVX, FMA3
 TEXT ·dwconv3x3_c60_s1_d1_none_avx2(SB), NOSPLIT, $0-88
@@ -1183,9 +1503,9 @@ TEXT ·dwconv3x3_c60_s1_d1_none_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 10 pixels.
-tile12:
+tile24:
 	CMPQ DX, $0x0000000a
-	JL   tail13
+	JL   tail25
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1194,7 +1514,7 @@ tile12:
 	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
-loop14:
+loop26:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -1357,7 +1677,7 @@ loop14:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	DECQ        R9
-	JNZ         loop14
+	JNZ         loop26
 
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
@@ -1526,12 +1846,12 @@ loop14:
 	ADDQ        $0x00000960, CX
 	ADDQ        $0x00000960, AX
 	SUBQ        $0x0000000a, DX
-	JMP         tile12
+	JMP         tile24
 
-tail13:
+tail25:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip15
+	JL   skip27
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1540,7 +1860,7 @@ tail13:
 	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
-loop16:
+loop28:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -1675,7 +1995,7 @@ loop16:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	DECQ        R9
-	JNZ         loop16
+	JNZ         loop28
 
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
@@ -1817,10 +2137,10 @@ loop16:
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000008, DX
 
-skip15:
+skip27:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip17
+	JL   skip29
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1829,7 +2149,7 @@ skip15:
 	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
-loop18:
+loop30:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -1908,7 +2228,7 @@ loop18:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	DECQ        R9
-	JNZ         loop18
+	JNZ         loop30
 
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
@@ -1994,10 +2314,10 @@ loop18:
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000004, DX
 
-skip17:
+skip29:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip19
+	JL   skip31
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2006,7 +2326,7 @@ skip17:
 	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
-loop20:
+loop32:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	MOVQ        DI, R10
@@ -2057,7 +2377,7 @@ loop20:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	DECQ        R9
-	JNZ         loop20
+	JNZ         loop32
 
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
@@ -2115,10 +2435,10 @@ loop20:
 	ADDQ        $0x000001e0, AX
 	SUBQ        $0x00000002, DX
 
-skip19:
+skip31:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip21
+	JL   skip33
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2127,7 +2447,7 @@ skip19:
 	// 7 block(s) of 1 vector(s).
 	MOVQ $0x00000007, R9
 
-loop22:
+loop34:
 	VMOVUPS     (SI), Y0
 	MOVQ        DI, R10
 	VMOVUPS     32(SI), Y1
@@ -2164,7 +2484,7 @@ loop22:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	DECQ        R9
-	JNZ         loop22
+	JNZ         loop34
 
 	// 1 block(s) of 1 vector(s).
 	VMOVUPS     (SI), Y0
@@ -2208,7 +2528,327 @@ loop22:
 	ADDQ        $0x000000f0, AX
 	SUBQ        $0x00000001, DX
 
-skip21:
+skip33:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s1_d1_none_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c60_s1_d1_none_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile35:
+	CMPQ DX, $0x00000001
+	JL   tail36
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 1 vector(s).
+	MOVQ $0x00000007, R9
+
+loop37:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Y1
+	VMOVUPS     96(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     240(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     160(SI), Y1
+	VMOVUPS     192(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     240(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Y1
+	VMOVUPS     288(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     240(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	DECQ        R9
+	JNZ         loop37
+
+	// 1 block(s) of 1 vector(s).
+	VMOVUPS     (SI), Y0
+	VMOVUPS     mask_4<>+0(SB), Y1
+	MOVQ        DI, R9
+	VMOVUPS     64(SI), Y2
+	VMOVUPS     96(SI), Y3
+	VMASKMOVPS  (R9), Y1, Y4
+	VFMADD231PS Y4, Y2, Y0
+	VMASKMOVPS  240(R9), Y1, Y2
+	VFMADD231PS Y2, Y3, Y0
+	ADDQ        BX, R9
+	VMOVUPS     160(SI), Y2
+	VMOVUPS     192(SI), Y3
+	VMASKMOVPS  (R9), Y1, Y4
+	VFMADD231PS Y4, Y2, Y0
+	VMASKMOVPS  240(R9), Y1, Y2
+	VFMADD231PS Y2, Y3, Y0
+	ADDQ        BX, R9
+	VMOVUPS     256(SI), Y2
+	VMOVUPS     288(SI), Y3
+	VMASKMOVPS  (R9), Y1, Y4
+	VFMADD231PS Y4, Y2, Y0
+	VMASKMOVPS  240(R9), Y1, Y1
+	VFMADD231PS Y1, Y3, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     mask_4<>+0(SB), Y1
+	VMASKMOVPS  Y0, Y1, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x000000f0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile35
+
+tail36:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s1_d1_none_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c60_s1_d1_none_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile38:
+	CMPQ DX, $0x00000001
+	JL   tail39
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 1 vector(s).
+	MOVQ $0x00000007, R9
+
+loop40:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     96(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     192(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     288(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	DECQ        R9
+	JNZ         loop40
+
+	// 1 block(s) of 1 vector(s).
+	VMOVUPS     (SI), Y0
+	VMOVUPS     mask_4<>+0(SB), Y1
+	MOVQ        DI, R9
+	VMOVUPS     96(SI), Y2
+	VMASKMOVPS  (R9), Y1, Y3
+	VFMADD231PS Y3, Y2, Y0
+	ADDQ        BX, R9
+	VMOVUPS     192(SI), Y2
+	VMASKMOVPS  (R9), Y1, Y3
+	VFMADD231PS Y3, Y2, Y0
+	ADDQ        BX, R9
+	VMOVUPS     288(SI), Y2
+	VMASKMOVPS  (R9), Y1, Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     mask_4<>+0(SB), Y1
+	VMASKMOVPS  Y0, Y1, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x000000f0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile38
+
+tail39:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s1_d1_none_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c60_s1_d1_none_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile41:
+	CMPQ DX, $0x00000001
+	JL   tail42
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 1 vector(s).
+	MOVQ $0x00000007, R9
+
+loop43:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     128(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     224(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	DECQ        R9
+	JNZ         loop43
+
+	// 1 block(s) of 1 vector(s).
+	VMOVUPS     (SI), Y0
+	VMOVUPS     mask_4<>+0(SB), Y1
+	MOVQ        DI, R9
+	VMOVUPS     32(SI), Y2
+	VMASKMOVPS  (R9), Y1, Y3
+	VFMADD231PS Y3, Y2, Y0
+	ADDQ        BX, R9
+	VMOVUPS     128(SI), Y2
+	VMASKMOVPS  (R9), Y1, Y3
+	VFMADD231PS Y3, Y2, Y0
+	ADDQ        BX, R9
+	VMOVUPS     224(SI), Y2
+	VMASKMOVPS  (R9), Y1, Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     mask_4<>+0(SB), Y1
+	VMASKMOVPS  Y0, Y1, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x000000f0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile41
+
+tail42:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s1_d1_none_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c60_s1_d1_none_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile44:
+	CMPQ DX, $0x00000001
+	JL   tail45
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 1 vector(s).
+	MOVQ $0x00000007, R9
+
+loop46:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     64(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     240(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     128(SI), Y1
+	VMOVUPS     160(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     240(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     224(SI), Y1
+	VMOVUPS     256(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     240(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	DECQ        R9
+	JNZ         loop46
+
+	// 1 block(s) of 1 vector(s).
+	VMOVUPS     (SI), Y0
+	VMOVUPS     mask_4<>+0(SB), Y1
+	MOVQ        DI, R9
+	VMOVUPS     32(SI), Y2
+	VMOVUPS     64(SI), Y3
+	VMASKMOVPS  (R9), Y1, Y4
+	VFMADD231PS Y4, Y2, Y0
+	VMASKMOVPS  240(R9), Y1, Y2
+	VFMADD231PS Y2, Y3, Y0
+	ADDQ        BX, R9
+	VMOVUPS     128(SI), Y2
+	VMOVUPS     160(SI), Y3
+	VMASKMOVPS  (R9), Y1, Y4
+	VFMADD231PS Y4, Y2, Y0
+	VMASKMOVPS  240(R9), Y1, Y2
+	VFMADD231PS Y2, Y3, Y0
+	ADDQ        BX, R9
+	VMOVUPS     224(SI), Y2
+	VMOVUPS     256(SI), Y3
+	VMASKMOVPS  (R9), Y1, Y4
+	VFMADD231PS Y4, Y2, Y0
+	VMASKMOVPS  240(R9), Y1, Y1
+	VFMADD231PS Y1, Y3, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     mask_4<>+0(SB), Y1
+	VMASKMOVPS  Y0, Y1, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x000000f0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile44
+
+tail45:
 	VZEROUPPER
 	RET
 
@@ -2222,9 +2862,9 @@ TEXT ·dwconv3x3_c120_s2_d1_none_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
-tile23:
+tile47:
 	CMPQ DX, $0x00000007
-	JL   tail24
+	JL   tail48
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2234,7 +2874,7 @@ tile23:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 15).
-loop25:
+loop49:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -2373,16 +3013,16 @@ loop25:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop25
+	JB          loop49
 	ADDQ        $0x00001a40, CX
 	ADDQ        $0x00000d20, AX
 	SUBQ        $0x00000007, DX
-	JMP         tile23
+	JMP         tile47
 
-tail24:
+tail48:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip26
+	JL   skip50
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2392,7 +3032,7 @@ tail24:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 15).
-loop27:
+loop51:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -2480,15 +3120,15 @@ loop27:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop27
+	JB          loop51
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000004, DX
 
-skip26:
+skip50:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip28
+	JL   skip52
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2498,7 +3138,7 @@ skip26:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 15).
-loop29:
+loop53:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	MOVQ        DI, R10
@@ -2552,15 +3192,15 @@ loop29:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop29
+	JB          loop53
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000002, DX
 
-skip28:
+skip52:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip30
+	JL   skip54
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2570,7 +3210,7 @@ skip28:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 15).
-loop31:
+loop55:
 	VMOVUPS     (SI), Y0
 	MOVQ        DI, R10
 	VMOVUPS     32(SI), Y1
@@ -2607,12 +3247,234 @@ loop31:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop31
+	JB          loop55
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000001e0, AX
 	SUBQ        $0x00000001, DX
 
-skip30:
+skip54:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s2_d1_none_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c120_s2_d1_none_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile56:
+	CMPQ DX, $0x00000001
+	JL   tail57
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 15).
+loop58:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Y1
+	VMOVUPS     96(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     480(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     160(SI), Y1
+	VMOVUPS     192(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     480(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Y1
+	VMOVUPS     288(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     480(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop58
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile56
+
+tail57:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s2_d1_none_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c120_s2_d1_none_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile59:
+	CMPQ DX, $0x00000001
+	JL   tail60
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 15).
+loop61:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     96(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     192(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     288(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop61
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile59
+
+tail60:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s2_d1_none_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c120_s2_d1_none_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile62:
+	CMPQ DX, $0x00000001
+	JL   tail63
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 15).
+loop64:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     128(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     224(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop64
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile62
+
+tail63:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s2_d1_none_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c120_s2_d1_none_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile65:
+	CMPQ DX, $0x00000001
+	JL   tail66
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 15).
+loop67:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     64(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     480(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     128(SI), Y1
+	VMOVUPS     160(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     480(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     224(SI), Y1
+	VMOVUPS     256(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     480(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop67
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile65
+
+tail66:
 	VZEROUPPER
 	RET
 
@@ -2626,9 +3488,9 @@ TEXT ·dwconv3x3_c120_s1_d1_none_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
-tile32:
+tile68:
 	CMPQ DX, $0x00000007
-	JL   tail33
+	JL   tail69
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2638,7 +3500,7 @@ tile32:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 15).
-loop34:
+loop70:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -2759,16 +3621,16 @@ loop34:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop34
+	JB          loop70
 	ADDQ        $0x00000d20, CX
 	ADDQ        $0x00000d20, AX
 	SUBQ        $0x00000007, DX
-	JMP         tile32
+	JMP         tile68
 
-tail33:
+tail69:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip35
+	JL   skip71
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2778,7 +3640,7 @@ tail33:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 15).
-loop36:
+loop72:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -2857,15 +3719,15 @@ loop36:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop36
+	JB          loop72
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000004, DX
 
-skip35:
+skip71:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip37
+	JL   skip73
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2875,7 +3737,7 @@ skip35:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 15).
-loop38:
+loop74:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	MOVQ        DI, R10
@@ -2926,15 +3788,15 @@ loop38:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop38
+	JB          loop74
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000002, DX
 
-skip37:
+skip73:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip39
+	JL   skip75
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2944,7 +3806,7 @@ skip37:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 15).
-loop40:
+loop76:
 	VMOVUPS     (SI), Y0
 	MOVQ        DI, R10
 	VMOVUPS     32(SI), Y1
@@ -2981,12 +3843,234 @@ loop40:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop40
+	JB          loop76
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000001e0, AX
 	SUBQ        $0x00000001, DX
 
-skip39:
+skip75:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s1_d1_none_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c120_s1_d1_none_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile77:
+	CMPQ DX, $0x00000001
+	JL   tail78
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 15).
+loop79:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Y1
+	VMOVUPS     96(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     480(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     160(SI), Y1
+	VMOVUPS     192(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     480(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Y1
+	VMOVUPS     288(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     480(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop79
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile77
+
+tail78:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s1_d1_none_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c120_s1_d1_none_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile80:
+	CMPQ DX, $0x00000001
+	JL   tail81
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 15).
+loop82:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     96(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     192(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     288(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop82
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile80
+
+tail81:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s1_d1_none_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c120_s1_d1_none_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile83:
+	CMPQ DX, $0x00000001
+	JL   tail84
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 15).
+loop85:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     128(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     224(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop85
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile83
+
+tail84:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s1_d1_none_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c120_s1_d1_none_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile86:
+	CMPQ DX, $0x00000001
+	JL   tail87
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 15).
+loop88:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     64(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     480(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     128(SI), Y1
+	VMOVUPS     160(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     480(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     224(SI), Y1
+	VMOVUPS     256(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     480(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop88
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile86
+
+tail87:
 	VZEROUPPER
 	RET
 
@@ -3000,9 +4084,9 @@ TEXT ·dwconv3x3_c240_s2_d1_none_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
-tile41:
+tile89:
 	CMPQ DX, $0x00000007
-	JL   tail42
+	JL   tail90
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3012,7 +4096,7 @@ tile41:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 30).
-loop43:
+loop91:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -3151,16 +4235,16 @@ loop43:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop43
+	JB          loop91
 	ADDQ        $0x00003480, CX
 	ADDQ        $0x00001a40, AX
 	SUBQ        $0x00000007, DX
-	JMP         tile41
+	JMP         tile89
 
-tail42:
+tail90:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip44
+	JL   skip92
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3170,7 +4254,7 @@ tail42:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 30).
-loop45:
+loop93:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -3258,15 +4342,15 @@ loop45:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop45
+	JB          loop93
 	ADDQ        $0x00001e00, CX
 	ADDQ        $0x00000f00, AX
 	SUBQ        $0x00000004, DX
 
-skip44:
+skip92:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip46
+	JL   skip94
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3276,7 +4360,7 @@ skip44:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 30).
-loop47:
+loop95:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	MOVQ        DI, R10
@@ -3330,15 +4414,15 @@ loop47:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop47
+	JB          loop95
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000002, DX
 
-skip46:
+skip94:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip48
+	JL   skip96
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3348,7 +4432,7 @@ skip46:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 30).
-loop49:
+loop97:
 	VMOVUPS     (SI), Y0
 	MOVQ        DI, R10
 	VMOVUPS     32(SI), Y1
@@ -3385,12 +4469,234 @@ loop49:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop49
+	JB          loop97
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000001, DX
 
-skip48:
+skip96:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s2_d1_none_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c240_s2_d1_none_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile98:
+	CMPQ DX, $0x00000001
+	JL   tail99
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 30).
+loop100:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Y1
+	VMOVUPS     96(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     960(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     160(SI), Y1
+	VMOVUPS     192(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     960(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Y1
+	VMOVUPS     288(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     960(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop100
+	ADDQ        $0x00000780, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile98
+
+tail99:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s2_d1_none_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c240_s2_d1_none_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile101:
+	CMPQ DX, $0x00000001
+	JL   tail102
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 30).
+loop103:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     96(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     192(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     288(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop103
+	ADDQ        $0x00000780, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile101
+
+tail102:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s2_d1_none_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c240_s2_d1_none_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile104:
+	CMPQ DX, $0x00000001
+	JL   tail105
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 30).
+loop106:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     128(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     224(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop106
+	ADDQ        $0x00000780, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile104
+
+tail105:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s2_d1_none_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c240_s2_d1_none_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile107:
+	CMPQ DX, $0x00000001
+	JL   tail108
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 30).
+loop109:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     64(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     960(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     128(SI), Y1
+	VMOVUPS     160(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     960(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     224(SI), Y1
+	VMOVUPS     256(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     960(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop109
+	ADDQ        $0x00000780, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile107
+
+tail108:
 	VZEROUPPER
 	RET
 
@@ -3404,9 +4710,9 @@ TEXT ·dwconv3x3_c240_s1_d1_none_avx2(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
-tile50:
+tile110:
 	CMPQ DX, $0x00000007
-	JL   tail51
+	JL   tail111
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3416,7 +4722,7 @@ tile50:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 30).
-loop52:
+loop112:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -3537,16 +4843,16 @@ loop52:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop52
+	JB          loop112
 	ADDQ        $0x00001a40, CX
 	ADDQ        $0x00001a40, AX
 	SUBQ        $0x00000007, DX
-	JMP         tile50
+	JMP         tile110
 
-tail51:
+tail111:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip53
+	JL   skip113
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3556,7 +4862,7 @@ tail51:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 30).
-loop54:
+loop114:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	VMOVAPS     Y0, Y2
@@ -3635,15 +4941,15 @@ loop54:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop54
+	JB          loop114
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000f00, AX
 	SUBQ        $0x00000004, DX
 
-skip53:
+skip113:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip55
+	JL   skip115
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3653,7 +4959,7 @@ skip53:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 30).
-loop56:
+loop116:
 	VMOVUPS     (SI), Y0
 	VMOVAPS     Y0, Y1
 	MOVQ        DI, R10
@@ -3704,15 +5010,15 @@ loop56:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop56
+	JB          loop116
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000002, DX
 
-skip55:
+skip115:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip57
+	JL   skip117
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3722,7 +5028,7 @@ skip55:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 1 vector(s) w holds (at most 30).
-loop58:
+loop118:
 	VMOVUPS     (SI), Y0
 	MOVQ        DI, R10
 	VMOVUPS     32(SI), Y1
@@ -3759,11 +5065,233 @@ loop58:
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, DI
 	CMPQ        SI, R9
-	JB          loop58
+	JB          loop118
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000001, DX
 
-skip57:
+skip117:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s1_d1_none_e1_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c240_s1_d1_none_e1_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile119:
+	CMPQ DX, $0x00000001
+	JL   tail120
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 30).
+loop121:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Y1
+	VMOVUPS     96(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     960(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     160(SI), Y1
+	VMOVUPS     192(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     960(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Y1
+	VMOVUPS     288(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     960(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop121
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile119
+
+tail120:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s1_d1_none_e2_3_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c240_s1_d1_none_e2_3_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile122:
+	CMPQ DX, $0x00000001
+	JL   tail123
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 30).
+loop124:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     96(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     192(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     288(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop124
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile122
+
+tail123:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s1_d1_none_e0_1_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c240_s1_d1_none_e0_1_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile125:
+	CMPQ DX, $0x00000001
+	JL   tail126
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 30).
+loop127:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     128(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        BX, R10
+	VMOVUPS     224(SI), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop127
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile125
+
+tail126:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s1_d1_none_e0_2_avx2(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, FMA3
+TEXT ·dwconv3x3_c240_s1_d1_none_e0_2_avx2(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile128:
+	CMPQ DX, $0x00000001
+	JL   tail129
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 1 vector(s) w holds (at most 30).
+loop130:
+	VMOVUPS     (SI), Y0
+	MOVQ        DI, R10
+	VMOVUPS     32(SI), Y1
+	VMOVUPS     64(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     960(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     128(SI), Y1
+	VMOVUPS     160(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     960(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        BX, R10
+	VMOVUPS     224(SI), Y1
+	VMOVUPS     256(SI), Y2
+	VMOVUPS     (R10), Y3
+	VFMADD231PS Y3, Y1, Y0
+	VMOVUPS     960(R10), Y1
+	VFMADD231PS Y1, Y2, Y0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Y0, (R8)
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, DI
+	CMPQ        SI, R9
+	JB          loop130
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile128
+
+tail129:
 	VZEROUPPER
 	RET

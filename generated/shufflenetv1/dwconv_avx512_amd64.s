@@ -1922,6 +1922,444 @@ skip10:
 	VZEROUPPER
 	RET
 
+// func dwconv3x3_c60_s2_d1_none_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c60_s2_d1_none_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile12:
+	CMPQ DX, $0x00000001
+	JL   tail13
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 3 block(s) of 2 vector(s).
+	MOVQ $0x00000003, R9
+
+loop14:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     128(SI), Z1
+	VMOVUPS     192(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     240(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     320(SI), Z1
+	VMOVUPS     384(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     240(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     512(SI), Z1
+	VMOVUPS     576(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     240(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop14
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   64(SI), K1, Z1
+	VMOVUPS.Z   96(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   160(SI), K1, Z1
+	VMOVUPS.Z   192(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   256(SI), K1, Z1
+	VMOVUPS.Z   288(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x0000000f, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   64(SI), K1, Z1
+	VMOVUPS.Z   96(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   160(SI), K1, Z1
+	VMOVUPS.Z   192(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   256(SI), K1, Z1
+	VMOVUPS.Z   288(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile12
+
+tail13:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s2_d1_none_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c60_s2_d1_none_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile15:
+	CMPQ DX, $0x00000001
+	JL   tail16
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 3 block(s) of 2 vector(s).
+	MOVQ $0x00000003, R9
+
+loop17:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     192(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     384(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     576(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop17
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   96(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   192(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   288(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x0000000f, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   96(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   192(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   288(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile15
+
+tail16:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s2_d1_none_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c60_s2_d1_none_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile18:
+	CMPQ DX, $0x00000001
+	JL   tail19
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 3 block(s) of 2 vector(s).
+	MOVQ $0x00000003, R9
+
+loop20:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     448(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop20
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   32(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   128(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   224(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x0000000f, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   32(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   128(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   224(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile18
+
+tail19:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s2_d1_none_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c60_s2_d1_none_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile21:
+	CMPQ DX, $0x00000001
+	JL   tail22
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 3 block(s) of 2 vector(s).
+	MOVQ $0x00000003, R9
+
+loop23:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Z1
+	VMOVUPS     128(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     240(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Z1
+	VMOVUPS     320(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     240(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     448(SI), Z1
+	VMOVUPS     512(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     240(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop23
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   32(SI), K1, Z1
+	VMOVUPS.Z   64(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   128(SI), K1, Z1
+	VMOVUPS.Z   160(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   224(SI), K1, Z1
+	VMOVUPS.Z   256(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x0000000f, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   32(SI), K1, Z1
+	VMOVUPS.Z   64(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   128(SI), K1, Z1
+	VMOVUPS.Z   160(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   224(SI), K1, Z1
+	VMOVUPS.Z   256(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile21
+
+tail22:
+	VZEROUPPER
+	RET
+
 // func dwconv3x3_c60_s1_d1_none_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
 // Requires: AVX, AVX512F
 TEXT ·dwconv3x3_c60_s1_d1_none_avx512(SB), NOSPLIT, $0-88
@@ -1932,9 +2370,9 @@ TEXT ·dwconv3x3_c60_s1_d1_none_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
-tile12:
+tile24:
 	CMPQ DX, $0x0000000e
-	JL   tail13
+	JL   tail25
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -1943,7 +2381,7 @@ tile12:
 	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
-loop14:
+loop26:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -2162,7 +2600,7 @@ loop14:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop14
+	JNZ         loop26
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -2612,12 +3050,12 @@ loop14:
 	ADDQ        $0x00000d20, CX
 	ADDQ        $0x00000d20, AX
 	SUBQ        $0x0000000e, DX
-	JMP         tile12
+	JMP         tile24
 
-tail13:
+tail25:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip15
+	JL   skip27
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -2626,7 +3064,7 @@ tail13:
 	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
-loop16:
+loop28:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -2761,7 +3199,7 @@ loop16:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop16
+	JNZ         loop28
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -3044,10 +3482,10 @@ loop16:
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000008, DX
 
-skip15:
+skip27:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip17
+	JL   skip29
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3056,7 +3494,7 @@ skip15:
 	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
-loop18:
+loop30:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -3135,7 +3573,7 @@ loop18:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop18
+	JNZ         loop30
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -3306,10 +3744,10 @@ loop18:
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000004, DX
 
-skip17:
+skip29:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip19
+	JL   skip31
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3318,7 +3756,7 @@ skip17:
 	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
-loop20:
+loop32:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	MOVQ        DI, R10
@@ -3369,7 +3807,7 @@ loop20:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop20
+	JNZ         loop32
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -3484,10 +3922,10 @@ loop20:
 	ADDQ        $0x000001e0, AX
 	SUBQ        $0x00000002, DX
 
-skip19:
+skip31:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip21
+	JL   skip33
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3496,7 +3934,7 @@ skip19:
 	// 3 block(s) of 2 vector(s).
 	MOVQ $0x00000003, R9
 
-loop22:
+loop34:
 	VMOVUPS     (SI), Z0
 	MOVQ        DI, R10
 	VMOVUPS     64(SI), Z1
@@ -3533,7 +3971,7 @@ loop22:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop22
+	JNZ         loop34
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -3620,7 +4058,445 @@ loop22:
 	ADDQ        $0x000000f0, AX
 	SUBQ        $0x00000001, DX
 
-skip21:
+skip33:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s1_d1_none_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c60_s1_d1_none_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile35:
+	CMPQ DX, $0x00000001
+	JL   tail36
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 3 block(s) of 2 vector(s).
+	MOVQ $0x00000003, R9
+
+loop37:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     128(SI), Z1
+	VMOVUPS     192(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     240(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     320(SI), Z1
+	VMOVUPS     384(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     240(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     512(SI), Z1
+	VMOVUPS     576(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     240(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop37
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   64(SI), K1, Z1
+	VMOVUPS.Z   96(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   160(SI), K1, Z1
+	VMOVUPS.Z   192(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   256(SI), K1, Z1
+	VMOVUPS.Z   288(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x0000000f, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   64(SI), K1, Z1
+	VMOVUPS.Z   96(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   160(SI), K1, Z1
+	VMOVUPS.Z   192(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   256(SI), K1, Z1
+	VMOVUPS.Z   288(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000000f0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile35
+
+tail36:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s1_d1_none_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c60_s1_d1_none_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile38:
+	CMPQ DX, $0x00000001
+	JL   tail39
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 3 block(s) of 2 vector(s).
+	MOVQ $0x00000003, R9
+
+loop40:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     192(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     384(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     576(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop40
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   96(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   192(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   288(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x0000000f, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   96(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   192(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   288(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000000f0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile38
+
+tail39:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s1_d1_none_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c60_s1_d1_none_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile41:
+	CMPQ DX, $0x00000001
+	JL   tail42
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 3 block(s) of 2 vector(s).
+	MOVQ $0x00000003, R9
+
+loop43:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     448(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop43
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   32(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   128(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   224(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x0000000f, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   32(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   128(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   224(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000000f0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile41
+
+tail42:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c60_s1_d1_none_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c60_s1_d1_none_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile44:
+	CMPQ DX, $0x00000001
+	JL   tail45
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 3 block(s) of 2 vector(s).
+	MOVQ $0x00000003, R9
+
+loop46:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Z1
+	VMOVUPS     128(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     240(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Z1
+	VMOVUPS     320(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     240(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     448(SI), Z1
+	VMOVUPS     512(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     240(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop46
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   32(SI), K1, Z1
+	VMOVUPS.Z   64(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   128(SI), K1, Z1
+	VMOVUPS.Z   160(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   224(SI), K1, Z1
+	VMOVUPS.Z   256(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x0000000f, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   32(SI), K1, Z1
+	VMOVUPS.Z   64(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   128(SI), K1, Z1
+	VMOVUPS.Z   160(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   224(SI), K1, Z1
+	VMOVUPS.Z   256(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   240(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000000f0, CX
+	ADDQ        $0x000000f0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile44
+
+tail45:
 	VZEROUPPER
 	RET
 
@@ -3634,9 +4510,9 @@ TEXT ·dwconv3x3_c120_s2_d1_none_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
-tile23:
+tile47:
 	CMPQ DX, $0x0000000e
-	JL   tail24
+	JL   tail48
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -3645,7 +4521,7 @@ tile23:
 	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
-loop25:
+loop49:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -3903,7 +4779,7 @@ loop25:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop25
+	JNZ         loop49
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -4169,12 +5045,12 @@ loop25:
 	ADDQ        $0x00003480, CX
 	ADDQ        $0x00001a40, AX
 	SUBQ        $0x0000000e, DX
-	JMP         tile23
+	JMP         tile47
 
-tail24:
+tail48:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip26
+	JL   skip50
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4183,7 +5059,7 @@ tail24:
 	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
-loop27:
+loop51:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -4339,7 +5215,7 @@ loop27:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop27
+	JNZ         loop51
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -4504,10 +5380,10 @@ loop27:
 	ADDQ        $0x00000f00, AX
 	SUBQ        $0x00000008, DX
 
-skip26:
+skip50:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip28
+	JL   skip52
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4516,7 +5392,7 @@ skip26:
 	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
-loop29:
+loop53:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -4604,7 +5480,7 @@ loop29:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop29
+	JNZ         loop53
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -4701,10 +5577,10 @@ loop29:
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000004, DX
 
-skip28:
+skip52:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip30
+	JL   skip54
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4713,7 +5589,7 @@ skip28:
 	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
-loop31:
+loop55:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	MOVQ        DI, R10
@@ -4767,7 +5643,7 @@ loop31:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop31
+	JNZ         loop55
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -4830,10 +5706,10 @@ loop31:
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000002, DX
 
-skip30:
+skip54:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip32
+	JL   skip56
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4842,7 +5718,7 @@ skip30:
 	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
-loop33:
+loop57:
 	VMOVUPS     (SI), Z0
 	MOVQ        DI, R10
 	VMOVUPS     64(SI), Z1
@@ -4879,7 +5755,7 @@ loop33:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop33
+	JNZ         loop57
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -4925,7 +5801,335 @@ loop33:
 	ADDQ        $0x000001e0, AX
 	SUBQ        $0x00000001, DX
 
-skip32:
+skip56:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s2_d1_none_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c120_s2_d1_none_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile58:
+	CMPQ DX, $0x00000001
+	JL   tail59
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 2 vector(s).
+	MOVQ $0x00000007, R9
+
+loop60:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     128(SI), Z1
+	VMOVUPS     192(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     480(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     320(SI), Z1
+	VMOVUPS     384(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     480(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     512(SI), Z1
+	VMOVUPS     576(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     480(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop60
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   64(SI), K1, Z1
+	VMOVUPS.Z   96(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   480(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   160(SI), K1, Z1
+	VMOVUPS.Z   192(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   480(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   256(SI), K1, Z1
+	VMOVUPS.Z   288(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   480(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile58
+
+tail59:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s2_d1_none_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c120_s2_d1_none_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile61:
+	CMPQ DX, $0x00000001
+	JL   tail62
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 2 vector(s).
+	MOVQ $0x00000007, R9
+
+loop63:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     192(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     384(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     576(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop63
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   96(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   192(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   288(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile61
+
+tail62:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s2_d1_none_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c120_s2_d1_none_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile64:
+	CMPQ DX, $0x00000001
+	JL   tail65
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 2 vector(s).
+	MOVQ $0x00000007, R9
+
+loop66:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     448(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop66
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   32(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   128(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   224(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile64
+
+tail65:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s2_d1_none_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c120_s2_d1_none_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile67:
+	CMPQ DX, $0x00000001
+	JL   tail68
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 2 vector(s).
+	MOVQ $0x00000007, R9
+
+loop69:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Z1
+	VMOVUPS     128(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     480(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Z1
+	VMOVUPS     320(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     480(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     448(SI), Z1
+	VMOVUPS     512(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     480(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop69
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   32(SI), K1, Z1
+	VMOVUPS.Z   64(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   480(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   128(SI), K1, Z1
+	VMOVUPS.Z   160(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   480(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   224(SI), K1, Z1
+	VMOVUPS.Z   256(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   480(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile67
+
+tail68:
 	VZEROUPPER
 	RET
 
@@ -4939,9 +6143,9 @@ TEXT ·dwconv3x3_c120_s1_d1_none_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
-tile34:
+tile70:
 	CMPQ DX, $0x0000000e
-	JL   tail35
+	JL   tail71
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -4950,7 +6154,7 @@ tile34:
 	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
-loop36:
+loop72:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -5169,7 +6373,7 @@ loop36:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop36
+	JNZ         loop72
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -5396,12 +6600,12 @@ loop36:
 	ADDQ        $0x00001a40, CX
 	ADDQ        $0x00001a40, AX
 	SUBQ        $0x0000000e, DX
-	JMP         tile34
+	JMP         tile70
 
-tail35:
+tail71:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip37
+	JL   skip73
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5410,7 +6614,7 @@ tail35:
 	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
-loop38:
+loop74:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -5545,7 +6749,7 @@ loop38:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop38
+	JNZ         loop74
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -5689,10 +6893,10 @@ loop38:
 	ADDQ        $0x00000f00, AX
 	SUBQ        $0x00000008, DX
 
-skip37:
+skip73:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip39
+	JL   skip75
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5701,7 +6905,7 @@ skip37:
 	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
-loop40:
+loop76:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -5780,7 +6984,7 @@ loop40:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop40
+	JNZ         loop76
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -5868,10 +7072,10 @@ loop40:
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000004, DX
 
-skip39:
+skip75:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip41
+	JL   skip77
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -5880,7 +7084,7 @@ skip39:
 	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
-loop42:
+loop78:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	MOVQ        DI, R10
@@ -5931,7 +7135,7 @@ loop42:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop42
+	JNZ         loop78
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -5991,10 +7195,10 @@ loop42:
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000002, DX
 
-skip41:
+skip77:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip43
+	JL   skip79
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6003,7 +7207,7 @@ skip41:
 	// 7 block(s) of 2 vector(s).
 	MOVQ $0x00000007, R9
 
-loop44:
+loop80:
 	VMOVUPS     (SI), Z0
 	MOVQ        DI, R10
 	VMOVUPS     64(SI), Z1
@@ -6040,7 +7244,7 @@ loop44:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	DECQ        R9
-	JNZ         loop44
+	JNZ         loop80
 
 	// 1 block(s) of 1 vector(s).
 	MOVL        $0x000000ff, R9
@@ -6086,7 +7290,335 @@ loop44:
 	ADDQ        $0x000001e0, AX
 	SUBQ        $0x00000001, DX
 
-skip43:
+skip79:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s1_d1_none_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c120_s1_d1_none_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile81:
+	CMPQ DX, $0x00000001
+	JL   tail82
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 2 vector(s).
+	MOVQ $0x00000007, R9
+
+loop83:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     128(SI), Z1
+	VMOVUPS     192(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     480(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     320(SI), Z1
+	VMOVUPS     384(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     480(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     512(SI), Z1
+	VMOVUPS     576(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     480(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop83
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   64(SI), K1, Z1
+	VMOVUPS.Z   96(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   480(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   160(SI), K1, Z1
+	VMOVUPS.Z   192(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   480(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   256(SI), K1, Z1
+	VMOVUPS.Z   288(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   480(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile81
+
+tail82:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s1_d1_none_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c120_s1_d1_none_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile84:
+	CMPQ DX, $0x00000001
+	JL   tail85
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 2 vector(s).
+	MOVQ $0x00000007, R9
+
+loop86:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     192(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     384(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     576(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop86
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   96(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   192(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   288(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile84
+
+tail85:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s1_d1_none_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c120_s1_d1_none_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile87:
+	CMPQ DX, $0x00000001
+	JL   tail88
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 2 vector(s).
+	MOVQ $0x00000007, R9
+
+loop89:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     448(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop89
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   32(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   128(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   224(SI), K1, Z1
+	VMOVUPS.Z   (R9), K2, Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile87
+
+tail88:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c120_s1_d1_none_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c120_s1_d1_none_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile90:
+	CMPQ DX, $0x00000001
+	JL   tail91
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	// 7 block(s) of 2 vector(s).
+	MOVQ $0x00000007, R9
+
+loop92:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Z1
+	VMOVUPS     128(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     480(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Z1
+	VMOVUPS     320(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     480(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     448(SI), Z1
+	VMOVUPS     512(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     480(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	DECQ        R9
+	JNZ         loop92
+
+	// 1 block(s) of 1 vector(s).
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K1
+	MOVL        $0x000000ff, R9
+	KMOVW       R9, K2
+	VMOVUPS.Z   (SI), K1, Z0
+	MOVQ        DI, R9
+	VMOVUPS.Z   32(SI), K1, Z1
+	VMOVUPS.Z   64(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   480(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   128(SI), K1, Z1
+	VMOVUPS.Z   160(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   480(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R9
+	VMOVUPS.Z   224(SI), K1, Z1
+	VMOVUPS.Z   256(SI), K1, Z2
+	VMOVUPS.Z   (R9), K2, Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS.Z   480(R9), K2, Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000140, SI
+	VMOVUPS     Z0, K2, (R8)
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x000001e0, CX
+	ADDQ        $0x000001e0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile90
+
+tail91:
 	VZEROUPPER
 	RET
 
@@ -6100,9 +7632,9 @@ TEXT ·dwconv3x3_c240_s2_d1_none_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 16 pixels.
-tile45:
+tile93:
 	CMPQ DX, $0x00000010
-	JL   tail46
+	JL   tail94
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6112,7 +7644,7 @@ tile45:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 15).
-loop47:
+loop95:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -6404,16 +7936,16 @@ loop47:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	CMPQ        SI, R9
-	JB          loop47
+	JB          loop95
 	ADDQ        $0x00007800, CX
 	ADDQ        $0x00003c00, AX
 	SUBQ        $0x00000010, DX
-	JMP         tile45
+	JMP         tile93
 
-tail46:
+tail94:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip48
+	JL   skip96
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6423,7 +7955,7 @@ tail46:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 15).
-loop49:
+loop97:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -6579,15 +8111,15 @@ loop49:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	CMPQ        SI, R9
-	JB          loop49
+	JB          loop97
 	ADDQ        $0x00003c00, CX
 	ADDQ        $0x00001e00, AX
 	SUBQ        $0x00000008, DX
 
-skip48:
+skip96:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip50
+	JL   skip98
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6597,7 +8129,7 @@ skip48:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 15).
-loop51:
+loop99:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -6685,15 +8217,15 @@ loop51:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	CMPQ        SI, R9
-	JB          loop51
+	JB          loop99
 	ADDQ        $0x00001e00, CX
 	ADDQ        $0x00000f00, AX
 	SUBQ        $0x00000004, DX
 
-skip50:
+skip98:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip52
+	JL   skip100
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6703,7 +8235,7 @@ skip50:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 15).
-loop53:
+loop101:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	MOVQ        DI, R10
@@ -6757,15 +8289,15 @@ loop53:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	CMPQ        SI, R9
-	JB          loop53
+	JB          loop101
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000002, DX
 
-skip52:
+skip100:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip54
+	JL   skip102
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6775,7 +8307,7 @@ skip52:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 15).
-loop55:
+loop103:
 	VMOVUPS     (SI), Z0
 	MOVQ        DI, R10
 	VMOVUPS     64(SI), Z1
@@ -6812,12 +8344,234 @@ loop55:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	CMPQ        SI, R9
-	JB          loop55
+	JB          loop103
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000001, DX
 
-skip54:
+skip102:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s2_d1_none_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c240_s2_d1_none_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile104:
+	CMPQ DX, $0x00000001
+	JL   tail105
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 15).
+loop106:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     128(SI), Z1
+	VMOVUPS     192(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     960(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     320(SI), Z1
+	VMOVUPS     384(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     960(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     512(SI), Z1
+	VMOVUPS     576(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     960(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	CMPQ        SI, R9
+	JB          loop106
+	ADDQ        $0x00000780, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile104
+
+tail105:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s2_d1_none_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c240_s2_d1_none_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile107:
+	CMPQ DX, $0x00000001
+	JL   tail108
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 15).
+loop109:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     192(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     384(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     576(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	CMPQ        SI, R9
+	JB          loop109
+	ADDQ        $0x00000780, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile107
+
+tail108:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s2_d1_none_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c240_s2_d1_none_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile110:
+	CMPQ DX, $0x00000001
+	JL   tail111
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 15).
+loop112:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     448(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	CMPQ        SI, R9
+	JB          loop112
+	ADDQ        $0x00000780, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile110
+
+tail111:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s2_d1_none_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c240_s2_d1_none_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile113:
+	CMPQ DX, $0x00000001
+	JL   tail114
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 15).
+loop115:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Z1
+	VMOVUPS     128(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     960(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Z1
+	VMOVUPS     320(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     960(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     448(SI), Z1
+	VMOVUPS     512(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     960(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	CMPQ        SI, R9
+	JB          loop115
+	ADDQ        $0x00000780, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile113
+
+tail114:
 	VZEROUPPER
 	RET
 
@@ -6831,9 +8585,9 @@ TEXT ·dwconv3x3_c240_s1_d1_none_avx512(SB), NOSPLIT, $0-88
 	SHLQ $0x02, BX
 
 	// Tiles of 16 pixels.
-tile56:
+tile116:
 	CMPQ DX, $0x00000010
-	JL   tail57
+	JL   tail117
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -6843,7 +8597,7 @@ tile56:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 15).
-loop58:
+loop118:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -7090,16 +8844,16 @@ loop58:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	CMPQ        SI, R9
-	JB          loop58
+	JB          loop118
 	ADDQ        $0x00003c00, CX
 	ADDQ        $0x00003c00, AX
 	SUBQ        $0x00000010, DX
-	JMP         tile56
+	JMP         tile116
 
-tail57:
+tail117:
 	// Tail: 8 pixel(s).
 	CMPQ DX, $0x00000008
-	JL   skip59
+	JL   skip119
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -7109,7 +8863,7 @@ tail57:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 15).
-loop60:
+loop120:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -7244,15 +8998,15 @@ loop60:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	CMPQ        SI, R9
-	JB          loop60
+	JB          loop120
 	ADDQ        $0x00001e00, CX
 	ADDQ        $0x00001e00, AX
 	SUBQ        $0x00000008, DX
 
-skip59:
+skip119:
 	// Tail: 4 pixel(s).
 	CMPQ DX, $0x00000004
-	JL   skip61
+	JL   skip121
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -7262,7 +9016,7 @@ skip59:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 15).
-loop62:
+loop122:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	VMOVAPS     Z0, Z2
@@ -7341,15 +9095,15 @@ loop62:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	CMPQ        SI, R9
-	JB          loop62
+	JB          loop122
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000f00, AX
 	SUBQ        $0x00000004, DX
 
-skip61:
+skip121:
 	// Tail: 2 pixel(s).
 	CMPQ DX, $0x00000002
-	JL   skip63
+	JL   skip123
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -7359,7 +9113,7 @@ skip61:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 15).
-loop64:
+loop124:
 	VMOVUPS     (SI), Z0
 	VMOVAPS     Z0, Z1
 	MOVQ        DI, R10
@@ -7410,15 +9164,15 @@ loop64:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	CMPQ        SI, R9
-	JB          loop64
+	JB          loop124
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x00000780, AX
 	SUBQ        $0x00000002, DX
 
-skip63:
+skip123:
 	// Tail: 1 pixel(s).
 	CMPQ DX, $0x00000001
-	JL   skip65
+	JL   skip125
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
 	MOVQ AX, R8
@@ -7428,7 +9182,7 @@ skip63:
 	LEAQ (SI)(R9*4), R9
 
 	// The block(s) of 2 vector(s) w holds (at most 15).
-loop66:
+loop126:
 	VMOVUPS     (SI), Z0
 	MOVQ        DI, R10
 	VMOVUPS     64(SI), Z1
@@ -7465,11 +9219,233 @@ loop66:
 	ADDQ        $0x00000040, DI
 	ADDQ        $0x00000040, R8
 	CMPQ        SI, R9
-	JB          loop66
+	JB          loop126
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
 	SUBQ        $0x00000001, DX
 
-skip65:
+skip125:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s1_d1_none_e1_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c240_s1_d1_none_e1_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile127:
+	CMPQ DX, $0x00000001
+	JL   tail128
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 15).
+loop129:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     128(SI), Z1
+	VMOVUPS     192(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     960(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     320(SI), Z1
+	VMOVUPS     384(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     960(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     512(SI), Z1
+	VMOVUPS     576(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     960(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	CMPQ        SI, R9
+	JB          loop129
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile127
+
+tail128:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s1_d1_none_e2_3_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c240_s1_d1_none_e2_3_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile130:
+	CMPQ DX, $0x00000001
+	JL   tail131
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 15).
+loop132:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     192(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     384(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     576(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	CMPQ        SI, R9
+	JB          loop132
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile130
+
+tail131:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s1_d1_none_e0_1_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c240_s1_d1_none_e0_1_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile133:
+	CMPQ DX, $0x00000001
+	JL   tail134
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 15).
+loop135:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        BX, R10
+	VMOVUPS     448(SI), Z1
+	VMOVUPS     (R10), Z2
+	VFMADD231PS Z2, Z1, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	CMPQ        SI, R9
+	JB          loop135
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile133
+
+tail134:
+	VZEROUPPER
+	RET
+
+// func dwconv3x3_c240_s1_d1_none_e0_2_avx512(dst []float32, src []float32, w []float32, count int, rowStride int)
+// Requires: AVX, AVX512F
+TEXT ·dwconv3x3_c240_s1_d1_none_e0_2_avx512(SB), NOSPLIT, $0-88
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ count+72(FP), DX
+	MOVQ rowStride+80(FP), BX
+	SHLQ $0x02, BX
+
+	// Tiles of 1 pixels.
+tile136:
+	CMPQ DX, $0x00000001
+	JL   tail137
+	MOVQ w_base+48(FP), SI
+	MOVQ CX, DI
+	MOVQ AX, R8
+
+	// 1 group(s), 1 pixel(s).
+	MOVQ w_len+56(FP), R9
+	LEAQ (SI)(R9*4), R9
+
+	// The block(s) of 2 vector(s) w holds (at most 15).
+loop138:
+	VMOVUPS     (SI), Z0
+	MOVQ        DI, R10
+	VMOVUPS     64(SI), Z1
+	VMOVUPS     128(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     960(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     256(SI), Z1
+	VMOVUPS     320(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     960(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        BX, R10
+	VMOVUPS     448(SI), Z1
+	VMOVUPS     512(SI), Z2
+	VMOVUPS     (R10), Z3
+	VFMADD231PS Z3, Z1, Z0
+	VMOVUPS     960(R10), Z1
+	VFMADD231PS Z1, Z2, Z0
+	ADDQ        $0x00000280, SI
+	VMOVUPS     Z0, (R8)
+	ADDQ        $0x00000040, DI
+	ADDQ        $0x00000040, R8
+	CMPQ        SI, R9
+	JB          loop138
+	ADDQ        $0x000003c0, CX
+	ADDQ        $0x000003c0, AX
+	SUBQ        $0x00000001, DX
+	JMP         tile136
+
+tail137:
 	VZEROUPPER
 	RET

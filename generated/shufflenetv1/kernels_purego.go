@@ -32,8 +32,9 @@ weights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per b
 */
 type kernelImpl struct {
 	name     string
-	fn       rowKernel // NHWC kernels
-	packTile int       // how its packed weights are tiled
+	fn       rowKernel   // NHWC kernels
+	edges    []rowKernel // depthwise edge kernels (see geometry.edges)
+	packTile int         // how its packed weights are tiled
 }
 
 // goKernels are the portable kernels, indexed by kernel identifier.
@@ -46,6 +47,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c60_s2_d1_none_e1_3_go, dwconv3x3_c60_s2_d1_none_e2_3_go, dwconv3x3_c60_s2_d1_none_e0_1_go, dwconv3x3_c60_s2_d1_none_e0_2_go},
 	fn:       dwconv3x3_c60_s2_d1_none_go,
 	name:     "purego",
 	packTile: 1,
@@ -58,6 +60,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c60_s1_d1_none_e1_3_go, dwconv3x3_c60_s1_d1_none_e2_3_go, dwconv3x3_c60_s1_d1_none_e0_1_go, dwconv3x3_c60_s1_d1_none_e0_2_go},
 	fn:       dwconv3x3_c60_s1_d1_none_go,
 	name:     "purego",
 	packTile: 1,
@@ -70,6 +73,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c120_s2_d1_none_e1_3_go, dwconv3x3_c120_s2_d1_none_e2_3_go, dwconv3x3_c120_s2_d1_none_e0_1_go, dwconv3x3_c120_s2_d1_none_e0_2_go},
 	fn:       dwconv3x3_c120_s2_d1_none_go,
 	name:     "purego",
 	packTile: 1,
@@ -82,6 +86,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 3,
 }, {
+	edges:    []rowKernel{dwconv3x3_c120_s1_d1_none_e1_3_go, dwconv3x3_c120_s1_d1_none_e2_3_go, dwconv3x3_c120_s1_d1_none_e0_1_go, dwconv3x3_c120_s1_d1_none_e0_2_go},
 	fn:       dwconv3x3_c120_s1_d1_none_go,
 	name:     "purego",
 	packTile: 1,
@@ -94,6 +99,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c240_s2_d1_none_e1_3_go, dwconv3x3_c240_s2_d1_none_e2_3_go, dwconv3x3_c240_s2_d1_none_e0_1_go, dwconv3x3_c240_s2_d1_none_e0_2_go},
 	fn:       dwconv3x3_c240_s2_d1_none_go,
 	name:     "purego",
 	packTile: 1,
@@ -106,6 +112,7 @@ var goKernels = [numKernels]kernelImpl{{
 	name:     "purego",
 	packTile: 2,
 }, {
+	edges:    []rowKernel{dwconv3x3_c240_s1_d1_none_e1_3_go, dwconv3x3_c240_s1_d1_none_e2_3_go, dwconv3x3_c240_s1_d1_none_e0_1_go, dwconv3x3_c240_s1_d1_none_e0_2_go},
 	fn:       dwconv3x3_c240_s1_d1_none_go,
 	name:     "purego",
 	packTile: 1,
@@ -543,6 +550,570 @@ func dwconv3x3_c60_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	}
 }
 
+// dwconv3x3_c60_s2_d1_none_e1_3: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c60_s2_d1_none_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*120:]
+		out := dst[p*60 : (p+1)*60]
+		wp := w
+		c := 0
+		for b := 0; b < 7; b++ {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[60+c : 60+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+60+c : r1+60+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+60+c : r2+60+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		{
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			{
+				x := in[0+c : 0+c+4]
+				wt := wp[16:20]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[60+c : 60+c+4]
+				wt := wp[24:28]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+4]
+				wt := wp[40:44]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r1+60+c : r1+60+c+4]
+				wt := wp[48:52]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+4]
+				wt := wp[64:68]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r2+60+c : r2+60+c+4]
+				wt := wp[72:76]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			acc := [4]float32{a0, a1, a2, a3}
+			{
+				o := out[c : c+4]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 4
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c60_s2_d1_none_e2_3: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c60_s2_d1_none_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*120:]
+		out := dst[p*60 : (p+1)*60]
+		wp := w
+		c := 0
+		for b := 0; b < 7; b++ {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		{
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			{
+				x := in[0+c : 0+c+4]
+				wt := wp[24:28]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+4]
+				wt := wp[48:52]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+4]
+				wt := wp[72:76]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			acc := [4]float32{a0, a1, a2, a3}
+			{
+				o := out[c : c+4]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 4
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c60_s2_d1_none_e0_1: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c60_s2_d1_none_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*120:]
+		out := dst[p*60 : (p+1)*60]
+		wp := w
+		c := 0
+		for b := 0; b < 7; b++ {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		{
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			{
+				x := in[0+c : 0+c+4]
+				wt := wp[8:12]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+4]
+				wt := wp[32:36]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+4]
+				wt := wp[56:60]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			acc := [4]float32{a0, a1, a2, a3}
+			{
+				o := out[c : c+4]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 4
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c60_s2_d1_none_e0_2: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c60_s2_d1_none_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*120:]
+		out := dst[p*60 : (p+1)*60]
+		wp := w
+		c := 0
+		for b := 0; b < 7; b++ {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[60+c : 60+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+60+c : r1+60+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+60+c : r2+60+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		{
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			{
+				x := in[0+c : 0+c+4]
+				wt := wp[8:12]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[60+c : 60+c+4]
+				wt := wp[16:20]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+4]
+				wt := wp[32:36]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r1+60+c : r1+60+c+4]
+				wt := wp[40:44]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+4]
+				wt := wp[56:60]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r2+60+c : r2+60+c+4]
+				wt := wp[64:68]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			acc := [4]float32{a0, a1, a2, a3}
+			{
+				o := out[c : c+4]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 4
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci60_co216_g3_s1_none: pwconv, cin 60, cout 216, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·60 + tap][ci]·w[o][ci][tap]).
 // Register tile: 4 pixels × 3 vectors of 8 channels.
@@ -879,6 +1450,570 @@ func dwconv3x3_c60_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	}
 }
 
+// dwconv3x3_c60_s1_d1_none_e1_3: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·60 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c60_s1_d1_none_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*60:]
+		out := dst[p*60 : (p+1)*60]
+		wp := w
+		c := 0
+		for b := 0; b < 7; b++ {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[60+c : 60+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+60+c : r1+60+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+60+c : r2+60+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		{
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			{
+				x := in[0+c : 0+c+4]
+				wt := wp[16:20]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[60+c : 60+c+4]
+				wt := wp[24:28]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+4]
+				wt := wp[40:44]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r1+60+c : r1+60+c+4]
+				wt := wp[48:52]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+4]
+				wt := wp[64:68]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r2+60+c : r2+60+c+4]
+				wt := wp[72:76]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			acc := [4]float32{a0, a1, a2, a3}
+			{
+				o := out[c : c+4]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 4
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c60_s1_d1_none_e2_3: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·60 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c60_s1_d1_none_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*60:]
+		out := dst[p*60 : (p+1)*60]
+		wp := w
+		c := 0
+		for b := 0; b < 7; b++ {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		{
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			{
+				x := in[0+c : 0+c+4]
+				wt := wp[24:28]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+4]
+				wt := wp[48:52]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+4]
+				wt := wp[72:76]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			acc := [4]float32{a0, a1, a2, a3}
+			{
+				o := out[c : c+4]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 4
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c60_s1_d1_none_e0_1: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·60 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c60_s1_d1_none_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*60:]
+		out := dst[p*60 : (p+1)*60]
+		wp := w
+		c := 0
+		for b := 0; b < 7; b++ {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		{
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			{
+				x := in[0+c : 0+c+4]
+				wt := wp[8:12]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+4]
+				wt := wp[32:36]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+4]
+				wt := wp[56:60]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			acc := [4]float32{a0, a1, a2, a3}
+			{
+				o := out[c : c+4]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 4
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c60_s1_d1_none_e0_2: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·60 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c60_s1_d1_none_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*60:]
+		out := dst[p*60 : (p+1)*60]
+		wp := w
+		c := 0
+		for b := 0; b < 7; b++ {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[60+c : 60+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+60+c : r1+60+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+60+c : r2+60+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		{
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			{
+				x := in[0+c : 0+c+4]
+				wt := wp[8:12]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[60+c : 60+c+4]
+				wt := wp[16:20]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+4]
+				wt := wp[32:36]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r1+60+c : r1+60+c+4]
+				wt := wp[40:44]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+4]
+				wt := wp[56:60]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			{
+				x := in[r2+60+c : r2+60+c+4]
+				wt := wp[64:68]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+			}
+			acc := [4]float32{a0, a1, a2, a3}
+			{
+				o := out[c : c+4]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 4
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci60_co240_g3_s1_none: pwconv, cin 60, cout 240, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·60 + tap][ci]·w[o][ci][tap]).
 // Register tile: 6 pixels × 2 vectors of 8 channels.
@@ -1103,6 +2238,362 @@ func dwconv3x3_c120_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 			{
 				x := in[r2+240+c : r2+240+c+8]
 				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c120_s2_d1_none_e1_3: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c120_s2_d1_none_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*240:]
+		out := dst[p*120:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[120+c : 120+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+120+c : r1+120+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+120+c : r2+120+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c120_s2_d1_none_e2_3: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c120_s2_d1_none_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*240:]
+		out := dst[p*120:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c120_s2_d1_none_e0_1: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c120_s2_d1_none_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*240:]
+		out := dst[p*120:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c120_s2_d1_none_e0_2: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c120_s2_d1_none_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*240:]
+		out := dst[p*120:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[120+c : 120+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+120+c : r1+120+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+120+c : r2+120+c+8]
+				wt := wp[64:72]
 				a0 += x[0] * wt[0]
 				a1 += x[1] * wt[1]
 				a2 += x[2] * wt[2]
@@ -1375,6 +2866,362 @@ func dwconv3x3_c120_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	}
 }
 
+// dwconv3x3_c120_s1_d1_none_e1_3: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c120_s1_d1_none_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*120:]
+		out := dst[p*120:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[120+c : 120+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+120+c : r1+120+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+120+c : r2+120+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c120_s1_d1_none_e2_3: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c120_s1_d1_none_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*120:]
+		out := dst[p*120:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c120_s1_d1_none_e0_1: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c120_s1_d1_none_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*120:]
+		out := dst[p*120:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c120_s1_d1_none_e0_2: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c120_s1_d1_none_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*120:]
+		out := dst[p*120:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[120+c : 120+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+120+c : r1+120+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+120+c : r2+120+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci120_co480_g3_s1_none: pwconv, cin 120, cout 480, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
 // Register tile: 5 pixels × 2 vectors of 8 channels.
@@ -1601,6 +3448,362 @@ func dwconv3x3_c240_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	}
 }
 
+// dwconv3x3_c240_s2_d1_none_e1_3: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·480 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c240_s2_d1_none_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*480:]
+		out := dst[p*240:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[240+c : 240+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+240+c : r1+240+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+240+c : r2+240+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c240_s2_d1_none_e2_3: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·480 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c240_s2_d1_none_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*480:]
+		out := dst[p*240:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c240_s2_d1_none_e0_1: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·480 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c240_s2_d1_none_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*480:]
+		out := dst[p*240:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c240_s2_d1_none_e0_2: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·480 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c240_s2_d1_none_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*480:]
+		out := dst[p*240:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[240+c : 240+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+240+c : r1+240+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+240+c : r2+240+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
 // pwconv_ci240_co480_g3_s1_none: pwconv, cin 240, cout 480, groups 3, 1x1 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
 // Register tile: 5 pixels × 2 vectors of 8 channels.
@@ -1803,6 +4006,362 @@ func dwconv3x3_c240_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 			{
 				x := in[r2+480+c : r2+480+c+8]
 				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c240_s1_d1_none_e1_3: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c240_s1_d1_none_e1_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*240:]
+		out := dst[p*240:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[240+c : 240+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+240+c : r1+240+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[64:72]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+240+c : r2+240+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c240_s1_d1_none_e2_3: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c240_s1_d1_none_e2_3_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*240:]
+		out := dst[p*240:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[24:32]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[48:56]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[72:80]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c240_s1_d1_none_e0_1: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c240_s1_d1_none_e0_1_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*240:]
+		out := dst[p*240:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			acc := [8]float32{a0, a1, a2, a3, a4, a5, a6, a7}
+			{
+				o := out[c : c+8]
+				for l := range o {
+					v := acc[l]
+					o[l] = v
+				}
+			}
+			wp = wp[80:]
+			c += 8
+		}
+		_ = c
+	}
+}
+
+// dwconv3x3_c240_s1_d1_none_e0_2: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
+// Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
+// Register tile: 1 pixels × 1 vectors of 8 channels.
+func dwconv3x3_c240_s1_d1_none_e0_2_go(dst, src, w []float32, count, rowStride int) {
+	r1 := 1 * rowStride
+	r2 := 2 * rowStride
+	for p := 0; p < count; p++ {
+		in := src[p*240:]
+		out := dst[p*240:]
+		wp := w
+		c := 0
+		for len(wp) > 0 {
+			a0 := wp[0]
+			a1 := wp[1]
+			a2 := wp[2]
+			a3 := wp[3]
+			a4 := wp[4]
+			a5 := wp[5]
+			a6 := wp[6]
+			a7 := wp[7]
+			{
+				x := in[0+c : 0+c+8]
+				wt := wp[8:16]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[240+c : 240+c+8]
+				wt := wp[16:24]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+0+c : r1+0+c+8]
+				wt := wp[32:40]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r1+240+c : r1+240+c+8]
+				wt := wp[40:48]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+0+c : r2+0+c+8]
+				wt := wp[56:64]
+				a0 += x[0] * wt[0]
+				a1 += x[1] * wt[1]
+				a2 += x[2] * wt[2]
+				a3 += x[3] * wt[3]
+				a4 += x[4] * wt[4]
+				a5 += x[5] * wt[5]
+				a6 += x[6] * wt[6]
+				a7 += x[7] * wt[7]
+			}
+			{
+				x := in[r2+240+c : r2+240+c+8]
+				wt := wp[64:72]
 				a0 += x[0] * wt[0]
 				a1 += x[1] * wt[1]
 				a2 += x[2] * wt[2]

@@ -217,6 +217,7 @@ func NewS2_dw(weights, bias []float32) (*S2_dw, error) {
 // newS2_dw packs the weights for implementation impl (tests pick each in turn).
 func newS2_dw(weights, bias []float32, impl kernelImpl) (*S2_dw, error) {
 	g := s2_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -447,6 +448,7 @@ func NewS2r_dw(weights, bias []float32) (*S2r_dw, error) {
 // newS2r_dw packs the weights for implementation impl (tests pick each in turn).
 func newS2r_dw(weights, bias []float32, impl kernelImpl) (*S2r_dw, error) {
 	g := s2r_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -677,6 +679,7 @@ func NewS3_dw(weights, bias []float32) (*S3_dw, error) {
 // newS3_dw packs the weights for implementation impl (tests pick each in turn).
 func newS3_dw(weights, bias []float32, impl kernelImpl) (*S3_dw, error) {
 	g := s3_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -907,6 +910,7 @@ func NewS3r_dw(weights, bias []float32) (*S3r_dw, error) {
 // newS3r_dw packs the weights for implementation impl (tests pick each in turn).
 func newS3r_dw(weights, bias []float32, impl kernelImpl) (*S3r_dw, error) {
 	g := s3r_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1137,6 +1141,7 @@ func NewS4_dw(weights, bias []float32) (*S4_dw, error) {
 // newS4_dw packs the weights for implementation impl (tests pick each in turn).
 func newS4_dw(weights, bias []float32, impl kernelImpl) (*S4_dw, error) {
 	g := s4_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1367,6 +1372,7 @@ func NewS4r_dw(weights, bias []float32) (*S4r_dw, error) {
 // newS4r_dw packs the weights for implementation impl (tests pick each in turn).
 func newS4r_dw(weights, bias []float32, impl kernelImpl) (*S4r_dw, error) {
 	g := s4r_dwGeometry
+	g.edges = impl.edges
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
