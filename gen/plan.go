@@ -106,7 +106,26 @@ func fitWidth(k templates.Kernel, l Layer) templates.Kernel {
 	if l.InputW == 0 || k.Family == templates.Planar {
 		return k
 	}
-	_, k.Width = l.Conv().OutputSize(l.InputH, l.InputW)
+	c := l.Conv()
+	_, k.Width = c.OutputSize(l.InputH, l.InputW)
+	if len(k.Edges()) > 0 {
+		// Edge kernels run the pixels cut by the left or right padding,
+		// and the tiles the pixels between (54 of a 56-pixel row with
+		// 3×3 taps), unless the driver copies the padded image, as its
+		// walk does when the copy is tiny beside the work (at least 12
+		// MACs per copied float) or a quarter of the pixels are border.
+		// Only the tile's fit depends on this guess, never the result.
+		top, left, bottom, right := c.Pads(l.InputH, l.InputW)
+		oh, ow := c.OutputSize(l.InputH, l.InputW)
+		span := (l.KW-1)*l.DilationW + 1
+		lo := (left + l.StrideW - 1) / l.StrideW
+		hi := min((l.InputW-span+left)/l.StrideW+1, ow)
+		padded := float64(l.InputH+top+bottom) * float64(l.InputW+left+right) * float64(l.Cin)
+		macs := float64(oh) * float64(ow) * float64(l.Cout*l.KH*l.KW)
+		if copied := 12*padded <= macs || 4*(ow-(hi-lo)) > ow; hi > lo && !copied {
+			k.Width = hi - lo
+		}
+	}
 	k.PixTile = templates.FitTile(k.PixTile, k.Width, k.BlockVec)
 	return k
 }

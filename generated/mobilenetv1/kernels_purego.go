@@ -239,7 +239,7 @@ func gconv3x3_ci3_co32_g1_s2_d1_relu6_go(dst, src, w []float32, count, rowStride
 
 // dwconv3x3_c32_s1_d1_relu6: dwconv, cin 32, cout 32, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 11 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -780,7 +780,7 @@ func pwconv_ci32_co64_g1_s1_relu6_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c64_s2_d1_relu6: dwconv, cin 64, cout 64, groups 64, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 11 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c64_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1321,7 +1321,7 @@ func pwconv_ci64_co128_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c128_s1_d1_relu6: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·128 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 9 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c128_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1862,7 +1862,7 @@ func pwconv_ci128_co128_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c128_s2_d1_relu6: dwconv, cin 128, cout 128, groups 128, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
-// Register tile: 10 pixels × 1 vectors of 8 channels.
+// Register tile: 9 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c128_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -2403,7 +2403,7 @@ func pwconv_ci128_co256_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c256_s1_d1_relu6: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·256 + tap][ci]·w[o][ci][tap]).
-// Register tile: 10 pixels × 1 vectors of 8 channels.
+// Register tile: 9 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c256_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -2944,7 +2944,7 @@ func pwconv_ci256_co256_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c256_s2_d1_relu6: dwconv, cin 256, cout 256, groups 256, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
-// Register tile: 7 pixels × 1 vectors of 8 channels.
+// Register tile: 9 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c256_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -3485,7 +3485,7 @@ func pwconv_ci256_co512_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c512_s1_d1_relu6: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·512 + tap][ci]·w[o][ci][tap]).
-// Register tile: 7 pixels × 1 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c512_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -4026,7 +4026,7 @@ func pwconv_ci512_co512_g1_s1_relu6_go(dst, src, w []float32, count, rowStride i
 
 // dwconv3x3_c512_s2_d1_relu6: dwconv, cin 512, cout 512, groups 512, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1024 + tap][ci]·w[o][ci][tap]).
-// Register tile: 7 pixels × 1 vectors of 8 channels.
+// Register tile: 6 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c512_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride

@@ -295,7 +295,7 @@ func gconv3x3_ci3_co32_g1_s2_d1_relu6_go(dst, src, w []float32, count, rowStride
 
 // dwconv3x3_c32_s1_d1_relu6: dwconv, cin 32, cout 32, groups 32, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·32 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 11 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c32_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -878,7 +878,7 @@ func pwconv_ci16_co96_g1_s1_relu6_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c96_s2_d1_relu6: dwconv, cin 96, cout 96, groups 96, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 11 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c96_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1461,7 +1461,7 @@ func pwconv_ci24_co144_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c144_s1_d1_relu6: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·144 + tap][ci]·w[o][ci][tap]).
-// Register tile: 12 pixels × 1 vectors of 8 channels.
+// Register tile: 9 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c144_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -2002,7 +2002,7 @@ func pwconv_ci144_co24_g1_s1_none_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c144_s2_d1_relu6: dwconv, cin 144, cout 144, groups 144, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·288 + tap][ci]·w[o][ci][tap]).
-// Register tile: 10 pixels × 1 vectors of 8 channels.
+// Register tile: 9 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c144_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -2585,7 +2585,7 @@ func pwconv_ci32_co192_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c192_s1_d1_relu6: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·192 + tap][ci]·w[o][ci][tap]).
-// Register tile: 10 pixels × 1 vectors of 8 channels.
+// Register tile: 9 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c192_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -3126,7 +3126,7 @@ func pwconv_ci192_co32_g1_s1_none_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c192_s2_d1_relu6: dwconv, cin 192, cout 192, groups 192, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
-// Register tile: 7 pixels × 1 vectors of 8 channels.
+// Register tile: 9 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c192_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -3709,7 +3709,7 @@ func pwconv_ci64_co384_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c384_s1_d1_relu6: dwconv, cin 384, cout 384, groups 384, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·384 + tap][ci]·w[o][ci][tap]).
-// Register tile: 7 pixels × 1 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c384_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -4334,7 +4334,7 @@ func pwconv_ci96_co576_g1_s1_relu6_go(dst, src, w []float32, count, rowStride in
 
 // dwconv3x3_c576_s1_d1_relu6: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 1, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·576 + tap][ci]·w[o][ci][tap]).
-// Register tile: 7 pixels × 1 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c576_s1_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -4875,7 +4875,7 @@ func pwconv_ci576_co96_g1_s1_none_go(dst, src, w []float32, count, rowStride int
 
 // dwconv3x3_c576_s2_d1_relu6: dwconv, cin 576, cout 576, groups 576, 3x3 taps, stride_w 2, dilation_w 1, clamp [0, 6].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·1152 + tap][ci]·w[o][ci][tap]).
-// Register tile: 7 pixels × 1 vectors of 8 channels.
+// Register tile: 6 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c576_s2_d1_relu6_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride

@@ -321,7 +321,7 @@ func pwconv_ci24_co60_g1_s1_relu_shuffle3_go(dst, src, w []float32, count, rowSt
 
 // dwconv3x3_c60_s2_d1_none: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
-// Register tile: 10 pixels × 1 vectors of 8 channels.
+// Register tile: 9 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c60_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -1221,7 +1221,7 @@ func pwconv_ci240_co60_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, rowS
 
 // dwconv3x3_c60_s1_d1_none: dwconv, cin 60, cout 60, groups 60, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·60 + tap][ci]·w[o][ci][tap]).
-// Register tile: 10 pixels × 1 vectors of 8 channels.
+// Register tile: 9 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c60_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -2121,7 +2121,7 @@ func pwconv_ci240_co120_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 
 // dwconv3x3_c120_s2_d1_none: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·240 + tap][ci]·w[o][ci][tap]).
-// Register tile: 7 pixels × 1 vectors of 8 channels.
+// Register tile: 9 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c120_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -2725,7 +2725,7 @@ func pwconv_ci480_co120_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 
 // dwconv3x3_c120_s1_d1_none: dwconv, cin 120, cout 120, groups 120, 3x3 taps, stride_w 1, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·120 + tap][ci]·w[o][ci][tap]).
-// Register tile: 7 pixels × 1 vectors of 8 channels.
+// Register tile: 12 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c120_s1_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
@@ -3307,7 +3307,7 @@ func pwconv_ci480_co240_g3_s1_relu_shuffle3_go(dst, src, w []float32, count, row
 
 // dwconv3x3_c240_s2_d1_none: dwconv, cin 240, cout 240, groups 240, 3x3 taps, stride_w 2, dilation_w 1, clamp [-Inf, +Inf].
 // Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·480 + tap][ci]·w[o][ci][tap]).
-// Register tile: 7 pixels × 1 vectors of 8 channels.
+// Register tile: 6 pixels × 1 vectors of 8 channels.
 func dwconv3x3_c240_s2_d1_none_go(dst, src, w []float32, count, rowStride int) {
 	r1 := 1 * rowStride
 	r2 := 2 * rowStride
