@@ -16,10 +16,10 @@ func (k Kernel) AVX512Name() string { return k.Name + "_avx512" }
 
 // HasAVX512 tells whether convgen emits an AVX-512 variant of k: the
 // implicit-GEMM and depthwise families, whose speed comes from the larger
-// register tile 32 ZMM registers hold. (Shuffled stores and packed groups
-// stay with AVX2 for now.)
+// register tile 32 ZMM registers hold. (Packed groups, shuffled depthwise
+// layers and channel multipliers stay with AVX2 for now.)
 func (k Kernel) HasAVX512() bool {
-	return (k.Family == Grouped || k.Family == Pointwise || k.Family == Depthwise && k.Multiplier() == 1) && !k.Shuffled()
+	return k.Family == Grouped || k.Family == Pointwise || k.Family == Depthwise && k.Multiplier() == 1 && !k.Shuffled()
 }
 
 // AVX512 returns k with the register tile of its AVX-512 variant: blocks
@@ -157,7 +157,7 @@ func (a *avx2) gconv512(k Kernel) {
 			a.gconvPairs512(k, pixels, r.w, r.s, r.o.d, r.rowStride)
 			return
 		}
-		a.gconvBlock512(k, b, pixels, r.w, r.s, r.o.d, r.rowStride)
+		a.gconvBlock512(k, b, pixels, r.w, r.s, r.o, r.rowStride)
 	})
 }
 
@@ -285,8 +285,9 @@ func (a *avx2) opmask(n int) reg.OpmaskVirtual {
 	return k
 }
 
-func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride reg.GPVirtual) {
+func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, w, s reg.GPVirtual, o out, rowStride reg.GPVirtual) {
 	c := a.c
+	d := o.d
 	nz := (b.Vecs + 1) / 2
 	// Lanes in the last ZMM: in memory (8 when the block has an odd number
 	// of vectors), and valid for the store.
@@ -371,6 +372,58 @@ func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride r
 	}
 	c.SUBQ(operand.U32(cinG*4), s)
 
+	if k.Shuffled() {
+		a.shuffledStore512(k, acc, (b.Vecs-1)*Lanes+b.Lanes, o)
+		return
+	}
 	a.store512(k, acc, storeMask, d)
 	c.ADDQ(operand.U32(b.Vecs*32), d)
+}
+
+// shuffledStore512 clamps the block's accumulators and stores each of its
+// valid lanes at its shuffled channel (ShufflePos): ZMM z of pixel p holds
+// channels o.ch+16z …, and for each 16-float window of the pixel's output those
+// lanes land in, one VPERMPS moves them to their places and one masked
+// store writes just them (lanes of other channels in the window are left
+// alone). The permutes and masks are constants, the same for every pixel.
+func (a *avx2) shuffledStore512(k Kernel, acc [][]reg.VecVirtual, valid int, o out) {
+	c := a.c
+	a.clampWith(k, acc, c.ZMM)
+	for z := range acc[0] {
+		type window struct {
+			idx  [16]uint32
+			mask uint16
+		}
+		windows := map[int]*window{}
+		var order []int
+		for l := 0; l < 16 && 16*z+l < valid; l++ {
+			pos := k.ShufflePos(o.ch + 16*z + l)
+			w := windows[pos/16]
+			if w == nil {
+				w = &window{}
+				windows[pos/16] = w
+				order = append(order, pos/16)
+			}
+			w.idx[pos%16] = uint32(l)
+			w.mask |= 1 << (pos % 16)
+		}
+		for _, at := range order {
+			w := windows[at]
+			idx := c.ZMM()
+			name := "perm_"
+			for _, l := range w.idx {
+				name += fmt.Sprintf("%x", l) // lanes < 16: one digit each
+			}
+			c.VMOVUPS(a.table(name, 16, func(i int) uint32 { return w.idx[i] }), idx)
+			r := c.GP32()
+			c.MOVL(operand.U32(uint32(w.mask)), r)
+			m := c.K()
+			c.KMOVW(r, m)
+			for p := range acc {
+				t := c.ZMM()
+				c.VPERMPS(acc[p][z], idx, t)
+				c.VMOVUPS(t, m, operand.Mem{Base: o.tile, Disp: (p*k.Cout + 16*at) * 4})
+			}
+		}
+	}
 }

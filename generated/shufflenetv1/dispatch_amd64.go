@@ -102,7 +102,11 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	fn:       gconv3x3_ci3_co24_g1_s2_d1_relu_avx512,
 	name:     "avx512",
 	packTile: 3,
-}, {}, {
+}, {
+	fn:       pwconv_ci24_co60_g1_s1_relu_shuffle3_avx512,
+	name:     "avx512",
+	packTile: 7,
+}, {
 	edges:    []rowKernel{dwconv3x3_c60_s2_d1_none_e1_3_avx512, dwconv3x3_c60_s2_d1_none_e2_3_avx512, dwconv3x3_c60_s2_d1_none_e0_1_avx512, dwconv3x3_c60_s2_d1_none_e0_2_avx512},
 	fn:       dwconv3x3_c60_s2_d1_none_avx512,
 	name:     "avx512",
@@ -111,7 +115,11 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	fn:       pwconv_ci60_co216_g3_s1_none_avx512,
 	name:     "avx512",
 	packTile: 8,
-}, {}, {
+}, {
+	fn:       pwconv_ci240_co60_g3_s1_relu_shuffle3_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
 	edges:    []rowKernel{dwconv3x3_c60_s1_d1_none_e1_3_avx512, dwconv3x3_c60_s1_d1_none_e2_3_avx512, dwconv3x3_c60_s1_d1_none_e0_1_avx512, dwconv3x3_c60_s1_d1_none_e0_2_avx512},
 	fn:       dwconv3x3_c60_s1_d1_none_avx512,
 	name:     "avx512",
@@ -120,7 +128,11 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	fn:       pwconv_ci60_co240_g3_s1_none_avx512,
 	name:     "avx512",
 	packTile: 2,
-}, {}, {
+}, {
+	fn:       pwconv_ci240_co120_g3_s1_relu_shuffle3_avx512,
+	name:     "avx512",
+	packTile: 5,
+}, {
 	edges:    []rowKernel{dwconv3x3_c120_s2_d1_none_e1_3_avx512, dwconv3x3_c120_s2_d1_none_e2_3_avx512, dwconv3x3_c120_s2_d1_none_e0_1_avx512, dwconv3x3_c120_s2_d1_none_e0_2_avx512},
 	fn:       dwconv3x3_c120_s2_d1_none_avx512,
 	name:     "avx512",
@@ -129,7 +141,11 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	fn:       pwconv_ci120_co240_g3_s1_none_avx512,
 	name:     "avx512",
 	packTile: 2,
-}, {}, {
+}, {
+	fn:       pwconv_ci480_co120_g3_s1_relu_shuffle3_avx512,
+	name:     "avx512",
+	packTile: 5,
+}, {
 	edges:    []rowKernel{dwconv3x3_c120_s1_d1_none_e1_3_avx512, dwconv3x3_c120_s1_d1_none_e2_3_avx512, dwconv3x3_c120_s1_d1_none_e0_1_avx512, dwconv3x3_c120_s1_d1_none_e0_2_avx512},
 	fn:       dwconv3x3_c120_s1_d1_none_avx512,
 	name:     "avx512",
@@ -138,7 +154,11 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	fn:       pwconv_ci120_co480_g3_s1_none_avx512,
 	name:     "avx512",
 	packTile: 4,
-}, {}, {
+}, {
+	fn:       pwconv_ci480_co240_g3_s1_relu_shuffle3_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
 	edges:    []rowKernel{dwconv3x3_c240_s2_d1_none_e1_3_avx512, dwconv3x3_c240_s2_d1_none_e2_3_avx512, dwconv3x3_c240_s2_d1_none_e0_1_avx512, dwconv3x3_c240_s2_d1_none_e0_2_avx512},
 	fn:       dwconv3x3_c240_s2_d1_none_avx512,
 	name:     "avx512",
@@ -147,7 +167,11 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	fn:       pwconv_ci240_co480_g3_s1_none_avx512,
 	name:     "avx512",
 	packTile: 4,
-}, {}, {
+}, {
+	fn:       pwconv_ci960_co240_g3_s1_relu_shuffle3_avx512,
+	name:     "avx512",
+	packTile: 2,
+}, {
 	edges:    []rowKernel{dwconv3x3_c240_s1_d1_none_e1_3_avx512, dwconv3x3_c240_s1_d1_none_e2_3_avx512, dwconv3x3_c240_s1_d1_none_e0_1_avx512, dwconv3x3_c240_s1_d1_none_e0_2_avx512},
 	fn:       dwconv3x3_c240_s1_d1_none_avx512,
 	name:     "avx512",
@@ -178,6 +202,9 @@ func gconv3x3_ci3_co24_g1_s2_d1_relu_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func pwconv_ci24_co60_g1_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci24_co60_g1_s1_relu_shuffle3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c60_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -219,6 +246,9 @@ func pwconv_ci60_co216_g3_s1_none_avx512(dst, src, w []float32, count, rowStride
 func pwconv_ci240_co60_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci240_co60_g3_s1_relu_shuffle3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c60_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -256,6 +286,9 @@ func pwconv_ci60_co240_g3_s1_none_avx512(dst, src, w []float32, count, rowStride
 
 //go:noescape
 func pwconv_ci240_co120_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci240_co120_g3_s1_relu_shuffle3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c120_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -297,6 +330,9 @@ func pwconv_ci120_co240_g3_s1_none_avx512(dst, src, w []float32, count, rowStrid
 func pwconv_ci480_co120_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci480_co120_g3_s1_relu_shuffle3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c120_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -336,6 +372,9 @@ func pwconv_ci120_co480_g3_s1_none_avx512(dst, src, w []float32, count, rowStrid
 func pwconv_ci480_co240_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func pwconv_ci480_co240_g3_s1_relu_shuffle3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c240_s2_d1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -373,6 +412,9 @@ func pwconv_ci240_co480_g3_s1_none_avx512(dst, src, w []float32, count, rowStrid
 
 //go:noescape
 func pwconv_ci960_co240_g3_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pwconv_ci960_co240_g3_s1_relu_shuffle3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func dwconv3x3_c240_s1_d1_none_avx2(dst, src, w []float32, count, rowStride int)
