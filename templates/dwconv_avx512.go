@@ -1,6 +1,8 @@
 package templates
 
 import (
+	"fmt"
+
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
@@ -9,14 +11,26 @@ import (
 // of two packed 8-channel vectors), a kernel row of weights plus up to 16
 // pixel accumulators in registers, and masked loads and stores for the
 // channel tail instead of separate code.
+//
+// With a channel multiplier m, a vector's 16 output channels read 16/m
+// input channels, each m times: a masked load of those and one VPERMPS
+// that repeats each m times (the permute control is loaded once a tile).
 func (a *avx2) dwconv512(k Kernel) {
-	a.frame(k, nil, func(b Block, pixels int, r frameRegs) {
-		a.dwconvBlock512(k, b, pixels, r.w, r.s, r.o.d, r.rowStride)
+	var spread reg.VecVirtual
+	perTile := func(int) {
+		if m := k.Multiplier(); m > 1 {
+			spread = a.c.ZMM()
+			a.c.VMOVUPS(a.table(fmt.Sprintf("spread512_%d", m), 16, func(i int) uint32 { return uint32(i / m) }), spread)
+		}
+	}
+	a.frame(k, perTile, func(b Block, pixels int, r frameRegs) {
+		a.dwconvBlock512(k, b, pixels, r.w, r.s, r.o.d, r.rowStride, spread)
 	})
 }
 
-func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride reg.GPVirtual) {
+func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride reg.GPVirtual, spread reg.VecVirtual) {
 	c := a.c
+	m := k.Multiplier()
 	// Lanes of the ZMM held in the packed weights, and valid channels.
 	memLanes, valid := 16, Lanes+b.Lanes
 	if b.Vecs == 1 {
@@ -28,6 +42,10 @@ func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride 
 	}
 	if valid < 16 {
 		validMask = a.opmask(valid)
+	}
+	var inMask reg.OpmaskVirtual // the input channels a vector reads
+	if m > 1 {
+		inMask = a.opmask(valid / m)
 	}
 	loadW := func(m operand.Mem, r reg.VecVirtual) {
 		if memMask != nil {
@@ -65,9 +83,13 @@ func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride 
 			}
 			v := c.ZMM()
 			in := operand.Mem{Base: t, Disp: (x - lo*k.DilW) * col}
-			if validMask != nil {
-				c.VMOVUPS_Z(in, validMask, v) // masked lanes are not read
-			} else {
+			switch {
+			case m > 1:
+				c.VMOVUPS_Z(in, inMask, v) // masked lanes are not read
+				c.VPERMPS(v, spread, v)
+			case validMask != nil:
+				c.VMOVUPS_Z(in, validMask, v)
+			default:
 				c.VMOVUPS(in, v)
 			}
 			for _, u := range users {
@@ -81,7 +103,7 @@ func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride 
 		rows[p] = acc[p : p+1]
 	}
 	a.store512(k, rows, validMask, d)
-	c.ADDQ(operand.U32(b.Vecs*32), s)
+	c.ADDQ(operand.U32(b.Vecs*32/m), s)
 	c.ADDQ(operand.U32(b.Vecs*32), d)
 }
 

@@ -16,10 +16,10 @@ func (k Kernel) AVX512Name() string { return k.Name + "_avx512" }
 
 // HasAVX512 tells whether convgen emits an AVX-512 variant of k: the
 // implicit-GEMM and depthwise families, whose speed comes from the larger
-// register tile 32 ZMM registers hold. (Packed groups, shuffled depthwise
-// layers and channel multipliers stay with AVX2 for now.)
+// register tile 32 ZMM registers hold. (Packed groups and shuffled
+// depthwise layers stay with AVX2 for now.)
 func (k Kernel) HasAVX512() bool {
-	return k.Family == Grouped || k.Family == Pointwise || k.Family == Depthwise && k.Multiplier() == 1 && !k.Shuffled()
+	return k.Family == Grouped || k.Family == Pointwise || k.Family == Depthwise && !k.Shuffled()
 }
 
 // AVX512 returns k with the register tile of its AVX-512 variant: blocks
