@@ -176,8 +176,8 @@ func tables(s *spec, r *results.Results) string {
 		note:   "The same layer generated with `\"layout\": \"nchw\"` and with the default NHWC layout: AVX2 kernels (NCHW has no AVX-512 variant), and the NCHW pure-Go path against the naive loop.",
 		header: []string{"row", "NHWC AVX2", "NCHW AVX2", "NCHW / NHWC", "NCHW pure Go", "naive", "pure Go / naive"}}
 	shuffle := &table{title: "Channel shuffle in the store",
-		note:   "A layer with `shuffle` against the same layer without: the shuffle costs what this ratio is short of 1 (shuffled layers run AVX2 kernels).",
-		header: []string{"row", "shuffled AVX2", "unshuffled AVX2", "shuffled / unshuffled"}}
+		note:   "A layer with `shuffle` against the same layer without, per ISA: the shuffle costs what the ratio is short of 1.",
+		header: []string{"row", "shuffled AVX2", "unshuffled AVX2", "shuffled / unshuffled", "shuffled AVX-512", "unshuffled AVX-512", "shuffled / unshuffled"}}
 	for _, name := range layers {
 		if base, ok := strings.CutSuffix(name, "_nchw"); ok && slices.Contains(layers, base) {
 			h, okH := c.get(base, "avx2")
@@ -187,9 +187,13 @@ func tables(s *spec, r *results.Results) string {
 			nchw.add(base, num(h, okH), num(n, okN), ratio(n, h, okN, okH), num(g, okG), num(v, okV), ratio(g, v, okG, okV))
 		}
 		if base, ok := strings.CutSuffix(name, "_shuffle"); ok && slices.Contains(layers, base) {
-			sh, okS := c.get(name, "avx2")
-			u, okU := c.get(base, "avx2")
-			shuffle.add(base, num(sh, okS), num(u, okU), ratio(sh, u, okS, okU))
+			row := []string{base}
+			for _, path := range []string{"avx2", "avx512"} {
+				sh, okS := c.get(name, path)
+				u, okU := c.get(base, path)
+				row = append(row, num(sh, okS), num(u, okU), ratio(sh, u, okS, okU))
+			}
+			shuffle.add(row...)
 		}
 	}
 
