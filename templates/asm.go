@@ -258,6 +258,43 @@ func (a *avx2) untilEndOfW(w reg.GPVirtual, comment string, body func()) {
 	c.JB(operand.LabelRef(l))
 }
 
+// inputChannels emits the implicit GEMM's walk over one group's input
+// channels: trips of CinChunk channels (then the rest), each running tap
+// for every tap row, tap column and channel of the trip, with t the tap
+// row's input pointer. w holds wBytes of weights per channel and tap and
+// advances past the trip's; s advances a float per channel, and is
+// rewound to the group's first channel at the end.
+func (a *avx2) inputChannels(k Kernel, w, s, rowStride reg.GPVirtual, wBytes int, tap func(t reg.GPVirtual, kx, tap, ci int)) {
+	c := a.c
+	cinG := k.PackCin()
+	chunk := min(k.CinChunk, cinG)
+	step := func(n int) {
+		t := s
+		if k.KH > 1 {
+			t = c.GP64()
+			c.MOVQ(s, t)
+		}
+		for ky := 0; ky < k.KH; ky++ {
+			if ky > 0 {
+				c.ADDQ(rowStride, t)
+			}
+			for kx := 0; kx < k.KW; kx++ {
+				for ci := 0; ci < n; ci++ {
+					tap(t, kx, ky*k.KW+kx, ci)
+				}
+			}
+		}
+		c.ADDQ(operand.U32(n*k.Taps()*wBytes), w)
+		c.ADDQ(operand.U32(n*4), s)
+	}
+	a.repeat(cinG/chunk, fmt.Sprintf("Input channels, %d per trip.", chunk), func() { step(chunk) })
+	if r := cinG % chunk; r > 0 {
+		c.Comment("Remaining input channels.")
+		step(r)
+	}
+	c.SUBQ(operand.U32(cinG*4), s)
+}
+
 // repeat emits body n times: inline once when n == 1, else as a counted loop.
 func (a *avx2) repeat(n int, comment string, body func()) {
 	a.loop(n, false, comment, func(int) { body() })

@@ -1,8 +1,6 @@
 package templates
 
 import (
-	"fmt"
-
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
@@ -34,53 +32,20 @@ func (a *avx2) gconvBlock(k Kernel, b Block, pixels int, w, s, rowStride reg.GPV
 	c := a.c
 	acc := a.tileRegs(pixels, b.Vecs, operand.Mem{Base: w})
 	c.ADDQ(operand.U32(b.Vecs*32), w)
-
-	cinG := k.PackCin()
-	chunk := min(k.CinChunk, cinG)
-	step := func(n int) { // n input channels, all taps
-		a.gconvChannels(k, b, pixels, n, acc, w, s, rowStride)
-		c.ADDQ(operand.U32(n*k.Taps()*b.Vecs*32), w)
-		c.ADDQ(operand.U32(n*4), s)
-	}
-	a.repeat(cinG/chunk, fmt.Sprintf("Input channels, %d per trip.", chunk), func() { step(chunk) })
-	if r := cinG % chunk; r > 0 {
-		c.Comment("Remaining input channels.")
-		step(r)
-	}
-	// s walked the group's input channels; rewind it for the next block.
-	c.SUBQ(operand.U32(cinG*4), s)
-	a.epilogue(k, acc, b, o)
-}
-
-// gconvChannels accumulates n input channels starting at s over every tap.
-func (a *avx2) gconvChannels(k Kernel, b Block, pixels, n int, acc [][]reg.VecVirtual, w, s, rowStride reg.GPVirtual) {
-	c := a.c
 	pix := k.StrideW * k.Cin * 4
-	t := s
-	if k.KH > 1 {
-		t = c.GP64()
-		c.MOVQ(s, t)
-	}
-	for ky := 0; ky < k.KH; ky++ {
-		if ky > 0 {
-			c.ADDQ(rowStride, t)
+	a.inputChannels(k, w, s, rowStride, b.Vecs*32, func(t reg.GPVirtual, kx, tap, ci int) {
+		wv := make([]reg.VecVirtual, b.Vecs)
+		for v := range wv {
+			wv[v] = c.YMM()
+			c.VMOVUPS(operand.Mem{Base: w, Disp: ((ci*k.Taps()+tap)*b.Vecs + v) * 32}, wv[v])
 		}
-		for kx := 0; kx < k.KW; kx++ {
-			tap := ky*k.KW + kx
-			for ci := 0; ci < n; ci++ {
-				wv := make([]reg.VecVirtual, b.Vecs)
-				for v := range wv {
-					wv[v] = c.YMM()
-					c.VMOVUPS(operand.Mem{Base: w, Disp: ((ci*k.Taps()+tap)*b.Vecs + v) * 32}, wv[v])
-				}
-				for p := 0; p < pixels; p++ {
-					x := c.YMM()
-					c.VBROADCASTSS(operand.Mem{Base: t, Disp: p*pix + kx*k.DilW*k.Cin*4 + ci*4}, x)
-					for v := range wv {
-						c.VFMADD231PS(wv[v], x, acc[p][v])
-					}
-				}
+		for p := 0; p < pixels; p++ {
+			x := c.YMM()
+			c.VBROADCASTSS(operand.Mem{Base: t, Disp: p*pix + kx*k.DilW*k.Cin*4 + ci*4}, x)
+			for v := range wv {
+				c.VFMADD231PS(wv[v], x, acc[p][v])
 			}
 		}
-	}
+	})
+	a.epilogue(k, acc, b, o)
 }

@@ -210,60 +210,35 @@ func (a *avx2) gconvPairs512(k Kernel, pixels int, w, s, d, rowStride reg.GPVirt
 	}
 	c.ADDQ(operand.U32(v*32), w)
 
-	cinG := k.PackCin()
-	chunk := min(k.CinChunk, cinG)
 	pix := k.StrideW * k.Cin * 4
-	step := func(n int) {
-		t := s
-		if k.KH > 1 {
-			t = c.GP64()
-			c.MOVQ(s, t)
+	a.inputChannels(k, w, s, rowStride, v*32, func(t reg.GPVirtual, kx, tap, ci int) {
+		wz := make([]reg.VecVirtual, v)
+		for j := range wz {
+			wz[j] = c.ZMM()
 		}
-		for ky := 0; ky < k.KH; ky++ {
-			if ky > 0 {
-				c.ADDQ(rowStride, t)
+		vecs(operand.Mem{Base: w, Disp: (ci*k.Taps() + tap) * v * 32}, wz)
+		for q := 0; q < pairs; q++ {
+			x := func(p int) operand.Mem {
+				return operand.Mem{Base: t, Disp: p*pix + kx*k.DilW*k.Cin*4 + ci*4}
 			}
-			for kx := 0; kx < k.KW; kx++ {
-				tap := ky*k.KW + kx
-				for ci := 0; ci < n; ci++ {
-					wz := make([]reg.VecVirtual, v)
-					for j := range wz {
-						wz[j] = c.ZMM()
-					}
-					vecs(operand.Mem{Base: w, Disp: (ci*k.Taps() + tap) * v * 32}, wz)
-					for q := 0; q < pairs; q++ {
-						x := func(p int) operand.Mem {
-							return operand.Mem{Base: t, Disp: p*pix + kx*k.DilW*k.Cin*4 + ci*4}
-						}
-						x0, x1, mid := c.ZMM(), c.ZMM(), c.ZMM()
-						c.VBROADCASTSS(x(2*q), x0)
-						c.VBROADCASTSS(x(2*q+1), x1)
-						// (avo reads a masked destination: define it first.)
-						c.VMOVAPS(x0, mid)
-						c.VBLENDMPS(x1, x0, hi, mid)
-						for j := range wz {
-							in := x0
-							switch {
-							case j == m:
-								in = mid
-							case j > m:
-								in = x1
-							}
-							c.VFMADD231PS(wz[j], in, acc[q][j])
-						}
-					}
+			x0, x1, mid := c.ZMM(), c.ZMM(), c.ZMM()
+			c.VBROADCASTSS(x(2*q), x0)
+			c.VBROADCASTSS(x(2*q+1), x1)
+			// (avo reads a masked destination: define it first.)
+			c.VMOVAPS(x0, mid)
+			c.VBLENDMPS(x1, x0, hi, mid)
+			for j := range wz {
+				in := x0
+				switch {
+				case j == m:
+					in = mid
+				case j > m:
+					in = x1
 				}
+				c.VFMADD231PS(wz[j], in, acc[q][j])
 			}
 		}
-		c.ADDQ(operand.U32(n*k.Taps()*v*32), w)
-		c.ADDQ(operand.U32(n*4), s)
-	}
-	a.repeat(cinG/chunk, fmt.Sprintf("Input channels, %d per trip, pixels in pairs.", chunk), func() { step(chunk) })
-	if r := cinG % chunk; r > 0 {
-		c.Comment("Remaining input channels.")
-		step(r)
-	}
-	c.SUBQ(operand.U32(cinG*4), s)
+	})
 
 	// A pair's 2·8v outputs are contiguous: its v ZMM, in order.
 	a.clampWith(k, acc, c.ZMM)
@@ -324,53 +299,28 @@ func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, w, s reg.GPVirtual, 
 	}
 	c.ADDQ(operand.U32(b.Vecs*32), w)
 
-	cinG := k.PackCin()
-	chunk := min(k.CinChunk, cinG)
 	pix := k.StrideW * k.Cin * 4
-	step := func(n int) {
-		t := s
-		if k.KH > 1 {
-			t = c.GP64()
-			c.MOVQ(s, t)
+	a.inputChannels(k, w, s, rowStride, b.Vecs*32, func(t reg.GPVirtual, kx, tap, ci int) {
+		wz := make([]reg.VecVirtual, nz)
+		for z := range wz {
+			wz[z] = c.ZMM()
+			load(operand.Mem{Base: w, Disp: (ci*k.Taps()+tap)*b.Vecs*32 + z*64}, z, wz[z])
 		}
-		for ky := 0; ky < k.KH; ky++ {
-			if ky > 0 {
-				c.ADDQ(rowStride, t)
+		for p := 0; p < pixels; p++ {
+			x := operand.Mem{Base: t, Disp: p*pix + kx*k.DilW*k.Cin*4 + ci*4}
+			if nz == 1 {
+				c.VFMADD231PS_BCST(x, wz[0], acc[p][0])
+				continue
 			}
-			for kx := 0; kx < k.KW; kx++ {
-				tap := ky*k.KW + kx
-				for ci := 0; ci < n; ci++ {
-					wz := make([]reg.VecVirtual, nz)
-					for z := range wz {
-						wz[z] = c.ZMM()
-						load(operand.Mem{Base: w, Disp: (ci*k.Taps()+tap)*b.Vecs*32 + z*64}, z, wz[z])
-					}
-					for p := 0; p < pixels; p++ {
-						x := operand.Mem{Base: t, Disp: p*pix + kx*k.DilW*k.Cin*4 + ci*4}
-						if nz == 1 {
-							c.VFMADD231PS_BCST(x, wz[0], acc[p][0])
-							continue
-						}
-						// Broadcast once, use it for every ZMM of the block:
-						// one load per nz FMAs instead of one per FMA.
-						xb := c.ZMM()
-						c.VBROADCASTSS(x, xb)
-						for z := range wz {
-							c.VFMADD231PS(wz[z], xb, acc[p][z])
-						}
-					}
-				}
+			// Broadcast once, use it for every ZMM of the block:
+			// one load per nz FMAs instead of one per FMA.
+			xb := c.ZMM()
+			c.VBROADCASTSS(x, xb)
+			for z := range wz {
+				c.VFMADD231PS(wz[z], xb, acc[p][z])
 			}
 		}
-		c.ADDQ(operand.U32(n*k.Taps()*b.Vecs*32), w)
-		c.ADDQ(operand.U32(n*4), s)
-	}
-	a.repeat(cinG/chunk, fmt.Sprintf("Input channels, %d per trip.", chunk), func() { step(chunk) })
-	if r := cinG % chunk; r > 0 {
-		c.Comment("Remaining input channels.")
-		step(r)
-	}
-	c.SUBQ(operand.U32(cinG*4), s)
+	})
 
 	if k.Shuffled() {
 		a.shuffledStore512(k, acc, (b.Vecs-1)*Lanes+b.Lanes, o)

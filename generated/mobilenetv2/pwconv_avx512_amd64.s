@@ -1319,7 +1319,7 @@ tile28:
 	VMOVAPS    Z2, Z23
 	ADDQ       $0x00000060, BX
 
-	// Input channels, 4 per trip, pixels in pairs.
+	// Input channels, 4 per trip.
 	MOVQ $0x00000018, R8
 
 loop30:
@@ -1621,7 +1621,7 @@ tail29:
 	VMOVAPS    Z2, Z11
 	ADDQ       $0x00000060, BX
 
-	// Input channels, 4 per trip, pixels in pairs.
+	// Input channels, 4 per trip.
 	MOVQ $0x00000018, R8
 
 loop32:
@@ -1792,7 +1792,7 @@ skip31:
 	VMOVAPS    Z2, Z5
 	ADDQ       $0x00000060, BX
 
-	// Input channels, 4 per trip, pixels in pairs.
+	// Input channels, 4 per trip.
 	MOVQ $0x00000018, R8
 
 loop34:
@@ -1898,7 +1898,7 @@ skip33:
 	VSHUFF32X4 $0x4e, Z0, Z2, Z1
 	ADDQ       $0x00000060, BX
 
-	// Input channels, 4 per trip, pixels in pairs.
+	// Input channels, 4 per trip.
 	MOVQ $0x00000018, R8
 
 loop36:
@@ -2675,7 +2675,7 @@ tile52:
 	VMOVAPS    Z2, Z23
 	ADDQ       $0x00000060, BX
 
-	// Input channels, 4 per trip, pixels in pairs.
+	// Input channels, 4 per trip.
 	MOVQ $0x00000024, R8
 
 loop54:
@@ -2977,7 +2977,7 @@ tail53:
 	VMOVAPS    Z2, Z11
 	ADDQ       $0x00000060, BX
 
-	// Input channels, 4 per trip, pixels in pairs.
+	// Input channels, 4 per trip.
 	MOVQ $0x00000024, R8
 
 loop56:
@@ -3148,7 +3148,7 @@ skip55:
 	VMOVAPS    Z2, Z5
 	ADDQ       $0x00000060, BX
 
-	// Input channels, 4 per trip, pixels in pairs.
+	// Input channels, 4 per trip.
 	MOVQ $0x00000024, R8
 
 loop58:
@@ -3254,7 +3254,7 @@ skip57:
 	VSHUFF32X4 $0x4e, Z0, Z2, Z1
 	ADDQ       $0x00000060, BX
 
-	// Input channels, 4 per trip, pixels in pairs.
+	// Input channels, 4 per trip.
 	MOVQ $0x00000024, R8
 
 loop60:
