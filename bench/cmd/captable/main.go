@@ -45,23 +45,9 @@ func run(specPath string, files []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var in []io.Reader
-	for _, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		in = append(in, f)
-	}
-	if len(in) == 0 {
-		in = append(in, os.Stdin)
-	}
-	r := results.New()
-	for _, f := range in {
-		if err := r.Parse(f); err != nil {
-			return err
-		}
+	r, err := results.ParseFiles(files)
+	if err != nil {
+		return err
 	}
 	if len(r.Cells) == 0 {
 		return fmt.Errorf("no GFLOP/s benchmark results in the input")

@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"sort"
@@ -42,25 +41,10 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	var in []io.Reader
-	for _, name := range flag.Args() {
-		f, err := os.Open(name)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "table:", err)
-			os.Exit(2)
-		}
-		defer f.Close()
-		in = append(in, f)
-	}
-	if len(in) == 0 {
-		in = append(in, os.Stdin)
-	}
-	r := results.New()
-	for _, f := range in {
-		if err := r.Parse(f); err != nil {
-			fmt.Fprintln(os.Stderr, "table:", err)
-			os.Exit(2)
-		}
+	r, err := results.ParseFiles(flag.Args())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "table:", err)
+		os.Exit(2)
 	}
 	if len(r.Cells) == 0 {
 		fmt.Fprintln(os.Stderr, "table: no GFLOP/s benchmark results in the input")

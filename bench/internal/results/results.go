@@ -6,7 +6,9 @@ package results
 
 import (
 	"bufio"
+	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -55,6 +57,27 @@ var procSuffix = regexp.MustCompile(`-\d+$`)
 
 // peerNames are the peers' benchmark names, for input without pkg: lines.
 var peerNames = map[string]bool{"OneDNN": true, "OneDNNAVX2": true, "XNNPACK": true}
+
+// ParseFiles parses the `go test -bench` output in the named files, or on
+// stdin when there are none.
+func ParseFiles(names []string) (*Results, error) {
+	r := New()
+	if len(names) == 0 {
+		return r, r.Parse(os.Stdin)
+	}
+	for _, name := range names {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		err = r.Parse(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return r, nil
+}
 
 // Parse adds the results in one `go test -bench` output. Runs of the same
 // benchmark, in one input or several, are collected in one cell.
