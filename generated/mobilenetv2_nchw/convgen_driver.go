@@ -588,12 +588,18 @@ func (s *rowSink) start(oy int) {
 }
 
 // sinkRows is the number of rows a sink's buffer must hold: a band's when
-// the walk runs channel ranges, else one.
+// the walk runs channel ranges, else one; a whole padded strip when its
+// output is no larger than a band's input (a small image then goes through
+// its ranges once, not once per band).
 func (r *rowWalk) sinkRows() int {
+	n := 1
 	if r.chunk > 0 {
-		return r.band
+		n = r.band
 	}
-	return 1
+	if r.strip > 0 && float64(r.strip)*float64(r.ow*r.g.cout) <= bandFloats {
+		n = max(n, r.strip)
+	}
+	return n
 }
 
 // out is where output row oy of image img is computed: its row of dst, or
