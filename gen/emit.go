@@ -85,8 +85,8 @@ func GenerateProgress(p *Plan, progress func(format string, args ...any)) (map[s
 			return nil, err
 		}
 		files[fam.String()+"_amd64.s"] = s
-		main, edges := splitEdges(ks)
-		progress("assembled %d %s kernel(s)%s for AVX2 in %d ms: %s", len(main), fam, edges, time.Since(start).Milliseconds(), kernelNames(main))
+		main, variants := splitVariants(ks)
+		progress("assembled %d %s kernel(s)%s for AVX2 in %d ms: %s", len(main), fam, variants, time.Since(start).Milliseconds(), kernelNames(main))
 	}
 	byFamily := map[templates.Family][]templates.Kernel{}
 	for _, k := range avx512Kernels(p) {
@@ -100,8 +100,8 @@ func GenerateProgress(p *Plan, progress func(format string, args ...any)) (map[s
 			return nil, err
 		}
 		files[fam.String()+"_avx512_amd64.s"] = s
-		main, edges := splitEdges(ks)
-		progress("assembled %d %s kernel(s)%s for AVX-512 in %d ms", len(main), fam, edges, time.Since(start).Milliseconds())
+		main, variants := splitVariants(ks)
+		progress("assembled %d %s kernel(s)%s for AVX-512 in %d ms", len(main), fam, variants, time.Since(start).Milliseconds())
 	}
 	return files, nil
 }
@@ -113,7 +113,7 @@ func avx512Kernels(p *Plan) []templates.Kernel {
 	for _, k := range p.Kernels {
 		if k.HasAVX512() {
 			ks = append(ks, k.AVX512())
-			for _, e := range k.Edges() {
+			for _, e := range k.Variants() {
 				ks = append(ks, e.AVX512())
 			}
 		}
@@ -121,21 +121,28 @@ func avx512Kernels(p *Plan) []templates.Kernel {
 	return ks
 }
 
-// splitEdges separates the edge variants (see templates.Kernel.Edges) from
-// the kernels, for progress lines: " and N edge variant(s)", or nothing.
-func splitEdges(ks []templates.Kernel) (main []templates.Kernel, edges string) {
-	n := 0
+// splitVariants separates the edge and framed variants (see
+// templates.Kernel.Variants) from the kernels, for progress lines:
+// " and N edge variant(s)", " and N framed variant(s)", or nothing.
+func splitVariants(ks []templates.Kernel) (main []templates.Kernel, variants string) {
+	edges, frames := 0, 0
 	for _, k := range ks {
-		if k.EdgeHi != 0 {
-			n++
-			continue
+		switch {
+		case k.EdgeHi != 0:
+			edges++
+		case k.RowHi != 0:
+			frames++
+		default:
+			main = append(main, k)
 		}
-		main = append(main, k)
 	}
-	if n > 0 {
-		edges = fmt.Sprintf(" and %d edge variant(s)", n)
+	if edges > 0 {
+		variants += fmt.Sprintf(" and %d edge variant(s)", edges)
 	}
-	return main, edges
+	if frames > 0 {
+		variants += fmt.Sprintf(" and %d framed variant(s)", frames)
+	}
+	return main, variants
 }
 
 // kernelNames lists kernels with their tiles, for progress lines.
@@ -159,7 +166,7 @@ func sortedFamilies(m map[templates.Family][]templates.Kernel) []templates.Famil
 func kernelsByFamily(p *Plan) map[templates.Family][]templates.Kernel {
 	m := map[templates.Family][]templates.Kernel{}
 	for _, k := range p.Kernels {
-		m[k.Family] = append(append(m[k.Family], k), k.Edges()...)
+		m[k.Family] = append(append(m[k.Family], k), k.Variants()...)
 	}
 	return m
 }
@@ -275,7 +282,7 @@ func layersFile(p *Plan) *jen.File {
 		f.Func().Id("new"+t).Params(jen.List(jen.Id("weights"), jen.Id("bias")).Index().Float32(), jen.Id("impl").Id("kernelImpl")).
 			Params(jen.Op("*").Id(t), jen.Error()).Block(
 			jen.Id("g").Op(":=").Id(geom),
-			edgesCall(k),
+			variantsCall(k),
 			packCall(l.NCHW),
 			jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 			jen.Return(jen.Op("&").Id(t).Values(jen.Dict{
@@ -371,13 +378,16 @@ func packCall(nchw bool) jen.Code {
 		Add(w).Id("g").Dot("pack").Call(jen.Id("weights"), jen.Id("bias"))
 }
 
-// edgesCall hands a depthwise layer's geometry its implementation's edge
-// kernels; other layers have none.
-func edgesCall(k templates.Kernel) jen.Code {
-	if len(k.Edges()) == 0 {
-		return jen.Null()
+// variantsCall hands a layer's geometry its implementation's edge kernels
+// (depthwise) or framed kernels (grouped); other layers have neither.
+func variantsCall(k templates.Kernel) jen.Code {
+	switch {
+	case len(k.Edges()) > 0:
+		return jen.Id("g").Dot("edges").Op("=").Id("impl").Dot("edges")
+	case len(k.Frames()) > 0:
+		return jen.Id("g").Dot("frames").Op("=").Id("impl").Dot("frames")
 	}
-	return jen.Id("g").Dot("edges").Op("=").Id("impl").Dot("edges")
+	return jen.Null()
 }
 
 // hasNCHW tells whether any layer of the plan is NCHW.
@@ -443,8 +453,11 @@ func goKernelsFile(p *Plan) *jen.File {
 	if p.hasNCHW() {
 		fields = append(fields, jen.Id("plane").Id("planeKernel").Comment("NCHW kernels"))
 	}
-	if p.hasEdges() {
+	if p.hasVariants(templates.Kernel.Edges) {
 		fields = append(fields, jen.Id("edges").Index().Id("rowKernel").Comment("depthwise edge kernels (see geometry.edges)"))
+	}
+	if p.hasVariants(templates.Kernel.Frames) {
+		fields = append(fields, jen.Id("frames").Index().Id("frame").Comment("framed kernels (see geometry.frames); none in Go"))
 	}
 	fields = append(fields, jen.Id("packTile").Int().Comment("how its packed weights are tiled"))
 	f.Comment("kernelImpl is one implementation of a kernel: its function and the tile its packed\nweights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per block).")
@@ -469,8 +482,9 @@ func goKernelsFile(p *Plan) *jen.File {
 }
 
 // implValue is one kernelImpl literal; the function goes in fn (NHWC row
-// kernels) or plane (NCHW kernels), and the edge variants' functions,
-// named by fnName, in edges.
+// kernels) or plane (NCHW kernels), and the variants' functions, named by
+// fnName, in edges and, for the assembly, frames (the Go kernels have no
+// framed variants: they compute padding taps from zero-padded copies).
 func implValue(name string, k templates.Kernel, fn string, tile int, fnName func(templates.Kernel) string) jen.Code {
 	field := "fn"
 	if k.Family == templates.Planar {
@@ -484,13 +498,24 @@ func implValue(name string, k templates.Kernel, fn string, tile int, fnName func
 		}
 		d[jen.Id("edges")] = jen.Index().Id("rowKernel").Values(fns...)
 	}
+	if fs := k.Frames(); len(fs) > 0 && name != "purego" {
+		var frames []jen.Code
+		for _, f := range fs {
+			frames = append(frames, jen.Values(jen.Dict{
+				jen.Id("ow"): jen.Lit(f.Width), jen.Id("wd"): jen.Lit(f.FrameIn), jen.Id("pl"): jen.Lit(f.FramePad),
+				jen.Id("lo"): jen.Lit(f.RowLo), jen.Id("hi"): jen.Lit(f.RowHi), jen.Id("k"): jen.Id(fnName(f)),
+			}))
+		}
+		d[jen.Id("frames")] = jen.Index().Id("frame").Values(frames...)
+	}
 	return jen.Values(d)
 }
 
-// hasEdges tells whether any kernel of the plan has edge variants.
-func (p *Plan) hasEdges() bool {
+// hasVariants tells whether any kernel of the plan has variants of a kind
+// (templates.Kernel.Edges or Frames).
+func (p *Plan) hasVariants(kind func(templates.Kernel) []templates.Kernel) bool {
 	for _, k := range p.Kernels {
-		if len(k.Edges()) > 0 {
+		if len(kind(k)) > 0 {
 			return true
 		}
 	}
@@ -563,12 +588,12 @@ func dispatchAMD64File(p *Plan) *jen.File {
 	}
 	for _, k := range p.Kernels {
 		names := []string{k.AVX2Name()}
-		for _, e := range k.Edges() {
+		for _, e := range k.Variants() {
 			names = append(names, e.AVX2Name())
 		}
 		if k.HasAVX512() {
 			names = append(names, k.AVX512Name())
-			for _, e := range k.Edges() {
+			for _, e := range k.Variants() {
 				names = append(names, e.AVX512Name())
 			}
 		}
@@ -679,6 +704,10 @@ func testFile(p *Plan) *jen.File {
 				)),
 				rangesTest(k, jen.Id("path").Dot("name"), func(workers int) jen.Code {
 					return jen.Qual(verifyPath, "Sweep").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(workers)))
+				}),
+				framesTest(k, l.Layer, jen.Id("path").Dot("name"), func(workers, n, h, w int) jen.Code {
+					return jen.Qual(verifyPath, "Check").Call(jen.Id("t"), jen.Id(conv), jen.Id(newWith).Call(jen.Id("path"), jen.Lit(workers)),
+						jen.Lit(n), jen.Lit(h), jen.Lit(w), jen.Lit(int64(h)))
 				}),
 			),
 		)
@@ -840,6 +869,37 @@ func rangesTest(k templates.Kernel, name jen.Code, sweep func(workers int) jen.C
 		jen.List(jen.Id("padWholeMax"), jen.Id("bandFloats")).Op("=").List(jen.Lit(0), jen.Lit(1<<16)),
 		sweep(3),
 	))
+}
+
+// framesTest is the subtest of a layer whose kernel has framed variants
+// (see templates.Kernel.Frames): inputs of the spec's width, where they
+// run, and heights from the smallest up to the kernel span and two more
+// rows, so that every tap-row cut of the padding runs (and rows cut at the
+// top and the bottom at once, which are not framed); then two images in
+// channel ranges of one group over one-row bands, on three workers. The
+// Go kernels have no framed variants and run the same inputs unframed.
+func framesTest(k templates.Kernel, l Layer, name jen.Code, check func(workers, n, h, w int) jen.Code) jen.Code {
+	if len(k.Frames()) == 0 || l.InputW != k.FrameIn {
+		return jen.Null()
+	}
+	c := l.Conv()
+	var body []jen.Code
+	last := 0
+	for h := 1; h <= l.SpanH()+2*l.StrideH; h++ {
+		if oh, _ := c.OutputSize(h, l.InputW); oh >= 1 {
+			body = append(body, check(0, 1, h, l.InputW))
+			last = h
+		}
+	}
+	if last == 0 {
+		return jen.Null()
+	}
+	body = append(body,
+		jen.Defer().Id("saveWalk").Call().Dot("restore").Call(),
+		jen.List(jen.Id("rangeWeightBytes"), jen.Id("bandFloats")).Op("=").List(jen.Lit(1), jen.Lit(1)),
+		check(3, 2, last, l.InputW),
+	)
+	return jen.Id("t").Dot("Run").Call(jen.Add(name).Op("+").Lit("/frames"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(body...))
 }
 
 // example writes the package example with the first layer: make the layer, run one small

@@ -127,6 +127,31 @@ func fitWidth(k templates.Kernel, l Layer) templates.Kernel {
 		}
 	}
 	k.PixTile = templates.FitTile(k.PixTile, k.Width, k.BlockVec)
+	if k.Family == templates.Grouped {
+		k = frameRows(k, l)
+	}
+	return k
+}
+
+// frameRows records the padding of l's benchmark row in a grouped kernel,
+// whose framed variants then skip the taps on it (see
+// templates.Kernel.Frames): the input width, the left padding, and the
+// most tap rows the top and bottom padding cut from an output row.
+func frameRows(k templates.Kernel, l Layer) templates.Kernel {
+	c := l.Conv()
+	top, left, bottom, right := c.Pads(l.InputH, l.InputW)
+	oh, _ := c.OutputSize(l.InputH, l.InputW)
+	if top+left+bottom+right == 0 || oh < 1 || k.Width < 1 {
+		return k
+	}
+	k.FrameIn, k.FramePad = l.InputW, left
+	// Output row 0 starts top rows above the image; the last one ends
+	// below it by as many as its last tap rows reach.
+	k.FrameTop = min((top+l.DilationH-1)/l.DilationH, l.KH-1)
+	last := (oh-1)*l.StrideH - top // the last row's first tap row
+	if inside := (l.InputH-1-last)/l.DilationH + 1; inside < l.KH {
+		k.FrameBottom = min(l.KH-inside, l.KH-1)
+	}
 	return k
 }
 
@@ -147,7 +172,7 @@ func tile(k templates.Kernel) (vecs, pixels, chunk int) {
 	}
 	// Inputs are broadcast: acc P·V + V weights + 1 broadcast ≤ 16.
 	vecs = pickVecs(full, []int{3, 2})
-	pixels = map[int]int{3: 4, 2: 6, 1: 8}[vecs]
+	pixels = templates.GroupedPixTile(vecs)
 	taps := k.Taps()
 	cinG := k.PackCin()
 	switch {

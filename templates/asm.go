@@ -116,11 +116,18 @@ func (k Kernel) describe() string {
 	if k.Family == Planar {
 		return k.describePlanar()
 	}
-	return fmt.Sprintf(`%s: %s, cin %d, cout %d, groups %d, %dx%d taps, stride_w %d, dilation_w %d, clamp [%v, %v].
+	d := fmt.Sprintf(`%s: %s, cin %d, cout %d, groups %d, %dx%d taps, stride_w %d, dilation_w %d, clamp [%v, %v].
 Computes count output pixels of one NHWC row: dst[p][o] = clamp(bias[o] + Σ_tap Σ_ci src[p·%d + tap][ci]·w[o][ci][tap]).
 Register tile: %d pixels × %d vectors of 8 channels.`,
 		k.Name, k.Family, k.Cin, k.Cout, k.Groups, k.KH, k.KW, k.StrideW, k.DilW, k.ActMin, k.ActMax,
 		k.StrideW*k.Cin, k.PixTile, k.BlockVec)
+	if k.RowHi != 0 {
+		d += fmt.Sprintf(`
+Framed: the %d pixels of a row from %d input pixels with %d of left padding (count is ignored),
+tap rows %d … %d (src at row %d's input, column 0); taps on the padding are skipped.`,
+			k.Width, k.FrameIn, k.FramePad, k.RowLo, k.RowHi-1, k.RowLo)
+	}
+	return d
 }
 
 // label returns a fresh label name with the given stem.
@@ -129,17 +136,24 @@ func (a *avx2) label(stem string) string {
 	return fmt.Sprintf("%s%d", stem, a.labels)
 }
 
-// rowArgs loads the pointers and sizes every row kernel starts from.
-// rowStride is converted from floats to bytes.
-func (a *avx2) rowArgs() (dst, src, count, rowStride reg.GPVirtual) {
+// rowArgs loads the pointers and the tap row stride every row kernel
+// starts from. rowStride is converted from floats to bytes.
+func (a *avx2) rowArgs() (dst, src, rowStride reg.GPVirtual) {
 	c := a.c
-	dst, src, count, rowStride = c.GP64(), c.GP64(), c.GP64(), c.GP64()
+	dst, src, rowStride = c.GP64(), c.GP64(), c.GP64()
 	c.Load(c.Param("dst").Base(), dst)
 	c.Load(c.Param("src").Base(), src)
-	c.Load(c.Param("count"), count)
 	c.Load(c.Param("rowStride"), rowStride)
 	c.SHLQ(operand.U8(2), rowStride)
-	return dst, src, count, rowStride
+	return dst, src, rowStride
+}
+
+// countArg loads the number of pixels to compute (a framed variant's row
+// has its width built in and ignores it).
+func (a *avx2) countArg() reg.GPVirtual {
+	count := a.c.GP64()
+	a.c.Load(a.c.Param("count"), count)
+	return count
 }
 
 // pixelLoop runs tile(P) over count pixels in tiles of k.PixTile, then the
@@ -179,10 +193,12 @@ func (a *avx2) pixelLoop(k Kernel, dst, src, count reg.GPVirtual, tile func(pixe
 
 // frameRegs are the pointers a block works from: the packed weights (w,
 // advanced past the block), the group's input channels (s) and where the
-// block's results go (o).
+// block's results go (o); and, in a framed variant's tile cut by the
+// padding, where its pixels read (cols, see tileCols).
 type frameRegs struct {
 	w, s, rowStride reg.GPVirtual
 	o               out
+	cols            *tileCols
 }
 
 // frame emits what every family shares: the pixel loop, and in each tile
@@ -192,13 +208,13 @@ type frameRegs struct {
 // store offset is a constant.
 func (a *avx2) frame(k Kernel, perTile func(pixels int), block func(b Block, pixels int, r frameRegs)) {
 	c := a.c
-	dst, src, count, rowStride := a.rowArgs()
+	dst, src, rowStride := a.rowArgs()
 	groups, cinG, coutG := k.PackGroups(), k.PackCin(), k.PackCout()
 	vecsPerGroup := 0
 	for _, b := range k.Blocks() {
 		vecsPerGroup += b.Vecs
 	}
-	a.pixelLoop(k, dst, src, count, func(pixels int) {
+	tile := func(pixels int, cols *tileCols) {
 		w := c.GP64()
 		c.Load(c.Param("w").Base(), w)
 		s, d := c.GP64(), c.GP64()
@@ -219,14 +235,14 @@ func (a *avx2) frame(k Kernel, perTile func(pixels int), block func(b Block, pix
 			if k.ChannelRanges() && groups == 1 {
 				run := k.BlockRuns()[0]
 				a.untilEndOfW(w, fmt.Sprintf("The block(s) of %d vector(s) w holds (at most %d).", run.Vecs, run.Count), func() {
-					block(run.Block, pixels, frameRegs{w: w, s: s, rowStride: rowStride, o: out{d: d, tile: dst}})
+					block(run.Block, pixels, frameRegs{w: w, s: s, rowStride: rowStride, o: out{d: d, tile: dst}, cols: cols})
 				})
 				return
 			}
 			for _, run := range k.BlockRuns() {
 				base := ch
 				a.loop(run.Count, k.Shuffled(), fmt.Sprintf("%d block(s) of %d vector(s).", run.Count, run.Vecs), func(i int) {
-					block(run.Block, pixels, frameRegs{w: w, s: s, rowStride: rowStride, o: out{d: d, tile: dst, ch: base + i*run.Vecs*Lanes}})
+					block(run.Block, pixels, frameRegs{w: w, s: s, rowStride: rowStride, o: out{d: d, tile: dst, ch: base + i*run.Vecs*Lanes}, cols: cols})
 				})
 				ch += run.Count * run.Vecs * Lanes
 			}
@@ -238,7 +254,12 @@ func (a *avx2) frame(k Kernel, perTile func(pixels int), block func(b Block, pix
 				c.ADDQ(operand.U32(cinG*4), s)
 			}
 		})
-	})
+	}
+	if k.RowHi != 0 {
+		a.framedRow(k, dst, src, tile)
+		return
+	}
+	a.pixelLoop(k, dst, src, a.countArg(), func(pixels int) { tile(pixels, nil) })
 }
 
 // untilEndOfW emits body, which advances w past one unit's weights (a
@@ -260,22 +281,23 @@ func (a *avx2) untilEndOfW(w reg.GPVirtual, comment string, body func()) {
 
 // inputChannels emits the implicit GEMM's walk over one group's input
 // channels: trips of CinChunk channels (then the rest), each running tap
-// for every tap row, tap column and channel of the trip, with t the tap
-// row's input pointer. w holds wBytes of weights per channel and tap and
+// for every tap row (of a framed variant, those it computes), tap column
+// and channel of the trip, with t the tap row's input pointer. w holds wBytes of weights per channel and tap and
 // advances past the trip's; s advances a float per channel, and is
 // rewound to the group's first channel at the end.
 func (a *avx2) inputChannels(k Kernel, w, s, rowStride reg.GPVirtual, wBytes int, tap func(t reg.GPVirtual, kx, tap, ci int)) {
 	c := a.c
 	cinG := k.PackCin()
 	chunk := min(k.CinChunk, cinG)
+	rowLo, rowHi := k.tapRows()
 	step := func(n int) {
 		t := s
-		if k.KH > 1 {
+		if rowHi-rowLo > 1 {
 			t = c.GP64()
 			c.MOVQ(s, t)
 		}
-		for ky := 0; ky < k.KH; ky++ {
-			if ky > 0 {
+		for ky := rowLo; ky < rowHi; ky++ {
+			if ky > rowLo {
 				c.ADDQ(rowStride, t)
 			}
 			for kx := 0; kx < k.KW; kx++ {

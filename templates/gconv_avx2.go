@@ -24,28 +24,35 @@ import (
 // are zero and the store is masked.
 func (a *avx2) gconv(k Kernel) {
 	a.frame(k, nil, func(b Block, pixels int, r frameRegs) {
-		a.gconvBlock(k, b, pixels, r.w, r.s, r.rowStride, r.o)
+		a.gconvBlock(k, b, pixels, r)
 	})
 }
 
-func (a *avx2) gconvBlock(k Kernel, b Block, pixels int, w, s, rowStride reg.GPVirtual, o out) {
+func (a *avx2) gconvBlock(k Kernel, b Block, pixels int, r frameRegs) {
 	c := a.c
+	w := r.w
 	acc := a.tileRegs(pixels, b.Vecs, operand.Mem{Base: w})
 	c.ADDQ(operand.U32(b.Vecs*32), w)
-	pix := k.StrideW * k.Cin * 4
-	a.inputChannels(k, w, s, rowStride, b.Vecs*32, func(t reg.GPVirtual, kx, tap, ci int) {
+	a.inputChannels(k, w, r.s, r.rowStride, b.Vecs*32, func(t reg.GPVirtual, kx, tap, ci int) {
+		if !r.cols.column(kx) {
+			return
+		}
 		wv := make([]reg.VecVirtual, b.Vecs)
 		for v := range wv {
 			wv[v] = c.YMM()
 			c.VMOVUPS(operand.Mem{Base: w, Disp: ((ci*k.Taps()+tap)*b.Vecs + v) * 32}, wv[v])
 		}
 		for p := 0; p < pixels; p++ {
+			in, ok := r.cols.at(k, t, p, kx, ci)
+			if !ok {
+				continue // a tap on the padding
+			}
 			x := c.YMM()
-			c.VBROADCASTSS(operand.Mem{Base: t, Disp: p*pix + kx*k.DilW*k.Cin*4 + ci*4}, x)
+			c.VBROADCASTSS(in, x)
 			for v := range wv {
 				c.VFMADD231PS(wv[v], x, acc[p][v])
 			}
 		}
 	})
-	a.epilogue(k, acc, b, o)
+	a.epilogue(k, acc, b, r.o)
 }

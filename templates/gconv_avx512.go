@@ -66,7 +66,9 @@ func (k Kernel) AVX512() Kernel {
 		k.CinChunk = min(k.PackCin(), 4)
 	}
 	k.PixTile = min(12, (31-z)/z) // accumulators + weights + the broadcast input
-	if k.Width > 0 {
+	if k.RowHi != 0 {
+		k.PixTile = min(16, (31-z)/z) // the most: a framed row balances its tiles
+	} else if k.Width > 0 {
 		k.PixTile = FitTile(min(16, (31-z)/z), k.Width, z)
 	}
 	if k.pairTiles() {
@@ -157,7 +159,7 @@ func (a *avx2) gconv512(k Kernel) {
 			a.gconvPairs512(k, pixels, r.w, r.s, r.o.d, r.rowStride)
 			return
 		}
-		a.gconvBlock512(k, b, pixels, r.w, r.s, r.o, r.rowStride)
+		a.gconvBlock512(k, b, pixels, r)
 	})
 }
 
@@ -260,8 +262,9 @@ func (a *avx2) opmask(n int) reg.OpmaskVirtual {
 	return k
 }
 
-func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, w, s reg.GPVirtual, o out, rowStride reg.GPVirtual) {
+func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, r frameRegs) {
 	c := a.c
+	w, o := r.w, r.o
 	d := o.d
 	nz := (b.Vecs + 1) / 2
 	// Lanes in the last ZMM: in memory (8 when the block has an odd number
@@ -299,15 +302,20 @@ func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, w, s reg.GPVirtual, 
 	}
 	c.ADDQ(operand.U32(b.Vecs*32), w)
 
-	pix := k.StrideW * k.Cin * 4
-	a.inputChannels(k, w, s, rowStride, b.Vecs*32, func(t reg.GPVirtual, kx, tap, ci int) {
+	a.inputChannels(k, w, r.s, r.rowStride, b.Vecs*32, func(t reg.GPVirtual, kx, tap, ci int) {
+		if !r.cols.column(kx) {
+			return
+		}
 		wz := make([]reg.VecVirtual, nz)
 		for z := range wz {
 			wz[z] = c.ZMM()
 			load(operand.Mem{Base: w, Disp: (ci*k.Taps()+tap)*b.Vecs*32 + z*64}, z, wz[z])
 		}
 		for p := 0; p < pixels; p++ {
-			x := operand.Mem{Base: t, Disp: p*pix + kx*k.DilW*k.Cin*4 + ci*4}
+			x, ok := r.cols.at(k, t, p, kx, ci)
+			if !ok {
+				continue // a tap on the padding
+			}
 			if nz == 1 {
 				c.VFMADD231PS_BCST(x, wz[0], acc[p][0])
 				continue

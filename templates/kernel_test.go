@@ -191,3 +191,49 @@ func TestEdges(t *testing.T) {
 	assert.Empty(t, k.Edges(), "channel multiplier")
 	assert.Empty(t, Kernel{Family: Grouped, KW: 3, Groups: 2}.Edges())
 }
+
+// TestFrames: a grouped kernel whose spec row is padded has a framed
+// variant per tap-row cut; each walks the row in balanced tiles, and the
+// tiles cut by the padding compute exactly the tap columns inside the row.
+func TestFrames(t *testing.T) {
+	inf := float32(math.Inf(1))
+	k := Kernel{Name: "gc", Family: Grouped, Cin: 4, Cout: 32, Groups: 2, KH: 5, KW: 5, StrideW: 1, DilW: 1,
+		ActMin: -inf, ActMax: inf, BlockVec: 2, PixTile: 5, CinChunk: 1,
+		Width: 27, FrameIn: 27, FramePad: 2, FrameTop: 2, FrameBottom: 2}
+	fs := k.Frames()
+	var rows [][2]int
+	for _, f := range fs {
+		require.NoError(t, f.Check())
+		lo, hi := f.tapRows()
+		rows = append(rows, [2]int{lo, hi})
+		assert.Empty(t, f.Frames())
+		assert.Equal(t, []int{6, 6, 5, 5, 5}, f.rowTiles())
+	}
+	assert.Equal(t, [][2]int{{0, 5}, {1, 5}, {2, 5}, {0, 4}, {0, 3}}, rows)
+	// Pixel x reads input column x-2+kx, inside [0, 27) only.
+	f := fs[0]
+	x := 0
+	for _, n := range f.rowTiles() {
+		c := f.cut(x, n, 0)
+		for p := 0; p < n; p++ {
+			for kx := 0; kx < f.KW; kx++ {
+				in := x + p - 2 + kx
+				_, ok := c.at(f, nil, p, kx, 0)
+				assert.Equal(t, in >= 0 && in < 27, ok, "pixel %d tap %d", x+p, kx)
+			}
+		}
+		x += n
+	}
+	assert.Nil(t, f.cut(6, 6, 0), "an interior tile")
+	_, err := AVX2File("p", fs)
+	require.NoError(t, err)
+	var fs512 []Kernel
+	for _, f := range fs {
+		fs512 = append(fs512, f.AVX512())
+	}
+	_, err = AVX512File("p", fs512)
+	require.NoError(t, err)
+	k.FrameIn = 0
+	assert.Empty(t, k.Frames(), "no padded spec row")
+	assert.Empty(t, Kernel{Family: Depthwise, FrameIn: 27, Width: 27, KH: 3}.Frames())
+}

@@ -14,30 +14,190 @@ var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 
 // avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
 var avx2Kernels = [numKernels]kernelImpl{{
-	fn:       gconv5x5_ci96_co256_g2_s1_d1_relu_avx2,
+	fn: gconv5x5_ci96_co256_g2_s1_d1_relu_avx2,
+	frames: []frame{{
+		hi: 5,
+		k:  gconv5x5_ci96_co256_g2_s1_d1_relu_f0_5_avx2,
+		lo: 0,
+		ow: 27,
+		pl: 2,
+		wd: 27,
+	}, {
+		hi: 5,
+		k:  gconv5x5_ci96_co256_g2_s1_d1_relu_f1_5_avx2,
+		lo: 1,
+		ow: 27,
+		pl: 2,
+		wd: 27,
+	}, {
+		hi: 5,
+		k:  gconv5x5_ci96_co256_g2_s1_d1_relu_f2_5_avx2,
+		lo: 2,
+		ow: 27,
+		pl: 2,
+		wd: 27,
+	}, {
+		hi: 4,
+		k:  gconv5x5_ci96_co256_g2_s1_d1_relu_f0_4_avx2,
+		lo: 0,
+		ow: 27,
+		pl: 2,
+		wd: 27,
+	}, {
+		hi: 3,
+		k:  gconv5x5_ci96_co256_g2_s1_d1_relu_f0_3_avx2,
+		lo: 0,
+		ow: 27,
+		pl: 2,
+		wd: 27,
+	}},
 	name:     "avx2",
 	packTile: 2,
 }, {
-	fn:       gconv3x3_ci384_co384_g2_s1_d1_relu_avx2,
+	fn: gconv3x3_ci384_co384_g2_s1_d1_relu_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci384_co384_g2_s1_d1_relu_f0_3_avx2,
+		lo: 0,
+		ow: 13,
+		pl: 1,
+		wd: 13,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci384_co384_g2_s1_d1_relu_f1_3_avx2,
+		lo: 1,
+		ow: 13,
+		pl: 1,
+		wd: 13,
+	}, {
+		hi: 2,
+		k:  gconv3x3_ci384_co384_g2_s1_d1_relu_f0_2_avx2,
+		lo: 0,
+		ow: 13,
+		pl: 1,
+		wd: 13,
+	}},
 	name:     "avx2",
 	packTile: 3,
 }, {
-	fn:       gconv3x3_ci384_co256_g2_s1_d1_relu_avx2,
+	fn: gconv3x3_ci384_co256_g2_s1_d1_relu_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci384_co256_g2_s1_d1_relu_f0_3_avx2,
+		lo: 0,
+		ow: 13,
+		pl: 1,
+		wd: 13,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci384_co256_g2_s1_d1_relu_f1_3_avx2,
+		lo: 1,
+		ow: 13,
+		pl: 1,
+		wd: 13,
+	}, {
+		hi: 2,
+		k:  gconv3x3_ci384_co256_g2_s1_d1_relu_f0_2_avx2,
+		lo: 0,
+		ow: 13,
+		pl: 1,
+		wd: 13,
+	}},
 	name:     "avx2",
 	packTile: 2,
 }}
 
 // avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
 var avx512Kernels = [numKernels]kernelImpl{{
-	fn:       gconv5x5_ci96_co256_g2_s1_d1_relu_avx512,
+	fn: gconv5x5_ci96_co256_g2_s1_d1_relu_avx512,
+	frames: []frame{{
+		hi: 5,
+		k:  gconv5x5_ci96_co256_g2_s1_d1_relu_f0_5_avx512,
+		lo: 0,
+		ow: 27,
+		pl: 2,
+		wd: 27,
+	}, {
+		hi: 5,
+		k:  gconv5x5_ci96_co256_g2_s1_d1_relu_f1_5_avx512,
+		lo: 1,
+		ow: 27,
+		pl: 2,
+		wd: 27,
+	}, {
+		hi: 5,
+		k:  gconv5x5_ci96_co256_g2_s1_d1_relu_f2_5_avx512,
+		lo: 2,
+		ow: 27,
+		pl: 2,
+		wd: 27,
+	}, {
+		hi: 4,
+		k:  gconv5x5_ci96_co256_g2_s1_d1_relu_f0_4_avx512,
+		lo: 0,
+		ow: 27,
+		pl: 2,
+		wd: 27,
+	}, {
+		hi: 3,
+		k:  gconv5x5_ci96_co256_g2_s1_d1_relu_f0_3_avx512,
+		lo: 0,
+		ow: 27,
+		pl: 2,
+		wd: 27,
+	}},
 	name:     "avx512",
 	packTile: 8,
 }, {
-	fn:       gconv3x3_ci384_co384_g2_s1_d1_relu_avx512,
+	fn: gconv3x3_ci384_co384_g2_s1_d1_relu_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci384_co384_g2_s1_d1_relu_f0_3_avx512,
+		lo: 0,
+		ow: 13,
+		pl: 1,
+		wd: 13,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci384_co384_g2_s1_d1_relu_f1_3_avx512,
+		lo: 1,
+		ow: 13,
+		pl: 1,
+		wd: 13,
+	}, {
+		hi: 2,
+		k:  gconv3x3_ci384_co384_g2_s1_d1_relu_f0_2_avx512,
+		lo: 0,
+		ow: 13,
+		pl: 1,
+		wd: 13,
+	}},
 	name:     "avx512",
 	packTile: 8,
 }, {
-	fn:       gconv3x3_ci384_co256_g2_s1_d1_relu_avx512,
+	fn: gconv3x3_ci384_co256_g2_s1_d1_relu_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci384_co256_g2_s1_d1_relu_f0_3_avx512,
+		lo: 0,
+		ow: 13,
+		pl: 1,
+		wd: 13,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci384_co256_g2_s1_d1_relu_f1_3_avx512,
+		lo: 1,
+		ow: 13,
+		pl: 1,
+		wd: 13,
+	}, {
+		hi: 2,
+		k:  gconv3x3_ci384_co256_g2_s1_d1_relu_f0_2_avx512,
+		lo: 0,
+		ow: 13,
+		pl: 1,
+		wd: 13,
+	}},
 	name:     "avx512",
 	packTile: 8,
 }}
@@ -58,16 +218,82 @@ func asmKernels(id int) []kernelImpl {
 func gconv5x5_ci96_co256_g2_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv5x5_ci96_co256_g2_s1_d1_relu_f0_5_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv5x5_ci96_co256_g2_s1_d1_relu_f1_5_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv5x5_ci96_co256_g2_s1_d1_relu_f2_5_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv5x5_ci96_co256_g2_s1_d1_relu_f0_4_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv5x5_ci96_co256_g2_s1_d1_relu_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv5x5_ci96_co256_g2_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv5x5_ci96_co256_g2_s1_d1_relu_f0_5_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv5x5_ci96_co256_g2_s1_d1_relu_f1_5_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv5x5_ci96_co256_g2_s1_d1_relu_f2_5_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv5x5_ci96_co256_g2_s1_d1_relu_f0_4_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv5x5_ci96_co256_g2_s1_d1_relu_f0_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func gconv3x3_ci384_co384_g2_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci384_co384_g2_s1_d1_relu_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci384_co384_g2_s1_d1_relu_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci384_co384_g2_s1_d1_relu_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci384_co384_g2_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci384_co384_g2_s1_d1_relu_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci384_co384_g2_s1_d1_relu_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci384_co384_g2_s1_d1_relu_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func gconv3x3_ci384_co256_g2_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci384_co256_g2_s1_d1_relu_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci384_co256_g2_s1_d1_relu_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci384_co256_g2_s1_d1_relu_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci384_co256_g2_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci384_co256_g2_s1_d1_relu_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci384_co256_g2_s1_d1_relu_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci384_co256_g2_s1_d1_relu_f0_2_avx512(dst, src, w []float32, count, rowStride int)

@@ -49,6 +49,7 @@ func NewConv2(weights, bias []float32) (*Conv2, error) {
 // newConv2 packs the weights for implementation impl (tests pick each in turn).
 func newConv2(weights, bias []float32, impl kernelImpl) (*Conv2, error) {
 	g := conv2Geometry
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -126,6 +127,7 @@ func NewConv4(weights, bias []float32) (*Conv4, error) {
 // newConv4 packs the weights for implementation impl (tests pick each in turn).
 func newConv4(weights, bias []float32, impl kernelImpl) (*Conv4, error) {
 	g := conv4Geometry
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -203,6 +205,7 @@ func NewConv5(weights, bias []float32) (*Conv5, error) {
 // newConv5 packs the weights for implementation impl (tests pick each in turn).
 func newConv5(weights, bias []float32, impl kernelImpl) (*Conv5, error) {
 	g := conv5Geometry
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {

@@ -74,6 +74,18 @@ func TestConv2(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, conv2Conv, newConv2With(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, conv2Conv, newConv2With(path, 0), 1, 1, 27, int64(1))
+			verify.Check(t, conv2Conv, newConv2With(path, 0), 1, 2, 27, int64(2))
+			verify.Check(t, conv2Conv, newConv2With(path, 0), 1, 3, 27, int64(3))
+			verify.Check(t, conv2Conv, newConv2With(path, 0), 1, 4, 27, int64(4))
+			verify.Check(t, conv2Conv, newConv2With(path, 0), 1, 5, 27, int64(5))
+			verify.Check(t, conv2Conv, newConv2With(path, 0), 1, 6, 27, int64(6))
+			verify.Check(t, conv2Conv, newConv2With(path, 0), 1, 7, 27, int64(7))
+			defer saveWalk().restore()
+			rangeWeightBytes, bandFloats = 1, 1
+			verify.Check(t, conv2Conv, newConv2With(path, 3), 2, 7, 27, int64(7))
+		})
 	}
 }
 
@@ -179,6 +191,16 @@ func TestConv4(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, conv4Conv, newConv4With(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 1, 13, int64(1))
+			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 2, 13, int64(2))
+			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 3, 13, int64(3))
+			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 4, 13, int64(4))
+			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 5, 13, int64(5))
+			defer saveWalk().restore()
+			rangeWeightBytes, bandFloats = 1, 1
+			verify.Check(t, conv4Conv, newConv4With(path, 3), 2, 5, 13, int64(5))
+		})
 	}
 }
 
@@ -283,6 +305,16 @@ func TestConv5(t *testing.T) {
 			verify.Sweep(t, conv5Conv, newConv5With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, conv5Conv, newConv5With(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 1, 13, int64(1))
+			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 2, 13, int64(2))
+			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 3, 13, int64(3))
+			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 4, 13, int64(4))
+			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 5, 13, int64(5))
+			defer saveWalk().restore()
+			rangeWeightBytes, bandFloats = 1, 1
+			verify.Check(t, conv5Conv, newConv5With(path, 3), 2, 5, 13, int64(5))
 		})
 	}
 }

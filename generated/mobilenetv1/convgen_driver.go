@@ -59,6 +59,21 @@ type geometry struct {
 	// for lo = 1 … kw-1, then columns … hi-1 for hi = 1 … kw-1 (see
 	// edgeKernel). nil: border pixels run from zero-padded patches.
 	edges []rowKernel
+
+	// frames: a grouped layer's framed kernels (see frame). nil: rows cut
+	// by the padding run from zero-padded copies.
+	frames []frame
+}
+
+// frame is a framed kernel: it computes a whole output row of ow pixels
+// from input rows of wd pixels with pl columns of left padding, only tap
+// rows lo … hi-1 (src at row lo's input, column 0; count is ow) and in
+// each pixel only the tap columns inside the row. It skips every tap that
+// falls on the padding, where the layer's kernel would need a zero-padded
+// copy to read.
+type frame struct {
+	ow, wd, pl, lo, hi int
+	k                  rowKernel
 }
 
 // edgeKernel returns the edge kernel of a pixel whose tap columns lo …
@@ -431,9 +446,10 @@ type rowWalk struct {
 	w, dst, src   []float32
 	h, wd, oh, ow int
 	pt, pl        int
-	oxLo, oxHi    int  // output columns whose taps all lie inside the input row
-	bandAll       bool // see walk
-	strip         int  // output rows per zero-padded copy; 0: no copy (see walk)
+	oxLo, oxHi    int     // output columns whose taps all lie inside the input row
+	bandAll       bool    // see walk
+	strip         int     // output rows per zero-padded copy; 0: no copy (see walk)
+	frames        []frame // the framed kernels of this call's row width and padding
 
 	// chunk > 0: the kernel runs chunk units per call, every row of a
 	// band of band output rows for one range before the next (see walk).
@@ -452,13 +468,23 @@ func (g *geometry) walk(k rowKernel, w, dst, src []float32, h, wd, oh, ow int) *
 		r.oxHi = min(max(last/g.sw+1, r.oxLo), ow)
 	}
 	bordered := r.oxHi-r.oxLo < ow || r.pt > 0 || (oh-1)*g.sh-r.pt+spanH > h
+	for _, f := range g.frames {
+		if f.ow == ow && f.wd == wd && f.pl == r.pl {
+			r.frames = append(r.frames, f)
+		}
+	}
+	if len(r.frames) > 0 {
+		// Framed kernels run the rows cut by the padding straight from
+		// the input, skipping the taps on it: no copies (see frame).
+		bordered = false
+	}
 
 	// A row with left or right padding runs its interior straight from src
 	// and its border pixels one patch each, at one pixel per kernel call.
 	// When the layer does many MACs per input value copied (wide groups),
 	// copying the row into a band is cheap and keeps the whole row in full
 	// register tiles instead.
-	r.bandAll = r.oxHi-r.oxLo < ow && g.cout*g.kw >= 32*g.groups*g.sw
+	r.bandAll = r.oxHi-r.oxLo < ow && g.cout*g.kw >= 32*g.groups*g.sw && len(r.frames) == 0
 
 	// Better still, copy the padded input, whole or in strips of output
 	// rows, each copy at most padWholeMax floats (it stays in L2 while the
@@ -665,35 +691,62 @@ func (r *rowWalk) eachRange(run func(co, ci int, w []float32)) {
 }
 
 // bandRows computes output rows oy0 … oy1-1 of image img, one channel
-// range at a time over the rows that have no top or bottom padding; those
-// rows, and every row's border pixels, run as in row.
+// range at a time over the rows that run straight from the input (framed,
+// or without top or bottom padding); the other rows, and the border pixels
+// of unframed rows, run as in row.
 func (r *rowWalk) bandRows(img, oy0, oy1 int, buf *[]float32, sink *rowSink) {
 	g := r.g
 	in := r.src[img*r.h*r.wd*g.cin : (img+1)*r.h*r.wd*g.cin]
-	lo, hi := oy0, oy1 // the rows with every tap row inside the image
-	for lo < hi && lo*g.sh-r.pt < 0 {
-		lo++
-	}
-	for hi > lo && (hi-1)*g.sh-r.pt+g.spanH() > r.h {
-		hi--
-	}
 	sink.start(oy0)
-	if r.oxHi > r.oxLo {
-		r.eachRange(func(co, ci int, w []float32) {
-			for oy := lo; oy < hi; oy++ {
+	r.eachRange(func(co, ci int, w []float32) {
+		for oy := oy0; oy < oy1; oy++ {
+			switch f, iy := r.frameFor(oy); {
+			case f != nil:
+				f(r.out(img, oy, sink)[co:], in[iy*r.wd*g.cin+ci:], w, r.ow, g.dh*r.wd*g.cin)
+			case r.inside(oy) && r.oxHi > r.oxLo:
 				r.interior(in, oy, r.out(img, oy, sink), co, ci, w)
 			}
-		})
-	}
+		}
+	})
 	for oy := oy0; oy < oy1; oy++ {
 		out := r.out(img, oy, sink)
-		if oy < lo || oy >= hi {
+		switch f, _ := r.frameFor(oy); {
+		case f != nil:
+		case r.inside(oy):
+			r.borderPixels(in, oy, buf, out)
+		default:
 			r.row(img, oy, buf, out)
-			continue
 		}
-		r.borderPixels(in, oy, buf, out)
 	}
 	r.finish(img, oy0, oy1, sink)
+}
+
+// inside tells whether every tap row of output row oy lies inside the
+// image.
+func (r *rowWalk) inside(oy int) bool {
+	iy0 := oy*r.g.sh - r.pt
+	return iy0 >= 0 && iy0+r.g.spanH() <= r.h
+}
+
+// frameFor returns the framed kernel of output row oy, and the input row
+// its first computed tap row reads; nil when the call has none that fits.
+func (r *rowWalk) frameFor(oy int) (rowKernel, int) {
+	if len(r.frames) == 0 {
+		return nil, 0
+	}
+	g := r.g
+	iy0 := oy*g.sh - r.pt
+	lo := max(ceilDiv(-iy0, g.dh), 0)
+	hi := 0
+	if iy0 < r.h {
+		hi = min((r.h-1-iy0)/g.dh+1, g.kh)
+	}
+	for _, f := range r.frames {
+		if f.lo == lo && f.hi == hi {
+			return f.k, iy0 + lo*g.dh
+		}
+	}
+	return nil, 0
 }
 
 // row computes output row oy of image img into out.
@@ -701,6 +754,10 @@ func (r *rowWalk) row(img, oy int, buf *[]float32, out []float32) {
 	g, cin := r.g, r.g.cin
 	spanH, spanW := g.spanH(), g.spanW()
 	in := r.src[img*r.h*r.wd*cin : (img+1)*r.h*r.wd*cin]
+	if f, iy := r.frameFor(oy); f != nil {
+		f(out, in[iy*r.wd*cin:], r.w, r.ow, g.dh*r.wd*cin)
+		return
+	}
 	iy0 := oy*g.sh - r.pt
 	if iy0 < 0 || iy0+spanH > r.h || r.bandAll {
 		// Rows cut by the top or bottom padding: copy the kh tap rows,

@@ -9,13 +9,13 @@
 TEXT ·dwconv3x3_c32_s1_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 11 pixels.
 tile1:
-	CMPQ DX, $0x0000000b
+	CMPQ BX, $0x0000000b
 	JL   tail2
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -88,7 +88,7 @@ loop3:
 	VFMADD231PS  Z11, Z12, Z10
 	VMOVUPS      1536(R10), Z11
 	VFMADD231PS  Z11, Z13, Z10
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z11
 	VMOVUPS      320(SI), Z12
 	VMOVUPS      384(SI), Z13
@@ -138,7 +138,7 @@ loop3:
 	VFMADD231PS  Z11, Z12, Z10
 	VMOVUPS      1536(R10), Z11
 	VFMADD231PS  Z11, Z13, Z10
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z11
 	VMOVUPS      512(SI), Z12
 	VMOVUPS      576(SI), Z13
@@ -230,12 +230,12 @@ loop3:
 	JB           loop3
 	ADDQ         $0x00000580, CX
 	ADDQ         $0x00000580, AX
-	SUBQ         $0x0000000b, DX
+	SUBQ         $0x0000000b, BX
 	JMP          tile1
 
 tail2:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip4
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -293,7 +293,7 @@ loop5:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      1152(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z8
 	VMOVUPS      320(SI), Z9
 	VMOVUPS      384(SI), Z10
@@ -331,7 +331,7 @@ loop5:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      1152(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z8
 	VMOVUPS      512(SI), Z9
 	VMOVUPS      576(SI), Z10
@@ -402,11 +402,11 @@ loop5:
 	JB           loop5
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip4:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip6
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -444,7 +444,7 @@ loop7:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      640(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z4
 	VMOVUPS      320(SI), Z5
 	VMOVUPS      384(SI), Z6
@@ -466,7 +466,7 @@ loop7:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      640(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z4
 	VMOVUPS      512(SI), Z5
 	VMOVUPS      576(SI), Z6
@@ -509,11 +509,11 @@ loop7:
 	JB           loop7
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip6:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip8
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -541,7 +541,7 @@ loop9:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      384(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z2
 	VMOVUPS      320(SI), Z3
 	VMOVUPS      384(SI), Z4
@@ -555,7 +555,7 @@ loop9:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      384(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z2
 	VMOVUPS      512(SI), Z3
 	VMOVUPS      576(SI), Z4
@@ -584,11 +584,11 @@ loop9:
 	JB           loop9
 	ADDQ         $0x00000100, CX
 	ADDQ         $0x00000100, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip8:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip10
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -611,7 +611,7 @@ loop11:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      256(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      384(SI), Z3
@@ -621,7 +621,7 @@ loop11:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      256(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      576(SI), Z3
@@ -643,7 +643,7 @@ loop11:
 	JB           loop11
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip10:
 	VZEROUPPER
@@ -660,13 +660,13 @@ GLOBL f32_40c00000<>(SB), RODATA|NOPTR, $4
 TEXT ·dwconv3x3_c32_s1_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile12:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail13
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -686,14 +686,14 @@ loop14:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      128(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      320(SI), Z1
 	VMOVUPS      384(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      128(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      512(SI), Z1
 	VMOVUPS      576(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -712,7 +712,7 @@ loop14:
 	JB           loop14
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile12
 
 tail13:
@@ -724,13 +724,13 @@ tail13:
 TEXT ·dwconv3x3_c32_s1_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile15:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail16
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -747,11 +747,11 @@ loop17:
 	VMOVUPS      192(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      576(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -767,7 +767,7 @@ loop17:
 	JB           loop17
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile15
 
 tail16:
@@ -779,13 +779,13 @@ tail16:
 TEXT ·dwconv3x3_c32_s1_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile18:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail19
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -802,11 +802,11 @@ loop20:
 	VMOVUPS      64(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -822,7 +822,7 @@ loop20:
 	JB           loop20
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile18
 
 tail19:
@@ -834,13 +834,13 @@ tail19:
 TEXT ·dwconv3x3_c32_s1_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile21:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail22
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -860,14 +860,14 @@ loop23:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      128(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      128(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -886,7 +886,7 @@ loop23:
 	JB           loop23
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile21
 
 tail22:
@@ -898,13 +898,13 @@ tail22:
 TEXT ·dwconv3x3_c64_s2_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 11 pixels.
 tile24:
-	CMPQ DX, $0x0000000b
+	CMPQ BX, $0x0000000b
 	JL   tail25
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -987,7 +987,7 @@ loop26:
 	VFMADD231PS  Z11, Z12, Z10
 	VMOVUPS      5632(R10), Z11
 	VFMADD231PS  Z11, Z13, Z10
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z11
 	VMOVUPS      320(SI), Z12
 	VMOVUPS      384(SI), Z13
@@ -1047,7 +1047,7 @@ loop26:
 	VFMADD231PS  Z11, Z12, Z10
 	VMOVUPS      5632(R10), Z11
 	VFMADD231PS  Z11, Z13, Z10
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z11
 	VMOVUPS      512(SI), Z12
 	VMOVUPS      576(SI), Z13
@@ -1149,12 +1149,12 @@ loop26:
 	JB           loop26
 	ADDQ         $0x00001600, CX
 	ADDQ         $0x00000b00, AX
-	SUBQ         $0x0000000b, DX
+	SUBQ         $0x0000000b, BX
 	JMP          tile24
 
 tail25:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip27
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1219,7 +1219,7 @@ loop28:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      4096(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z8
 	VMOVUPS      320(SI), Z9
 	VMOVUPS      384(SI), Z10
@@ -1264,7 +1264,7 @@ loop28:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      4096(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z8
 	VMOVUPS      512(SI), Z9
 	VMOVUPS      576(SI), Z10
@@ -1342,11 +1342,11 @@ loop28:
 	JB           loop28
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip27:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip29
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1387,7 +1387,7 @@ loop30:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      2048(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z4
 	VMOVUPS      320(SI), Z5
 	VMOVUPS      384(SI), Z6
@@ -1412,7 +1412,7 @@ loop30:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      2048(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z4
 	VMOVUPS      512(SI), Z5
 	VMOVUPS      576(SI), Z6
@@ -1458,11 +1458,11 @@ loop30:
 	JB           loop30
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip29:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip31
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1491,7 +1491,7 @@ loop32:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      1024(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z2
 	VMOVUPS      320(SI), Z3
 	VMOVUPS      384(SI), Z4
@@ -1506,7 +1506,7 @@ loop32:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      1024(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z2
 	VMOVUPS      512(SI), Z3
 	VMOVUPS      576(SI), Z4
@@ -1536,11 +1536,11 @@ loop32:
 	JB           loop32
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip31:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip33
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1563,7 +1563,7 @@ loop34:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      512(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      384(SI), Z3
@@ -1573,7 +1573,7 @@ loop34:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      512(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      576(SI), Z3
@@ -1595,7 +1595,7 @@ loop34:
 	JB           loop34
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000100, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip33:
 	VZEROUPPER
@@ -1606,13 +1606,13 @@ skip33:
 TEXT ·dwconv3x3_c64_s2_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile35:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail36
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1632,14 +1632,14 @@ loop37:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      256(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      320(SI), Z1
 	VMOVUPS      384(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      256(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      512(SI), Z1
 	VMOVUPS      576(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -1658,7 +1658,7 @@ loop37:
 	JB           loop37
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000100, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile35
 
 tail36:
@@ -1670,13 +1670,13 @@ tail36:
 TEXT ·dwconv3x3_c64_s2_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile38:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail39
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1693,11 +1693,11 @@ loop40:
 	VMOVUPS      192(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      576(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -1713,7 +1713,7 @@ loop40:
 	JB           loop40
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000100, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile38
 
 tail39:
@@ -1725,13 +1725,13 @@ tail39:
 TEXT ·dwconv3x3_c64_s2_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile41:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail42
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1748,11 +1748,11 @@ loop43:
 	VMOVUPS      64(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -1768,7 +1768,7 @@ loop43:
 	JB           loop43
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000100, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile41
 
 tail42:
@@ -1780,13 +1780,13 @@ tail42:
 TEXT ·dwconv3x3_c64_s2_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile44:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail45
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1806,14 +1806,14 @@ loop46:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      256(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      256(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -1832,7 +1832,7 @@ loop46:
 	JB           loop46
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000100, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile44
 
 tail45:
@@ -1844,13 +1844,13 @@ tail45:
 TEXT ·dwconv3x3_c128_s1_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 9 pixels.
 tile47:
-	CMPQ DX, $0x00000009
+	CMPQ BX, $0x00000009
 	JL   tail48
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1913,7 +1913,7 @@ loop49:
 	VFMADD231PS  Z9, Z10, Z8
 	VMOVUPS      5120(R10), Z9
 	VFMADD231PS  Z9, Z11, Z8
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z9
 	VMOVUPS      320(SI), Z10
 	VMOVUPS      384(SI), Z11
@@ -1955,7 +1955,7 @@ loop49:
 	VFMADD231PS  Z9, Z10, Z8
 	VMOVUPS      5120(R10), Z9
 	VFMADD231PS  Z9, Z11, Z8
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z9
 	VMOVUPS      512(SI), Z10
 	VMOVUPS      576(SI), Z11
@@ -2033,12 +2033,12 @@ loop49:
 	JB           loop49
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00001200, AX
-	SUBQ         $0x00000009, DX
+	SUBQ         $0x00000009, BX
 	JMP          tile47
 
 tail48:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip50
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2096,7 +2096,7 @@ loop51:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      4608(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z8
 	VMOVUPS      320(SI), Z9
 	VMOVUPS      384(SI), Z10
@@ -2134,7 +2134,7 @@ loop51:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      4608(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z8
 	VMOVUPS      512(SI), Z9
 	VMOVUPS      576(SI), Z10
@@ -2205,11 +2205,11 @@ loop51:
 	JB           loop51
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip50:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip52
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2247,7 +2247,7 @@ loop53:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      2560(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z4
 	VMOVUPS      320(SI), Z5
 	VMOVUPS      384(SI), Z6
@@ -2269,7 +2269,7 @@ loop53:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      2560(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z4
 	VMOVUPS      512(SI), Z5
 	VMOVUPS      576(SI), Z6
@@ -2312,11 +2312,11 @@ loop53:
 	JB           loop53
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip52:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip54
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2344,7 +2344,7 @@ loop55:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      1536(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z2
 	VMOVUPS      320(SI), Z3
 	VMOVUPS      384(SI), Z4
@@ -2358,7 +2358,7 @@ loop55:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      1536(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z2
 	VMOVUPS      512(SI), Z3
 	VMOVUPS      576(SI), Z4
@@ -2387,11 +2387,11 @@ loop55:
 	JB           loop55
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip54:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip56
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2414,7 +2414,7 @@ loop57:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      1024(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      384(SI), Z3
@@ -2424,7 +2424,7 @@ loop57:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      1024(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      576(SI), Z3
@@ -2446,7 +2446,7 @@ loop57:
 	JB           loop57
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip56:
 	VZEROUPPER
@@ -2457,13 +2457,13 @@ skip56:
 TEXT ·dwconv3x3_c128_s1_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile58:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail59
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2483,14 +2483,14 @@ loop60:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      512(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      320(SI), Z1
 	VMOVUPS      384(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      512(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      512(SI), Z1
 	VMOVUPS      576(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -2509,7 +2509,7 @@ loop60:
 	JB           loop60
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile58
 
 tail59:
@@ -2521,13 +2521,13 @@ tail59:
 TEXT ·dwconv3x3_c128_s1_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile61:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail62
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2544,11 +2544,11 @@ loop63:
 	VMOVUPS      192(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      576(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -2564,7 +2564,7 @@ loop63:
 	JB           loop63
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile61
 
 tail62:
@@ -2576,13 +2576,13 @@ tail62:
 TEXT ·dwconv3x3_c128_s1_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile64:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail65
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2599,11 +2599,11 @@ loop66:
 	VMOVUPS      64(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -2619,7 +2619,7 @@ loop66:
 	JB           loop66
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile64
 
 tail65:
@@ -2631,13 +2631,13 @@ tail65:
 TEXT ·dwconv3x3_c128_s1_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile67:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail68
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2657,14 +2657,14 @@ loop69:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      512(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      512(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -2683,7 +2683,7 @@ loop69:
 	JB           loop69
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile67
 
 tail68:
@@ -2695,13 +2695,13 @@ tail68:
 TEXT ·dwconv3x3_c128_s2_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 9 pixels.
 tile70:
-	CMPQ DX, $0x00000009
+	CMPQ BX, $0x00000009
 	JL   tail71
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2772,7 +2772,7 @@ loop72:
 	VFMADD231PS  Z9, Z10, Z8
 	VMOVUPS      9216(R10), Z9
 	VFMADD231PS  Z9, Z11, Z8
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z9
 	VMOVUPS      320(SI), Z10
 	VMOVUPS      384(SI), Z11
@@ -2822,7 +2822,7 @@ loop72:
 	VFMADD231PS  Z9, Z10, Z8
 	VMOVUPS      9216(R10), Z9
 	VFMADD231PS  Z9, Z11, Z8
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z9
 	VMOVUPS      512(SI), Z10
 	VMOVUPS      576(SI), Z11
@@ -2908,12 +2908,12 @@ loop72:
 	JB           loop72
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001200, AX
-	SUBQ         $0x00000009, DX
+	SUBQ         $0x00000009, BX
 	JMP          tile70
 
 tail71:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip73
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2978,7 +2978,7 @@ loop74:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      8192(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z8
 	VMOVUPS      320(SI), Z9
 	VMOVUPS      384(SI), Z10
@@ -3023,7 +3023,7 @@ loop74:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      8192(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z8
 	VMOVUPS      512(SI), Z9
 	VMOVUPS      576(SI), Z10
@@ -3101,11 +3101,11 @@ loop74:
 	JB           loop74
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00001000, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip73:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip75
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3146,7 +3146,7 @@ loop76:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      4096(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z4
 	VMOVUPS      320(SI), Z5
 	VMOVUPS      384(SI), Z6
@@ -3171,7 +3171,7 @@ loop76:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      4096(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z4
 	VMOVUPS      512(SI), Z5
 	VMOVUPS      576(SI), Z6
@@ -3217,11 +3217,11 @@ loop76:
 	JB           loop76
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip75:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip77
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3250,7 +3250,7 @@ loop78:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      2048(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z2
 	VMOVUPS      320(SI), Z3
 	VMOVUPS      384(SI), Z4
@@ -3265,7 +3265,7 @@ loop78:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      2048(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z2
 	VMOVUPS      512(SI), Z3
 	VMOVUPS      576(SI), Z4
@@ -3295,11 +3295,11 @@ loop78:
 	JB           loop78
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip77:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip79
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3322,7 +3322,7 @@ loop80:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      1024(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      384(SI), Z3
@@ -3332,7 +3332,7 @@ loop80:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      1024(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      576(SI), Z3
@@ -3354,7 +3354,7 @@ loop80:
 	JB           loop80
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip79:
 	VZEROUPPER
@@ -3365,13 +3365,13 @@ skip79:
 TEXT ·dwconv3x3_c128_s2_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile81:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail82
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3391,14 +3391,14 @@ loop83:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      512(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      320(SI), Z1
 	VMOVUPS      384(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      512(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      512(SI), Z1
 	VMOVUPS      576(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -3417,7 +3417,7 @@ loop83:
 	JB           loop83
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile81
 
 tail82:
@@ -3429,13 +3429,13 @@ tail82:
 TEXT ·dwconv3x3_c128_s2_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile84:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail85
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3452,11 +3452,11 @@ loop86:
 	VMOVUPS      192(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      576(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -3472,7 +3472,7 @@ loop86:
 	JB           loop86
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile84
 
 tail85:
@@ -3484,13 +3484,13 @@ tail85:
 TEXT ·dwconv3x3_c128_s2_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile87:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail88
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3507,11 +3507,11 @@ loop89:
 	VMOVUPS      64(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -3527,7 +3527,7 @@ loop89:
 	JB           loop89
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile87
 
 tail88:
@@ -3539,13 +3539,13 @@ tail88:
 TEXT ·dwconv3x3_c128_s2_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile90:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail91
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3565,14 +3565,14 @@ loop92:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      512(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      512(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -3591,7 +3591,7 @@ loop92:
 	JB           loop92
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile90
 
 tail91:
@@ -3603,13 +3603,13 @@ tail91:
 TEXT ·dwconv3x3_c256_s1_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 13 pixels.
 tile93:
-	CMPQ DX, $0x0000000d
+	CMPQ BX, $0x0000000d
 	JL   tail94
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3692,7 +3692,7 @@ loop95:
 	VFMADD231PS  Z13, Z14, Z12
 	VMOVUPS      14336(R10), Z13
 	VFMADD231PS  Z13, Z15, Z12
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z13
 	VMOVUPS      320(SI), Z14
 	VMOVUPS      384(SI), Z15
@@ -3750,7 +3750,7 @@ loop95:
 	VFMADD231PS  Z13, Z14, Z12
 	VMOVUPS      14336(R10), Z13
 	VFMADD231PS  Z13, Z15, Z12
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z13
 	VMOVUPS      512(SI), Z14
 	VMOVUPS      576(SI), Z15
@@ -3856,12 +3856,12 @@ loop95:
 	JB           loop95
 	ADDQ         $0x00003400, CX
 	ADDQ         $0x00003400, AX
-	SUBQ         $0x0000000d, DX
+	SUBQ         $0x0000000d, BX
 	JMP          tile93
 
 tail94:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip96
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3919,7 +3919,7 @@ loop97:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      9216(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z8
 	VMOVUPS      320(SI), Z9
 	VMOVUPS      384(SI), Z10
@@ -3957,7 +3957,7 @@ loop97:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      9216(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z8
 	VMOVUPS      512(SI), Z9
 	VMOVUPS      576(SI), Z10
@@ -4028,11 +4028,11 @@ loop97:
 	JB           loop97
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip96:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip98
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4070,7 +4070,7 @@ loop99:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      5120(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z4
 	VMOVUPS      320(SI), Z5
 	VMOVUPS      384(SI), Z6
@@ -4092,7 +4092,7 @@ loop99:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      5120(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z4
 	VMOVUPS      512(SI), Z5
 	VMOVUPS      576(SI), Z6
@@ -4135,11 +4135,11 @@ loop99:
 	JB           loop99
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip98:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip100
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4167,7 +4167,7 @@ loop101:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      3072(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z2
 	VMOVUPS      320(SI), Z3
 	VMOVUPS      384(SI), Z4
@@ -4181,7 +4181,7 @@ loop101:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      3072(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z2
 	VMOVUPS      512(SI), Z3
 	VMOVUPS      576(SI), Z4
@@ -4210,11 +4210,11 @@ loop101:
 	JB           loop101
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip100:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip102
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4237,7 +4237,7 @@ loop103:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      2048(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      384(SI), Z3
@@ -4247,7 +4247,7 @@ loop103:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      2048(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      576(SI), Z3
@@ -4269,7 +4269,7 @@ loop103:
 	JB           loop103
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip102:
 	VZEROUPPER
@@ -4280,13 +4280,13 @@ skip102:
 TEXT ·dwconv3x3_c256_s1_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile104:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail105
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4306,14 +4306,14 @@ loop106:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      1024(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      320(SI), Z1
 	VMOVUPS      384(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      1024(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      512(SI), Z1
 	VMOVUPS      576(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -4332,7 +4332,7 @@ loop106:
 	JB           loop106
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile104
 
 tail105:
@@ -4344,13 +4344,13 @@ tail105:
 TEXT ·dwconv3x3_c256_s1_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile107:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail108
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4367,11 +4367,11 @@ loop109:
 	VMOVUPS      192(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      576(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -4387,7 +4387,7 @@ loop109:
 	JB           loop109
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile107
 
 tail108:
@@ -4399,13 +4399,13 @@ tail108:
 TEXT ·dwconv3x3_c256_s1_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile110:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail111
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4422,11 +4422,11 @@ loop112:
 	VMOVUPS      64(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -4442,7 +4442,7 @@ loop112:
 	JB           loop112
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile110
 
 tail111:
@@ -4454,13 +4454,13 @@ tail111:
 TEXT ·dwconv3x3_c256_s1_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile113:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail114
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4480,14 +4480,14 @@ loop115:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      1024(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      1024(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -4506,7 +4506,7 @@ loop115:
 	JB           loop115
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile113
 
 tail114:
@@ -4518,13 +4518,13 @@ tail114:
 TEXT ·dwconv3x3_c256_s2_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 13 pixels.
 tile116:
-	CMPQ DX, $0x0000000d
+	CMPQ BX, $0x0000000d
 	JL   tail117
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4619,7 +4619,7 @@ loop118:
 	VFMADD231PS  Z13, Z14, Z12
 	VMOVUPS      26624(R10), Z13
 	VFMADD231PS  Z13, Z15, Z12
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z13
 	VMOVUPS      320(SI), Z14
 	VMOVUPS      384(SI), Z15
@@ -4689,7 +4689,7 @@ loop118:
 	VFMADD231PS  Z13, Z14, Z12
 	VMOVUPS      26624(R10), Z13
 	VFMADD231PS  Z13, Z15, Z12
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z13
 	VMOVUPS      512(SI), Z14
 	VMOVUPS      576(SI), Z15
@@ -4807,12 +4807,12 @@ loop118:
 	JB           loop118
 	ADDQ         $0x00006800, CX
 	ADDQ         $0x00003400, AX
-	SUBQ         $0x0000000d, DX
+	SUBQ         $0x0000000d, BX
 	JMP          tile116
 
 tail117:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip119
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4877,7 +4877,7 @@ loop120:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      16384(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z8
 	VMOVUPS      320(SI), Z9
 	VMOVUPS      384(SI), Z10
@@ -4922,7 +4922,7 @@ loop120:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      16384(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z8
 	VMOVUPS      512(SI), Z9
 	VMOVUPS      576(SI), Z10
@@ -5000,11 +5000,11 @@ loop120:
 	JB           loop120
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00002000, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip119:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip121
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5045,7 +5045,7 @@ loop122:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      8192(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z4
 	VMOVUPS      320(SI), Z5
 	VMOVUPS      384(SI), Z6
@@ -5070,7 +5070,7 @@ loop122:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      8192(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z4
 	VMOVUPS      512(SI), Z5
 	VMOVUPS      576(SI), Z6
@@ -5116,11 +5116,11 @@ loop122:
 	JB           loop122
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00001000, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip121:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip123
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5149,7 +5149,7 @@ loop124:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      4096(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z2
 	VMOVUPS      320(SI), Z3
 	VMOVUPS      384(SI), Z4
@@ -5164,7 +5164,7 @@ loop124:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      4096(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z2
 	VMOVUPS      512(SI), Z3
 	VMOVUPS      576(SI), Z4
@@ -5194,11 +5194,11 @@ loop124:
 	JB           loop124
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip123:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip125
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5221,7 +5221,7 @@ loop126:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      2048(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      384(SI), Z3
@@ -5231,7 +5231,7 @@ loop126:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      2048(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      576(SI), Z3
@@ -5253,7 +5253,7 @@ loop126:
 	JB           loop126
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip125:
 	VZEROUPPER
@@ -5264,13 +5264,13 @@ skip125:
 TEXT ·dwconv3x3_c256_s2_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile127:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail128
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5290,14 +5290,14 @@ loop129:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      1024(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      320(SI), Z1
 	VMOVUPS      384(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      1024(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      512(SI), Z1
 	VMOVUPS      576(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -5316,7 +5316,7 @@ loop129:
 	JB           loop129
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile127
 
 tail128:
@@ -5328,13 +5328,13 @@ tail128:
 TEXT ·dwconv3x3_c256_s2_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile130:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail131
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5351,11 +5351,11 @@ loop132:
 	VMOVUPS      192(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      576(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -5371,7 +5371,7 @@ loop132:
 	JB           loop132
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile130
 
 tail131:
@@ -5383,13 +5383,13 @@ tail131:
 TEXT ·dwconv3x3_c256_s2_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile133:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail134
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5406,11 +5406,11 @@ loop135:
 	VMOVUPS      64(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -5426,7 +5426,7 @@ loop135:
 	JB           loop135
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile133
 
 tail134:
@@ -5438,13 +5438,13 @@ tail134:
 TEXT ·dwconv3x3_c256_s2_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile136:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail137
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5464,14 +5464,14 @@ loop138:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      1024(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      1024(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -5490,7 +5490,7 @@ loop138:
 	JB           loop138
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile136
 
 tail137:
@@ -5502,13 +5502,13 @@ tail137:
 TEXT ·dwconv3x3_c512_s1_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 12 pixels.
 tile139:
-	CMPQ DX, $0x0000000c
+	CMPQ BX, $0x0000000c
 	JL   tail140
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5586,7 +5586,7 @@ loop141:
 	VFMADD231PS  Z12, Z13, Z11
 	VMOVUPS      26624(R10), Z12
 	VFMADD231PS  Z12, Z14, Z11
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z12
 	VMOVUPS      320(SI), Z13
 	VMOVUPS      384(SI), Z14
@@ -5640,7 +5640,7 @@ loop141:
 	VFMADD231PS  Z12, Z13, Z11
 	VMOVUPS      26624(R10), Z12
 	VFMADD231PS  Z12, Z14, Z11
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z12
 	VMOVUPS      512(SI), Z13
 	VMOVUPS      576(SI), Z14
@@ -5739,12 +5739,12 @@ loop141:
 	JB           loop141
 	ADDQ         $0x00006000, CX
 	ADDQ         $0x00006000, AX
-	SUBQ         $0x0000000c, DX
+	SUBQ         $0x0000000c, BX
 	JMP          tile139
 
 tail140:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip142
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5802,7 +5802,7 @@ loop143:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      18432(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z8
 	VMOVUPS      320(SI), Z9
 	VMOVUPS      384(SI), Z10
@@ -5840,7 +5840,7 @@ loop143:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      18432(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z8
 	VMOVUPS      512(SI), Z9
 	VMOVUPS      576(SI), Z10
@@ -5911,11 +5911,11 @@ loop143:
 	JB           loop143
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00004000, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip142:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip144
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5953,7 +5953,7 @@ loop145:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      10240(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z4
 	VMOVUPS      320(SI), Z5
 	VMOVUPS      384(SI), Z6
@@ -5975,7 +5975,7 @@ loop145:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      10240(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z4
 	VMOVUPS      512(SI), Z5
 	VMOVUPS      576(SI), Z6
@@ -6018,11 +6018,11 @@ loop145:
 	JB           loop145
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip144:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip146
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6050,7 +6050,7 @@ loop147:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      6144(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z2
 	VMOVUPS      320(SI), Z3
 	VMOVUPS      384(SI), Z4
@@ -6064,7 +6064,7 @@ loop147:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      6144(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z2
 	VMOVUPS      512(SI), Z3
 	VMOVUPS      576(SI), Z4
@@ -6093,11 +6093,11 @@ loop147:
 	JB           loop147
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip146:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip148
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6120,7 +6120,7 @@ loop149:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      4096(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      384(SI), Z3
@@ -6130,7 +6130,7 @@ loop149:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      4096(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      576(SI), Z3
@@ -6152,7 +6152,7 @@ loop149:
 	JB           loop149
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip148:
 	VZEROUPPER
@@ -6163,13 +6163,13 @@ skip148:
 TEXT ·dwconv3x3_c512_s1_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile150:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail151
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6189,14 +6189,14 @@ loop152:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      2048(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      320(SI), Z1
 	VMOVUPS      384(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      2048(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      512(SI), Z1
 	VMOVUPS      576(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -6215,7 +6215,7 @@ loop152:
 	JB           loop152
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile150
 
 tail151:
@@ -6227,13 +6227,13 @@ tail151:
 TEXT ·dwconv3x3_c512_s1_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile153:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail154
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6250,11 +6250,11 @@ loop155:
 	VMOVUPS      192(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      576(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -6270,7 +6270,7 @@ loop155:
 	JB           loop155
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile153
 
 tail154:
@@ -6282,13 +6282,13 @@ tail154:
 TEXT ·dwconv3x3_c512_s1_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile156:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail157
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6305,11 +6305,11 @@ loop158:
 	VMOVUPS      64(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -6325,7 +6325,7 @@ loop158:
 	JB           loop158
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile156
 
 tail157:
@@ -6337,13 +6337,13 @@ tail157:
 TEXT ·dwconv3x3_c512_s1_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile159:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail160
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6363,14 +6363,14 @@ loop161:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      2048(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      2048(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -6389,7 +6389,7 @@ loop161:
 	JB           loop161
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile159
 
 tail160:
@@ -6401,13 +6401,13 @@ tail160:
 TEXT ·dwconv3x3_c512_s2_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 16 pixels.
 tile162:
-	CMPQ DX, $0x00000010
+	CMPQ BX, $0x00000010
 	JL   tail163
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6520,7 +6520,7 @@ loop164:
 	VFMADD231PS  Z16, Z17, Z15
 	VMOVUPS      65536(R10), Z16
 	VFMADD231PS  Z16, Z18, Z15
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z16
 	VMOVUPS      320(SI), Z17
 	VMOVUPS      384(SI), Z18
@@ -6605,7 +6605,7 @@ loop164:
 	VFMADD231PS  Z16, Z17, Z15
 	VMOVUPS      65536(R10), Z16
 	VFMADD231PS  Z16, Z18, Z15
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z16
 	VMOVUPS      512(SI), Z17
 	VMOVUPS      576(SI), Z18
@@ -6747,12 +6747,12 @@ loop164:
 	JB           loop164
 	ADDQ         $0x00010000, CX
 	ADDQ         $0x00008000, AX
-	SUBQ         $0x00000010, DX
+	SUBQ         $0x00000010, BX
 	JMP          tile162
 
 tail163:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip165
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6817,7 +6817,7 @@ loop166:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      32768(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z8
 	VMOVUPS      320(SI), Z9
 	VMOVUPS      384(SI), Z10
@@ -6862,7 +6862,7 @@ loop166:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      32768(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z8
 	VMOVUPS      512(SI), Z9
 	VMOVUPS      576(SI), Z10
@@ -6940,11 +6940,11 @@ loop166:
 	JB           loop166
 	ADDQ         $0x00008000, CX
 	ADDQ         $0x00004000, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip165:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip167
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6985,7 +6985,7 @@ loop168:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      16384(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z4
 	VMOVUPS      320(SI), Z5
 	VMOVUPS      384(SI), Z6
@@ -7010,7 +7010,7 @@ loop168:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      16384(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z4
 	VMOVUPS      512(SI), Z5
 	VMOVUPS      576(SI), Z6
@@ -7056,11 +7056,11 @@ loop168:
 	JB           loop168
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00002000, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip167:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip169
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7089,7 +7089,7 @@ loop170:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      8192(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z2
 	VMOVUPS      320(SI), Z3
 	VMOVUPS      384(SI), Z4
@@ -7104,7 +7104,7 @@ loop170:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      8192(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z2
 	VMOVUPS      512(SI), Z3
 	VMOVUPS      576(SI), Z4
@@ -7134,11 +7134,11 @@ loop170:
 	JB           loop170
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00001000, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip169:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip171
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7161,7 +7161,7 @@ loop172:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      4096(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      384(SI), Z3
@@ -7171,7 +7171,7 @@ loop172:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      4096(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      576(SI), Z3
@@ -7193,7 +7193,7 @@ loop172:
 	JB           loop172
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip171:
 	VZEROUPPER
@@ -7204,13 +7204,13 @@ skip171:
 TEXT ·dwconv3x3_c512_s2_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile173:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail174
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7230,14 +7230,14 @@ loop175:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      2048(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      320(SI), Z1
 	VMOVUPS      384(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      2048(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      512(SI), Z1
 	VMOVUPS      576(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -7256,7 +7256,7 @@ loop175:
 	JB           loop175
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile173
 
 tail174:
@@ -7268,13 +7268,13 @@ tail174:
 TEXT ·dwconv3x3_c512_s2_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile176:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail177
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7291,11 +7291,11 @@ loop178:
 	VMOVUPS      192(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      576(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -7311,7 +7311,7 @@ loop178:
 	JB           loop178
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile176
 
 tail177:
@@ -7323,13 +7323,13 @@ tail177:
 TEXT ·dwconv3x3_c512_s2_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile179:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail180
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7346,11 +7346,11 @@ loop181:
 	VMOVUPS      64(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -7366,7 +7366,7 @@ loop181:
 	JB           loop181
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile179
 
 tail180:
@@ -7378,13 +7378,13 @@ tail180:
 TEXT ·dwconv3x3_c512_s2_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile182:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail183
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7404,14 +7404,14 @@ loop184:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      2048(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      2048(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -7430,7 +7430,7 @@ loop184:
 	JB           loop184
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile182
 
 tail183:
@@ -7442,13 +7442,13 @@ tail183:
 TEXT ·dwconv3x3_c1024_s1_d1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 16 pixels.
 tile185:
-	CMPQ DX, $0x00000010
+	CMPQ BX, $0x00000010
 	JL   tail186
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7546,7 +7546,7 @@ loop187:
 	VFMADD231PS  Z16, Z17, Z15
 	VMOVUPS      69632(R10), Z16
 	VFMADD231PS  Z16, Z18, Z15
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z16
 	VMOVUPS      320(SI), Z17
 	VMOVUPS      384(SI), Z18
@@ -7616,7 +7616,7 @@ loop187:
 	VFMADD231PS  Z16, Z17, Z15
 	VMOVUPS      69632(R10), Z16
 	VFMADD231PS  Z16, Z18, Z15
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z16
 	VMOVUPS      512(SI), Z17
 	VMOVUPS      576(SI), Z18
@@ -7743,12 +7743,12 @@ loop187:
 	JB           loop187
 	ADDQ         $0x00010000, CX
 	ADDQ         $0x00010000, AX
-	SUBQ         $0x00000010, DX
+	SUBQ         $0x00000010, BX
 	JMP          tile185
 
 tail186:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip188
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7806,7 +7806,7 @@ loop189:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      36864(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z8
 	VMOVUPS      320(SI), Z9
 	VMOVUPS      384(SI), Z10
@@ -7844,7 +7844,7 @@ loop189:
 	VFMADD231PS  Z8, Z9, Z7
 	VMOVUPS      36864(R10), Z8
 	VFMADD231PS  Z8, Z10, Z7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z8
 	VMOVUPS      512(SI), Z9
 	VMOVUPS      576(SI), Z10
@@ -7915,11 +7915,11 @@ loop189:
 	JB           loop189
 	ADDQ         $0x00008000, CX
 	ADDQ         $0x00008000, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip188:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip190
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7957,7 +7957,7 @@ loop191:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      20480(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z4
 	VMOVUPS      320(SI), Z5
 	VMOVUPS      384(SI), Z6
@@ -7979,7 +7979,7 @@ loop191:
 	VFMADD231PS  Z4, Z5, Z3
 	VMOVUPS      20480(R10), Z4
 	VFMADD231PS  Z4, Z6, Z3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z4
 	VMOVUPS      512(SI), Z5
 	VMOVUPS      576(SI), Z6
@@ -8022,11 +8022,11 @@ loop191:
 	JB           loop191
 	ADDQ         $0x00004000, CX
 	ADDQ         $0x00004000, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip190:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip192
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8054,7 +8054,7 @@ loop193:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      12288(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z2
 	VMOVUPS      320(SI), Z3
 	VMOVUPS      384(SI), Z4
@@ -8068,7 +8068,7 @@ loop193:
 	VFMADD231PS  Z2, Z3, Z1
 	VMOVUPS      12288(R10), Z2
 	VFMADD231PS  Z2, Z4, Z1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z2
 	VMOVUPS      512(SI), Z3
 	VMOVUPS      576(SI), Z4
@@ -8097,11 +8097,11 @@ loop193:
 	JB           loop193
 	ADDQ         $0x00002000, CX
 	ADDQ         $0x00002000, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip192:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip194
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8124,7 +8124,7 @@ loop195:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      8192(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      384(SI), Z3
@@ -8134,7 +8134,7 @@ loop195:
 	VFMADD231PS  Z1, Z2, Z0
 	VMOVUPS      8192(R10), Z1
 	VFMADD231PS  Z1, Z3, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      576(SI), Z3
@@ -8156,7 +8156,7 @@ loop195:
 	JB           loop195
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip194:
 	VZEROUPPER
@@ -8167,13 +8167,13 @@ skip194:
 TEXT ·dwconv3x3_c1024_s1_d1_relu6_e1_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile196:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail197
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8193,14 +8193,14 @@ loop198:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      4096(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      320(SI), Z1
 	VMOVUPS      384(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      4096(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      512(SI), Z1
 	VMOVUPS      576(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -8219,7 +8219,7 @@ loop198:
 	JB           loop198
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile196
 
 tail197:
@@ -8231,13 +8231,13 @@ tail197:
 TEXT ·dwconv3x3_c1024_s1_d1_relu6_e2_3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile199:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail200
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8254,11 +8254,11 @@ loop201:
 	VMOVUPS      192(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      576(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -8274,7 +8274,7 @@ loop201:
 	JB           loop201
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile199
 
 tail200:
@@ -8286,13 +8286,13 @@ tail200:
 TEXT ·dwconv3x3_c1024_s1_d1_relu6_e0_1_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile202:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail203
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8309,11 +8309,11 @@ loop204:
 	VMOVUPS      64(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -8329,7 +8329,7 @@ loop204:
 	JB           loop204
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile202
 
 tail203:
@@ -8341,13 +8341,13 @@ tail203:
 TEXT ·dwconv3x3_c1024_s1_d1_relu6_e0_2_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile205:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail206
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8367,14 +8367,14 @@ loop207:
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      4096(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Z1
 	VMOVUPS      320(SI), Z2
 	VMOVUPS      (R10), Z3
 	VFMADD231PS  Z3, Z1, Z0
 	VMOVUPS      4096(R10), Z1
 	VFMADD231PS  Z1, Z2, Z0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      448(SI), Z1
 	VMOVUPS      512(SI), Z2
 	VMOVUPS      (R10), Z3
@@ -8393,7 +8393,7 @@ loop207:
 	JB           loop207
 	ADDQ         $0x00001000, CX
 	ADDQ         $0x00001000, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile205
 
 tail206:

@@ -34,6 +34,7 @@ type kernelImpl struct {
 	name     string
 	fn       rowKernel   // NHWC kernels
 	edges    []rowKernel // depthwise edge kernels (see geometry.edges)
+	frames   []frame     // framed kernels (see geometry.frames); none in Go
 	packTile int         // how its packed weights are tiled
 }
 

@@ -66,6 +66,18 @@ func TestConv1(t *testing.T) {
 			padWholeMax = 0
 			verify.Sweep(t, conv1Conv, newConv1With(path, 0))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 1, 224, int64(1))
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 2, 224, int64(2))
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 3, 224, int64(3))
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 4, 224, int64(4))
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 5, 224, int64(5))
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 6, 224, int64(6))
+			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 7, 224, int64(7))
+			defer saveWalk().restore()
+			rangeWeightBytes, bandFloats = 1, 1
+			verify.Check(t, conv1Conv, newConv1With(path, 3), 2, 7, 224, int64(7))
+		})
 	}
 }
 

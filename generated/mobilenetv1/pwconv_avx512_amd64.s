@@ -9,9 +9,9 @@
 TEXT ·pwconv_ci32_co64_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile1:
@@ -673,9 +673,9 @@ GLOBL f32_40c00000<>(SB), RODATA|NOPTR, $4
 TEXT ·pwconv_ci64_co128_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile10:
@@ -1351,9 +1351,9 @@ skip20:
 TEXT ·pwconv_ci128_co128_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile23:
@@ -2029,9 +2029,9 @@ skip33:
 TEXT ·pwconv_ci128_co256_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile36:
@@ -2707,9 +2707,9 @@ skip46:
 TEXT ·pwconv_ci256_co256_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile49:
@@ -3385,9 +3385,9 @@ skip59:
 TEXT ·pwconv_ci256_co512_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile62:
@@ -4063,9 +4063,9 @@ skip72:
 TEXT ·pwconv_ci512_co512_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile75:
@@ -4741,9 +4741,9 @@ skip85:
 TEXT ·pwconv_ci512_co1024_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile88:
@@ -5383,9 +5383,9 @@ skip98:
 TEXT ·pwconv_ci1024_co1024_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile101:

@@ -9,13 +9,13 @@
 TEXT ·dwconv3x3_c32_s1_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 11 pixels.
 tile1:
-	CMPQ DX, $0x0000000b
+	CMPQ BX, $0x0000000b
 	JL   tail2
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -88,7 +88,7 @@ loop3:
 	VFMADD231PS  Y11, Y12, Y10
 	VMOVUPS      1536(R10), Y11
 	VFMADD231PS  Y11, Y13, Y10
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y11
 	VMOVUPS      160(SI), Y12
 	VMOVUPS      192(SI), Y13
@@ -138,7 +138,7 @@ loop3:
 	VFMADD231PS  Y11, Y12, Y10
 	VMOVUPS      1536(R10), Y11
 	VFMADD231PS  Y11, Y13, Y10
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y11
 	VMOVUPS      256(SI), Y12
 	VMOVUPS      288(SI), Y13
@@ -230,12 +230,12 @@ loop3:
 	JB           loop3
 	ADDQ         $0x00000580, CX
 	ADDQ         $0x00000580, AX
-	SUBQ         $0x0000000b, DX
+	SUBQ         $0x0000000b, BX
 	JMP          tile1
 
 tail2:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip4
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -293,7 +293,7 @@ loop5:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      1152(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y8
 	VMOVUPS      160(SI), Y9
 	VMOVUPS      192(SI), Y10
@@ -331,7 +331,7 @@ loop5:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      1152(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y8
 	VMOVUPS      256(SI), Y9
 	VMOVUPS      288(SI), Y10
@@ -402,11 +402,11 @@ loop5:
 	JB           loop5
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip4:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip6
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -444,7 +444,7 @@ loop7:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      640(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y4
 	VMOVUPS      160(SI), Y5
 	VMOVUPS      192(SI), Y6
@@ -466,7 +466,7 @@ loop7:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      640(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y4
 	VMOVUPS      256(SI), Y5
 	VMOVUPS      288(SI), Y6
@@ -509,11 +509,11 @@ loop7:
 	JB           loop7
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip6:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip8
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -541,7 +541,7 @@ loop9:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      384(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y2
 	VMOVUPS      160(SI), Y3
 	VMOVUPS      192(SI), Y4
@@ -555,7 +555,7 @@ loop9:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      384(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y2
 	VMOVUPS      256(SI), Y3
 	VMOVUPS      288(SI), Y4
@@ -584,11 +584,11 @@ loop9:
 	JB           loop9
 	ADDQ         $0x00000100, CX
 	ADDQ         $0x00000100, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip8:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip10
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -611,7 +611,7 @@ loop11:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      256(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      192(SI), Y3
@@ -621,7 +621,7 @@ loop11:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      256(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      288(SI), Y3
@@ -643,7 +643,7 @@ loop11:
 	JB           loop11
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip10:
 	VZEROUPPER
@@ -660,13 +660,13 @@ GLOBL f32_40c00000<>(SB), RODATA|NOPTR, $4
 TEXT ·dwconv3x3_c32_s1_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile12:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail13
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -686,14 +686,14 @@ loop14:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      128(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      160(SI), Y1
 	VMOVUPS      192(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      128(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Y1
 	VMOVUPS      288(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -712,7 +712,7 @@ loop14:
 	JB           loop14
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile12
 
 tail13:
@@ -724,13 +724,13 @@ tail13:
 TEXT ·dwconv3x3_c32_s1_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile15:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail16
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -747,11 +747,11 @@ loop17:
 	VMOVUPS      96(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      288(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -767,7 +767,7 @@ loop17:
 	JB           loop17
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile15
 
 tail16:
@@ -779,13 +779,13 @@ tail16:
 TEXT ·dwconv3x3_c32_s1_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile18:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail19
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -802,11 +802,11 @@ loop20:
 	VMOVUPS      32(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -822,7 +822,7 @@ loop20:
 	JB           loop20
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile18
 
 tail19:
@@ -834,13 +834,13 @@ tail19:
 TEXT ·dwconv3x3_c32_s1_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile21:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail22
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -860,14 +860,14 @@ loop23:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      128(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      128(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -886,7 +886,7 @@ loop23:
 	JB           loop23
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile21
 
 tail22:
@@ -898,13 +898,13 @@ tail22:
 TEXT ·dwconv3x3_c96_s2_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 11 pixels.
 tile24:
-	CMPQ DX, $0x0000000b
+	CMPQ BX, $0x0000000b
 	JL   tail25
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -987,7 +987,7 @@ loop26:
 	VFMADD231PS  Y11, Y12, Y10
 	VMOVUPS      8448(R10), Y11
 	VFMADD231PS  Y11, Y13, Y10
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y11
 	VMOVUPS      160(SI), Y12
 	VMOVUPS      192(SI), Y13
@@ -1047,7 +1047,7 @@ loop26:
 	VFMADD231PS  Y11, Y12, Y10
 	VMOVUPS      8448(R10), Y11
 	VFMADD231PS  Y11, Y13, Y10
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y11
 	VMOVUPS      256(SI), Y12
 	VMOVUPS      288(SI), Y13
@@ -1149,12 +1149,12 @@ loop26:
 	JB           loop26
 	ADDQ         $0x00002100, CX
 	ADDQ         $0x00001080, AX
-	SUBQ         $0x0000000b, DX
+	SUBQ         $0x0000000b, BX
 	JMP          tile24
 
 tail25:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip27
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1219,7 +1219,7 @@ loop28:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      6144(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y8
 	VMOVUPS      160(SI), Y9
 	VMOVUPS      192(SI), Y10
@@ -1264,7 +1264,7 @@ loop28:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      6144(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y8
 	VMOVUPS      256(SI), Y9
 	VMOVUPS      288(SI), Y10
@@ -1342,11 +1342,11 @@ loop28:
 	JB           loop28
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00000c00, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip27:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip29
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1387,7 +1387,7 @@ loop30:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      3072(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y4
 	VMOVUPS      160(SI), Y5
 	VMOVUPS      192(SI), Y6
@@ -1412,7 +1412,7 @@ loop30:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      3072(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y4
 	VMOVUPS      256(SI), Y5
 	VMOVUPS      288(SI), Y6
@@ -1458,11 +1458,11 @@ loop30:
 	JB           loop30
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000600, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip29:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip31
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1491,7 +1491,7 @@ loop32:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      1536(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y2
 	VMOVUPS      160(SI), Y3
 	VMOVUPS      192(SI), Y4
@@ -1506,7 +1506,7 @@ loop32:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      1536(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y2
 	VMOVUPS      256(SI), Y3
 	VMOVUPS      288(SI), Y4
@@ -1536,11 +1536,11 @@ loop32:
 	JB           loop32
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000300, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip31:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip33
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1563,7 +1563,7 @@ loop34:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      768(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      192(SI), Y3
@@ -1573,7 +1573,7 @@ loop34:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      768(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      288(SI), Y3
@@ -1595,7 +1595,7 @@ loop34:
 	JB           loop34
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000180, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip33:
 	VZEROUPPER
@@ -1606,13 +1606,13 @@ skip33:
 TEXT ·dwconv3x3_c96_s2_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile35:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail36
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1632,14 +1632,14 @@ loop37:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      384(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      160(SI), Y1
 	VMOVUPS      192(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      384(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Y1
 	VMOVUPS      288(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -1658,7 +1658,7 @@ loop37:
 	JB           loop37
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000180, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile35
 
 tail36:
@@ -1670,13 +1670,13 @@ tail36:
 TEXT ·dwconv3x3_c96_s2_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile38:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail39
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1693,11 +1693,11 @@ loop40:
 	VMOVUPS      96(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      288(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -1713,7 +1713,7 @@ loop40:
 	JB           loop40
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000180, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile38
 
 tail39:
@@ -1725,13 +1725,13 @@ tail39:
 TEXT ·dwconv3x3_c96_s2_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile41:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail42
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1748,11 +1748,11 @@ loop43:
 	VMOVUPS      32(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -1768,7 +1768,7 @@ loop43:
 	JB           loop43
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000180, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile41
 
 tail42:
@@ -1780,13 +1780,13 @@ tail42:
 TEXT ·dwconv3x3_c96_s2_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile44:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail45
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1806,14 +1806,14 @@ loop46:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      384(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      384(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -1832,7 +1832,7 @@ loop46:
 	JB           loop46
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000180, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile44
 
 tail45:
@@ -1844,13 +1844,13 @@ tail45:
 TEXT ·dwconv3x3_c144_s1_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 9 pixels.
 tile47:
-	CMPQ DX, $0x00000009
+	CMPQ BX, $0x00000009
 	JL   tail48
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1913,7 +1913,7 @@ loop49:
 	VFMADD231PS  Y9, Y10, Y8
 	VMOVUPS      5760(R10), Y9
 	VFMADD231PS  Y9, Y11, Y8
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y9
 	VMOVUPS      160(SI), Y10
 	VMOVUPS      192(SI), Y11
@@ -1955,7 +1955,7 @@ loop49:
 	VFMADD231PS  Y9, Y10, Y8
 	VMOVUPS      5760(R10), Y9
 	VFMADD231PS  Y9, Y11, Y8
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y9
 	VMOVUPS      256(SI), Y10
 	VMOVUPS      288(SI), Y11
@@ -2033,12 +2033,12 @@ loop49:
 	JB           loop49
 	ADDQ         $0x00001440, CX
 	ADDQ         $0x00001440, AX
-	SUBQ         $0x00000009, DX
+	SUBQ         $0x00000009, BX
 	JMP          tile47
 
 tail48:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip50
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2096,7 +2096,7 @@ loop51:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      5184(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y8
 	VMOVUPS      160(SI), Y9
 	VMOVUPS      192(SI), Y10
@@ -2134,7 +2134,7 @@ loop51:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      5184(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y8
 	VMOVUPS      256(SI), Y9
 	VMOVUPS      288(SI), Y10
@@ -2205,11 +2205,11 @@ loop51:
 	JB           loop51
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00001200, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip50:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip52
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2247,7 +2247,7 @@ loop53:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      2880(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y4
 	VMOVUPS      160(SI), Y5
 	VMOVUPS      192(SI), Y6
@@ -2269,7 +2269,7 @@ loop53:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      2880(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y4
 	VMOVUPS      256(SI), Y5
 	VMOVUPS      288(SI), Y6
@@ -2312,11 +2312,11 @@ loop53:
 	JB           loop53
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000900, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip52:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip54
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2344,7 +2344,7 @@ loop55:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      1728(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y2
 	VMOVUPS      160(SI), Y3
 	VMOVUPS      192(SI), Y4
@@ -2358,7 +2358,7 @@ loop55:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      1728(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y2
 	VMOVUPS      256(SI), Y3
 	VMOVUPS      288(SI), Y4
@@ -2387,11 +2387,11 @@ loop55:
 	JB           loop55
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000480, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip54:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip56
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2414,7 +2414,7 @@ loop57:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      1152(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      192(SI), Y3
@@ -2424,7 +2424,7 @@ loop57:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      1152(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      288(SI), Y3
@@ -2446,7 +2446,7 @@ loop57:
 	JB           loop57
 	ADDQ         $0x00000240, CX
 	ADDQ         $0x00000240, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip56:
 	VZEROUPPER
@@ -2457,13 +2457,13 @@ skip56:
 TEXT ·dwconv3x3_c144_s1_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile58:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail59
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2483,14 +2483,14 @@ loop60:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      576(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      160(SI), Y1
 	VMOVUPS      192(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      576(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Y1
 	VMOVUPS      288(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -2509,7 +2509,7 @@ loop60:
 	JB           loop60
 	ADDQ         $0x00000240, CX
 	ADDQ         $0x00000240, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile58
 
 tail59:
@@ -2521,13 +2521,13 @@ tail59:
 TEXT ·dwconv3x3_c144_s1_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile61:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail62
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2544,11 +2544,11 @@ loop63:
 	VMOVUPS      96(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      288(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -2564,7 +2564,7 @@ loop63:
 	JB           loop63
 	ADDQ         $0x00000240, CX
 	ADDQ         $0x00000240, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile61
 
 tail62:
@@ -2576,13 +2576,13 @@ tail62:
 TEXT ·dwconv3x3_c144_s1_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile64:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail65
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2599,11 +2599,11 @@ loop66:
 	VMOVUPS      32(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -2619,7 +2619,7 @@ loop66:
 	JB           loop66
 	ADDQ         $0x00000240, CX
 	ADDQ         $0x00000240, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile64
 
 tail65:
@@ -2631,13 +2631,13 @@ tail65:
 TEXT ·dwconv3x3_c144_s1_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile67:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail68
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2657,14 +2657,14 @@ loop69:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      576(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      576(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -2683,7 +2683,7 @@ loop69:
 	JB           loop69
 	ADDQ         $0x00000240, CX
 	ADDQ         $0x00000240, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile67
 
 tail68:
@@ -2695,13 +2695,13 @@ tail68:
 TEXT ·dwconv3x3_c144_s2_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 9 pixels.
 tile70:
-	CMPQ DX, $0x00000009
+	CMPQ BX, $0x00000009
 	JL   tail71
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2772,7 +2772,7 @@ loop72:
 	VFMADD231PS  Y9, Y10, Y8
 	VMOVUPS      10368(R10), Y9
 	VFMADD231PS  Y9, Y11, Y8
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y9
 	VMOVUPS      160(SI), Y10
 	VMOVUPS      192(SI), Y11
@@ -2822,7 +2822,7 @@ loop72:
 	VFMADD231PS  Y9, Y10, Y8
 	VMOVUPS      10368(R10), Y9
 	VFMADD231PS  Y9, Y11, Y8
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y9
 	VMOVUPS      256(SI), Y10
 	VMOVUPS      288(SI), Y11
@@ -2908,12 +2908,12 @@ loop72:
 	JB           loop72
 	ADDQ         $0x00002880, CX
 	ADDQ         $0x00001440, AX
-	SUBQ         $0x00000009, DX
+	SUBQ         $0x00000009, BX
 	JMP          tile70
 
 tail71:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip73
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2978,7 +2978,7 @@ loop74:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      9216(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y8
 	VMOVUPS      160(SI), Y9
 	VMOVUPS      192(SI), Y10
@@ -3023,7 +3023,7 @@ loop74:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      9216(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y8
 	VMOVUPS      256(SI), Y9
 	VMOVUPS      288(SI), Y10
@@ -3101,11 +3101,11 @@ loop74:
 	JB           loop74
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001200, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip73:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip75
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3146,7 +3146,7 @@ loop76:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      4608(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y4
 	VMOVUPS      160(SI), Y5
 	VMOVUPS      192(SI), Y6
@@ -3171,7 +3171,7 @@ loop76:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      4608(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y4
 	VMOVUPS      256(SI), Y5
 	VMOVUPS      288(SI), Y6
@@ -3217,11 +3217,11 @@ loop76:
 	JB           loop76
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000900, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip75:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip77
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3250,7 +3250,7 @@ loop78:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      2304(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y2
 	VMOVUPS      160(SI), Y3
 	VMOVUPS      192(SI), Y4
@@ -3265,7 +3265,7 @@ loop78:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      2304(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y2
 	VMOVUPS      256(SI), Y3
 	VMOVUPS      288(SI), Y4
@@ -3295,11 +3295,11 @@ loop78:
 	JB           loop78
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000480, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip77:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip79
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3322,7 +3322,7 @@ loop80:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      1152(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      192(SI), Y3
@@ -3332,7 +3332,7 @@ loop80:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      1152(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      288(SI), Y3
@@ -3354,7 +3354,7 @@ loop80:
 	JB           loop80
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000240, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip79:
 	VZEROUPPER
@@ -3365,13 +3365,13 @@ skip79:
 TEXT ·dwconv3x3_c144_s2_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile81:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail82
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3391,14 +3391,14 @@ loop83:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      576(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      160(SI), Y1
 	VMOVUPS      192(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      576(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Y1
 	VMOVUPS      288(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -3417,7 +3417,7 @@ loop83:
 	JB           loop83
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000240, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile81
 
 tail82:
@@ -3429,13 +3429,13 @@ tail82:
 TEXT ·dwconv3x3_c144_s2_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile84:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail85
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3452,11 +3452,11 @@ loop86:
 	VMOVUPS      96(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      288(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -3472,7 +3472,7 @@ loop86:
 	JB           loop86
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000240, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile84
 
 tail85:
@@ -3484,13 +3484,13 @@ tail85:
 TEXT ·dwconv3x3_c144_s2_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile87:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail88
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3507,11 +3507,11 @@ loop89:
 	VMOVUPS      32(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -3527,7 +3527,7 @@ loop89:
 	JB           loop89
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000240, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile87
 
 tail88:
@@ -3539,13 +3539,13 @@ tail88:
 TEXT ·dwconv3x3_c144_s2_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile90:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail91
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3565,14 +3565,14 @@ loop92:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      576(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      576(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -3591,7 +3591,7 @@ loop92:
 	JB           loop92
 	ADDQ         $0x00000480, CX
 	ADDQ         $0x00000240, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile90
 
 tail91:
@@ -3603,13 +3603,13 @@ tail91:
 TEXT ·dwconv3x3_c192_s1_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 9 pixels.
 tile93:
-	CMPQ DX, $0x00000009
+	CMPQ BX, $0x00000009
 	JL   tail94
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3672,7 +3672,7 @@ loop95:
 	VFMADD231PS  Y9, Y10, Y8
 	VMOVUPS      7680(R10), Y9
 	VFMADD231PS  Y9, Y11, Y8
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y9
 	VMOVUPS      160(SI), Y10
 	VMOVUPS      192(SI), Y11
@@ -3714,7 +3714,7 @@ loop95:
 	VFMADD231PS  Y9, Y10, Y8
 	VMOVUPS      7680(R10), Y9
 	VFMADD231PS  Y9, Y11, Y8
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y9
 	VMOVUPS      256(SI), Y10
 	VMOVUPS      288(SI), Y11
@@ -3792,12 +3792,12 @@ loop95:
 	JB           loop95
 	ADDQ         $0x00001b00, CX
 	ADDQ         $0x00001b00, AX
-	SUBQ         $0x00000009, DX
+	SUBQ         $0x00000009, BX
 	JMP          tile93
 
 tail94:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip96
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3855,7 +3855,7 @@ loop97:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      6912(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y8
 	VMOVUPS      160(SI), Y9
 	VMOVUPS      192(SI), Y10
@@ -3893,7 +3893,7 @@ loop97:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      6912(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y8
 	VMOVUPS      256(SI), Y9
 	VMOVUPS      288(SI), Y10
@@ -3964,11 +3964,11 @@ loop97:
 	JB           loop97
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001800, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip96:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip98
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4006,7 +4006,7 @@ loop99:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      3840(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y4
 	VMOVUPS      160(SI), Y5
 	VMOVUPS      192(SI), Y6
@@ -4028,7 +4028,7 @@ loop99:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      3840(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y4
 	VMOVUPS      256(SI), Y5
 	VMOVUPS      288(SI), Y6
@@ -4071,11 +4071,11 @@ loop99:
 	JB           loop99
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000c00, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip98:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip100
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4103,7 +4103,7 @@ loop101:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      2304(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y2
 	VMOVUPS      160(SI), Y3
 	VMOVUPS      192(SI), Y4
@@ -4117,7 +4117,7 @@ loop101:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      2304(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y2
 	VMOVUPS      256(SI), Y3
 	VMOVUPS      288(SI), Y4
@@ -4146,11 +4146,11 @@ loop101:
 	JB           loop101
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip100:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip102
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4173,7 +4173,7 @@ loop103:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      1536(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      192(SI), Y3
@@ -4183,7 +4183,7 @@ loop103:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      1536(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      288(SI), Y3
@@ -4205,7 +4205,7 @@ loop103:
 	JB           loop103
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000300, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip102:
 	VZEROUPPER
@@ -4216,13 +4216,13 @@ skip102:
 TEXT ·dwconv3x3_c192_s1_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile104:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail105
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4242,14 +4242,14 @@ loop106:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      768(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      160(SI), Y1
 	VMOVUPS      192(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      768(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Y1
 	VMOVUPS      288(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -4268,7 +4268,7 @@ loop106:
 	JB           loop106
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000300, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile104
 
 tail105:
@@ -4280,13 +4280,13 @@ tail105:
 TEXT ·dwconv3x3_c192_s1_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile107:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail108
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4303,11 +4303,11 @@ loop109:
 	VMOVUPS      96(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      288(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -4323,7 +4323,7 @@ loop109:
 	JB           loop109
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000300, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile107
 
 tail108:
@@ -4335,13 +4335,13 @@ tail108:
 TEXT ·dwconv3x3_c192_s1_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile110:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail111
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4358,11 +4358,11 @@ loop112:
 	VMOVUPS      32(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -4378,7 +4378,7 @@ loop112:
 	JB           loop112
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000300, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile110
 
 tail111:
@@ -4390,13 +4390,13 @@ tail111:
 TEXT ·dwconv3x3_c192_s1_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile113:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail114
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4416,14 +4416,14 @@ loop115:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      768(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      768(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -4442,7 +4442,7 @@ loop115:
 	JB           loop115
 	ADDQ         $0x00000300, CX
 	ADDQ         $0x00000300, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile113
 
 tail114:
@@ -4454,13 +4454,13 @@ tail114:
 TEXT ·dwconv3x3_c192_s2_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 9 pixels.
 tile116:
-	CMPQ DX, $0x00000009
+	CMPQ BX, $0x00000009
 	JL   tail117
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4531,7 +4531,7 @@ loop118:
 	VFMADD231PS  Y9, Y10, Y8
 	VMOVUPS      13824(R10), Y9
 	VFMADD231PS  Y9, Y11, Y8
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y9
 	VMOVUPS      160(SI), Y10
 	VMOVUPS      192(SI), Y11
@@ -4581,7 +4581,7 @@ loop118:
 	VFMADD231PS  Y9, Y10, Y8
 	VMOVUPS      13824(R10), Y9
 	VFMADD231PS  Y9, Y11, Y8
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y9
 	VMOVUPS      256(SI), Y10
 	VMOVUPS      288(SI), Y11
@@ -4667,12 +4667,12 @@ loop118:
 	JB           loop118
 	ADDQ         $0x00003600, CX
 	ADDQ         $0x00001b00, AX
-	SUBQ         $0x00000009, DX
+	SUBQ         $0x00000009, BX
 	JMP          tile116
 
 tail117:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip119
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4737,7 +4737,7 @@ loop120:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      12288(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y8
 	VMOVUPS      160(SI), Y9
 	VMOVUPS      192(SI), Y10
@@ -4782,7 +4782,7 @@ loop120:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      12288(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y8
 	VMOVUPS      256(SI), Y9
 	VMOVUPS      288(SI), Y10
@@ -4860,11 +4860,11 @@ loop120:
 	JB           loop120
 	ADDQ         $0x00003000, CX
 	ADDQ         $0x00001800, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip119:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip121
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4905,7 +4905,7 @@ loop122:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      6144(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y4
 	VMOVUPS      160(SI), Y5
 	VMOVUPS      192(SI), Y6
@@ -4930,7 +4930,7 @@ loop122:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      6144(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y4
 	VMOVUPS      256(SI), Y5
 	VMOVUPS      288(SI), Y6
@@ -4976,11 +4976,11 @@ loop122:
 	JB           loop122
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00000c00, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip121:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip123
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5009,7 +5009,7 @@ loop124:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      3072(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y2
 	VMOVUPS      160(SI), Y3
 	VMOVUPS      192(SI), Y4
@@ -5024,7 +5024,7 @@ loop124:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      3072(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y2
 	VMOVUPS      256(SI), Y3
 	VMOVUPS      288(SI), Y4
@@ -5054,11 +5054,11 @@ loop124:
 	JB           loop124
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000600, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip123:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip125
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5081,7 +5081,7 @@ loop126:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      1536(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      192(SI), Y3
@@ -5091,7 +5091,7 @@ loop126:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      1536(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      288(SI), Y3
@@ -5113,7 +5113,7 @@ loop126:
 	JB           loop126
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000300, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip125:
 	VZEROUPPER
@@ -5124,13 +5124,13 @@ skip125:
 TEXT ·dwconv3x3_c192_s2_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile127:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail128
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5150,14 +5150,14 @@ loop129:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      768(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      160(SI), Y1
 	VMOVUPS      192(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      768(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Y1
 	VMOVUPS      288(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -5176,7 +5176,7 @@ loop129:
 	JB           loop129
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000300, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile127
 
 tail128:
@@ -5188,13 +5188,13 @@ tail128:
 TEXT ·dwconv3x3_c192_s2_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile130:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail131
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5211,11 +5211,11 @@ loop132:
 	VMOVUPS      96(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      288(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -5231,7 +5231,7 @@ loop132:
 	JB           loop132
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000300, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile130
 
 tail131:
@@ -5243,13 +5243,13 @@ tail131:
 TEXT ·dwconv3x3_c192_s2_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile133:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail134
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5266,11 +5266,11 @@ loop135:
 	VMOVUPS      32(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -5286,7 +5286,7 @@ loop135:
 	JB           loop135
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000300, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile133
 
 tail134:
@@ -5298,13 +5298,13 @@ tail134:
 TEXT ·dwconv3x3_c192_s2_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile136:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail137
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5324,14 +5324,14 @@ loop138:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      768(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      768(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -5350,7 +5350,7 @@ loop138:
 	JB           loop138
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000300, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile136
 
 tail137:
@@ -5362,13 +5362,13 @@ tail137:
 TEXT ·dwconv3x3_c384_s1_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 12 pixels.
 tile139:
-	CMPQ DX, $0x0000000c
+	CMPQ BX, $0x0000000c
 	JL   tail140
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5446,7 +5446,7 @@ loop141:
 	VFMADD231PS  Y12, Y13, Y11
 	VMOVUPS      19968(R10), Y12
 	VFMADD231PS  Y12, Y14, Y11
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y12
 	VMOVUPS      160(SI), Y13
 	VMOVUPS      192(SI), Y14
@@ -5500,7 +5500,7 @@ loop141:
 	VFMADD231PS  Y12, Y13, Y11
 	VMOVUPS      19968(R10), Y12
 	VFMADD231PS  Y12, Y14, Y11
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y12
 	VMOVUPS      256(SI), Y13
 	VMOVUPS      288(SI), Y14
@@ -5599,12 +5599,12 @@ loop141:
 	JB           loop141
 	ADDQ         $0x00004800, CX
 	ADDQ         $0x00004800, AX
-	SUBQ         $0x0000000c, DX
+	SUBQ         $0x0000000c, BX
 	JMP          tile139
 
 tail140:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip142
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5662,7 +5662,7 @@ loop143:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      13824(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y8
 	VMOVUPS      160(SI), Y9
 	VMOVUPS      192(SI), Y10
@@ -5700,7 +5700,7 @@ loop143:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      13824(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y8
 	VMOVUPS      256(SI), Y9
 	VMOVUPS      288(SI), Y10
@@ -5771,11 +5771,11 @@ loop143:
 	JB           loop143
 	ADDQ         $0x00003000, CX
 	ADDQ         $0x00003000, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip142:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip144
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5813,7 +5813,7 @@ loop145:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      7680(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y4
 	VMOVUPS      160(SI), Y5
 	VMOVUPS      192(SI), Y6
@@ -5835,7 +5835,7 @@ loop145:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      7680(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y4
 	VMOVUPS      256(SI), Y5
 	VMOVUPS      288(SI), Y6
@@ -5878,11 +5878,11 @@ loop145:
 	JB           loop145
 	ADDQ         $0x00001800, CX
 	ADDQ         $0x00001800, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip144:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip146
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5910,7 +5910,7 @@ loop147:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      4608(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y2
 	VMOVUPS      160(SI), Y3
 	VMOVUPS      192(SI), Y4
@@ -5924,7 +5924,7 @@ loop147:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      4608(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y2
 	VMOVUPS      256(SI), Y3
 	VMOVUPS      288(SI), Y4
@@ -5953,11 +5953,11 @@ loop147:
 	JB           loop147
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000c00, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip146:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip148
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5980,7 +5980,7 @@ loop149:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      3072(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      192(SI), Y3
@@ -5990,7 +5990,7 @@ loop149:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      3072(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      288(SI), Y3
@@ -6012,7 +6012,7 @@ loop149:
 	JB           loop149
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip148:
 	VZEROUPPER
@@ -6023,13 +6023,13 @@ skip148:
 TEXT ·dwconv3x3_c384_s1_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile150:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail151
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6049,14 +6049,14 @@ loop152:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      1536(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      160(SI), Y1
 	VMOVUPS      192(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      1536(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Y1
 	VMOVUPS      288(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -6075,7 +6075,7 @@ loop152:
 	JB           loop152
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile150
 
 tail151:
@@ -6087,13 +6087,13 @@ tail151:
 TEXT ·dwconv3x3_c384_s1_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile153:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail154
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6110,11 +6110,11 @@ loop155:
 	VMOVUPS      96(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      288(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -6130,7 +6130,7 @@ loop155:
 	JB           loop155
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile153
 
 tail154:
@@ -6142,13 +6142,13 @@ tail154:
 TEXT ·dwconv3x3_c384_s1_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile156:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail157
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6165,11 +6165,11 @@ loop158:
 	VMOVUPS      32(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -6185,7 +6185,7 @@ loop158:
 	JB           loop158
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile156
 
 tail157:
@@ -6197,13 +6197,13 @@ tail157:
 TEXT ·dwconv3x3_c384_s1_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile159:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail160
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6223,14 +6223,14 @@ loop161:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      1536(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      1536(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -6249,7 +6249,7 @@ loop161:
 	JB           loop161
 	ADDQ         $0x00000600, CX
 	ADDQ         $0x00000600, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile159
 
 tail160:
@@ -6261,13 +6261,13 @@ tail160:
 TEXT ·dwconv3x3_c576_s1_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 12 pixels.
 tile162:
-	CMPQ DX, $0x0000000c
+	CMPQ BX, $0x0000000c
 	JL   tail163
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6345,7 +6345,7 @@ loop164:
 	VFMADD231PS  Y12, Y13, Y11
 	VMOVUPS      29952(R10), Y12
 	VFMADD231PS  Y12, Y14, Y11
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y12
 	VMOVUPS      160(SI), Y13
 	VMOVUPS      192(SI), Y14
@@ -6399,7 +6399,7 @@ loop164:
 	VFMADD231PS  Y12, Y13, Y11
 	VMOVUPS      29952(R10), Y12
 	VFMADD231PS  Y12, Y14, Y11
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y12
 	VMOVUPS      256(SI), Y13
 	VMOVUPS      288(SI), Y14
@@ -6498,12 +6498,12 @@ loop164:
 	JB           loop164
 	ADDQ         $0x00006c00, CX
 	ADDQ         $0x00006c00, AX
-	SUBQ         $0x0000000c, DX
+	SUBQ         $0x0000000c, BX
 	JMP          tile162
 
 tail163:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip165
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6561,7 +6561,7 @@ loop166:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      20736(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y8
 	VMOVUPS      160(SI), Y9
 	VMOVUPS      192(SI), Y10
@@ -6599,7 +6599,7 @@ loop166:
 	VFMADD231PS  Y8, Y9, Y7
 	VMOVUPS      20736(R10), Y8
 	VFMADD231PS  Y8, Y10, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y8
 	VMOVUPS      256(SI), Y9
 	VMOVUPS      288(SI), Y10
@@ -6670,11 +6670,11 @@ loop166:
 	JB           loop166
 	ADDQ         $0x00004800, CX
 	ADDQ         $0x00004800, AX
-	SUBQ         $0x00000008, DX
+	SUBQ         $0x00000008, BX
 
 skip165:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip167
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6712,7 +6712,7 @@ loop168:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      11520(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y4
 	VMOVUPS      160(SI), Y5
 	VMOVUPS      192(SI), Y6
@@ -6734,7 +6734,7 @@ loop168:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      11520(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y4
 	VMOVUPS      256(SI), Y5
 	VMOVUPS      288(SI), Y6
@@ -6777,11 +6777,11 @@ loop168:
 	JB           loop168
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00002400, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip167:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip169
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6809,7 +6809,7 @@ loop170:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      6912(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y2
 	VMOVUPS      160(SI), Y3
 	VMOVUPS      192(SI), Y4
@@ -6823,7 +6823,7 @@ loop170:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      6912(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y2
 	VMOVUPS      256(SI), Y3
 	VMOVUPS      288(SI), Y4
@@ -6852,11 +6852,11 @@ loop170:
 	JB           loop170
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00001200, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip169:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip171
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6879,7 +6879,7 @@ loop172:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      4608(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      192(SI), Y3
@@ -6889,7 +6889,7 @@ loop172:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      4608(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      288(SI), Y3
@@ -6911,7 +6911,7 @@ loop172:
 	JB           loop172
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000900, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip171:
 	VZEROUPPER
@@ -6922,13 +6922,13 @@ skip171:
 TEXT ·dwconv3x3_c576_s1_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile173:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail174
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -6948,14 +6948,14 @@ loop175:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      2304(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      160(SI), Y1
 	VMOVUPS      192(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      2304(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Y1
 	VMOVUPS      288(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -6974,7 +6974,7 @@ loop175:
 	JB           loop175
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000900, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile173
 
 tail174:
@@ -6986,13 +6986,13 @@ tail174:
 TEXT ·dwconv3x3_c576_s1_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile176:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail177
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7009,11 +7009,11 @@ loop178:
 	VMOVUPS      96(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      288(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -7029,7 +7029,7 @@ loop178:
 	JB           loop178
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000900, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile176
 
 tail177:
@@ -7041,13 +7041,13 @@ tail177:
 TEXT ·dwconv3x3_c576_s1_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile179:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail180
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7064,11 +7064,11 @@ loop181:
 	VMOVUPS      32(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -7084,7 +7084,7 @@ loop181:
 	JB           loop181
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000900, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile179
 
 tail180:
@@ -7096,13 +7096,13 @@ tail180:
 TEXT ·dwconv3x3_c576_s1_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile182:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail183
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7122,14 +7122,14 @@ loop184:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      2304(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      2304(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -7148,7 +7148,7 @@ loop184:
 	JB           loop184
 	ADDQ         $0x00000900, CX
 	ADDQ         $0x00000900, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile182
 
 tail183:
@@ -7160,13 +7160,13 @@ tail183:
 TEXT ·dwconv3x3_c576_s2_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 6 pixels.
 tile185:
-	CMPQ DX, $0x00000006
+	CMPQ BX, $0x00000006
 	JL   tail186
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7219,7 +7219,7 @@ loop187:
 	VFMADD231PS  Y6, Y7, Y5
 	VMOVUPS      27648(R10), Y6
 	VFMADD231PS  Y6, Y8, Y5
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y6
 	VMOVUPS      160(SI), Y7
 	VMOVUPS      192(SI), Y8
@@ -7254,7 +7254,7 @@ loop187:
 	VFMADD231PS  Y6, Y7, Y5
 	VMOVUPS      27648(R10), Y6
 	VFMADD231PS  Y6, Y8, Y5
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y6
 	VMOVUPS      256(SI), Y7
 	VMOVUPS      288(SI), Y8
@@ -7316,12 +7316,12 @@ loop187:
 	JB           loop187
 	ADDQ         $0x00006c00, CX
 	ADDQ         $0x00003600, AX
-	SUBQ         $0x00000006, DX
+	SUBQ         $0x00000006, BX
 	JMP          tile185
 
 tail186:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip188
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7362,7 +7362,7 @@ loop189:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      18432(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y4
 	VMOVUPS      160(SI), Y5
 	VMOVUPS      192(SI), Y6
@@ -7387,7 +7387,7 @@ loop189:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      18432(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y4
 	VMOVUPS      256(SI), Y5
 	VMOVUPS      288(SI), Y6
@@ -7433,11 +7433,11 @@ loop189:
 	JB           loop189
 	ADDQ         $0x00004800, CX
 	ADDQ         $0x00002400, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip188:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip190
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7466,7 +7466,7 @@ loop191:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      9216(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y2
 	VMOVUPS      160(SI), Y3
 	VMOVUPS      192(SI), Y4
@@ -7481,7 +7481,7 @@ loop191:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      9216(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y2
 	VMOVUPS      256(SI), Y3
 	VMOVUPS      288(SI), Y4
@@ -7511,11 +7511,11 @@ loop191:
 	JB           loop191
 	ADDQ         $0x00002400, CX
 	ADDQ         $0x00001200, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip190:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip192
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7538,7 +7538,7 @@ loop193:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      4608(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      192(SI), Y3
@@ -7548,7 +7548,7 @@ loop193:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      4608(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      288(SI), Y3
@@ -7570,7 +7570,7 @@ loop193:
 	JB           loop193
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000900, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip192:
 	VZEROUPPER
@@ -7581,13 +7581,13 @@ skip192:
 TEXT ·dwconv3x3_c576_s2_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile194:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail195
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7607,14 +7607,14 @@ loop196:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      2304(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      160(SI), Y1
 	VMOVUPS      192(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      2304(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Y1
 	VMOVUPS      288(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -7633,7 +7633,7 @@ loop196:
 	JB           loop196
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000900, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile194
 
 tail195:
@@ -7645,13 +7645,13 @@ tail195:
 TEXT ·dwconv3x3_c576_s2_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile197:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail198
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7668,11 +7668,11 @@ loop199:
 	VMOVUPS      96(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      288(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -7688,7 +7688,7 @@ loop199:
 	JB           loop199
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000900, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile197
 
 tail198:
@@ -7700,13 +7700,13 @@ tail198:
 TEXT ·dwconv3x3_c576_s2_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile200:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail201
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7723,11 +7723,11 @@ loop202:
 	VMOVUPS      32(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -7743,7 +7743,7 @@ loop202:
 	JB           loop202
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000900, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile200
 
 tail201:
@@ -7755,13 +7755,13 @@ tail201:
 TEXT ·dwconv3x3_c576_s2_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile203:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail204
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7781,14 +7781,14 @@ loop205:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      2304(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      2304(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -7807,7 +7807,7 @@ loop205:
 	JB           loop205
 	ADDQ         $0x00001200, CX
 	ADDQ         $0x00000900, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile203
 
 tail204:
@@ -7819,13 +7819,13 @@ tail204:
 TEXT ·dwconv3x3_c960_s1_d1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 7 pixels.
 tile206:
-	CMPQ DX, $0x00000007
+	CMPQ BX, $0x00000007
 	JL   tail207
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -7878,7 +7878,7 @@ loop208:
 	VFMADD231PS  Y7, Y8, Y6
 	VMOVUPS      30720(R10), Y7
 	VFMADD231PS  Y7, Y9, Y6
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y7
 	VMOVUPS      160(SI), Y8
 	VMOVUPS      192(SI), Y9
@@ -7912,7 +7912,7 @@ loop208:
 	VFMADD231PS  Y7, Y8, Y6
 	VMOVUPS      30720(R10), Y7
 	VFMADD231PS  Y7, Y9, Y6
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y7
 	VMOVUPS      256(SI), Y8
 	VMOVUPS      288(SI), Y9
@@ -7976,12 +7976,12 @@ loop208:
 	JB           loop208
 	ADDQ         $0x00006900, CX
 	ADDQ         $0x00006900, AX
-	SUBQ         $0x00000007, DX
+	SUBQ         $0x00000007, BX
 	JMP          tile206
 
 tail207:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip209
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8019,7 +8019,7 @@ loop210:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      19200(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y4
 	VMOVUPS      160(SI), Y5
 	VMOVUPS      192(SI), Y6
@@ -8041,7 +8041,7 @@ loop210:
 	VFMADD231PS  Y4, Y5, Y3
 	VMOVUPS      19200(R10), Y4
 	VFMADD231PS  Y4, Y6, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y4
 	VMOVUPS      256(SI), Y5
 	VMOVUPS      288(SI), Y6
@@ -8084,11 +8084,11 @@ loop210:
 	JB           loop210
 	ADDQ         $0x00003c00, CX
 	ADDQ         $0x00003c00, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip209:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip211
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8116,7 +8116,7 @@ loop212:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      11520(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y2
 	VMOVUPS      160(SI), Y3
 	VMOVUPS      192(SI), Y4
@@ -8130,7 +8130,7 @@ loop212:
 	VFMADD231PS  Y2, Y3, Y1
 	VMOVUPS      11520(R10), Y2
 	VFMADD231PS  Y2, Y4, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y2
 	VMOVUPS      256(SI), Y3
 	VMOVUPS      288(SI), Y4
@@ -8159,11 +8159,11 @@ loop212:
 	JB           loop212
 	ADDQ         $0x00001e00, CX
 	ADDQ         $0x00001e00, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip211:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip213
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8186,7 +8186,7 @@ loop214:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      7680(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      192(SI), Y3
@@ -8196,7 +8196,7 @@ loop214:
 	VFMADD231PS  Y1, Y2, Y0
 	VMOVUPS      7680(R10), Y1
 	VFMADD231PS  Y1, Y3, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      288(SI), Y3
@@ -8218,7 +8218,7 @@ loop214:
 	JB           loop214
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00000f00, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip213:
 	VZEROUPPER
@@ -8229,13 +8229,13 @@ skip213:
 TEXT ·dwconv3x3_c960_s1_d1_relu6_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile215:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail216
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8255,14 +8255,14 @@ loop217:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      3840(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      160(SI), Y1
 	VMOVUPS      192(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      3840(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      256(SI), Y1
 	VMOVUPS      288(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -8281,7 +8281,7 @@ loop217:
 	JB           loop217
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00000f00, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile215
 
 tail216:
@@ -8293,13 +8293,13 @@ tail216:
 TEXT ·dwconv3x3_c960_s1_d1_relu6_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile218:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail219
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8316,11 +8316,11 @@ loop220:
 	VMOVUPS      96(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      288(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -8336,7 +8336,7 @@ loop220:
 	JB           loop220
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00000f00, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile218
 
 tail219:
@@ -8348,13 +8348,13 @@ tail219:
 TEXT ·dwconv3x3_c960_s1_d1_relu6_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile221:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail222
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8371,11 +8371,11 @@ loop223:
 	VMOVUPS      32(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      (R10), Y2
 	VFMADD231PS  Y2, Y1, Y0
@@ -8391,7 +8391,7 @@ loop223:
 	JB           loop223
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00000f00, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile221
 
 tail222:
@@ -8403,13 +8403,13 @@ tail222:
 TEXT ·dwconv3x3_c960_s1_d1_relu6_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile224:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail225
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -8429,14 +8429,14 @@ loop226:
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      3840(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      128(SI), Y1
 	VMOVUPS      160(SI), Y2
 	VMOVUPS      (R10), Y3
 	VFMADD231PS  Y3, Y1, Y0
 	VMOVUPS      3840(R10), Y1
 	VFMADD231PS  Y1, Y2, Y0
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      224(SI), Y1
 	VMOVUPS      256(SI), Y2
 	VMOVUPS      (R10), Y3
@@ -8455,7 +8455,7 @@ loop226:
 	JB           loop226
 	ADDQ         $0x00000f00, CX
 	ADDQ         $0x00000f00, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 	JMP          tile224
 
 tail225:

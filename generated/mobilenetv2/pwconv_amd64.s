@@ -9,9 +9,9 @@
 TEXT ·pwconv_ci32_co16_g1_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile1:
@@ -555,9 +555,9 @@ skip8:
 TEXT ·pwconv_ci16_co96_g1_s1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile10:
@@ -1054,9 +1054,9 @@ GLOBL f32_40c00000<>(SB), RODATA|NOPTR, $4
 TEXT ·pwconv_ci96_co24_g1_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile20:
@@ -1484,9 +1484,9 @@ skip25:
 TEXT ·pwconv_ci24_co144_g1_s1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile27:
@@ -1977,9 +1977,9 @@ skip34:
 TEXT ·pwconv_ci144_co24_g1_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile37:
@@ -2407,9 +2407,9 @@ skip42:
 TEXT ·pwconv_ci144_co32_g1_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile44:
@@ -2973,9 +2973,9 @@ skip54:
 TEXT ·pwconv_ci32_co192_g1_s1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile57:
@@ -3466,9 +3466,9 @@ skip64:
 TEXT ·pwconv_ci192_co32_g1_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile67:
@@ -4032,9 +4032,9 @@ skip77:
 TEXT ·pwconv_ci192_co64_g1_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile80:
@@ -4570,9 +4570,9 @@ skip90:
 TEXT ·pwconv_ci64_co384_g1_s1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile93:
@@ -5063,9 +5063,9 @@ skip100:
 TEXT ·pwconv_ci384_co64_g1_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile103:
@@ -5601,9 +5601,9 @@ skip113:
 TEXT ·pwconv_ci384_co96_g1_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile116:
@@ -6046,9 +6046,9 @@ skip123:
 TEXT ·pwconv_ci96_co576_g1_s1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile126:
@@ -6539,9 +6539,9 @@ skip133:
 TEXT ·pwconv_ci576_co96_g1_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile136:
@@ -6984,9 +6984,9 @@ skip143:
 TEXT ·pwconv_ci576_co160_g1_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile146:
@@ -7522,9 +7522,9 @@ skip156:
 TEXT ·pwconv_ci160_co960_g1_s1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 3 pixels.
 tile159:
@@ -7971,9 +7971,9 @@ skip166:
 TEXT ·pwconv_ci960_co160_g1_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile169:
@@ -8509,9 +8509,9 @@ skip179:
 TEXT ·pwconv_ci960_co320_g1_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile182:
@@ -9047,9 +9047,9 @@ skip192:
 TEXT ·pwconv_ci320_co1280_g1_s1_relu6_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile195:

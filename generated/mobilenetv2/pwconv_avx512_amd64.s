@@ -9,9 +9,9 @@
 TEXT ·pwconv_ci32_co16_g1_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 16 pixels.
 tile1:
@@ -359,9 +359,9 @@ skip10:
 TEXT ·pwconv_ci16_co96_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 9 pixels.
 tile12:
@@ -1276,9 +1276,9 @@ GLOBL f32_40c00000<>(SB), RODATA|NOPTR, $4
 TEXT ·pwconv_ci96_co24_g1_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 16 pixels.
 tile28:
@@ -2018,9 +2018,9 @@ skip37:
 TEXT ·pwconv_ci24_co144_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 8 pixels.
 tile39:
@@ -2632,9 +2632,9 @@ skip49:
 TEXT ·pwconv_ci144_co24_g1_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 16 pixels.
 tile52:
@@ -3374,9 +3374,9 @@ skip61:
 TEXT ·pwconv_ci144_co32_g1_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
 tile63:
@@ -4022,9 +4022,9 @@ skip72:
 TEXT ·pwconv_ci32_co192_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile74:
@@ -4700,9 +4700,9 @@ skip84:
 TEXT ·pwconv_ci192_co32_g1_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
 tile87:
@@ -5348,9 +5348,9 @@ skip96:
 TEXT ·pwconv_ci192_co64_g1_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile98:
@@ -5894,9 +5894,9 @@ skip105:
 TEXT ·pwconv_ci64_co384_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile107:
@@ -6572,9 +6572,9 @@ skip117:
 TEXT ·pwconv_ci384_co64_g1_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile120:
@@ -7118,9 +7118,9 @@ skip127:
 TEXT ·pwconv_ci384_co96_g1_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
 tile129:
@@ -7612,9 +7612,9 @@ skip139:
 TEXT ·pwconv_ci96_co576_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile142:
@@ -8290,9 +8290,9 @@ skip152:
 TEXT ·pwconv_ci576_co96_g1_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
 tile155:
@@ -8784,9 +8784,9 @@ skip165:
 TEXT ·pwconv_ci576_co160_g1_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
 tile168:
@@ -9178,9 +9178,9 @@ skip178:
 TEXT ·pwconv_ci160_co960_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile181:
@@ -9820,9 +9820,9 @@ skip191:
 TEXT ·pwconv_ci960_co160_g1_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
 tile194:
@@ -10214,9 +10214,9 @@ skip204:
 TEXT ·pwconv_ci960_co320_g1_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile207:
@@ -10752,9 +10752,9 @@ skip217:
 TEXT ·pwconv_ci320_co1280_g1_s1_relu6_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile220:

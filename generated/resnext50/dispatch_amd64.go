@@ -18,54 +18,276 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	fn:       gconv3x3_ci256_co256_g32_s2_d1_relu_avx2,
+	fn: gconv3x3_ci256_co256_g32_s2_d1_relu_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci256_co256_g32_s2_d1_relu_f0_3_avx2,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci256_co256_g32_s2_d1_relu_f1_3_avx2,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
-	fn:       gconv3x3_ci256_co256_g32_s1_d1_relu_avx2,
+	fn: gconv3x3_ci256_co256_g32_s1_d1_relu_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci256_co256_g32_s1_d1_relu_f0_3_avx2,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci256_co256_g32_s1_d1_relu_f1_3_avx2,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 2,
+		k:  gconv3x3_ci256_co256_g32_s1_d1_relu_f0_2_avx2,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
-	fn:       gconv3x3_ci512_co512_g32_s2_d1_relu_avx2,
+	fn: gconv3x3_ci512_co512_g32_s2_d1_relu_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci512_co512_g32_s2_d1_relu_f0_3_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci512_co512_g32_s2_d1_relu_f1_3_avx2,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx2",
 	packTile: 2,
 }, {
-	fn:       gconv3x3_ci512_co512_g32_s1_d1_relu_avx2,
+	fn: gconv3x3_ci512_co512_g32_s1_d1_relu_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci512_co512_g32_s1_d1_relu_f0_3_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci512_co512_g32_s1_d1_relu_f1_3_avx2,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 2,
+		k:  gconv3x3_ci512_co512_g32_s1_d1_relu_f0_2_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx2",
 	packTile: 2,
 }, {
-	fn:       gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx2,
+	fn: gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci1024_co1024_g32_s2_d1_relu_f0_3_avx2,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci1024_co1024_g32_s2_d1_relu_f1_3_avx2,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx2",
 	packTile: 2,
 }, {
-	fn:       gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx2,
+	fn: gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci1024_co1024_g32_s1_d1_relu_f0_3_avx2,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci1024_co1024_g32_s1_d1_relu_f1_3_avx2,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 2,
+		k:  gconv3x3_ci1024_co1024_g32_s1_d1_relu_f0_2_avx2,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}},
 	name:     "avx2",
 	packTile: 2,
 }}
 
 // avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
 var avx512Kernels = [numKernels]kernelImpl{{}, {
-	fn:       gconv3x3_ci256_co256_g32_s2_d1_relu_avx512,
+	fn: gconv3x3_ci256_co256_g32_s2_d1_relu_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci256_co256_g32_s2_d1_relu_f0_3_avx512,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci256_co256_g32_s2_d1_relu_f1_3_avx512,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}},
 	name:     "avx512",
 	packTile: 1,
 }, {
-	fn:       gconv3x3_ci256_co256_g32_s1_d1_relu_avx512,
+	fn: gconv3x3_ci256_co256_g32_s1_d1_relu_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci256_co256_g32_s1_d1_relu_f0_3_avx512,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci256_co256_g32_s1_d1_relu_f1_3_avx512,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 2,
+		k:  gconv3x3_ci256_co256_g32_s1_d1_relu_f0_2_avx512,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx512",
 	packTile: 1,
 }, {
-	fn:       gconv3x3_ci512_co512_g32_s2_d1_relu_avx512,
+	fn: gconv3x3_ci512_co512_g32_s2_d1_relu_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci512_co512_g32_s2_d1_relu_f0_3_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci512_co512_g32_s2_d1_relu_f1_3_avx512,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
-	fn:       gconv3x3_ci512_co512_g32_s1_d1_relu_avx512,
+	fn: gconv3x3_ci512_co512_g32_s1_d1_relu_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci512_co512_g32_s1_d1_relu_f0_3_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci512_co512_g32_s1_d1_relu_f1_3_avx512,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 2,
+		k:  gconv3x3_ci512_co512_g32_s1_d1_relu_f0_2_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
-	fn:       gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx512,
+	fn: gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci1024_co1024_g32_s2_d1_relu_f0_3_avx512,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci1024_co1024_g32_s2_d1_relu_f1_3_avx512,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx512",
 	packTile: 4,
 }, {
-	fn:       gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx512,
+	fn: gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci1024_co1024_g32_s1_d1_relu_f0_3_avx512,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci1024_co1024_g32_s1_d1_relu_f1_3_avx512,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 2,
+		k:  gconv3x3_ci1024_co1024_g32_s1_d1_relu_f0_2_avx512,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}},
 	name:     "avx512",
 	packTile: 4,
 }}
@@ -89,34 +311,124 @@ func pgconv3x3_c128_g32_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride 
 func gconv3x3_ci256_co256_g32_s2_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci256_co256_g32_s2_d1_relu_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci256_co256_g32_s2_d1_relu_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci256_co256_g32_s2_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci256_co256_g32_s2_d1_relu_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci256_co256_g32_s2_d1_relu_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func gconv3x3_ci256_co256_g32_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci256_co256_g32_s1_d1_relu_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci256_co256_g32_s1_d1_relu_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci256_co256_g32_s1_d1_relu_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci256_co256_g32_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci256_co256_g32_s1_d1_relu_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci256_co256_g32_s1_d1_relu_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci256_co256_g32_s1_d1_relu_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func gconv3x3_ci512_co512_g32_s2_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci512_co512_g32_s2_d1_relu_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci512_co512_g32_s2_d1_relu_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci512_co512_g32_s2_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci512_co512_g32_s2_d1_relu_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci512_co512_g32_s2_d1_relu_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func gconv3x3_ci512_co512_g32_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci512_co512_g32_s1_d1_relu_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci512_co512_g32_s1_d1_relu_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci512_co512_g32_s1_d1_relu_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci512_co512_g32_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci512_co512_g32_s1_d1_relu_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci512_co512_g32_s1_d1_relu_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci512_co512_g32_s1_d1_relu_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci1024_co1024_g32_s2_d1_relu_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci1024_co1024_g32_s2_d1_relu_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci1024_co1024_g32_s2_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci1024_co1024_g32_s2_d1_relu_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci1024_co1024_g32_s2_d1_relu_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci1024_co1024_g32_s1_d1_relu_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci1024_co1024_g32_s1_d1_relu_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci1024_co1024_g32_s1_d1_relu_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci1024_co1024_g32_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci1024_co1024_g32_s1_d1_relu_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci1024_co1024_g32_s1_d1_relu_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci1024_co1024_g32_s1_d1_relu_f0_2_avx512(dst, src, w []float32, count, rowStride int)

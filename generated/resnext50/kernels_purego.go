@@ -21,6 +21,7 @@ weights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per b
 type kernelImpl struct {
 	name     string
 	fn       rowKernel // NHWC kernels
+	frames   []frame   // framed kernels (see geometry.frames); none in Go
 	packTile int       // how its packed weights are tiled
 }
 

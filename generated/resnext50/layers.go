@@ -129,6 +129,7 @@ func NewConv3_s2(weights, bias []float32) (*Conv3_s2, error) {
 // newConv3_s2 packs the weights for implementation impl (tests pick each in turn).
 func newConv3_s2(weights, bias []float32, impl kernelImpl) (*Conv3_s2, error) {
 	g := conv3_s2Geometry
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -206,6 +207,7 @@ func NewConv3(weights, bias []float32) (*Conv3, error) {
 // newConv3 packs the weights for implementation impl (tests pick each in turn).
 func newConv3(weights, bias []float32, impl kernelImpl) (*Conv3, error) {
 	g := conv3Geometry
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -283,6 +285,7 @@ func NewConv4_s2(weights, bias []float32) (*Conv4_s2, error) {
 // newConv4_s2 packs the weights for implementation impl (tests pick each in turn).
 func newConv4_s2(weights, bias []float32, impl kernelImpl) (*Conv4_s2, error) {
 	g := conv4_s2Geometry
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -360,6 +363,7 @@ func NewConv4(weights, bias []float32) (*Conv4, error) {
 // newConv4 packs the weights for implementation impl (tests pick each in turn).
 func newConv4(weights, bias []float32, impl kernelImpl) (*Conv4, error) {
 	g := conv4Geometry
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -437,6 +441,7 @@ func NewConv5_s2(weights, bias []float32) (*Conv5_s2, error) {
 // newConv5_s2 packs the weights for implementation impl (tests pick each in turn).
 func newConv5_s2(weights, bias []float32, impl kernelImpl) (*Conv5_s2, error) {
 	g := conv5_s2Geometry
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -514,6 +519,7 @@ func NewConv5(weights, bias []float32) (*Conv5, error) {
 // newConv5 packs the weights for implementation impl (tests pick each in turn).
 func newConv5(weights, bias []float32, impl kernelImpl) (*Conv5, error) {
 	g := conv5Geometry
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {

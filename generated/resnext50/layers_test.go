@@ -172,6 +172,18 @@ func TestConv3_s2(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, conv3_s2Conv, newConv3_s2With(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, conv3_s2Conv, newConv3_s2With(path, 0), 1, 1, 56, int64(1))
+			verify.Check(t, conv3_s2Conv, newConv3_s2With(path, 0), 1, 2, 56, int64(2))
+			verify.Check(t, conv3_s2Conv, newConv3_s2With(path, 0), 1, 3, 56, int64(3))
+			verify.Check(t, conv3_s2Conv, newConv3_s2With(path, 0), 1, 4, 56, int64(4))
+			verify.Check(t, conv3_s2Conv, newConv3_s2With(path, 0), 1, 5, 56, int64(5))
+			verify.Check(t, conv3_s2Conv, newConv3_s2With(path, 0), 1, 6, 56, int64(6))
+			verify.Check(t, conv3_s2Conv, newConv3_s2With(path, 0), 1, 7, 56, int64(7))
+			defer saveWalk().restore()
+			rangeWeightBytes, bandFloats = 1, 1
+			verify.Check(t, conv3_s2Conv, newConv3_s2With(path, 3), 2, 7, 56, int64(7))
+		})
 	}
 }
 
@@ -276,6 +288,16 @@ func TestConv3(t *testing.T) {
 			verify.Sweep(t, conv3Conv, newConv3With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, conv3Conv, newConv3With(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, conv3Conv, newConv3With(path, 0), 1, 1, 28, int64(1))
+			verify.Check(t, conv3Conv, newConv3With(path, 0), 1, 2, 28, int64(2))
+			verify.Check(t, conv3Conv, newConv3With(path, 0), 1, 3, 28, int64(3))
+			verify.Check(t, conv3Conv, newConv3With(path, 0), 1, 4, 28, int64(4))
+			verify.Check(t, conv3Conv, newConv3With(path, 0), 1, 5, 28, int64(5))
+			defer saveWalk().restore()
+			rangeWeightBytes, bandFloats = 1, 1
+			verify.Check(t, conv3Conv, newConv3With(path, 3), 2, 5, 28, int64(5))
 		})
 	}
 }
@@ -382,6 +404,18 @@ func TestConv4_s2(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, conv4_s2Conv, newConv4_s2With(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, conv4_s2Conv, newConv4_s2With(path, 0), 1, 1, 28, int64(1))
+			verify.Check(t, conv4_s2Conv, newConv4_s2With(path, 0), 1, 2, 28, int64(2))
+			verify.Check(t, conv4_s2Conv, newConv4_s2With(path, 0), 1, 3, 28, int64(3))
+			verify.Check(t, conv4_s2Conv, newConv4_s2With(path, 0), 1, 4, 28, int64(4))
+			verify.Check(t, conv4_s2Conv, newConv4_s2With(path, 0), 1, 5, 28, int64(5))
+			verify.Check(t, conv4_s2Conv, newConv4_s2With(path, 0), 1, 6, 28, int64(6))
+			verify.Check(t, conv4_s2Conv, newConv4_s2With(path, 0), 1, 7, 28, int64(7))
+			defer saveWalk().restore()
+			rangeWeightBytes, bandFloats = 1, 1
+			verify.Check(t, conv4_s2Conv, newConv4_s2With(path, 3), 2, 7, 28, int64(7))
+		})
 	}
 }
 
@@ -486,6 +520,16 @@ func TestConv4(t *testing.T) {
 			verify.Sweep(t, conv4Conv, newConv4With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, conv4Conv, newConv4With(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 5, 14, int64(5))
+			defer saveWalk().restore()
+			rangeWeightBytes, bandFloats = 1, 1
+			verify.Check(t, conv4Conv, newConv4With(path, 3), 2, 5, 14, int64(5))
 		})
 	}
 }
@@ -592,6 +636,18 @@ func TestConv5_s2(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, conv5_s2Conv, newConv5_s2With(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, conv5_s2Conv, newConv5_s2With(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, conv5_s2Conv, newConv5_s2With(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, conv5_s2Conv, newConv5_s2With(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, conv5_s2Conv, newConv5_s2With(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, conv5_s2Conv, newConv5_s2With(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, conv5_s2Conv, newConv5_s2With(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, conv5_s2Conv, newConv5_s2With(path, 0), 1, 7, 14, int64(7))
+			defer saveWalk().restore()
+			rangeWeightBytes, bandFloats = 1, 1
+			verify.Check(t, conv5_s2Conv, newConv5_s2With(path, 3), 2, 7, 14, int64(7))
+		})
 	}
 }
 
@@ -696,6 +752,16 @@ func TestConv5(t *testing.T) {
 			verify.Sweep(t, conv5Conv, newConv5With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, conv5Conv, newConv5With(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 1, 7, int64(1))
+			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 2, 7, int64(2))
+			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 3, 7, int64(3))
+			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 4, 7, int64(4))
+			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 5, 7, int64(5))
+			defer saveWalk().restore()
+			rangeWeightBytes, bandFloats = 1, 1
+			verify.Check(t, conv5Conv, newConv5With(path, 3), 2, 5, 7, int64(5))
 		})
 	}
 }

@@ -9,13 +9,13 @@
 TEXT ·pgconv3x3_c128_g32_s1_d1_relu_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 6 pixels.
 tile1:
-	CMPQ DX, $0x00000006
+	CMPQ BX, $0x00000006
 	JL   tail2
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -352,7 +352,7 @@ loop3:
 	VFMADD231PS  Y12, Y14, Y10
 	VPERMILPS    $0xff, 3616(R10), Y12
 	VFMADD231PS  Y13, Y12, Y11
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y12
 	VMOVUPS      224(SI), Y13
 	VPERMILPS    $0x00, (R10), Y14
@@ -665,7 +665,7 @@ loop3:
 	VFMADD231PS  Y12, Y14, Y10
 	VPERMILPS    $0xff, 3616(R10), Y12
 	VFMADD231PS  Y13, Y12, Y11
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Y12
 	VMOVUPS      416(SI), Y13
 	VPERMILPS    $0x00, (R10), Y14
@@ -1010,12 +1010,12 @@ loop3:
 	JNZ          loop3
 	ADDQ         $0x00000c00, CX
 	ADDQ         $0x00000c00, AX
-	SUBQ         $0x00000006, DX
+	SUBQ         $0x00000006, BX
 	JMP          tile1
 
 tail2:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip4
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1252,7 +1252,7 @@ loop5:
 	VFMADD231PS  Y8, Y10, Y6
 	VPERMILPS    $0xff, 2592(R10), Y8
 	VFMADD231PS  Y9, Y8, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y8
 	VMOVUPS      224(SI), Y9
 	VPERMILPS    $0x00, (R10), Y10
@@ -1469,7 +1469,7 @@ loop5:
 	VFMADD231PS  Y8, Y10, Y6
 	VPERMILPS    $0xff, 2592(R10), Y8
 	VFMADD231PS  Y9, Y8, Y7
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Y8
 	VMOVUPS      416(SI), Y9
 	VPERMILPS    $0x00, (R10), Y10
@@ -1710,11 +1710,11 @@ loop5:
 	JNZ          loop5
 	ADDQ         $0x00000800, CX
 	ADDQ         $0x00000800, AX
-	SUBQ         $0x00000004, DX
+	SUBQ         $0x00000004, BX
 
 skip4:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip6
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1851,7 +1851,7 @@ loop7:
 	VFMADD231PS  Y4, Y6, Y2
 	VPERMILPS    $0xff, 1568(R10), Y4
 	VFMADD231PS  Y5, Y4, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y4
 	VMOVUPS      224(SI), Y5
 	VPERMILPS    $0x00, (R10), Y6
@@ -1972,7 +1972,7 @@ loop7:
 	VFMADD231PS  Y4, Y6, Y2
 	VPERMILPS    $0xff, 1568(R10), Y4
 	VFMADD231PS  Y5, Y4, Y3
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Y4
 	VMOVUPS      416(SI), Y5
 	VPERMILPS    $0x00, (R10), Y6
@@ -2109,11 +2109,11 @@ loop7:
 	JNZ          loop7
 	ADDQ         $0x00000400, CX
 	ADDQ         $0x00000400, AX
-	SUBQ         $0x00000002, DX
+	SUBQ         $0x00000002, BX
 
 skip6:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip8
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2200,7 +2200,7 @@ loop9:
 	VFMADD231PS  Y2, Y4, Y0
 	VPERMILPS    $0xff, 1056(R10), Y2
 	VFMADD231PS  Y3, Y2, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      192(SI), Y2
 	VMOVUPS      224(SI), Y3
 	VPERMILPS    $0x00, (R10), Y4
@@ -2273,7 +2273,7 @@ loop9:
 	VFMADD231PS  Y2, Y4, Y0
 	VPERMILPS    $0xff, 1056(R10), Y2
 	VFMADD231PS  Y3, Y2, Y1
-	ADDQ         BX, R10
+	ADDQ         DX, R10
 	VMOVUPS      384(SI), Y2
 	VMOVUPS      416(SI), Y3
 	VPERMILPS    $0x00, (R10), Y4
@@ -2358,7 +2358,7 @@ loop9:
 	JNZ          loop9
 	ADDQ         $0x00000200, CX
 	ADDQ         $0x00000200, AX
-	SUBQ         $0x00000001, DX
+	SUBQ         $0x00000001, BX
 
 skip8:
 	VZEROUPPER

@@ -14,7 +14,22 @@ var hasAVX512 = hasAVX2FMA && cpu.X86.HasAVX512F
 
 // avx2Kernels are the AVX2+FMA kernels, indexed by kernel identifier.
 var avx2Kernels = [numKernels]kernelImpl{{
-	fn:       gconv3x3_ci3_co24_g1_s2_d1_relu_avx2,
+	fn: gconv3x3_ci3_co24_g1_s2_d1_relu_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci3_co24_g1_s2_d1_relu_f0_3_avx2,
+		lo: 0,
+		ow: 112,
+		pl: 1,
+		wd: 224,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci3_co24_g1_s2_d1_relu_f1_3_avx2,
+		lo: 1,
+		ow: 112,
+		pl: 1,
+		wd: 224,
+	}},
 	name:     "avx2",
 	packTile: 3,
 }, {
@@ -99,7 +114,22 @@ var avx2Kernels = [numKernels]kernelImpl{{
 
 // avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
 var avx512Kernels = [numKernels]kernelImpl{{
-	fn:       gconv3x3_ci3_co24_g1_s2_d1_relu_avx512,
+	fn: gconv3x3_ci3_co24_g1_s2_d1_relu_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  gconv3x3_ci3_co24_g1_s2_d1_relu_f0_3_avx512,
+		lo: 0,
+		ow: 112,
+		pl: 1,
+		wd: 224,
+	}, {
+		hi: 3,
+		k:  gconv3x3_ci3_co24_g1_s2_d1_relu_f1_3_avx512,
+		lo: 1,
+		ow: 112,
+		pl: 1,
+		wd: 224,
+	}},
 	name:     "avx512",
 	packTile: 3,
 }, {
@@ -198,7 +228,19 @@ func asmKernels(id int) []kernelImpl {
 func gconv3x3_ci3_co24_g1_s2_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func gconv3x3_ci3_co24_g1_s2_d1_relu_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci3_co24_g1_s2_d1_relu_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func gconv3x3_ci3_co24_g1_s2_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci3_co24_g1_s2_d1_relu_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func gconv3x3_ci3_co24_g1_s2_d1_relu_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci24_co60_g1_s1_relu_shuffle3_avx2(dst, src, w []float32, count, rowStride int)

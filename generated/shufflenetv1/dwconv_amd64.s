@@ -9,13 +9,13 @@
 TEXT ·dwconv3x3_c60_s2_d1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 9 pixels.
 tile1:
-	CMPQ DX, $0x00000009
+	CMPQ BX, $0x00000009
 	JL   tail2
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -85,7 +85,7 @@ loop3:
 	VFMADD231PS Y9, Y10, Y8
 	VMOVUPS     4320(R10), Y9
 	VFMADD231PS Y9, Y11, Y8
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y9
 	VMOVUPS     160(SI), Y10
 	VMOVUPS     192(SI), Y11
@@ -135,7 +135,7 @@ loop3:
 	VFMADD231PS Y9, Y10, Y8
 	VMOVUPS     4320(R10), Y9
 	VFMADD231PS Y9, Y11, Y8
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y9
 	VMOVUPS     256(SI), Y10
 	VMOVUPS     288(SI), Y11
@@ -261,7 +261,7 @@ loop3:
 	VFMADD231PS Y10, Y11, Y8
 	VMASKMOVPS  4320(R9), Y9, Y10
 	VFMADD231PS Y10, Y12, Y8
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y10
 	VMOVUPS     160(SI), Y11
 	VMOVUPS     192(SI), Y12
@@ -311,7 +311,7 @@ loop3:
 	VFMADD231PS Y10, Y11, Y8
 	VMASKMOVPS  4320(R9), Y9, Y10
 	VFMADD231PS Y10, Y12, Y8
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y10
 	VMOVUPS     256(SI), Y11
 	VMOVUPS     288(SI), Y12
@@ -376,12 +376,12 @@ loop3:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000010e0, CX
 	ADDQ        $0x00000870, AX
-	SUBQ        $0x00000009, DX
+	SUBQ        $0x00000009, BX
 	JMP         tile1
 
 tail2:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip4
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -445,7 +445,7 @@ loop5:
 	VFMADD231PS Y8, Y9, Y7
 	VMOVUPS     3840(R10), Y8
 	VFMADD231PS Y8, Y10, Y7
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y8
 	VMOVUPS     160(SI), Y9
 	VMOVUPS     192(SI), Y10
@@ -490,7 +490,7 @@ loop5:
 	VFMADD231PS Y8, Y9, Y7
 	VMOVUPS     3840(R10), Y8
 	VFMADD231PS Y8, Y10, Y7
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y8
 	VMOVUPS     256(SI), Y9
 	VMOVUPS     288(SI), Y10
@@ -604,7 +604,7 @@ loop5:
 	VFMADD231PS Y9, Y10, Y7
 	VMASKMOVPS  3840(R9), Y8, Y9
 	VFMADD231PS Y9, Y11, Y7
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y9
 	VMOVUPS     160(SI), Y10
 	VMOVUPS     192(SI), Y11
@@ -649,7 +649,7 @@ loop5:
 	VFMADD231PS Y9, Y10, Y7
 	VMASKMOVPS  3840(R9), Y8, Y9
 	VFMADD231PS Y9, Y11, Y7
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y9
 	VMOVUPS     256(SI), Y10
 	VMOVUPS     288(SI), Y11
@@ -708,11 +708,11 @@ loop5:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000780, AX
-	SUBQ        $0x00000008, DX
+	SUBQ        $0x00000008, BX
 
 skip4:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip6
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -752,7 +752,7 @@ loop7:
 	VFMADD231PS Y4, Y5, Y3
 	VMOVUPS     1920(R10), Y4
 	VFMADD231PS Y4, Y6, Y3
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y4
 	VMOVUPS     160(SI), Y5
 	VMOVUPS     192(SI), Y6
@@ -777,7 +777,7 @@ loop7:
 	VFMADD231PS Y4, Y5, Y3
 	VMOVUPS     1920(R10), Y4
 	VFMADD231PS Y4, Y6, Y3
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y4
 	VMOVUPS     256(SI), Y5
 	VMOVUPS     288(SI), Y6
@@ -843,7 +843,7 @@ loop7:
 	VFMADD231PS Y5, Y6, Y3
 	VMASKMOVPS  1920(R9), Y4, Y5
 	VFMADD231PS Y5, Y7, Y3
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y5
 	VMOVUPS     160(SI), Y6
 	VMOVUPS     192(SI), Y7
@@ -868,7 +868,7 @@ loop7:
 	VFMADD231PS Y5, Y6, Y3
 	VMASKMOVPS  1920(R9), Y4, Y5
 	VFMADD231PS Y5, Y7, Y3
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y5
 	VMOVUPS     256(SI), Y6
 	VMOVUPS     288(SI), Y7
@@ -903,11 +903,11 @@ loop7:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000004, DX
+	SUBQ        $0x00000004, BX
 
 skip6:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip8
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -935,7 +935,7 @@ loop9:
 	VFMADD231PS Y2, Y3, Y1
 	VMOVUPS     960(R10), Y2
 	VFMADD231PS Y2, Y4, Y1
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y2
 	VMOVUPS     160(SI), Y3
 	VMOVUPS     192(SI), Y4
@@ -950,7 +950,7 @@ loop9:
 	VFMADD231PS Y2, Y3, Y1
 	VMOVUPS     960(R10), Y2
 	VFMADD231PS Y2, Y4, Y1
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y2
 	VMOVUPS     256(SI), Y3
 	VMOVUPS     288(SI), Y4
@@ -992,7 +992,7 @@ loop9:
 	VFMADD231PS Y3, Y4, Y1
 	VMASKMOVPS  960(R9), Y2, Y3
 	VFMADD231PS Y3, Y5, Y1
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y3
 	VMOVUPS     160(SI), Y4
 	VMOVUPS     192(SI), Y5
@@ -1007,7 +1007,7 @@ loop9:
 	VFMADD231PS Y3, Y4, Y1
 	VMASKMOVPS  960(R9), Y2, Y3
 	VFMADD231PS Y3, Y5, Y1
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y3
 	VMOVUPS     256(SI), Y4
 	VMOVUPS     288(SI), Y5
@@ -1030,11 +1030,11 @@ loop9:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000001e0, AX
-	SUBQ        $0x00000002, DX
+	SUBQ        $0x00000002, BX
 
 skip8:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip10
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1056,7 +1056,7 @@ loop11:
 	VFMADD231PS Y1, Y2, Y0
 	VMOVUPS     480(R10), Y1
 	VFMADD231PS Y1, Y3, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     192(SI), Y3
@@ -1066,7 +1066,7 @@ loop11:
 	VFMADD231PS Y1, Y2, Y0
 	VMOVUPS     480(R10), Y1
 	VFMADD231PS Y1, Y3, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     288(SI), Y3
@@ -1096,7 +1096,7 @@ loop11:
 	VFMADD231PS Y2, Y3, Y0
 	VMASKMOVPS  480(R9), Y1, Y2
 	VFMADD231PS Y2, Y4, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y2
 	VMOVUPS     160(SI), Y3
 	VMOVUPS     192(SI), Y4
@@ -1106,7 +1106,7 @@ loop11:
 	VFMADD231PS Y2, Y3, Y0
 	VMASKMOVPS  480(R9), Y1, Y2
 	VFMADD231PS Y2, Y4, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y2
 	VMOVUPS     256(SI), Y3
 	VMOVUPS     288(SI), Y4
@@ -1123,7 +1123,7 @@ loop11:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000000f0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 
 skip10:
 	VZEROUPPER
@@ -1144,13 +1144,13 @@ GLOBL mask_4<>(SB), RODATA|NOPTR, $32
 TEXT ·dwconv3x3_c60_s2_d1_none_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile12:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail13
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1169,14 +1169,14 @@ loop14:
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     240(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     160(SI), Y1
 	VMOVUPS     192(SI), Y2
 	VMOVUPS     (R10), Y3
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     240(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     256(SI), Y1
 	VMOVUPS     288(SI), Y2
 	VMOVUPS     (R10), Y3
@@ -1200,14 +1200,14 @@ loop14:
 	VFMADD231PS Y4, Y2, Y0
 	VMASKMOVPS  240(R9), Y1, Y2
 	VFMADD231PS Y2, Y3, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     192(SI), Y3
 	VMASKMOVPS  (R9), Y1, Y4
 	VFMADD231PS Y4, Y2, Y0
 	VMASKMOVPS  240(R9), Y1, Y2
 	VFMADD231PS Y2, Y3, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     288(SI), Y3
 	VMASKMOVPS  (R9), Y1, Y4
@@ -1221,7 +1221,7 @@ loop14:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000000f0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile12
 
 tail13:
@@ -1233,13 +1233,13 @@ tail13:
 TEXT ·dwconv3x3_c60_s2_d1_none_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile15:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail16
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1255,11 +1255,11 @@ loop17:
 	VMOVUPS     96(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     192(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     288(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
@@ -1277,11 +1277,11 @@ loop17:
 	VMOVUPS     96(SI), Y2
 	VMASKMOVPS  (R9), Y1, Y3
 	VFMADD231PS Y3, Y2, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     192(SI), Y2
 	VMASKMOVPS  (R9), Y1, Y3
 	VFMADD231PS Y3, Y2, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     288(SI), Y2
 	VMASKMOVPS  (R9), Y1, Y1
 	VFMADD231PS Y1, Y2, Y0
@@ -1292,7 +1292,7 @@ loop17:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000000f0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile15
 
 tail16:
@@ -1304,13 +1304,13 @@ tail16:
 TEXT ·dwconv3x3_c60_s2_d1_none_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile18:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail19
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1326,11 +1326,11 @@ loop20:
 	VMOVUPS     32(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
@@ -1348,11 +1348,11 @@ loop20:
 	VMOVUPS     32(SI), Y2
 	VMASKMOVPS  (R9), Y1, Y3
 	VFMADD231PS Y3, Y2, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y2
 	VMASKMOVPS  (R9), Y1, Y3
 	VFMADD231PS Y3, Y2, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y2
 	VMASKMOVPS  (R9), Y1, Y1
 	VFMADD231PS Y1, Y2, Y0
@@ -1363,7 +1363,7 @@ loop20:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000000f0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile18
 
 tail19:
@@ -1375,13 +1375,13 @@ tail19:
 TEXT ·dwconv3x3_c60_s2_d1_none_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile21:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail22
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1400,14 +1400,14 @@ loop23:
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     240(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     (R10), Y3
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     240(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     (R10), Y3
@@ -1431,14 +1431,14 @@ loop23:
 	VFMADD231PS Y4, Y2, Y0
 	VMASKMOVPS  240(R9), Y1, Y2
 	VFMADD231PS Y2, Y3, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y2
 	VMOVUPS     160(SI), Y3
 	VMASKMOVPS  (R9), Y1, Y4
 	VFMADD231PS Y4, Y2, Y0
 	VMASKMOVPS  240(R9), Y1, Y2
 	VFMADD231PS Y2, Y3, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y2
 	VMOVUPS     256(SI), Y3
 	VMASKMOVPS  (R9), Y1, Y4
@@ -1452,7 +1452,7 @@ loop23:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000000f0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile21
 
 tail22:
@@ -1464,13 +1464,13 @@ tail22:
 TEXT ·dwconv3x3_c60_s1_d1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 9 pixels.
 tile24:
-	CMPQ DX, $0x00000009
+	CMPQ BX, $0x00000009
 	JL   tail25
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1532,7 +1532,7 @@ loop26:
 	VFMADD231PS Y9, Y10, Y8
 	VMOVUPS     2400(R10), Y9
 	VFMADD231PS Y9, Y11, Y8
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y9
 	VMOVUPS     160(SI), Y10
 	VMOVUPS     192(SI), Y11
@@ -1574,7 +1574,7 @@ loop26:
 	VFMADD231PS Y9, Y10, Y8
 	VMOVUPS     2400(R10), Y9
 	VFMADD231PS Y9, Y11, Y8
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y9
 	VMOVUPS     256(SI), Y10
 	VMOVUPS     288(SI), Y11
@@ -1684,7 +1684,7 @@ loop26:
 	VFMADD231PS Y10, Y11, Y8
 	VMASKMOVPS  2400(R9), Y9, Y10
 	VFMADD231PS Y10, Y12, Y8
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y10
 	VMOVUPS     160(SI), Y11
 	VMOVUPS     192(SI), Y12
@@ -1726,7 +1726,7 @@ loop26:
 	VFMADD231PS Y10, Y11, Y8
 	VMASKMOVPS  2400(R9), Y9, Y10
 	VFMADD231PS Y10, Y12, Y8
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y10
 	VMOVUPS     256(SI), Y11
 	VMOVUPS     288(SI), Y12
@@ -1783,12 +1783,12 @@ loop26:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000870, CX
 	ADDQ        $0x00000870, AX
-	SUBQ        $0x00000009, DX
+	SUBQ        $0x00000009, BX
 	JMP         tile24
 
 tail25:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip27
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -1845,7 +1845,7 @@ loop28:
 	VFMADD231PS Y8, Y9, Y7
 	VMOVUPS     2160(R10), Y8
 	VFMADD231PS Y8, Y10, Y7
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y8
 	VMOVUPS     160(SI), Y9
 	VMOVUPS     192(SI), Y10
@@ -1883,7 +1883,7 @@ loop28:
 	VFMADD231PS Y8, Y9, Y7
 	VMOVUPS     2160(R10), Y8
 	VFMADD231PS Y8, Y10, Y7
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y8
 	VMOVUPS     256(SI), Y9
 	VMOVUPS     288(SI), Y10
@@ -1983,7 +1983,7 @@ loop28:
 	VFMADD231PS Y9, Y10, Y7
 	VMASKMOVPS  2160(R9), Y8, Y9
 	VFMADD231PS Y9, Y11, Y7
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y9
 	VMOVUPS     160(SI), Y10
 	VMOVUPS     192(SI), Y11
@@ -2021,7 +2021,7 @@ loop28:
 	VFMADD231PS Y9, Y10, Y7
 	VMASKMOVPS  2160(R9), Y8, Y9
 	VFMADD231PS Y9, Y11, Y7
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y9
 	VMOVUPS     256(SI), Y10
 	VMOVUPS     288(SI), Y11
@@ -2073,11 +2073,11 @@ loop28:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x00000780, AX
-	SUBQ        $0x00000008, DX
+	SUBQ        $0x00000008, BX
 
 skip27:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip29
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2114,7 +2114,7 @@ loop30:
 	VFMADD231PS Y4, Y5, Y3
 	VMOVUPS     1200(R10), Y4
 	VFMADD231PS Y4, Y6, Y3
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y4
 	VMOVUPS     160(SI), Y5
 	VMOVUPS     192(SI), Y6
@@ -2136,7 +2136,7 @@ loop30:
 	VFMADD231PS Y4, Y5, Y3
 	VMOVUPS     1200(R10), Y4
 	VFMADD231PS Y4, Y6, Y3
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y4
 	VMOVUPS     256(SI), Y5
 	VMOVUPS     288(SI), Y6
@@ -2196,7 +2196,7 @@ loop30:
 	VFMADD231PS Y5, Y6, Y3
 	VMASKMOVPS  1200(R9), Y4, Y5
 	VFMADD231PS Y5, Y7, Y3
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y5
 	VMOVUPS     160(SI), Y6
 	VMOVUPS     192(SI), Y7
@@ -2218,7 +2218,7 @@ loop30:
 	VFMADD231PS Y5, Y6, Y3
 	VMASKMOVPS  1200(R9), Y4, Y5
 	VFMADD231PS Y5, Y7, Y3
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y5
 	VMOVUPS     256(SI), Y6
 	VMOVUPS     288(SI), Y7
@@ -2250,11 +2250,11 @@ loop30:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000004, DX
+	SUBQ        $0x00000004, BX
 
 skip29:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip31
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2281,7 +2281,7 @@ loop32:
 	VFMADD231PS Y2, Y3, Y1
 	VMOVUPS     720(R10), Y2
 	VFMADD231PS Y2, Y4, Y1
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y2
 	VMOVUPS     160(SI), Y3
 	VMOVUPS     192(SI), Y4
@@ -2295,7 +2295,7 @@ loop32:
 	VFMADD231PS Y2, Y3, Y1
 	VMOVUPS     720(R10), Y2
 	VFMADD231PS Y2, Y4, Y1
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y2
 	VMOVUPS     256(SI), Y3
 	VMOVUPS     288(SI), Y4
@@ -2335,7 +2335,7 @@ loop32:
 	VFMADD231PS Y3, Y4, Y1
 	VMASKMOVPS  720(R9), Y2, Y3
 	VFMADD231PS Y3, Y5, Y1
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y3
 	VMOVUPS     160(SI), Y4
 	VMOVUPS     192(SI), Y5
@@ -2349,7 +2349,7 @@ loop32:
 	VFMADD231PS Y3, Y4, Y1
 	VMASKMOVPS  720(R9), Y2, Y3
 	VFMADD231PS Y3, Y5, Y1
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y3
 	VMOVUPS     256(SI), Y4
 	VMOVUPS     288(SI), Y5
@@ -2371,11 +2371,11 @@ loop32:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000001e0, AX
-	SUBQ        $0x00000002, DX
+	SUBQ        $0x00000002, BX
 
 skip31:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip33
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2397,7 +2397,7 @@ loop34:
 	VFMADD231PS Y1, Y2, Y0
 	VMOVUPS     480(R10), Y1
 	VFMADD231PS Y1, Y3, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     192(SI), Y3
@@ -2407,7 +2407,7 @@ loop34:
 	VFMADD231PS Y1, Y2, Y0
 	VMOVUPS     480(R10), Y1
 	VFMADD231PS Y1, Y3, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     288(SI), Y3
@@ -2437,7 +2437,7 @@ loop34:
 	VFMADD231PS Y2, Y3, Y0
 	VMASKMOVPS  480(R9), Y1, Y2
 	VFMADD231PS Y2, Y4, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y2
 	VMOVUPS     160(SI), Y3
 	VMOVUPS     192(SI), Y4
@@ -2447,7 +2447,7 @@ loop34:
 	VFMADD231PS Y2, Y3, Y0
 	VMASKMOVPS  480(R9), Y1, Y2
 	VFMADD231PS Y2, Y4, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y2
 	VMOVUPS     256(SI), Y3
 	VMOVUPS     288(SI), Y4
@@ -2464,7 +2464,7 @@ loop34:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000000f0, CX
 	ADDQ        $0x000000f0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 
 skip33:
 	VZEROUPPER
@@ -2475,13 +2475,13 @@ skip33:
 TEXT ·dwconv3x3_c60_s1_d1_none_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile35:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail36
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2500,14 +2500,14 @@ loop37:
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     240(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     160(SI), Y1
 	VMOVUPS     192(SI), Y2
 	VMOVUPS     (R10), Y3
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     240(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     256(SI), Y1
 	VMOVUPS     288(SI), Y2
 	VMOVUPS     (R10), Y3
@@ -2531,14 +2531,14 @@ loop37:
 	VFMADD231PS Y4, Y2, Y0
 	VMASKMOVPS  240(R9), Y1, Y2
 	VFMADD231PS Y2, Y3, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     192(SI), Y3
 	VMASKMOVPS  (R9), Y1, Y4
 	VFMADD231PS Y4, Y2, Y0
 	VMASKMOVPS  240(R9), Y1, Y2
 	VFMADD231PS Y2, Y3, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     288(SI), Y3
 	VMASKMOVPS  (R9), Y1, Y4
@@ -2552,7 +2552,7 @@ loop37:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000000f0, CX
 	ADDQ        $0x000000f0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile35
 
 tail36:
@@ -2564,13 +2564,13 @@ tail36:
 TEXT ·dwconv3x3_c60_s1_d1_none_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile38:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail39
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2586,11 +2586,11 @@ loop40:
 	VMOVUPS     96(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     192(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     288(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
@@ -2608,11 +2608,11 @@ loop40:
 	VMOVUPS     96(SI), Y2
 	VMASKMOVPS  (R9), Y1, Y3
 	VFMADD231PS Y3, Y2, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     192(SI), Y2
 	VMASKMOVPS  (R9), Y1, Y3
 	VFMADD231PS Y3, Y2, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     288(SI), Y2
 	VMASKMOVPS  (R9), Y1, Y1
 	VFMADD231PS Y1, Y2, Y0
@@ -2623,7 +2623,7 @@ loop40:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000000f0, CX
 	ADDQ        $0x000000f0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile38
 
 tail39:
@@ -2635,13 +2635,13 @@ tail39:
 TEXT ·dwconv3x3_c60_s1_d1_none_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile41:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail42
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2657,11 +2657,11 @@ loop43:
 	VMOVUPS     32(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
@@ -2679,11 +2679,11 @@ loop43:
 	VMOVUPS     32(SI), Y2
 	VMASKMOVPS  (R9), Y1, Y3
 	VFMADD231PS Y3, Y2, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y2
 	VMASKMOVPS  (R9), Y1, Y3
 	VFMADD231PS Y3, Y2, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y2
 	VMASKMOVPS  (R9), Y1, Y1
 	VFMADD231PS Y1, Y2, Y0
@@ -2694,7 +2694,7 @@ loop43:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000000f0, CX
 	ADDQ        $0x000000f0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile41
 
 tail42:
@@ -2706,13 +2706,13 @@ tail42:
 TEXT ·dwconv3x3_c60_s1_d1_none_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile44:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail45
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2731,14 +2731,14 @@ loop46:
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     240(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     (R10), Y3
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     240(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     (R10), Y3
@@ -2762,14 +2762,14 @@ loop46:
 	VFMADD231PS Y4, Y2, Y0
 	VMASKMOVPS  240(R9), Y1, Y2
 	VFMADD231PS Y2, Y3, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     128(SI), Y2
 	VMOVUPS     160(SI), Y3
 	VMASKMOVPS  (R9), Y1, Y4
 	VFMADD231PS Y4, Y2, Y0
 	VMASKMOVPS  240(R9), Y1, Y2
 	VFMADD231PS Y2, Y3, Y0
-	ADDQ        BX, R9
+	ADDQ        DX, R9
 	VMOVUPS     224(SI), Y2
 	VMOVUPS     256(SI), Y3
 	VMASKMOVPS  (R9), Y1, Y4
@@ -2783,7 +2783,7 @@ loop46:
 	ADDQ        $0x00000020, DI
 	ADDQ        $0x000000f0, CX
 	ADDQ        $0x000000f0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile44
 
 tail45:
@@ -2795,13 +2795,13 @@ tail45:
 TEXT ·dwconv3x3_c120_s2_d1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 9 pixels.
 tile47:
-	CMPQ DX, $0x00000009
+	CMPQ BX, $0x00000009
 	JL   tail48
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -2872,7 +2872,7 @@ loop49:
 	VFMADD231PS Y9, Y10, Y8
 	VMOVUPS     8640(R10), Y9
 	VFMADD231PS Y9, Y11, Y8
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y9
 	VMOVUPS     160(SI), Y10
 	VMOVUPS     192(SI), Y11
@@ -2922,7 +2922,7 @@ loop49:
 	VFMADD231PS Y9, Y10, Y8
 	VMOVUPS     8640(R10), Y9
 	VFMADD231PS Y9, Y11, Y8
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y9
 	VMOVUPS     256(SI), Y10
 	VMOVUPS     288(SI), Y11
@@ -2988,12 +2988,12 @@ loop49:
 	JB          loop49
 	ADDQ        $0x000021c0, CX
 	ADDQ        $0x000010e0, AX
-	SUBQ        $0x00000009, DX
+	SUBQ        $0x00000009, BX
 	JMP         tile47
 
 tail48:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip50
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3058,7 +3058,7 @@ loop51:
 	VFMADD231PS Y8, Y9, Y7
 	VMOVUPS     7680(R10), Y8
 	VFMADD231PS Y8, Y10, Y7
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y8
 	VMOVUPS     160(SI), Y9
 	VMOVUPS     192(SI), Y10
@@ -3103,7 +3103,7 @@ loop51:
 	VFMADD231PS Y8, Y9, Y7
 	VMOVUPS     7680(R10), Y8
 	VFMADD231PS Y8, Y10, Y7
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y8
 	VMOVUPS     256(SI), Y9
 	VMOVUPS     288(SI), Y10
@@ -3163,11 +3163,11 @@ loop51:
 	JB          loop51
 	ADDQ        $0x00001e00, CX
 	ADDQ        $0x00000f00, AX
-	SUBQ        $0x00000008, DX
+	SUBQ        $0x00000008, BX
 
 skip50:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip52
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3208,7 +3208,7 @@ loop53:
 	VFMADD231PS Y4, Y5, Y3
 	VMOVUPS     3840(R10), Y4
 	VFMADD231PS Y4, Y6, Y3
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y4
 	VMOVUPS     160(SI), Y5
 	VMOVUPS     192(SI), Y6
@@ -3233,7 +3233,7 @@ loop53:
 	VFMADD231PS Y4, Y5, Y3
 	VMOVUPS     3840(R10), Y4
 	VFMADD231PS Y4, Y6, Y3
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y4
 	VMOVUPS     256(SI), Y5
 	VMOVUPS     288(SI), Y6
@@ -3269,11 +3269,11 @@ loop53:
 	JB          loop53
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000780, AX
-	SUBQ        $0x00000004, DX
+	SUBQ        $0x00000004, BX
 
 skip52:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip54
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3302,7 +3302,7 @@ loop55:
 	VFMADD231PS Y2, Y3, Y1
 	VMOVUPS     1920(R10), Y2
 	VFMADD231PS Y2, Y4, Y1
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y2
 	VMOVUPS     160(SI), Y3
 	VMOVUPS     192(SI), Y4
@@ -3317,7 +3317,7 @@ loop55:
 	VFMADD231PS Y2, Y3, Y1
 	VMOVUPS     1920(R10), Y2
 	VFMADD231PS Y2, Y4, Y1
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y2
 	VMOVUPS     256(SI), Y3
 	VMOVUPS     288(SI), Y4
@@ -3341,11 +3341,11 @@ loop55:
 	JB          loop55
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000002, DX
+	SUBQ        $0x00000002, BX
 
 skip54:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip56
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3368,7 +3368,7 @@ loop57:
 	VFMADD231PS Y1, Y2, Y0
 	VMOVUPS     960(R10), Y1
 	VFMADD231PS Y1, Y3, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     192(SI), Y3
@@ -3378,7 +3378,7 @@ loop57:
 	VFMADD231PS Y1, Y2, Y0
 	VMOVUPS     960(R10), Y1
 	VFMADD231PS Y1, Y3, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     288(SI), Y3
@@ -3396,7 +3396,7 @@ loop57:
 	JB          loop57
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000001e0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 
 skip56:
 	VZEROUPPER
@@ -3407,13 +3407,13 @@ skip56:
 TEXT ·dwconv3x3_c120_s2_d1_none_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile58:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail59
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3433,14 +3433,14 @@ loop60:
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     480(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     160(SI), Y1
 	VMOVUPS     192(SI), Y2
 	VMOVUPS     (R10), Y3
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     480(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     256(SI), Y1
 	VMOVUPS     288(SI), Y2
 	VMOVUPS     (R10), Y3
@@ -3455,7 +3455,7 @@ loop60:
 	JB          loop60
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000001e0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile58
 
 tail59:
@@ -3467,13 +3467,13 @@ tail59:
 TEXT ·dwconv3x3_c120_s2_d1_none_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile61:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail62
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3490,11 +3490,11 @@ loop63:
 	VMOVUPS     96(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     192(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     288(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
@@ -3506,7 +3506,7 @@ loop63:
 	JB          loop63
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000001e0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile61
 
 tail62:
@@ -3518,13 +3518,13 @@ tail62:
 TEXT ·dwconv3x3_c120_s2_d1_none_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile64:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail65
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3541,11 +3541,11 @@ loop66:
 	VMOVUPS     32(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
@@ -3557,7 +3557,7 @@ loop66:
 	JB          loop66
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000001e0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile64
 
 tail65:
@@ -3569,13 +3569,13 @@ tail65:
 TEXT ·dwconv3x3_c120_s2_d1_none_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile67:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail68
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3595,14 +3595,14 @@ loop69:
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     480(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     (R10), Y3
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     480(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     (R10), Y3
@@ -3617,7 +3617,7 @@ loop69:
 	JB          loop69
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000001e0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile67
 
 tail68:
@@ -3629,13 +3629,13 @@ tail68:
 TEXT ·dwconv3x3_c120_s1_d1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 12 pixels.
 tile70:
-	CMPQ DX, $0x0000000c
+	CMPQ BX, $0x0000000c
 	JL   tail71
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3713,7 +3713,7 @@ loop72:
 	VFMADD231PS Y12, Y13, Y11
 	VMOVUPS     6240(R10), Y12
 	VFMADD231PS Y12, Y14, Y11
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y12
 	VMOVUPS     160(SI), Y13
 	VMOVUPS     192(SI), Y14
@@ -3767,7 +3767,7 @@ loop72:
 	VFMADD231PS Y12, Y13, Y11
 	VMOVUPS     6240(R10), Y12
 	VFMADD231PS Y12, Y14, Y11
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y12
 	VMOVUPS     256(SI), Y13
 	VMOVUPS     288(SI), Y14
@@ -3840,12 +3840,12 @@ loop72:
 	JB          loop72
 	ADDQ        $0x00001680, CX
 	ADDQ        $0x00001680, AX
-	SUBQ        $0x0000000c, DX
+	SUBQ        $0x0000000c, BX
 	JMP         tile70
 
 tail71:
 	// Tail: 8 pixel(s).
-	CMPQ DX, $0x00000008
+	CMPQ BX, $0x00000008
 	JL   skip73
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -3903,7 +3903,7 @@ loop74:
 	VFMADD231PS Y8, Y9, Y7
 	VMOVUPS     4320(R10), Y8
 	VFMADD231PS Y8, Y10, Y7
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y8
 	VMOVUPS     160(SI), Y9
 	VMOVUPS     192(SI), Y10
@@ -3941,7 +3941,7 @@ loop74:
 	VFMADD231PS Y8, Y9, Y7
 	VMOVUPS     4320(R10), Y8
 	VFMADD231PS Y8, Y10, Y7
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y8
 	VMOVUPS     256(SI), Y9
 	VMOVUPS     288(SI), Y10
@@ -3994,11 +3994,11 @@ loop74:
 	JB          loop74
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000f00, AX
-	SUBQ        $0x00000008, DX
+	SUBQ        $0x00000008, BX
 
 skip73:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip75
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4036,7 +4036,7 @@ loop76:
 	VFMADD231PS Y4, Y5, Y3
 	VMOVUPS     2400(R10), Y4
 	VFMADD231PS Y4, Y6, Y3
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y4
 	VMOVUPS     160(SI), Y5
 	VMOVUPS     192(SI), Y6
@@ -4058,7 +4058,7 @@ loop76:
 	VFMADD231PS Y4, Y5, Y3
 	VMOVUPS     2400(R10), Y4
 	VFMADD231PS Y4, Y6, Y3
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y4
 	VMOVUPS     256(SI), Y5
 	VMOVUPS     288(SI), Y6
@@ -4091,11 +4091,11 @@ loop76:
 	JB          loop76
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x00000780, AX
-	SUBQ        $0x00000004, DX
+	SUBQ        $0x00000004, BX
 
 skip75:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip77
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4123,7 +4123,7 @@ loop78:
 	VFMADD231PS Y2, Y3, Y1
 	VMOVUPS     1440(R10), Y2
 	VFMADD231PS Y2, Y4, Y1
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y2
 	VMOVUPS     160(SI), Y3
 	VMOVUPS     192(SI), Y4
@@ -4137,7 +4137,7 @@ loop78:
 	VFMADD231PS Y2, Y3, Y1
 	VMOVUPS     1440(R10), Y2
 	VFMADD231PS Y2, Y4, Y1
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y2
 	VMOVUPS     256(SI), Y3
 	VMOVUPS     288(SI), Y4
@@ -4160,11 +4160,11 @@ loop78:
 	JB          loop78
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000002, DX
+	SUBQ        $0x00000002, BX
 
 skip77:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip79
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4187,7 +4187,7 @@ loop80:
 	VFMADD231PS Y1, Y2, Y0
 	VMOVUPS     960(R10), Y1
 	VFMADD231PS Y1, Y3, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     192(SI), Y3
@@ -4197,7 +4197,7 @@ loop80:
 	VFMADD231PS Y1, Y2, Y0
 	VMOVUPS     960(R10), Y1
 	VFMADD231PS Y1, Y3, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     288(SI), Y3
@@ -4215,7 +4215,7 @@ loop80:
 	JB          loop80
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000001e0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 
 skip79:
 	VZEROUPPER
@@ -4226,13 +4226,13 @@ skip79:
 TEXT ·dwconv3x3_c120_s1_d1_none_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile81:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail82
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4252,14 +4252,14 @@ loop83:
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     480(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     160(SI), Y1
 	VMOVUPS     192(SI), Y2
 	VMOVUPS     (R10), Y3
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     480(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     256(SI), Y1
 	VMOVUPS     288(SI), Y2
 	VMOVUPS     (R10), Y3
@@ -4274,7 +4274,7 @@ loop83:
 	JB          loop83
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000001e0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile81
 
 tail82:
@@ -4286,13 +4286,13 @@ tail82:
 TEXT ·dwconv3x3_c120_s1_d1_none_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile84:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail85
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4309,11 +4309,11 @@ loop86:
 	VMOVUPS     96(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     192(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     288(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
@@ -4325,7 +4325,7 @@ loop86:
 	JB          loop86
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000001e0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile84
 
 tail85:
@@ -4337,13 +4337,13 @@ tail85:
 TEXT ·dwconv3x3_c120_s1_d1_none_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile87:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail88
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4360,11 +4360,11 @@ loop89:
 	VMOVUPS     32(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
@@ -4376,7 +4376,7 @@ loop89:
 	JB          loop89
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000001e0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile87
 
 tail88:
@@ -4388,13 +4388,13 @@ tail88:
 TEXT ·dwconv3x3_c120_s1_d1_none_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile90:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail91
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4414,14 +4414,14 @@ loop92:
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     480(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     (R10), Y3
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     480(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     (R10), Y3
@@ -4436,7 +4436,7 @@ loop92:
 	JB          loop92
 	ADDQ        $0x000001e0, CX
 	ADDQ        $0x000001e0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile90
 
 tail91:
@@ -4448,13 +4448,13 @@ tail91:
 TEXT ·dwconv3x3_c240_s2_d1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 6 pixels.
 tile93:
-	CMPQ DX, $0x00000006
+	CMPQ BX, $0x00000006
 	JL   tail94
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4507,7 +4507,7 @@ loop95:
 	VFMADD231PS Y6, Y7, Y5
 	VMOVUPS     11520(R10), Y6
 	VFMADD231PS Y6, Y8, Y5
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y6
 	VMOVUPS     160(SI), Y7
 	VMOVUPS     192(SI), Y8
@@ -4542,7 +4542,7 @@ loop95:
 	VFMADD231PS Y6, Y7, Y5
 	VMOVUPS     11520(R10), Y6
 	VFMADD231PS Y6, Y8, Y5
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y6
 	VMOVUPS     256(SI), Y7
 	VMOVUPS     288(SI), Y8
@@ -4590,12 +4590,12 @@ loop95:
 	JB          loop95
 	ADDQ        $0x00002d00, CX
 	ADDQ        $0x00001680, AX
-	SUBQ        $0x00000006, DX
+	SUBQ        $0x00000006, BX
 	JMP         tile93
 
 tail94:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip96
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4636,7 +4636,7 @@ loop97:
 	VFMADD231PS Y4, Y5, Y3
 	VMOVUPS     7680(R10), Y4
 	VFMADD231PS Y4, Y6, Y3
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y4
 	VMOVUPS     160(SI), Y5
 	VMOVUPS     192(SI), Y6
@@ -4661,7 +4661,7 @@ loop97:
 	VFMADD231PS Y4, Y5, Y3
 	VMOVUPS     7680(R10), Y4
 	VFMADD231PS Y4, Y6, Y3
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y4
 	VMOVUPS     256(SI), Y5
 	VMOVUPS     288(SI), Y6
@@ -4697,11 +4697,11 @@ loop97:
 	JB          loop97
 	ADDQ        $0x00001e00, CX
 	ADDQ        $0x00000f00, AX
-	SUBQ        $0x00000004, DX
+	SUBQ        $0x00000004, BX
 
 skip96:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip98
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4730,7 +4730,7 @@ loop99:
 	VFMADD231PS Y2, Y3, Y1
 	VMOVUPS     3840(R10), Y2
 	VFMADD231PS Y2, Y4, Y1
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y2
 	VMOVUPS     160(SI), Y3
 	VMOVUPS     192(SI), Y4
@@ -4745,7 +4745,7 @@ loop99:
 	VFMADD231PS Y2, Y3, Y1
 	VMOVUPS     3840(R10), Y2
 	VFMADD231PS Y2, Y4, Y1
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y2
 	VMOVUPS     256(SI), Y3
 	VMOVUPS     288(SI), Y4
@@ -4769,11 +4769,11 @@ loop99:
 	JB          loop99
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000780, AX
-	SUBQ        $0x00000002, DX
+	SUBQ        $0x00000002, BX
 
 skip98:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip100
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4796,7 +4796,7 @@ loop101:
 	VFMADD231PS Y1, Y2, Y0
 	VMOVUPS     1920(R10), Y1
 	VFMADD231PS Y1, Y3, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     192(SI), Y3
@@ -4806,7 +4806,7 @@ loop101:
 	VFMADD231PS Y1, Y2, Y0
 	VMOVUPS     1920(R10), Y1
 	VFMADD231PS Y1, Y3, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     288(SI), Y3
@@ -4824,7 +4824,7 @@ loop101:
 	JB          loop101
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 
 skip100:
 	VZEROUPPER
@@ -4835,13 +4835,13 @@ skip100:
 TEXT ·dwconv3x3_c240_s2_d1_none_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile102:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail103
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4861,14 +4861,14 @@ loop104:
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     960(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     160(SI), Y1
 	VMOVUPS     192(SI), Y2
 	VMOVUPS     (R10), Y3
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     960(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     256(SI), Y1
 	VMOVUPS     288(SI), Y2
 	VMOVUPS     (R10), Y3
@@ -4883,7 +4883,7 @@ loop104:
 	JB          loop104
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile102
 
 tail103:
@@ -4895,13 +4895,13 @@ tail103:
 TEXT ·dwconv3x3_c240_s2_d1_none_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile105:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail106
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4918,11 +4918,11 @@ loop107:
 	VMOVUPS     96(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     192(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     288(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
@@ -4934,7 +4934,7 @@ loop107:
 	JB          loop107
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile105
 
 tail106:
@@ -4946,13 +4946,13 @@ tail106:
 TEXT ·dwconv3x3_c240_s2_d1_none_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile108:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail109
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -4969,11 +4969,11 @@ loop110:
 	VMOVUPS     32(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
@@ -4985,7 +4985,7 @@ loop110:
 	JB          loop110
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile108
 
 tail109:
@@ -4997,13 +4997,13 @@ tail109:
 TEXT ·dwconv3x3_c240_s2_d1_none_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile111:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail112
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5023,14 +5023,14 @@ loop113:
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     960(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     (R10), Y3
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     960(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     (R10), Y3
@@ -5045,7 +5045,7 @@ loop113:
 	JB          loop113
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile111
 
 tail112:
@@ -5057,13 +5057,13 @@ tail112:
 TEXT ·dwconv3x3_c240_s1_d1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 7 pixels.
 tile114:
-	CMPQ DX, $0x00000007
+	CMPQ BX, $0x00000007
 	JL   tail115
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5116,7 +5116,7 @@ loop116:
 	VFMADD231PS Y7, Y8, Y6
 	VMOVUPS     7680(R10), Y7
 	VFMADD231PS Y7, Y9, Y6
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y7
 	VMOVUPS     160(SI), Y8
 	VMOVUPS     192(SI), Y9
@@ -5150,7 +5150,7 @@ loop116:
 	VFMADD231PS Y7, Y8, Y6
 	VMOVUPS     7680(R10), Y7
 	VFMADD231PS Y7, Y9, Y6
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y7
 	VMOVUPS     256(SI), Y8
 	VMOVUPS     288(SI), Y9
@@ -5198,12 +5198,12 @@ loop116:
 	JB          loop116
 	ADDQ        $0x00001a40, CX
 	ADDQ        $0x00001a40, AX
-	SUBQ        $0x00000007, DX
+	SUBQ        $0x00000007, BX
 	JMP         tile114
 
 tail115:
 	// Tail: 4 pixel(s).
-	CMPQ DX, $0x00000004
+	CMPQ BX, $0x00000004
 	JL   skip117
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5241,7 +5241,7 @@ loop118:
 	VFMADD231PS Y4, Y5, Y3
 	VMOVUPS     4800(R10), Y4
 	VFMADD231PS Y4, Y6, Y3
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y4
 	VMOVUPS     160(SI), Y5
 	VMOVUPS     192(SI), Y6
@@ -5263,7 +5263,7 @@ loop118:
 	VFMADD231PS Y4, Y5, Y3
 	VMOVUPS     4800(R10), Y4
 	VFMADD231PS Y4, Y6, Y3
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y4
 	VMOVUPS     256(SI), Y5
 	VMOVUPS     288(SI), Y6
@@ -5296,11 +5296,11 @@ loop118:
 	JB          loop118
 	ADDQ        $0x00000f00, CX
 	ADDQ        $0x00000f00, AX
-	SUBQ        $0x00000004, DX
+	SUBQ        $0x00000004, BX
 
 skip117:
 	// Tail: 2 pixel(s).
-	CMPQ DX, $0x00000002
+	CMPQ BX, $0x00000002
 	JL   skip119
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5328,7 +5328,7 @@ loop120:
 	VFMADD231PS Y2, Y3, Y1
 	VMOVUPS     2880(R10), Y2
 	VFMADD231PS Y2, Y4, Y1
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y2
 	VMOVUPS     160(SI), Y3
 	VMOVUPS     192(SI), Y4
@@ -5342,7 +5342,7 @@ loop120:
 	VFMADD231PS Y2, Y3, Y1
 	VMOVUPS     2880(R10), Y2
 	VFMADD231PS Y2, Y4, Y1
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y2
 	VMOVUPS     256(SI), Y3
 	VMOVUPS     288(SI), Y4
@@ -5365,11 +5365,11 @@ loop120:
 	JB          loop120
 	ADDQ        $0x00000780, CX
 	ADDQ        $0x00000780, AX
-	SUBQ        $0x00000002, DX
+	SUBQ        $0x00000002, BX
 
 skip119:
 	// Tail: 1 pixel(s).
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   skip121
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5392,7 +5392,7 @@ loop122:
 	VFMADD231PS Y1, Y2, Y0
 	VMOVUPS     1920(R10), Y1
 	VFMADD231PS Y1, Y3, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     192(SI), Y3
@@ -5402,7 +5402,7 @@ loop122:
 	VFMADD231PS Y1, Y2, Y0
 	VMOVUPS     1920(R10), Y1
 	VFMADD231PS Y1, Y3, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     288(SI), Y3
@@ -5420,7 +5420,7 @@ loop122:
 	JB          loop122
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 
 skip121:
 	VZEROUPPER
@@ -5431,13 +5431,13 @@ skip121:
 TEXT ·dwconv3x3_c240_s1_d1_none_e1_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile123:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail124
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5457,14 +5457,14 @@ loop125:
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     960(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     160(SI), Y1
 	VMOVUPS     192(SI), Y2
 	VMOVUPS     (R10), Y3
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     960(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     256(SI), Y1
 	VMOVUPS     288(SI), Y2
 	VMOVUPS     (R10), Y3
@@ -5479,7 +5479,7 @@ loop125:
 	JB          loop125
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile123
 
 tail124:
@@ -5491,13 +5491,13 @@ tail124:
 TEXT ·dwconv3x3_c240_s1_d1_none_e2_3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile126:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail127
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5514,11 +5514,11 @@ loop128:
 	VMOVUPS     96(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     192(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     288(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
@@ -5530,7 +5530,7 @@ loop128:
 	JB          loop128
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile126
 
 tail127:
@@ -5542,13 +5542,13 @@ tail127:
 TEXT ·dwconv3x3_c240_s1_d1_none_e0_1_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile129:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail130
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5565,11 +5565,11 @@ loop131:
 	VMOVUPS     32(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     (R10), Y2
 	VFMADD231PS Y2, Y1, Y0
@@ -5581,7 +5581,7 @@ loop131:
 	JB          loop131
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile129
 
 tail130:
@@ -5593,13 +5593,13 @@ tail130:
 TEXT ·dwconv3x3_c240_s1_d1_none_e0_2_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
-	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
+	MOVQ count+72(FP), BX
 
 	// Tiles of 1 pixels.
 tile132:
-	CMPQ DX, $0x00000001
+	CMPQ BX, $0x00000001
 	JL   tail133
 	MOVQ w_base+48(FP), SI
 	MOVQ CX, DI
@@ -5619,14 +5619,14 @@ loop134:
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     960(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     128(SI), Y1
 	VMOVUPS     160(SI), Y2
 	VMOVUPS     (R10), Y3
 	VFMADD231PS Y3, Y1, Y0
 	VMOVUPS     960(R10), Y1
 	VFMADD231PS Y1, Y2, Y0
-	ADDQ        BX, R10
+	ADDQ        DX, R10
 	VMOVUPS     224(SI), Y1
 	VMOVUPS     256(SI), Y2
 	VMOVUPS     (R10), Y3
@@ -5641,7 +5641,7 @@ loop134:
 	JB          loop134
 	ADDQ        $0x000003c0, CX
 	ADDQ        $0x000003c0, AX
-	SUBQ        $0x00000001, DX
+	SUBQ        $0x00000001, BX
 	JMP         tile132
 
 tail133:

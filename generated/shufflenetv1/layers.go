@@ -64,6 +64,7 @@ func NewConv1(weights, bias []float32) (*Conv1, error) {
 // newConv1 packs the weights for implementation impl (tests pick each in turn).
 func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 	g := conv1Geometry
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {

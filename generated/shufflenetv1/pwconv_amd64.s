@@ -9,9 +9,9 @@
 TEXT ·pwconv_ci24_co60_g1_s1_relu_shuffle3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile1:
@@ -1669,9 +1669,9 @@ GLOBL f32_00000000<>(SB), RODATA|NOPTR, $4
 TEXT ·pwconv_ci60_co216_g3_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile17:
@@ -2292,9 +2292,9 @@ skip26:
 TEXT ·pwconv_ci240_co60_g3_s1_relu_shuffle3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile30:
@@ -5654,9 +5654,9 @@ skip52:
 TEXT ·pwconv_ci60_co240_g3_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile59:
@@ -6448,9 +6448,9 @@ skip72:
 TEXT ·pwconv_ci240_co120_g3_s1_relu_shuffle3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile76:
@@ -9450,9 +9450,9 @@ skip91:
 TEXT ·pwconv_ci120_co240_g3_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile98:
@@ -10012,9 +10012,9 @@ skip111:
 TEXT ·pwconv_ci480_co120_g3_s1_relu_shuffle3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 4 pixels.
 tile115:
@@ -13014,9 +13014,9 @@ skip130:
 TEXT ·pwconv_ci120_co480_g3_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile137:
@@ -13576,9 +13576,9 @@ skip150:
 TEXT ·pwconv_ci480_co240_g3_s1_relu_shuffle3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile154:
@@ -23634,9 +23634,9 @@ skip203:
 TEXT ·pwconv_ci240_co480_g3_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile219:
@@ -24196,9 +24196,9 @@ skip232:
 TEXT ·pwconv_ci960_co240_g3_s1_relu_shuffle3_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile236:
@@ -34254,9 +34254,9 @@ skip285:
 TEXT ·pwconv_ci240_co960_g3_s1_none_avx2(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile301:

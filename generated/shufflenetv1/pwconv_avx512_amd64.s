@@ -9,9 +9,9 @@
 TEXT ·pwconv_ci24_co60_g1_s1_relu_shuffle3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile1:
@@ -1524,9 +1524,9 @@ GLOBL perm_0000010020030000<>(SB), RODATA|NOPTR, $64
 TEXT ·pwconv_ci60_co216_g3_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 6 pixels.
 tile14:
@@ -2260,9 +2260,9 @@ skip27:
 TEXT ·pwconv_ci240_co60_g3_s1_relu_shuffle3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
 tile31:
@@ -5010,9 +5010,9 @@ GLOBL perm_a00b00c00d00e00f<>(SB), RODATA|NOPTR, $64
 TEXT ·pwconv_ci60_co240_g3_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
 tile67:
@@ -5403,9 +5403,9 @@ skip84:
 TEXT ·pwconv_ci240_co120_g3_s1_relu_shuffle3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 8 pixels.
 tile88:
@@ -7889,9 +7889,9 @@ GLOBL perm_0500600700000000<>(SB), RODATA|NOPTR, $64
 TEXT ·pwconv_ci120_co240_g3_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
 tile105:
@@ -8282,9 +8282,9 @@ skip122:
 TEXT ·pwconv_ci480_co120_g3_s1_relu_shuffle3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
 tile126:
@@ -10600,9 +10600,9 @@ skip139:
 TEXT ·pwconv_ci120_co480_g3_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
 tile143:
@@ -11303,9 +11303,9 @@ skip160:
 TEXT ·pwconv_ci480_co240_g3_s1_relu_shuffle3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 14 pixels.
 tile164:
@@ -18517,9 +18517,9 @@ skip229:
 TEXT ·pwconv_ci240_co480_g3_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 7 pixels.
 tile245:
@@ -18935,9 +18935,9 @@ skip258:
 TEXT ·pwconv_ci960_co240_g3_s1_relu_shuffle3_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 16 pixels.
 tile262:
@@ -26509,9 +26509,9 @@ skip327:
 TEXT ·pwconv_ci240_co960_g3_s1_none_avx512(SB), NOSPLIT, $0-88
 	MOVQ dst_base+0(FP), AX
 	MOVQ src_base+24(FP), CX
+	MOVQ rowStride+80(FP), DX
+	SHLQ $0x02, DX
 	MOVQ count+72(FP), DX
-	MOVQ rowStride+80(FP), BX
-	SHLQ $0x02, BX
 
 	// Tiles of 5 pixels.
 tile343:

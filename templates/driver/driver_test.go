@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,6 +15,32 @@ import (
 // genericKernel is the row-kernel contract written out plainly over the
 // packed layout: what every generated kernel must compute.
 func genericKernel(g *geometry) rowKernel {
+	return contractKernel(g, func(p, ky, kx, rowStride int) (int, bool) {
+		return p*g.sw*g.cin + ky*rowStride + kx*g.dw*g.cin, true
+	})
+}
+
+// framedKernel is the framed-kernel contract (see frame): f's row, its tap
+// rows from src, only the taps inside the row. It counts its calls and
+// fails t if count is not the row's width.
+func framedKernel(t *testing.T, g *geometry, f frame, calls *atomic.Int64) rowKernel {
+	k := contractKernel(g, func(p, ky, kx, rowStride int) (int, bool) {
+		col := p*g.sw - f.pl + kx*g.dw
+		if ky < f.lo || ky >= f.hi || col < 0 || col >= f.wd {
+			return 0, false
+		}
+		return (ky-f.lo)*rowStride + col*g.cin, true
+	})
+	return func(dst, src, w []float32, count, rowStride int) {
+		calls.Add(1)
+		assert.Equal(t, f.ow, count)
+		k(dst, src, w, count, rowStride)
+	}
+}
+
+// contractKernel computes count pixels over the packed layout; tap gives
+// the offset in src of pixel p's tap (ky, kx), and whether it is computed.
+func contractKernel(g *geometry, tap func(p, ky, kx, rowStride int) (int, bool)) rowKernel {
 	depthwise := g.packGroups == 1 && g.packCin == 1 && g.groups == g.cin && g.groups > 1
 	return func(dst, src, w []float32, count, rowStride int) {
 		taps := g.kh * g.kw
@@ -39,8 +66,9 @@ func genericKernel(g *geometry) rowKernel {
 							}
 							for ky := 0; ky < g.kh; ky++ {
 								for kx := 0; kx < g.kw; kx++ {
-									x := src[p*g.sw*g.cin+ky*rowStride+kx*g.dw*g.cin+ch]
-									acc += x * w[wp+n+(ci*taps+ky*g.kw+kx)*n+l]
+									if at, ok := tap(p, ky, kx, rowStride); ok {
+										acc += src[at+ch] * w[wp+n+(ci*taps+ky*g.kw+kx)*n+l]
+									}
 								}
 							}
 						}
@@ -184,6 +212,81 @@ func TestWalkStrips(t *testing.T) {
 	oh, ow, err = dw.check(make([]float32, 1<<16), make([]float32, 1<<16), 1, 30, 12)
 	require.NoError(t, err)
 	assert.Zero(t, dw.walk(genericKernel(dw), nil, nil, nil, 30, 12, oh, ow).strip)
+}
+
+// TestForwardFramed: with framed kernels for the call's row, every row
+// whose tap rows are cut on at most one side runs framed, straight from
+// the input (a framed kernel reads nothing outside the image: its src
+// slice starts at the row), and the result is the naive one, also in
+// parallel and in channel ranges; with frames for another row width, none
+// runs.
+func TestForwardFramed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	shapes := []*geometry{
+		layer(12, 36, 3, 3, 1, 1, 1, false), // grouped 3×4, pads 1, 2, 1, 1
+		layer(16, 32, 1, 3, 2, 1, 1, false), // dense, stride 2
+		layer(12, 36, 3, 3, 1, 2, 2, false), // grouped, dilated
+		layer(8, 16, 2, 5, 1, 1, 2, false),  // 5×6, pads 2, 3, 2, 2
+		layer(8, 8, 1, 3, 2, 1, 0, true),    // TF same, stride 2
+	}
+	for _, g := range shapes {
+		for _, hw := range [][2]int{{1, 1}, {3, 4}, {6, 9}, {11, 6}} {
+			h, w := hw[0], hw[1]
+			oh, ow := g.outputSize(h, w)
+			if oh < 1 || ow < 1 {
+				continue
+			}
+			name := fmt.Sprintf("c%d_%d_g%d_k%d_s%d_d%d_%dx%d", g.cin, g.cout, g.groups, g.kh, g.sh, g.dh, h, w)
+			t.Run(name, func(t *testing.T) {
+				weights := ints(rng, g.cout*g.cin/g.groups*g.kh*g.kw, 3)
+				bias := ints(rng, g.cout, 5)
+				src := ints(rng, 2*h*w*g.cin, 3)
+				packed, err := g.pack(weights, bias)
+				require.NoError(t, err)
+				want := naive(g, weights, bias, src, 2, h, w)
+				var calls atomic.Int64
+				_, pl, _, _ := g.pads(h, w)
+				framed := *g
+				var rows [][2]int
+				for lo := 0; lo < g.kh; lo++ {
+					rows = append(rows, [2]int{lo, g.kh})
+				}
+				for hi := 1; hi < g.kh; hi++ {
+					rows = append(rows, [2]int{0, hi})
+				}
+				for _, lh := range rows {
+					f := frame{ow: ow, wd: w, pl: pl, lo: lh[0], hi: lh[1]}
+					f.k = framedKernel(t, g, f, &calls)
+					framed.frames = append(framed.frames, f)
+				}
+				run := func(workers int) []float32 {
+					dst := make([]float32, len(want))
+					require.NoError(t, framed.forwardParallel(genericKernel(g), packed, dst, src, 2, h, w, workers))
+					return dst
+				}
+				assert.Equal(t, want, run(1))
+				// Rows cut at the top and the bottom have no frame.
+				pt, _, _, _ := g.pads(h, w)
+				if oneSided := pt == 0 || pt+h >= g.spanH(); oneSided {
+					assert.Positive(t, calls.Load(), "no framed kernel ran")
+				}
+				assert.Equal(t, want, run(3))
+				func() {
+					defer saveWalk().restore()
+					rangeWeightBytes, bandFloats = 1, 1
+					assert.Equal(t, want, run(1))
+					assert.Equal(t, want, run(2))
+				}()
+				// Frames of another row: never run.
+				for i := range framed.frames {
+					framed.frames[i].ow++
+				}
+				calls.Store(0)
+				assert.Equal(t, want, run(1))
+				assert.Zero(t, calls.Load())
+			})
+		}
+	}
 }
 
 func testForwardMatchesNaive(t *testing.T) {
