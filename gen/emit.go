@@ -379,15 +379,19 @@ func packCall(nchw bool) jen.Code {
 }
 
 // variantsCall hands a layer's geometry its implementation's edge kernels
-// (depthwise) or framed kernels (grouped); other layers have neither.
+// (depthwise) and framed kernels (grouped and depthwise), if any.
 func variantsCall(k templates.Kernel) jen.Code {
-	switch {
-	case len(k.Edges()) > 0:
-		return jen.Id("g").Dot("edges").Op("=").Id("impl").Dot("edges")
-	case len(k.Frames()) > 0:
-		return jen.Id("g").Dot("frames").Op("=").Id("impl").Dot("frames")
+	var st []jen.Code
+	if len(k.Edges()) > 0 {
+		st = append(st, jen.Id("g").Dot("edges").Op("=").Id("impl").Dot("edges"))
 	}
-	return jen.Null()
+	if len(k.Frames()) > 0 {
+		st = append(st, jen.Id("g").Dot("frames").Op("=").Id("impl").Dot("frames"))
+	}
+	if len(st) == 0 {
+		return jen.Null()
+	}
+	return jen.Add(st[0]).Add(jen.Line()).Add(st[1:]...)
 }
 
 // hasNCHW tells whether any layer of the plan is NCHW.
@@ -876,7 +880,7 @@ func rangesTest(k templates.Kernel, name jen.Code, sweep func(workers int) jen.C
 // run, and heights from the smallest up to the kernel span and two more
 // rows, so that every tap-row cut of the padding runs (and rows cut at the
 // top and the bottom at once, which are not framed); then two images in
-// channel ranges of one group over one-row bands, on three workers. The
+// channel ranges of one unit over one-row bands, on three workers. The
 // Go kernels have no framed variants and run the same inputs unframed.
 func framesTest(k templates.Kernel, l Layer, name jen.Code, check func(workers, n, h, w int) jen.Code) jen.Code {
 	if len(k.Frames()) == 0 || l.InputW != k.FrameIn {
@@ -896,7 +900,7 @@ func framesTest(k templates.Kernel, l Layer, name jen.Code, check func(workers, 
 	}
 	body = append(body,
 		jen.Defer().Id("saveWalk").Call().Dot("restore").Call(),
-		jen.List(jen.Id("rangeWeightBytes"), jen.Id("bandFloats")).Op("=").List(jen.Lit(1), jen.Lit(1)),
+		jen.List(jen.Id("rangeBytes"), jen.Id("rangeWeightBytes"), jen.Id("bandFloats")).Op("=").List(jen.Lit(1), jen.Lit(1), jen.Lit(1)),
 		check(3, 2, last, l.InputW),
 	)
 	return jen.Id("t").Dot("Run").Call(jen.Add(name).Op("+").Lit("/frames"), jen.Func().Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(body...))

@@ -127,24 +127,24 @@ func fitWidth(k templates.Kernel, l Layer) templates.Kernel {
 		}
 	}
 	k.PixTile = templates.FitTile(k.PixTile, k.Width, k.BlockVec)
-	if k.Family == templates.Grouped {
-		k = frameRows(k, l)
-	}
-	return k
+	return frameRows(k, l)
 }
 
-// frameRows records the padding of l's benchmark row in a grouped kernel,
-// whose framed variants then skip the taps on it (see
-// templates.Kernel.Frames): the input width, the left padding, and the
-// most tap rows the top and bottom padding cut from an output row.
+// frameRows records the padding of l's benchmark row in a grouped or
+// depthwise kernel, whose framed variants then skip the taps on it (see
+// templates.Kernel.Frames): the output and input widths, the left padding,
+// and the most tap rows the top and bottom padding cut from an output row.
 func frameRows(k templates.Kernel, l Layer) templates.Kernel {
-	c := l.Conv()
-	top, left, bottom, right := c.Pads(l.InputH, l.InputW)
-	oh, _ := c.OutputSize(l.InputH, l.InputW)
-	if top+left+bottom+right == 0 || oh < 1 || k.Width < 1 {
+	if k.Family != templates.Grouped && k.Family != templates.Depthwise {
 		return k
 	}
-	k.FrameIn, k.FramePad = l.InputW, left
+	c := l.Conv()
+	top, left, bottom, right := c.Pads(l.InputH, l.InputW)
+	oh, ow := c.OutputSize(l.InputH, l.InputW)
+	if top+left+bottom+right == 0 || oh < 1 || ow < 1 {
+		return k
+	}
+	k.FrameOut, k.FrameIn, k.FramePad = ow, l.InputW, left
 	// Output row 0 starts top rows above the image; the last one ends
 	// below it by as many as its last tap rows reach.
 	k.FrameTop = min((top+l.DilationH-1)/l.DilationH, l.KH-1)
@@ -162,13 +162,7 @@ func frameRows(k templates.Kernel, l Layer) templates.Kernel {
 func tile(k templates.Kernel) (vecs, pixels, chunk int) {
 	full := k.PackCout() / templates.Lanes
 	if k.Family == templates.Depthwise {
-		// One vector of channels; P accumulators + a kernel row of kw
-		// weights + the input column (+ the mask of a partial vector) ≤ 16.
-		pixels = 15 - k.KW
-		if k.PackCout()%templates.Lanes != 0 || k.Multiplier() > 1 {
-			pixels-- // the load mask, or the multiplier's permute control
-		}
-		return 1, min(pixels, 12), 0
+		return 1, templates.DepthwisePixTile(k), 0
 	}
 	// Inputs are broadcast: acc P·V + V weights + 1 broadcast ≤ 16.
 	vecs = pickVecs(full, []int{3, 2})

@@ -1,6 +1,8 @@
 package templates
 
 import (
+	"slices"
+
 	"github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
@@ -33,12 +35,13 @@ func (a *avx2) dwconv(k Kernel) {
 		}
 	}
 	a.frame(k, perTile, func(b Block, pixels int, r frameRegs) {
-		a.dwconvVector(k, b, pixels, r.w, r.s, r.rowStride, spread, r.o)
+		a.dwconvVector(k, b, pixels, r, spread)
 	})
 }
 
-func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, rowStride reg.GPVirtual, spread reg.VecVirtual, o out) {
+func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, r frameRegs, spread reg.VecVirtual) {
 	c := a.c
+	w, s := r.w, r.s
 	acc := a.tileRegs(pixels, 1, operand.Mem{Base: w})
 	var mask reg.VecVirtual
 	if b.Lanes < Lanes {
@@ -48,23 +51,21 @@ func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, rowStride reg.G
 	t := c.GP64()
 	c.MOVQ(s, t)
 	col := k.Cin * 4 // bytes between input columns
-	for ky := 0; ky < k.KH; ky++ {
-		if ky > 0 {
-			c.ADDQ(rowStride, t)
+	reads := tileReads(k, pixels, r.cols)
+	rowLo, rowHi := k.tapRows()
+	for ky := rowLo; ky < rowHi; ky++ {
+		if ky > rowLo {
+			c.ADDQ(r.rowStride, t)
 		}
-		lo, hi := k.tapCols()
 		wk := make([]reg.VecVirtual, k.KW)
-		for kx := lo; kx < hi; kx++ {
+		for _, kx := range readColumns(k, reads) {
 			wk[kx] = c.YMM()
 			c.VMOVUPS(operand.Mem{Base: w, Disp: (1 + ky*k.KW + kx) * 32}, wk[kx])
 		}
-		for x := range tapColumns(k, pixels) {
-			users := columnUsers(k, pixels, x)
-			if len(users) == 0 {
-				continue
-			}
+		for _, rd := range reads {
+			x, users := rd.x, rd.users
 			v := c.YMM()
-			in := operand.Mem{Base: t, Disp: (x - lo*k.DilW) * col}
+			in := operand.Mem{Base: t, Disp: x * col}
 			switch {
 			case mask != nil:
 				c.VMASKMOVPS(in, mask, v)
@@ -85,23 +86,61 @@ func (a *avx2) dwconvVector(k Kernel, b Block, pixels int, w, s, rowStride reg.G
 		}
 	}
 	c.ADDQ(operand.U32((1+k.Taps())*32), w)
-	a.epilogue(k, acc, b, o)
+	a.epilogue(k, acc, b, r.o)
 	c.ADDQ(operand.U32(32/k.Multiplier()), s)
 }
 
-// tapColumns is the number of input columns a tile of pixels reads, from
-// its first pixel's column 0 (for an edge variant, column EdgeLo·DilW is
-// where src points).
-func tapColumns(k Kernel, pixels int) int { return (pixels-1)*k.StrideW + (k.KW-1)*k.DilW + 1 }
+// columnRead is one input column a depthwise tile loads per tap row: x
+// input pixels from the source pointer, used by the (pixel, kx) pairs in
+// users.
+type columnRead struct {
+	x     int
+	users [][2]int
+}
 
-// columnUsers lists the (pixel, kx) pairs of a tile that read input
-// column x, among the tap columns the kernel computes.
-func columnUsers(k Kernel, pixels, x int) (users [][2]int) {
+// tileReads lists the input columns a depthwise tile of pixels reads, left
+// to right, each loaded once for every tap that reads it: the tap columns
+// the kernel computes (an edge variant's src is at column EdgeLo·DilW), or
+// in a framed tile cut by the padding, those inside the row (cols).
+func tileReads(k Kernel, pixels int, cols *tileCols) []columnRead {
+	at := map[int]int{} // x → index in reads
+	var reads []columnRead
 	lo, hi := k.tapCols()
 	for p := 0; p < pixels; p++ {
-		if off := x - p*k.StrideW; off >= 0 && off%k.DilW == 0 && off/k.DilW >= lo && off/k.DilW < hi {
-			users = append(users, [2]int{p, off / k.DilW})
+		for kx := lo; kx < hi; kx++ {
+			x := p*k.StrideW + (kx-lo)*k.DilW
+			if cols != nil {
+				if kx < cols.lo[p] || kx >= cols.hi[p] {
+					continue
+				}
+				x = cols.col[p] + kx*k.DilW
+			}
+			i, ok := at[x]
+			if !ok {
+				i = len(reads)
+				at[x] = i
+				reads = append(reads, columnRead{x: x})
+			}
+			reads[i].users = append(reads[i].users, [2]int{p, kx})
 		}
 	}
-	return users
+	slices.SortFunc(reads, func(a, b columnRead) int { return a.x - b.x })
+	return reads
+}
+
+// readColumns lists the tap columns used by reads, in order.
+func readColumns(k Kernel, reads []columnRead) []int {
+	used := make([]bool, k.KW)
+	for _, rd := range reads {
+		for _, u := range rd.users {
+			used[u[1]] = true
+		}
+	}
+	var kxs []int
+	for kx, u := range used {
+		if u {
+			kxs = append(kxs, kx)
+		}
+	}
+	return kxs
 }

@@ -24,12 +24,13 @@ func (a *avx2) dwconv512(k Kernel) {
 		}
 	}
 	a.frame(k, perTile, func(b Block, pixels int, r frameRegs) {
-		a.dwconvBlock512(k, b, pixels, r.w, r.s, r.o.d, r.rowStride, spread)
+		a.dwconvBlock512(k, b, pixels, r, spread)
 	})
 }
 
-func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride reg.GPVirtual, spread reg.VecVirtual) {
+func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, r frameRegs, spread reg.VecVirtual) {
 	c := a.c
+	w, s, d := r.w, r.s, r.o.d
 	m := k.Multiplier()
 	// Lanes of the ZMM held in the packed weights, and valid channels.
 	memLanes, valid := 16, Lanes+b.Lanes
@@ -66,23 +67,21 @@ func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, w, s, d, rowStride 
 	t := c.GP64()
 	c.MOVQ(s, t)
 	col := k.Cin * 4
-	for ky := 0; ky < k.KH; ky++ {
-		if ky > 0 {
-			c.ADDQ(rowStride, t)
+	reads := tileReads(k, pixels, r.cols)
+	rowLo, rowHi := k.tapRows()
+	for ky := rowLo; ky < rowHi; ky++ {
+		if ky > rowLo {
+			c.ADDQ(r.rowStride, t)
 		}
-		lo, hi := k.tapCols()
 		wk := make([]reg.VecVirtual, k.KW)
-		for kx := lo; kx < hi; kx++ {
+		for _, kx := range readColumns(k, reads) {
 			wk[kx] = c.ZMM()
 			loadW(operand.Mem{Base: w, Disp: (1 + ky*k.KW + kx) * b.Vecs * 32}, wk[kx])
 		}
-		for x := range tapColumns(k, pixels) {
-			users := columnUsers(k, pixels, x)
-			if len(users) == 0 {
-				continue
-			}
+		for _, rd := range reads {
+			users := rd.users
 			v := c.ZMM()
-			in := operand.Mem{Base: t, Disp: (x - lo*k.DilW) * col}
+			in := operand.Mem{Base: t, Disp: rd.x * col}
 			switch {
 			case m > 1:
 				c.VMOVUPS_Z(in, inMask, v) // masked lanes are not read

@@ -7,20 +7,22 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// Frames lists the framed variants of a grouped kernel whose spec row has
-// padding (FrameIn > 0). Each computes one whole output row of exactly
-// Width pixels straight from the input and skips every tap that falls on
+// Frames lists the framed variants of a grouped or depthwise kernel whose
+// spec row has padding (FrameIn > 0). Each computes one whole output row
+// of exactly FrameOut pixels straight from the input and skips every tap
+// that falls on
 // the padding: the register tiles holding the row's first and last pixels
 // compute only the tap columns inside the row, and a row cut by the top or
-// bottom padding only its tap rows inside the image. The zero-padded copy
-// the driver would make, and the multiply-adds of zeros (9% of a 3×3
-// layer's at 14×14), are gone, and every pixel still runs in a full
-// register tile. Tap rows 0 … KH-1 (a row without top or bottom padding)
-// first, then RowLo = 1 … FrameTop, then RowHi = KH-1 down to
-// KH-FrameBottom. The driver runs them on the rows of a call whose row
-// matches (Width, FrameIn, FramePad); other rows and calls run as before.
+// bottom padding only its tap rows inside the image. The zero-padded
+// copies and patches (or one-pixel edge kernels) the driver would use, and
+// the multiply-adds of zeros (9% of a 3×3 layer's at 14×14), are gone, and
+// every pixel still runs in a full register tile. Tap rows 0 … KH-1 (a row
+// without top or bottom padding) first, then RowLo = 1 … FrameTop, then
+// RowHi = KH-1 down to KH-FrameBottom. The driver runs them on the rows of
+// a call whose row matches (FrameOut, FrameIn, FramePad); other rows and
+// calls run as before.
 func (k Kernel) Frames() []Kernel {
-	if k.Family != Grouped || k.FrameIn == 0 || k.RowHi != 0 || k.Width < 1 {
+	if !k.framedFamily() || k.FrameIn == 0 || k.FrameOut < 1 || k.RowHi != 0 || k.EdgeHi != 0 {
 		return nil
 	}
 	fs := []Kernel{k.framed(0, k.KH)}
@@ -33,11 +35,33 @@ func (k Kernel) Frames() []Kernel {
 	return fs
 }
 
+// framedFamily tells whether the family has framed variants: the
+// implicit GEMM with taps (Grouped) and Depthwise.
+func (k Kernel) framedFamily() bool { return k.Family == Grouped || k.Family == Depthwise }
+
 func (k Kernel) framed(lo, hi int) Kernel {
 	k.RowLo, k.RowHi = lo, hi
 	k.Name = fmt.Sprintf("%s_f%d_%d", k.Name, lo, hi)
-	k.PixTile = GroupedPixTile(k.BlockVec) // the most: rowTiles balances them
+	k.Width = k.FrameOut
+	// The most pixels a tile holds: rowTiles balances them.
+	if k.Family == Depthwise {
+		k.PixTile = DepthwisePixTile(k)
+	} else {
+		k.PixTile = GroupedPixTile(k.BlockVec)
+	}
 	return k
+}
+
+// DepthwisePixTile is the most pixels an AVX2 depthwise register tile
+// holds: the accumulators, a kernel row of KW weights and the input column
+// (and the load mask of a partial vector, or the multiplier's permute
+// control) fit 16 YMM; at most 12.
+func DepthwisePixTile(k Kernel) int {
+	pixels := 15 - k.KW
+	if k.PackCout()%Lanes != 0 || k.Multiplier() > 1 {
+		pixels--
+	}
+	return min(pixels, 12)
 }
 
 // GroupedPixTile is the most pixels an AVX2 register tile of an implicit

@@ -30,8 +30,11 @@ func (k Kernel) AVX512() Kernel {
 	if k.Family == Depthwise {
 		// One ZMM of 16 channels; P accumulators + a kernel row + the input.
 		k.BlockVec, k.PixTile = 2, FitTile(min(16, 30-k.KW), k.Width, 1)
-		if k.EdgeHi != 0 {
+		switch {
+		case k.EdgeHi != 0:
 			k.PixTile = 1
+		case k.RowHi != 0:
+			k.PixTile = min(16, 30-k.KW) // the most: a framed row balances its tiles
 		}
 		return k
 	}

@@ -83,12 +83,13 @@ type Kernel struct {
 	// EdgeHi 0 means every column (not an edge variant).
 	EdgeLo, EdgeHi int
 
-	// Framed rows (Grouped, see Frames): the spec's row, Width output
-	// pixels from FrameIn input pixels with FramePad columns of left
-	// padding (FrameIn 0: no frames), and the most tap rows the top and
-	// bottom padding cut from a row (FrameTop, FrameBottom).
-	FrameIn, FramePad     int
-	FrameTop, FrameBottom int
+	// Framed rows (see Frames): the spec's row, FrameOut output pixels
+	// from FrameIn input pixels with FramePad columns of left padding
+	// (FrameIn 0: no frames), and the most tap rows the top and bottom
+	// padding cut from a row (FrameTop, FrameBottom). A framed variant's
+	// Width is FrameOut.
+	FrameOut, FrameIn, FramePad int
+	FrameTop, FrameBottom       int
 	// RowLo, RowHi: a framed variant computes tap rows RowLo … RowHi-1,
 	// src pointing at row RowLo's input, column 0; RowHi 0: not a framed
 	// variant.
@@ -345,7 +346,7 @@ func (k Kernel) Check() error {
 		return fmt.Errorf("%s: packed groups need cin/groups == cout/groups in {2, 4} and cout a multiple of 8", k.Name)
 	case k.EdgeHi != 0 && (k.Family != Depthwise || k.EdgeLo < 0 || k.EdgeLo >= k.EdgeHi || k.EdgeHi > k.KW || k.PixTile != 1):
 		return fmt.Errorf("%s: bad edge variant: tap columns %d … %d of %d, %d pixels", k.Name, k.EdgeLo, k.EdgeHi-1, k.KW, k.PixTile)
-	case k.RowHi != 0 && (k.Family != Grouped || k.RowLo < 0 || k.RowLo >= k.RowHi || k.RowHi > k.KH || k.Width < 1 || k.FrameIn < 1 || k.FramePad < 0):
+	case k.RowHi != 0 && (!k.framedFamily() || k.RowLo < 0 || k.RowLo >= k.RowHi || k.RowHi > k.KH || k.Width != k.FrameOut || k.Width < 1 || k.FrameIn < 1 || k.FramePad < 0):
 		return fmt.Errorf("%s: bad framed variant: tap rows %d … %d of %d, a row of %d pixels from %d with %d of left padding",
 			k.Name, k.RowLo, k.RowHi-1, k.KH, k.Width, k.FrameIn, k.FramePad)
 	case k.Family == Planar:

@@ -172,10 +172,11 @@ func TestEdges(t *testing.T) {
 		assert.Equal(t, 1, e.PixTile)
 		assert.Equal(t, 1, e.AVX512().PixTile)
 		assert.Empty(t, e.Edges())
-		// Only tap columns lo … hi-1 are read (x in tap columns, from lo).
-		for x := range tapColumns(e, 1) {
-			for _, u := range columnUsers(e, 1, x) {
+		// Only tap columns lo … hi-1 are read, from src at column lo.
+		for _, rd := range tileReads(e, 1, nil) {
+			for _, u := range rd.users {
 				assert.True(t, u[1] >= lo && u[1] < hi)
+				assert.Equal(t, (u[1]-lo)*e.DilW, rd.x)
 			}
 		}
 	}
@@ -199,7 +200,7 @@ func TestFrames(t *testing.T) {
 	inf := float32(math.Inf(1))
 	k := Kernel{Name: "gc", Family: Grouped, Cin: 4, Cout: 32, Groups: 2, KH: 5, KW: 5, StrideW: 1, DilW: 1,
 		ActMin: -inf, ActMax: inf, BlockVec: 2, PixTile: 5, CinChunk: 1,
-		Width: 27, FrameIn: 27, FramePad: 2, FrameTop: 2, FrameBottom: 2}
+		Width: 27, FrameOut: 27, FrameIn: 27, FramePad: 2, FrameTop: 2, FrameBottom: 2}
 	fs := k.Frames()
 	var rows [][2]int
 	for _, f := range fs {
@@ -235,5 +236,31 @@ func TestFrames(t *testing.T) {
 	require.NoError(t, err)
 	k.FrameIn = 0
 	assert.Empty(t, k.Frames(), "no padded spec row")
-	assert.Empty(t, Kernel{Family: Depthwise, FrameIn: 27, Width: 27, KH: 3}.Frames())
+	assert.Empty(t, Kernel{Family: PackedGroups, FrameOut: 27, FrameIn: 27, KH: 3}.Frames())
+
+	// Depthwise, stride 2: 14 pixels from 28 with one column of left
+	// padding (the right side is not cut); tiles of at most 12 (AVX2).
+	dw := Kernel{Name: "dw", Family: Depthwise, Cin: 24, Cout: 24, Groups: 24, KH: 3, KW: 3, StrideW: 2, DilW: 1,
+		ActMin: -inf, ActMax: inf, BlockVec: 1, PixTile: 12, Width: 13, FrameOut: 14, FrameIn: 28, FramePad: 1, FrameTop: 1}
+	fs = dw.Frames()
+	require.Len(t, fs, 2)
+	for _, f := range fs {
+		require.NoError(t, f.Check())
+		assert.Equal(t, 14, f.Width)
+		assert.Equal(t, []int{7, 7}, f.rowTiles())
+		assert.Equal(t, []int{14}, f.AVX512().rowTiles())
+	}
+	// Pixel 0 reads input columns -1 (skipped), 0 and 1; pixel 1 columns 1, 2, 3.
+	reads := tileReads(fs[0], 2, fs[0].cut(0, 2, 0))
+	require.Len(t, reads, 4)
+	assert.Equal(t, columnRead{x: 1, users: [][2]int{{0, 2}, {1, 0}}}, reads[1])
+	assert.Equal(t, 0, reads[0].x)
+	_, err = AVX2File("p", fs)
+	require.NoError(t, err)
+	fs512 = nil
+	for _, f := range fs {
+		fs512 = append(fs512, f.AVX512())
+	}
+	_, err = AVX512File("p", fs512)
+	require.NoError(t, err)
 }

@@ -50,6 +50,7 @@ func NewConv2(weights, bias []float32) (*Conv2, error) {
 func newConv2(weights, bias []float32, impl kernelImpl) (*Conv2, error) {
 	g := conv2Geometry
 	g.frames = impl.frames
+
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -128,6 +129,7 @@ func NewConv4(weights, bias []float32) (*Conv4, error) {
 func newConv4(weights, bias []float32, impl kernelImpl) (*Conv4, error) {
 	g := conv4Geometry
 	g.frames = impl.frames
+
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -206,6 +208,7 @@ func NewConv5(weights, bias []float32) (*Conv5, error) {
 func newConv5(weights, bias []float32, impl kernelImpl) (*Conv5, error) {
 	g := conv5Geometry
 	g.frames = impl.frames
+
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {

@@ -83,7 +83,7 @@ func TestConv2(t *testing.T) {
 			verify.Check(t, conv2Conv, newConv2With(path, 0), 1, 6, 27, int64(6))
 			verify.Check(t, conv2Conv, newConv2With(path, 0), 1, 7, 27, int64(7))
 			defer saveWalk().restore()
-			rangeWeightBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Check(t, conv2Conv, newConv2With(path, 3), 2, 7, 27, int64(7))
 		})
 	}
@@ -198,7 +198,7 @@ func TestConv4(t *testing.T) {
 			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 4, 13, int64(4))
 			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 5, 13, int64(5))
 			defer saveWalk().restore()
-			rangeWeightBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Check(t, conv4Conv, newConv4With(path, 3), 2, 5, 13, int64(5))
 		})
 	}
@@ -313,7 +313,7 @@ func TestConv5(t *testing.T) {
 			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 4, 13, int64(4))
 			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 5, 13, int64(5))
 			defer saveWalk().restore()
-			rangeWeightBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Check(t, conv5Conv, newConv5With(path, 3), 2, 5, 13, int64(5))
 		})
 	}

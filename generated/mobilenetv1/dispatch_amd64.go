@@ -33,8 +33,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_avx2, dwconv3x3_c32_s1_d1_relu6_e2_3_avx2, dwconv3x3_c32_s1_d1_relu6_e0_1_avx2, dwconv3x3_c32_s1_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c32_s1_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_avx2, dwconv3x3_c32_s1_d1_relu6_e2_3_avx2, dwconv3x3_c32_s1_d1_relu6_e0_1_avx2, dwconv3x3_c32_s1_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c32_s1_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c32_s1_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 112,
+		pl: 1,
+		wd: 112,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c32_s1_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 112,
+		pl: 1,
+		wd: 112,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c32_s1_d1_relu6_f0_2_avx2,
+		lo: 0,
+		ow: 112,
+		pl: 1,
+		wd: 112,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -42,8 +64,23 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c64_s2_d1_relu6_e1_3_avx2, dwconv3x3_c64_s2_d1_relu6_e2_3_avx2, dwconv3x3_c64_s2_d1_relu6_e0_1_avx2, dwconv3x3_c64_s2_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c64_s2_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c64_s2_d1_relu6_e1_3_avx2, dwconv3x3_c64_s2_d1_relu6_e2_3_avx2, dwconv3x3_c64_s2_d1_relu6_e0_1_avx2, dwconv3x3_c64_s2_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c64_s2_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c64_s2_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 56,
+		pl: 1,
+		wd: 112,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c64_s2_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 56,
+		pl: 1,
+		wd: 112,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -51,8 +88,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c128_s1_d1_relu6_e1_3_avx2, dwconv3x3_c128_s1_d1_relu6_e2_3_avx2, dwconv3x3_c128_s1_d1_relu6_e0_1_avx2, dwconv3x3_c128_s1_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c128_s1_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c128_s1_d1_relu6_e1_3_avx2, dwconv3x3_c128_s1_d1_relu6_e2_3_avx2, dwconv3x3_c128_s1_d1_relu6_e0_1_avx2, dwconv3x3_c128_s1_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c128_s1_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c128_s1_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 56,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c128_s1_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 56,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c128_s1_d1_relu6_f0_2_avx2,
+		lo: 0,
+		ow: 56,
+		pl: 1,
+		wd: 56,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -60,8 +119,23 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c128_s2_d1_relu6_e1_3_avx2, dwconv3x3_c128_s2_d1_relu6_e2_3_avx2, dwconv3x3_c128_s2_d1_relu6_e0_1_avx2, dwconv3x3_c128_s2_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c128_s2_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c128_s2_d1_relu6_e1_3_avx2, dwconv3x3_c128_s2_d1_relu6_e2_3_avx2, dwconv3x3_c128_s2_d1_relu6_e0_1_avx2, dwconv3x3_c128_s2_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c128_s2_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c128_s2_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c128_s2_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -69,8 +143,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c256_s1_d1_relu6_e1_3_avx2, dwconv3x3_c256_s1_d1_relu6_e2_3_avx2, dwconv3x3_c256_s1_d1_relu6_e0_1_avx2, dwconv3x3_c256_s1_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c256_s1_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c256_s1_d1_relu6_e1_3_avx2, dwconv3x3_c256_s1_d1_relu6_e2_3_avx2, dwconv3x3_c256_s1_d1_relu6_e0_1_avx2, dwconv3x3_c256_s1_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c256_s1_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c256_s1_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c256_s1_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c256_s1_d1_relu6_f0_2_avx2,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -78,8 +174,23 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c256_s2_d1_relu6_e1_3_avx2, dwconv3x3_c256_s2_d1_relu6_e2_3_avx2, dwconv3x3_c256_s2_d1_relu6_e0_1_avx2, dwconv3x3_c256_s2_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c256_s2_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c256_s2_d1_relu6_e1_3_avx2, dwconv3x3_c256_s2_d1_relu6_e2_3_avx2, dwconv3x3_c256_s2_d1_relu6_e0_1_avx2, dwconv3x3_c256_s2_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c256_s2_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c256_s2_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c256_s2_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -87,8 +198,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c512_s1_d1_relu6_e1_3_avx2, dwconv3x3_c512_s1_d1_relu6_e2_3_avx2, dwconv3x3_c512_s1_d1_relu6_e0_1_avx2, dwconv3x3_c512_s1_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c512_s1_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c512_s1_d1_relu6_e1_3_avx2, dwconv3x3_c512_s1_d1_relu6_e2_3_avx2, dwconv3x3_c512_s1_d1_relu6_e0_1_avx2, dwconv3x3_c512_s1_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c512_s1_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c512_s1_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c512_s1_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c512_s1_d1_relu6_f0_2_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -96,8 +229,23 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c512_s2_d1_relu6_e1_3_avx2, dwconv3x3_c512_s2_d1_relu6_e2_3_avx2, dwconv3x3_c512_s2_d1_relu6_e0_1_avx2, dwconv3x3_c512_s2_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c512_s2_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c512_s2_d1_relu6_e1_3_avx2, dwconv3x3_c512_s2_d1_relu6_e2_3_avx2, dwconv3x3_c512_s2_d1_relu6_e0_1_avx2, dwconv3x3_c512_s2_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c512_s2_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c512_s2_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c512_s2_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -105,8 +253,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c1024_s1_d1_relu6_e1_3_avx2, dwconv3x3_c1024_s1_d1_relu6_e2_3_avx2, dwconv3x3_c1024_s1_d1_relu6_e0_1_avx2, dwconv3x3_c1024_s1_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c1024_s1_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c1024_s1_d1_relu6_e1_3_avx2, dwconv3x3_c1024_s1_d1_relu6_e2_3_avx2, dwconv3x3_c1024_s1_d1_relu6_e0_1_avx2, dwconv3x3_c1024_s1_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c1024_s1_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c1024_s1_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c1024_s1_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c1024_s1_d1_relu6_f0_2_avx2,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -136,8 +306,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 4,
 }, {
-	edges:    []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_avx512, dwconv3x3_c32_s1_d1_relu6_e2_3_avx512, dwconv3x3_c32_s1_d1_relu6_e0_1_avx512, dwconv3x3_c32_s1_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c32_s1_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_avx512, dwconv3x3_c32_s1_d1_relu6_e2_3_avx512, dwconv3x3_c32_s1_d1_relu6_e0_1_avx512, dwconv3x3_c32_s1_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c32_s1_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c32_s1_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 112,
+		pl: 1,
+		wd: 112,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c32_s1_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 112,
+		pl: 1,
+		wd: 112,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c32_s1_d1_relu6_f0_2_avx512,
+		lo: 0,
+		ow: 112,
+		pl: 1,
+		wd: 112,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -145,8 +337,23 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
-	edges:    []rowKernel{dwconv3x3_c64_s2_d1_relu6_e1_3_avx512, dwconv3x3_c64_s2_d1_relu6_e2_3_avx512, dwconv3x3_c64_s2_d1_relu6_e0_1_avx512, dwconv3x3_c64_s2_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c64_s2_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c64_s2_d1_relu6_e1_3_avx512, dwconv3x3_c64_s2_d1_relu6_e2_3_avx512, dwconv3x3_c64_s2_d1_relu6_e0_1_avx512, dwconv3x3_c64_s2_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c64_s2_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c64_s2_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 56,
+		pl: 1,
+		wd: 112,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c64_s2_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 56,
+		pl: 1,
+		wd: 112,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -154,8 +361,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
-	edges:    []rowKernel{dwconv3x3_c128_s1_d1_relu6_e1_3_avx512, dwconv3x3_c128_s1_d1_relu6_e2_3_avx512, dwconv3x3_c128_s1_d1_relu6_e0_1_avx512, dwconv3x3_c128_s1_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c128_s1_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c128_s1_d1_relu6_e1_3_avx512, dwconv3x3_c128_s1_d1_relu6_e2_3_avx512, dwconv3x3_c128_s1_d1_relu6_e0_1_avx512, dwconv3x3_c128_s1_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c128_s1_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c128_s1_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 56,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c128_s1_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 56,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c128_s1_d1_relu6_f0_2_avx512,
+		lo: 0,
+		ow: 56,
+		pl: 1,
+		wd: 56,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -163,8 +392,23 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
-	edges:    []rowKernel{dwconv3x3_c128_s2_d1_relu6_e1_3_avx512, dwconv3x3_c128_s2_d1_relu6_e2_3_avx512, dwconv3x3_c128_s2_d1_relu6_e0_1_avx512, dwconv3x3_c128_s2_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c128_s2_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c128_s2_d1_relu6_e1_3_avx512, dwconv3x3_c128_s2_d1_relu6_e2_3_avx512, dwconv3x3_c128_s2_d1_relu6_e0_1_avx512, dwconv3x3_c128_s2_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c128_s2_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c128_s2_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c128_s2_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -172,8 +416,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
-	edges:    []rowKernel{dwconv3x3_c256_s1_d1_relu6_e1_3_avx512, dwconv3x3_c256_s1_d1_relu6_e2_3_avx512, dwconv3x3_c256_s1_d1_relu6_e0_1_avx512, dwconv3x3_c256_s1_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c256_s1_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c256_s1_d1_relu6_e1_3_avx512, dwconv3x3_c256_s1_d1_relu6_e2_3_avx512, dwconv3x3_c256_s1_d1_relu6_e0_1_avx512, dwconv3x3_c256_s1_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c256_s1_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c256_s1_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c256_s1_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c256_s1_d1_relu6_f0_2_avx512,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -181,8 +447,23 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
-	edges:    []rowKernel{dwconv3x3_c256_s2_d1_relu6_e1_3_avx512, dwconv3x3_c256_s2_d1_relu6_e2_3_avx512, dwconv3x3_c256_s2_d1_relu6_e0_1_avx512, dwconv3x3_c256_s2_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c256_s2_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c256_s2_d1_relu6_e1_3_avx512, dwconv3x3_c256_s2_d1_relu6_e2_3_avx512, dwconv3x3_c256_s2_d1_relu6_e0_1_avx512, dwconv3x3_c256_s2_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c256_s2_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c256_s2_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c256_s2_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -190,8 +471,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
-	edges:    []rowKernel{dwconv3x3_c512_s1_d1_relu6_e1_3_avx512, dwconv3x3_c512_s1_d1_relu6_e2_3_avx512, dwconv3x3_c512_s1_d1_relu6_e0_1_avx512, dwconv3x3_c512_s1_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c512_s1_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c512_s1_d1_relu6_e1_3_avx512, dwconv3x3_c512_s1_d1_relu6_e2_3_avx512, dwconv3x3_c512_s1_d1_relu6_e0_1_avx512, dwconv3x3_c512_s1_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c512_s1_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c512_s1_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c512_s1_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c512_s1_d1_relu6_f0_2_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -199,8 +502,23 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
-	edges:    []rowKernel{dwconv3x3_c512_s2_d1_relu6_e1_3_avx512, dwconv3x3_c512_s2_d1_relu6_e2_3_avx512, dwconv3x3_c512_s2_d1_relu6_e0_1_avx512, dwconv3x3_c512_s2_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c512_s2_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c512_s2_d1_relu6_e1_3_avx512, dwconv3x3_c512_s2_d1_relu6_e2_3_avx512, dwconv3x3_c512_s2_d1_relu6_e0_1_avx512, dwconv3x3_c512_s2_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c512_s2_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c512_s2_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c512_s2_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -208,8 +526,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
-	edges:    []rowKernel{dwconv3x3_c1024_s1_d1_relu6_e1_3_avx512, dwconv3x3_c1024_s1_d1_relu6_e2_3_avx512, dwconv3x3_c1024_s1_d1_relu6_e0_1_avx512, dwconv3x3_c1024_s1_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c1024_s1_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c1024_s1_d1_relu6_e1_3_avx512, dwconv3x3_c1024_s1_d1_relu6_e2_3_avx512, dwconv3x3_c1024_s1_d1_relu6_e0_1_avx512, dwconv3x3_c1024_s1_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c1024_s1_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c1024_s1_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c1024_s1_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c1024_s1_d1_relu6_f0_2_avx512,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -264,6 +604,15 @@ func dwconv3x3_c32_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride
 func dwconv3x3_c32_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c32_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -277,6 +626,15 @@ func dwconv3x3_c32_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c32_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci32_co64_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -300,6 +658,12 @@ func dwconv3x3_c64_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride
 func dwconv3x3_c64_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c64_s2_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c64_s2_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c64_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -313,6 +677,12 @@ func dwconv3x3_c64_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c64_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c64_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c64_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci64_co128_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -336,6 +706,15 @@ func dwconv3x3_c128_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c128_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c128_s1_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s1_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s1_d1_relu6_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c128_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -349,6 +728,15 @@ func dwconv3x3_c128_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c128_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s1_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci128_co128_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -372,6 +760,12 @@ func dwconv3x3_c128_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c128_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c128_s2_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s2_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c128_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -385,6 +779,12 @@ func dwconv3x3_c128_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c128_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci128_co256_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -408,6 +808,15 @@ func dwconv3x3_c256_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c256_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c256_s1_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s1_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s1_d1_relu6_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c256_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -421,6 +830,15 @@ func dwconv3x3_c256_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c256_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s1_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci256_co256_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -444,6 +862,12 @@ func dwconv3x3_c256_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c256_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c256_s2_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s2_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c256_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -457,6 +881,12 @@ func dwconv3x3_c256_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c256_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci256_co512_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -480,6 +910,15 @@ func dwconv3x3_c512_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c512_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c512_s1_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s1_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s1_d1_relu6_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c512_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -493,6 +932,15 @@ func dwconv3x3_c512_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c512_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s1_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci512_co512_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -516,6 +964,12 @@ func dwconv3x3_c512_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c512_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c512_s2_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s2_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c512_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -529,6 +983,12 @@ func dwconv3x3_c512_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c512_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci512_co1024_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -552,6 +1012,15 @@ func dwconv3x3_c1024_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStri
 func dwconv3x3_c1024_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c1024_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -565,6 +1034,15 @@ func dwconv3x3_c1024_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowSt
 
 //go:noescape
 func dwconv3x3_c1024_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci1024_co1024_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)

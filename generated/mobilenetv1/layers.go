@@ -75,6 +75,7 @@ func NewConv1(weights, bias []float32) (*Conv1, error) {
 func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 	g := conv1Geometry
 	g.frames = impl.frames
+
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -153,6 +154,7 @@ func NewDw2(weights, bias []float32) (*Dw2, error) {
 func newDw2(weights, bias []float32, impl kernelImpl) (*Dw2, error) {
 	g := dw2Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -307,6 +309,7 @@ func NewDw3(weights, bias []float32) (*Dw3, error) {
 func newDw3(weights, bias []float32, impl kernelImpl) (*Dw3, error) {
 	g := dw3Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -461,6 +464,7 @@ func NewDw4(weights, bias []float32) (*Dw4, error) {
 func newDw4(weights, bias []float32, impl kernelImpl) (*Dw4, error) {
 	g := dw4Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -615,6 +619,7 @@ func NewDw5(weights, bias []float32) (*Dw5, error) {
 func newDw5(weights, bias []float32, impl kernelImpl) (*Dw5, error) {
 	g := dw5Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -769,6 +774,7 @@ func NewDw6(weights, bias []float32) (*Dw6, error) {
 func newDw6(weights, bias []float32, impl kernelImpl) (*Dw6, error) {
 	g := dw6Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -923,6 +929,7 @@ func NewDw7(weights, bias []float32) (*Dw7, error) {
 func newDw7(weights, bias []float32, impl kernelImpl) (*Dw7, error) {
 	g := dw7Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1077,6 +1084,7 @@ func NewDw8(weights, bias []float32) (*Dw8, error) {
 func newDw8(weights, bias []float32, impl kernelImpl) (*Dw8, error) {
 	g := dw8Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1231,6 +1239,7 @@ func NewDw9(weights, bias []float32) (*Dw9, error) {
 func newDw9(weights, bias []float32, impl kernelImpl) (*Dw9, error) {
 	g := dw9Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1385,6 +1394,7 @@ func NewDw10(weights, bias []float32) (*Dw10, error) {
 func newDw10(weights, bias []float32, impl kernelImpl) (*Dw10, error) {
 	g := dw10Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1539,6 +1549,7 @@ func NewDw11(weights, bias []float32) (*Dw11, error) {
 func newDw11(weights, bias []float32, impl kernelImpl) (*Dw11, error) {
 	g := dw11Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1693,6 +1704,7 @@ func NewDw12(weights, bias []float32) (*Dw12, error) {
 func newDw12(weights, bias []float32, impl kernelImpl) (*Dw12, error) {
 	g := dw12Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1847,6 +1859,7 @@ func NewDw13(weights, bias []float32) (*Dw13, error) {
 func newDw13(weights, bias []float32, impl kernelImpl) (*Dw13, error) {
 	g := dw13Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -2001,6 +2014,7 @@ func NewDw14(weights, bias []float32) (*Dw14, error) {
 func newDw14(weights, bias []float32, impl kernelImpl) (*Dw14, error) {
 	g := dw14Geometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {

@@ -75,7 +75,7 @@ func TestConv1(t *testing.T) {
 			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 6, 224, int64(6))
 			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 7, 224, int64(7))
 			defer saveWalk().restore()
-			rangeWeightBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Check(t, conv1Conv, newConv1With(path, 3), 2, 7, 224, int64(7))
 		})
 	}
@@ -182,6 +182,16 @@ func TestDw2(t *testing.T) {
 			verify.Sweep(t, dw2Conv, newDw2With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw2Conv, newDw2With(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw2Conv, newDw2With(path, 0), 1, 1, 112, int64(1))
+			verify.Check(t, dw2Conv, newDw2With(path, 0), 1, 2, 112, int64(2))
+			verify.Check(t, dw2Conv, newDw2With(path, 0), 1, 3, 112, int64(3))
+			verify.Check(t, dw2Conv, newDw2With(path, 0), 1, 4, 112, int64(4))
+			verify.Check(t, dw2Conv, newDw2With(path, 0), 1, 5, 112, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw2Conv, newDw2With(path, 3), 2, 5, 112, int64(5))
 		})
 	}
 }
@@ -386,6 +396,18 @@ func TestDw3(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw3Conv, newDw3With(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 1, 112, int64(1))
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 2, 112, int64(2))
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 3, 112, int64(3))
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 4, 112, int64(4))
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 5, 112, int64(5))
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 6, 112, int64(6))
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 7, 112, int64(7))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw3Conv, newDw3With(path, 3), 2, 7, 112, int64(7))
+		})
 	}
 }
 
@@ -588,6 +610,16 @@ func TestDw4(t *testing.T) {
 			verify.Sweep(t, dw4Conv, newDw4With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw4Conv, newDw4With(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw4Conv, newDw4With(path, 0), 1, 1, 56, int64(1))
+			verify.Check(t, dw4Conv, newDw4With(path, 0), 1, 2, 56, int64(2))
+			verify.Check(t, dw4Conv, newDw4With(path, 0), 1, 3, 56, int64(3))
+			verify.Check(t, dw4Conv, newDw4With(path, 0), 1, 4, 56, int64(4))
+			verify.Check(t, dw4Conv, newDw4With(path, 0), 1, 5, 56, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw4Conv, newDw4With(path, 3), 2, 5, 56, int64(5))
 		})
 	}
 }
@@ -792,6 +824,18 @@ func TestDw5(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw5Conv, newDw5With(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 1, 56, int64(1))
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 2, 56, int64(2))
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 3, 56, int64(3))
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 4, 56, int64(4))
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 5, 56, int64(5))
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 6, 56, int64(6))
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 7, 56, int64(7))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw5Conv, newDw5With(path, 3), 2, 7, 56, int64(7))
+		})
 	}
 }
 
@@ -994,6 +1038,16 @@ func TestDw6(t *testing.T) {
 			verify.Sweep(t, dw6Conv, newDw6With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw6Conv, newDw6With(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw6Conv, newDw6With(path, 0), 1, 1, 28, int64(1))
+			verify.Check(t, dw6Conv, newDw6With(path, 0), 1, 2, 28, int64(2))
+			verify.Check(t, dw6Conv, newDw6With(path, 0), 1, 3, 28, int64(3))
+			verify.Check(t, dw6Conv, newDw6With(path, 0), 1, 4, 28, int64(4))
+			verify.Check(t, dw6Conv, newDw6With(path, 0), 1, 5, 28, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw6Conv, newDw6With(path, 3), 2, 5, 28, int64(5))
 		})
 	}
 }
@@ -1198,6 +1252,18 @@ func TestDw7(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw7Conv, newDw7With(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 1, 28, int64(1))
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 2, 28, int64(2))
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 3, 28, int64(3))
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 4, 28, int64(4))
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 5, 28, int64(5))
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 6, 28, int64(6))
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 7, 28, int64(7))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw7Conv, newDw7With(path, 3), 2, 7, 28, int64(7))
+		})
 	}
 }
 
@@ -1400,6 +1466,16 @@ func TestDw8(t *testing.T) {
 			verify.Sweep(t, dw8Conv, newDw8With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw8Conv, newDw8With(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw8Conv, newDw8With(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, dw8Conv, newDw8With(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, dw8Conv, newDw8With(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, dw8Conv, newDw8With(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, dw8Conv, newDw8With(path, 0), 1, 5, 14, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw8Conv, newDw8With(path, 3), 2, 5, 14, int64(5))
 		})
 	}
 }
@@ -1604,6 +1680,16 @@ func TestDw9(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw9Conv, newDw9With(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw9Conv, newDw9With(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, dw9Conv, newDw9With(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, dw9Conv, newDw9With(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, dw9Conv, newDw9With(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, dw9Conv, newDw9With(path, 0), 1, 5, 14, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw9Conv, newDw9With(path, 3), 2, 5, 14, int64(5))
+		})
 	}
 }
 
@@ -1806,6 +1892,16 @@ func TestDw10(t *testing.T) {
 			verify.Sweep(t, dw10Conv, newDw10With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw10Conv, newDw10With(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw10Conv, newDw10With(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, dw10Conv, newDw10With(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, dw10Conv, newDw10With(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, dw10Conv, newDw10With(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, dw10Conv, newDw10With(path, 0), 1, 5, 14, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw10Conv, newDw10With(path, 3), 2, 5, 14, int64(5))
 		})
 	}
 }
@@ -2010,6 +2106,16 @@ func TestDw11(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw11Conv, newDw11With(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw11Conv, newDw11With(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, dw11Conv, newDw11With(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, dw11Conv, newDw11With(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, dw11Conv, newDw11With(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, dw11Conv, newDw11With(path, 0), 1, 5, 14, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw11Conv, newDw11With(path, 3), 2, 5, 14, int64(5))
+		})
 	}
 }
 
@@ -2212,6 +2318,16 @@ func TestDw12(t *testing.T) {
 			verify.Sweep(t, dw12Conv, newDw12With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw12Conv, newDw12With(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw12Conv, newDw12With(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, dw12Conv, newDw12With(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, dw12Conv, newDw12With(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, dw12Conv, newDw12With(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, dw12Conv, newDw12With(path, 0), 1, 5, 14, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw12Conv, newDw12With(path, 3), 2, 5, 14, int64(5))
 		})
 	}
 }
@@ -2416,6 +2532,18 @@ func TestDw13(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw13Conv, newDw13With(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 7, 14, int64(7))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw13Conv, newDw13With(path, 3), 2, 7, 14, int64(7))
+		})
 	}
 }
 
@@ -2618,6 +2746,16 @@ func TestDw14(t *testing.T) {
 			verify.Sweep(t, dw14Conv, newDw14With(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, dw14Conv, newDw14With(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, dw14Conv, newDw14With(path, 0), 1, 1, 7, int64(1))
+			verify.Check(t, dw14Conv, newDw14With(path, 0), 1, 2, 7, int64(2))
+			verify.Check(t, dw14Conv, newDw14With(path, 0), 1, 3, 7, int64(3))
+			verify.Check(t, dw14Conv, newDw14With(path, 0), 1, 4, 7, int64(4))
+			verify.Check(t, dw14Conv, newDw14With(path, 0), 1, 5, 7, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, dw14Conv, newDw14With(path, 3), 2, 5, 7, int64(5))
 		})
 	}
 }

@@ -33,8 +33,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_avx2, dwconv3x3_c32_s1_d1_relu6_e2_3_avx2, dwconv3x3_c32_s1_d1_relu6_e0_1_avx2, dwconv3x3_c32_s1_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c32_s1_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_avx2, dwconv3x3_c32_s1_d1_relu6_e2_3_avx2, dwconv3x3_c32_s1_d1_relu6_e0_1_avx2, dwconv3x3_c32_s1_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c32_s1_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c32_s1_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 112,
+		pl: 1,
+		wd: 112,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c32_s1_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 112,
+		pl: 1,
+		wd: 112,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c32_s1_d1_relu6_f0_2_avx2,
+		lo: 0,
+		ow: 112,
+		pl: 1,
+		wd: 112,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -46,8 +68,23 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
-	edges:    []rowKernel{dwconv3x3_c96_s2_d1_relu6_e1_3_avx2, dwconv3x3_c96_s2_d1_relu6_e2_3_avx2, dwconv3x3_c96_s2_d1_relu6_e0_1_avx2, dwconv3x3_c96_s2_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c96_s2_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c96_s2_d1_relu6_e1_3_avx2, dwconv3x3_c96_s2_d1_relu6_e2_3_avx2, dwconv3x3_c96_s2_d1_relu6_e0_1_avx2, dwconv3x3_c96_s2_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c96_s2_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c96_s2_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 56,
+		pl: 1,
+		wd: 112,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c96_s2_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 56,
+		pl: 1,
+		wd: 112,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -59,8 +96,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
-	edges:    []rowKernel{dwconv3x3_c144_s1_d1_relu6_e1_3_avx2, dwconv3x3_c144_s1_d1_relu6_e2_3_avx2, dwconv3x3_c144_s1_d1_relu6_e0_1_avx2, dwconv3x3_c144_s1_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c144_s1_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c144_s1_d1_relu6_e1_3_avx2, dwconv3x3_c144_s1_d1_relu6_e2_3_avx2, dwconv3x3_c144_s1_d1_relu6_e0_1_avx2, dwconv3x3_c144_s1_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c144_s1_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c144_s1_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 56,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c144_s1_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 56,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c144_s1_d1_relu6_f0_2_avx2,
+		lo: 0,
+		ow: 56,
+		pl: 1,
+		wd: 56,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -68,8 +127,23 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
-	edges:    []rowKernel{dwconv3x3_c144_s2_d1_relu6_e1_3_avx2, dwconv3x3_c144_s2_d1_relu6_e2_3_avx2, dwconv3x3_c144_s2_d1_relu6_e0_1_avx2, dwconv3x3_c144_s2_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c144_s2_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c144_s2_d1_relu6_e1_3_avx2, dwconv3x3_c144_s2_d1_relu6_e2_3_avx2, dwconv3x3_c144_s2_d1_relu6_e0_1_avx2, dwconv3x3_c144_s2_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c144_s2_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c144_s2_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c144_s2_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -81,8 +155,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
-	edges:    []rowKernel{dwconv3x3_c192_s1_d1_relu6_e1_3_avx2, dwconv3x3_c192_s1_d1_relu6_e2_3_avx2, dwconv3x3_c192_s1_d1_relu6_e0_1_avx2, dwconv3x3_c192_s1_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c192_s1_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c192_s1_d1_relu6_e1_3_avx2, dwconv3x3_c192_s1_d1_relu6_e2_3_avx2, dwconv3x3_c192_s1_d1_relu6_e0_1_avx2, dwconv3x3_c192_s1_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c192_s1_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c192_s1_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c192_s1_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c192_s1_d1_relu6_f0_2_avx2,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -90,8 +186,23 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c192_s2_d1_relu6_e1_3_avx2, dwconv3x3_c192_s2_d1_relu6_e2_3_avx2, dwconv3x3_c192_s2_d1_relu6_e0_1_avx2, dwconv3x3_c192_s2_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c192_s2_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c192_s2_d1_relu6_e1_3_avx2, dwconv3x3_c192_s2_d1_relu6_e2_3_avx2, dwconv3x3_c192_s2_d1_relu6_e0_1_avx2, dwconv3x3_c192_s2_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c192_s2_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c192_s2_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c192_s2_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -103,8 +214,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
-	edges:    []rowKernel{dwconv3x3_c384_s1_d1_relu6_e1_3_avx2, dwconv3x3_c384_s1_d1_relu6_e2_3_avx2, dwconv3x3_c384_s1_d1_relu6_e0_1_avx2, dwconv3x3_c384_s1_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c384_s1_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c384_s1_d1_relu6_e1_3_avx2, dwconv3x3_c384_s1_d1_relu6_e2_3_avx2, dwconv3x3_c384_s1_d1_relu6_e0_1_avx2, dwconv3x3_c384_s1_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c384_s1_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c384_s1_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c384_s1_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c384_s1_d1_relu6_f0_2_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -120,8 +253,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
-	edges:    []rowKernel{dwconv3x3_c576_s1_d1_relu6_e1_3_avx2, dwconv3x3_c576_s1_d1_relu6_e2_3_avx2, dwconv3x3_c576_s1_d1_relu6_e0_1_avx2, dwconv3x3_c576_s1_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c576_s1_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c576_s1_d1_relu6_e1_3_avx2, dwconv3x3_c576_s1_d1_relu6_e2_3_avx2, dwconv3x3_c576_s1_d1_relu6_e0_1_avx2, dwconv3x3_c576_s1_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c576_s1_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c576_s1_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c576_s1_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c576_s1_d1_relu6_f0_2_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -129,8 +284,23 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
-	edges:    []rowKernel{dwconv3x3_c576_s2_d1_relu6_e1_3_avx2, dwconv3x3_c576_s2_d1_relu6_e2_3_avx2, dwconv3x3_c576_s2_d1_relu6_e0_1_avx2, dwconv3x3_c576_s2_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c576_s2_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c576_s2_d1_relu6_e1_3_avx2, dwconv3x3_c576_s2_d1_relu6_e2_3_avx2, dwconv3x3_c576_s2_d1_relu6_e0_1_avx2, dwconv3x3_c576_s2_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c576_s2_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c576_s2_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c576_s2_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -142,8 +312,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
-	edges:    []rowKernel{dwconv3x3_c960_s1_d1_relu6_e1_3_avx2, dwconv3x3_c960_s1_d1_relu6_e2_3_avx2, dwconv3x3_c960_s1_d1_relu6_e0_1_avx2, dwconv3x3_c960_s1_d1_relu6_e0_2_avx2},
-	fn:       dwconv3x3_c960_s1_d1_relu6_avx2,
+	edges: []rowKernel{dwconv3x3_c960_s1_d1_relu6_e1_3_avx2, dwconv3x3_c960_s1_d1_relu6_e2_3_avx2, dwconv3x3_c960_s1_d1_relu6_e0_1_avx2, dwconv3x3_c960_s1_d1_relu6_e0_2_avx2},
+	fn:    dwconv3x3_c960_s1_d1_relu6_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c960_s1_d1_relu6_f0_3_avx2,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c960_s1_d1_relu6_f1_3_avx2,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c960_s1_d1_relu6_f0_2_avx2,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -181,8 +373,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 4,
 }, {
-	edges:    []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_avx512, dwconv3x3_c32_s1_d1_relu6_e2_3_avx512, dwconv3x3_c32_s1_d1_relu6_e0_1_avx512, dwconv3x3_c32_s1_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c32_s1_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c32_s1_d1_relu6_e1_3_avx512, dwconv3x3_c32_s1_d1_relu6_e2_3_avx512, dwconv3x3_c32_s1_d1_relu6_e0_1_avx512, dwconv3x3_c32_s1_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c32_s1_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c32_s1_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 112,
+		pl: 1,
+		wd: 112,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c32_s1_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 112,
+		pl: 1,
+		wd: 112,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c32_s1_d1_relu6_f0_2_avx512,
+		lo: 0,
+		ow: 112,
+		pl: 1,
+		wd: 112,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -194,8 +408,23 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 6,
 }, {
-	edges:    []rowKernel{dwconv3x3_c96_s2_d1_relu6_e1_3_avx512, dwconv3x3_c96_s2_d1_relu6_e2_3_avx512, dwconv3x3_c96_s2_d1_relu6_e0_1_avx512, dwconv3x3_c96_s2_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c96_s2_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c96_s2_d1_relu6_e1_3_avx512, dwconv3x3_c96_s2_d1_relu6_e2_3_avx512, dwconv3x3_c96_s2_d1_relu6_e0_1_avx512, dwconv3x3_c96_s2_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c96_s2_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c96_s2_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 56,
+		pl: 1,
+		wd: 112,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c96_s2_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 56,
+		pl: 1,
+		wd: 112,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -207,8 +436,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 6,
 }, {
-	edges:    []rowKernel{dwconv3x3_c144_s1_d1_relu6_e1_3_avx512, dwconv3x3_c144_s1_d1_relu6_e2_3_avx512, dwconv3x3_c144_s1_d1_relu6_e0_1_avx512, dwconv3x3_c144_s1_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c144_s1_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c144_s1_d1_relu6_e1_3_avx512, dwconv3x3_c144_s1_d1_relu6_e2_3_avx512, dwconv3x3_c144_s1_d1_relu6_e0_1_avx512, dwconv3x3_c144_s1_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c144_s1_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c144_s1_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 56,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c144_s1_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 56,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c144_s1_d1_relu6_f0_2_avx512,
+		lo: 0,
+		ow: 56,
+		pl: 1,
+		wd: 56,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -216,8 +467,23 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 3,
 }, {
-	edges:    []rowKernel{dwconv3x3_c144_s2_d1_relu6_e1_3_avx512, dwconv3x3_c144_s2_d1_relu6_e2_3_avx512, dwconv3x3_c144_s2_d1_relu6_e0_1_avx512, dwconv3x3_c144_s2_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c144_s2_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c144_s2_d1_relu6_e1_3_avx512, dwconv3x3_c144_s2_d1_relu6_e2_3_avx512, dwconv3x3_c144_s2_d1_relu6_e0_1_avx512, dwconv3x3_c144_s2_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c144_s2_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c144_s2_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c144_s2_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -229,8 +495,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
-	edges:    []rowKernel{dwconv3x3_c192_s1_d1_relu6_e1_3_avx512, dwconv3x3_c192_s1_d1_relu6_e2_3_avx512, dwconv3x3_c192_s1_d1_relu6_e0_1_avx512, dwconv3x3_c192_s1_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c192_s1_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c192_s1_d1_relu6_e1_3_avx512, dwconv3x3_c192_s1_d1_relu6_e2_3_avx512, dwconv3x3_c192_s1_d1_relu6_e0_1_avx512, dwconv3x3_c192_s1_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c192_s1_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c192_s1_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c192_s1_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c192_s1_d1_relu6_f0_2_avx512,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -238,8 +526,23 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 4,
 }, {
-	edges:    []rowKernel{dwconv3x3_c192_s2_d1_relu6_e1_3_avx512, dwconv3x3_c192_s2_d1_relu6_e2_3_avx512, dwconv3x3_c192_s2_d1_relu6_e0_1_avx512, dwconv3x3_c192_s2_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c192_s2_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c192_s2_d1_relu6_e1_3_avx512, dwconv3x3_c192_s2_d1_relu6_e2_3_avx512, dwconv3x3_c192_s2_d1_relu6_e0_1_avx512, dwconv3x3_c192_s2_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c192_s2_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c192_s2_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c192_s2_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -251,8 +554,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
-	edges:    []rowKernel{dwconv3x3_c384_s1_d1_relu6_e1_3_avx512, dwconv3x3_c384_s1_d1_relu6_e2_3_avx512, dwconv3x3_c384_s1_d1_relu6_e0_1_avx512, dwconv3x3_c384_s1_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c384_s1_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c384_s1_d1_relu6_e1_3_avx512, dwconv3x3_c384_s1_d1_relu6_e2_3_avx512, dwconv3x3_c384_s1_d1_relu6_e0_1_avx512, dwconv3x3_c384_s1_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c384_s1_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c384_s1_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c384_s1_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c384_s1_d1_relu6_f0_2_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -268,8 +593,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
-	edges:    []rowKernel{dwconv3x3_c576_s1_d1_relu6_e1_3_avx512, dwconv3x3_c576_s1_d1_relu6_e2_3_avx512, dwconv3x3_c576_s1_d1_relu6_e0_1_avx512, dwconv3x3_c576_s1_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c576_s1_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c576_s1_d1_relu6_e1_3_avx512, dwconv3x3_c576_s1_d1_relu6_e2_3_avx512, dwconv3x3_c576_s1_d1_relu6_e0_1_avx512, dwconv3x3_c576_s1_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c576_s1_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c576_s1_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c576_s1_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c576_s1_d1_relu6_f0_2_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -277,8 +624,23 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 6,
 }, {
-	edges:    []rowKernel{dwconv3x3_c576_s2_d1_relu6_e1_3_avx512, dwconv3x3_c576_s2_d1_relu6_e2_3_avx512, dwconv3x3_c576_s2_d1_relu6_e0_1_avx512, dwconv3x3_c576_s2_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c576_s2_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c576_s2_d1_relu6_e1_3_avx512, dwconv3x3_c576_s2_d1_relu6_e2_3_avx512, dwconv3x3_c576_s2_d1_relu6_e0_1_avx512, dwconv3x3_c576_s2_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c576_s2_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c576_s2_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c576_s2_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -290,8 +652,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 8,
 }, {
-	edges:    []rowKernel{dwconv3x3_c960_s1_d1_relu6_e1_3_avx512, dwconv3x3_c960_s1_d1_relu6_e2_3_avx512, dwconv3x3_c960_s1_d1_relu6_e0_1_avx512, dwconv3x3_c960_s1_d1_relu6_e0_2_avx512},
-	fn:       dwconv3x3_c960_s1_d1_relu6_avx512,
+	edges: []rowKernel{dwconv3x3_c960_s1_d1_relu6_e1_3_avx512, dwconv3x3_c960_s1_d1_relu6_e2_3_avx512, dwconv3x3_c960_s1_d1_relu6_e0_1_avx512, dwconv3x3_c960_s1_d1_relu6_e0_2_avx512},
+	fn:    dwconv3x3_c960_s1_d1_relu6_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c960_s1_d1_relu6_f0_3_avx512,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c960_s1_d1_relu6_f1_3_avx512,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c960_s1_d1_relu6_f0_2_avx512,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -354,6 +738,15 @@ func dwconv3x3_c32_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride
 func dwconv3x3_c32_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c32_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -367,6 +760,15 @@ func dwconv3x3_c32_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c32_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci32_co16_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -396,6 +798,12 @@ func dwconv3x3_c96_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStride
 func dwconv3x3_c96_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c96_s2_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c96_s2_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c96_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -409,6 +817,12 @@ func dwconv3x3_c96_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c96_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c96_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c96_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci96_co24_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -438,6 +852,15 @@ func dwconv3x3_c144_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c144_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c144_s1_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s1_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s1_d1_relu6_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c144_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -451,6 +874,15 @@ func dwconv3x3_c144_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c144_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s1_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci144_co24_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -474,6 +906,12 @@ func dwconv3x3_c144_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c144_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c144_s2_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s2_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c144_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -487,6 +925,12 @@ func dwconv3x3_c144_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c144_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci144_co32_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -516,6 +960,15 @@ func dwconv3x3_c192_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c192_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c192_s1_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s1_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s1_d1_relu6_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c192_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -529,6 +982,15 @@ func dwconv3x3_c192_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c192_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s1_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci192_co32_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -552,6 +1014,12 @@ func dwconv3x3_c192_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c192_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c192_s2_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s2_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c192_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -565,6 +1033,12 @@ func dwconv3x3_c192_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c192_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci192_co64_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -594,6 +1068,15 @@ func dwconv3x3_c384_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c384_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c384_s1_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c384_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -607,6 +1090,15 @@ func dwconv3x3_c384_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c384_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci384_co64_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -642,6 +1134,15 @@ func dwconv3x3_c576_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c576_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c576_s1_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s1_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s1_d1_relu6_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c576_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -655,6 +1156,15 @@ func dwconv3x3_c576_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c576_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s1_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci576_co96_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -678,6 +1188,12 @@ func dwconv3x3_c576_s2_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c576_s2_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c576_s2_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s2_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c576_s2_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -691,6 +1207,12 @@ func dwconv3x3_c576_s2_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c576_s2_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci576_co160_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -720,6 +1242,15 @@ func dwconv3x3_c960_s1_d1_relu6_e0_1_avx2(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c960_s1_d1_relu6_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c960_s1_d1_relu6_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c960_s1_d1_relu6_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -733,6 +1264,15 @@ func dwconv3x3_c960_s1_d1_relu6_e0_1_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c960_s1_d1_relu6_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci960_co160_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)

@@ -85,6 +85,7 @@ func NewConv1(weights, bias []float32) (*Conv1, error) {
 func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 	g := conv1Geometry
 	g.frames = impl.frames
+
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -163,6 +164,7 @@ func NewB1_dw(weights, bias []float32) (*B1_dw, error) {
 func newB1_dw(weights, bias []float32, impl kernelImpl) (*B1_dw, error) {
 	g := b1_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -393,6 +395,7 @@ func NewB2_dw(weights, bias []float32) (*B2_dw, error) {
 func newB2_dw(weights, bias []float32, impl kernelImpl) (*B2_dw, error) {
 	g := b2_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -623,6 +626,7 @@ func NewB2r_dw(weights, bias []float32) (*B2r_dw, error) {
 func newB2r_dw(weights, bias []float32, impl kernelImpl) (*B2r_dw, error) {
 	g := b2r_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -853,6 +857,7 @@ func NewB3_dw(weights, bias []float32) (*B3_dw, error) {
 func newB3_dw(weights, bias []float32, impl kernelImpl) (*B3_dw, error) {
 	g := b3_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1083,6 +1088,7 @@ func NewB3r_dw(weights, bias []float32) (*B3r_dw, error) {
 func newB3r_dw(weights, bias []float32, impl kernelImpl) (*B3r_dw, error) {
 	g := b3r_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1313,6 +1319,7 @@ func NewB4_dw(weights, bias []float32) (*B4_dw, error) {
 func newB4_dw(weights, bias []float32, impl kernelImpl) (*B4_dw, error) {
 	g := b4_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1543,6 +1550,7 @@ func NewB4r_dw(weights, bias []float32) (*B4r_dw, error) {
 func newB4r_dw(weights, bias []float32, impl kernelImpl) (*B4r_dw, error) {
 	g := b4r_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1773,6 +1781,7 @@ func NewB5_dw(weights, bias []float32) (*B5_dw, error) {
 func newB5_dw(weights, bias []float32, impl kernelImpl) (*B5_dw, error) {
 	g := b5_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -2003,6 +2012,7 @@ func NewB5r_dw(weights, bias []float32) (*B5r_dw, error) {
 func newB5r_dw(weights, bias []float32, impl kernelImpl) (*B5r_dw, error) {
 	g := b5r_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -2233,6 +2243,7 @@ func NewB6_dw(weights, bias []float32) (*B6_dw, error) {
 func newB6_dw(weights, bias []float32, impl kernelImpl) (*B6_dw, error) {
 	g := b6_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -2463,6 +2474,7 @@ func NewB6r_dw(weights, bias []float32) (*B6r_dw, error) {
 func newB6r_dw(weights, bias []float32, impl kernelImpl) (*B6r_dw, error) {
 	g := b6r_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -2693,6 +2705,7 @@ func NewB7_dw(weights, bias []float32) (*B7_dw, error) {
 func newB7_dw(weights, bias []float32, impl kernelImpl) (*B7_dw, error) {
 	g := b7_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {

@@ -76,7 +76,7 @@ func TestConv1(t *testing.T) {
 			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 6, 224, int64(6))
 			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 7, 224, int64(7))
 			defer saveWalk().restore()
-			rangeWeightBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Check(t, conv1Conv, newConv1With(path, 3), 2, 7, 224, int64(7))
 		})
 	}
@@ -183,6 +183,16 @@ func TestB1_dw(t *testing.T) {
 			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b1_dwConv, newB1_dwWith(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1, 1, 112, int64(1))
+			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1, 2, 112, int64(2))
+			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1, 3, 112, int64(3))
+			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1, 4, 112, int64(4))
+			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1, 5, 112, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, b1_dwConv, newB1_dwWith(path, 3), 2, 5, 112, int64(5))
 		})
 	}
 }
@@ -485,6 +495,18 @@ func TestB2_dw(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b2_dwConv, newB2_dwWith(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 1, 112, int64(1))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 2, 112, int64(2))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 3, 112, int64(3))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 4, 112, int64(4))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 5, 112, int64(5))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 6, 112, int64(6))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 7, 112, int64(7))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 3), 2, 7, 112, int64(7))
+		})
 	}
 }
 
@@ -785,6 +807,16 @@ func TestB2r_dw(t *testing.T) {
 			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b2r_dwConv, newB2r_dwWith(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1, 1, 56, int64(1))
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1, 2, 56, int64(2))
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1, 3, 56, int64(3))
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1, 4, 56, int64(4))
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1, 5, 56, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 3), 2, 5, 56, int64(5))
 		})
 	}
 }
@@ -1087,6 +1119,18 @@ func TestB3_dw(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b3_dwConv, newB3_dwWith(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 1, 56, int64(1))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 2, 56, int64(2))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 3, 56, int64(3))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 4, 56, int64(4))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 5, 56, int64(5))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 6, 56, int64(6))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 7, 56, int64(7))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 3), 2, 7, 56, int64(7))
+		})
 	}
 }
 
@@ -1387,6 +1431,16 @@ func TestB3r_dw(t *testing.T) {
 			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b3r_dwConv, newB3r_dwWith(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1, 1, 28, int64(1))
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1, 2, 28, int64(2))
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1, 3, 28, int64(3))
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1, 4, 28, int64(4))
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1, 5, 28, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 3), 2, 5, 28, int64(5))
 		})
 	}
 }
@@ -1689,6 +1743,18 @@ func TestB4_dw(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b4_dwConv, newB4_dwWith(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 1, 28, int64(1))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 2, 28, int64(2))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 3, 28, int64(3))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 4, 28, int64(4))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 5, 28, int64(5))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 6, 28, int64(6))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 7, 28, int64(7))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 3), 2, 7, 28, int64(7))
+		})
 	}
 }
 
@@ -1989,6 +2055,16 @@ func TestB4r_dw(t *testing.T) {
 			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b4r_dwConv, newB4r_dwWith(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1, 5, 14, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 3), 2, 5, 14, int64(5))
 		})
 	}
 }
@@ -2291,6 +2367,16 @@ func TestB5_dw(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b5_dwConv, newB5_dwWith(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1, 5, 14, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, b5_dwConv, newB5_dwWith(path, 3), 2, 5, 14, int64(5))
+		})
 	}
 }
 
@@ -2591,6 +2677,16 @@ func TestB5r_dw(t *testing.T) {
 			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b5r_dwConv, newB5r_dwWith(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1, 5, 14, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 3), 2, 5, 14, int64(5))
 		})
 	}
 }
@@ -2893,6 +2989,18 @@ func TestB6_dw(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b6_dwConv, newB6_dwWith(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 7, 14, int64(7))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 3), 2, 7, 14, int64(7))
+		})
 	}
 }
 
@@ -3194,6 +3302,16 @@ func TestB6r_dw(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b6r_dwConv, newB6r_dwWith(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1, 1, 7, int64(1))
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1, 2, 7, int64(2))
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1, 3, 7, int64(3))
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1, 4, 7, int64(4))
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1, 5, 7, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 3), 2, 5, 7, int64(5))
+		})
 	}
 }
 
@@ -3494,6 +3612,16 @@ func TestB7_dw(t *testing.T) {
 			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, b7_dwConv, newB7_dwWith(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1, 1, 7, int64(1))
+			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1, 2, 7, int64(2))
+			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1, 3, 7, int64(3))
+			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1, 4, 7, int64(4))
+			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1, 5, 7, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, b7_dwConv, newB7_dwWith(path, 3), 2, 5, 7, int64(5))
 		})
 	}
 }

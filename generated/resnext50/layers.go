@@ -130,6 +130,7 @@ func NewConv3_s2(weights, bias []float32) (*Conv3_s2, error) {
 func newConv3_s2(weights, bias []float32, impl kernelImpl) (*Conv3_s2, error) {
 	g := conv3_s2Geometry
 	g.frames = impl.frames
+
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -208,6 +209,7 @@ func NewConv3(weights, bias []float32) (*Conv3, error) {
 func newConv3(weights, bias []float32, impl kernelImpl) (*Conv3, error) {
 	g := conv3Geometry
 	g.frames = impl.frames
+
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -286,6 +288,7 @@ func NewConv4_s2(weights, bias []float32) (*Conv4_s2, error) {
 func newConv4_s2(weights, bias []float32, impl kernelImpl) (*Conv4_s2, error) {
 	g := conv4_s2Geometry
 	g.frames = impl.frames
+
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -364,6 +367,7 @@ func NewConv4(weights, bias []float32) (*Conv4, error) {
 func newConv4(weights, bias []float32, impl kernelImpl) (*Conv4, error) {
 	g := conv4Geometry
 	g.frames = impl.frames
+
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -442,6 +446,7 @@ func NewConv5_s2(weights, bias []float32) (*Conv5_s2, error) {
 func newConv5_s2(weights, bias []float32, impl kernelImpl) (*Conv5_s2, error) {
 	g := conv5_s2Geometry
 	g.frames = impl.frames
+
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -520,6 +525,7 @@ func NewConv5(weights, bias []float32) (*Conv5, error) {
 func newConv5(weights, bias []float32, impl kernelImpl) (*Conv5, error) {
 	g := conv5Geometry
 	g.frames = impl.frames
+
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {

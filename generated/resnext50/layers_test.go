@@ -181,7 +181,7 @@ func TestConv3_s2(t *testing.T) {
 			verify.Check(t, conv3_s2Conv, newConv3_s2With(path, 0), 1, 6, 56, int64(6))
 			verify.Check(t, conv3_s2Conv, newConv3_s2With(path, 0), 1, 7, 56, int64(7))
 			defer saveWalk().restore()
-			rangeWeightBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Check(t, conv3_s2Conv, newConv3_s2With(path, 3), 2, 7, 56, int64(7))
 		})
 	}
@@ -296,7 +296,7 @@ func TestConv3(t *testing.T) {
 			verify.Check(t, conv3Conv, newConv3With(path, 0), 1, 4, 28, int64(4))
 			verify.Check(t, conv3Conv, newConv3With(path, 0), 1, 5, 28, int64(5))
 			defer saveWalk().restore()
-			rangeWeightBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Check(t, conv3Conv, newConv3With(path, 3), 2, 5, 28, int64(5))
 		})
 	}
@@ -413,7 +413,7 @@ func TestConv4_s2(t *testing.T) {
 			verify.Check(t, conv4_s2Conv, newConv4_s2With(path, 0), 1, 6, 28, int64(6))
 			verify.Check(t, conv4_s2Conv, newConv4_s2With(path, 0), 1, 7, 28, int64(7))
 			defer saveWalk().restore()
-			rangeWeightBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Check(t, conv4_s2Conv, newConv4_s2With(path, 3), 2, 7, 28, int64(7))
 		})
 	}
@@ -528,7 +528,7 @@ func TestConv4(t *testing.T) {
 			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 4, 14, int64(4))
 			verify.Check(t, conv4Conv, newConv4With(path, 0), 1, 5, 14, int64(5))
 			defer saveWalk().restore()
-			rangeWeightBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Check(t, conv4Conv, newConv4With(path, 3), 2, 5, 14, int64(5))
 		})
 	}
@@ -645,7 +645,7 @@ func TestConv5_s2(t *testing.T) {
 			verify.Check(t, conv5_s2Conv, newConv5_s2With(path, 0), 1, 6, 14, int64(6))
 			verify.Check(t, conv5_s2Conv, newConv5_s2With(path, 0), 1, 7, 14, int64(7))
 			defer saveWalk().restore()
-			rangeWeightBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Check(t, conv5_s2Conv, newConv5_s2With(path, 3), 2, 7, 14, int64(7))
 		})
 	}
@@ -760,7 +760,7 @@ func TestConv5(t *testing.T) {
 			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 4, 7, int64(4))
 			verify.Check(t, conv5Conv, newConv5With(path, 0), 1, 5, 7, int64(5))
 			defer saveWalk().restore()
-			rangeWeightBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Check(t, conv5Conv, newConv5With(path, 3), 2, 5, 7, int64(5))
 		})
 	}

@@ -37,8 +37,23 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
-	edges:    []rowKernel{dwconv3x3_c60_s2_d1_none_e1_3_avx2, dwconv3x3_c60_s2_d1_none_e2_3_avx2, dwconv3x3_c60_s2_d1_none_e0_1_avx2, dwconv3x3_c60_s2_d1_none_e0_2_avx2},
-	fn:       dwconv3x3_c60_s2_d1_none_avx2,
+	edges: []rowKernel{dwconv3x3_c60_s2_d1_none_e1_3_avx2, dwconv3x3_c60_s2_d1_none_e2_3_avx2, dwconv3x3_c60_s2_d1_none_e0_1_avx2, dwconv3x3_c60_s2_d1_none_e0_2_avx2},
+	fn:    dwconv3x3_c60_s2_d1_none_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c60_s2_d1_none_f0_3_avx2,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c60_s2_d1_none_f1_3_avx2,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -50,8 +65,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c60_s1_d1_none_e1_3_avx2, dwconv3x3_c60_s1_d1_none_e2_3_avx2, dwconv3x3_c60_s1_d1_none_e0_1_avx2, dwconv3x3_c60_s1_d1_none_e0_2_avx2},
-	fn:       dwconv3x3_c60_s1_d1_none_avx2,
+	edges: []rowKernel{dwconv3x3_c60_s1_d1_none_e1_3_avx2, dwconv3x3_c60_s1_d1_none_e2_3_avx2, dwconv3x3_c60_s1_d1_none_e0_1_avx2, dwconv3x3_c60_s1_d1_none_e0_2_avx2},
+	fn:    dwconv3x3_c60_s1_d1_none_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c60_s1_d1_none_f0_3_avx2,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c60_s1_d1_none_f1_3_avx2,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c60_s1_d1_none_f0_2_avx2,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -63,8 +100,23 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
-	edges:    []rowKernel{dwconv3x3_c120_s2_d1_none_e1_3_avx2, dwconv3x3_c120_s2_d1_none_e2_3_avx2, dwconv3x3_c120_s2_d1_none_e0_1_avx2, dwconv3x3_c120_s2_d1_none_e0_2_avx2},
-	fn:       dwconv3x3_c120_s2_d1_none_avx2,
+	edges: []rowKernel{dwconv3x3_c120_s2_d1_none_e1_3_avx2, dwconv3x3_c120_s2_d1_none_e2_3_avx2, dwconv3x3_c120_s2_d1_none_e0_1_avx2, dwconv3x3_c120_s2_d1_none_e0_2_avx2},
+	fn:    dwconv3x3_c120_s2_d1_none_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c120_s2_d1_none_f0_3_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c120_s2_d1_none_f1_3_avx2,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -76,8 +128,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 3,
 }, {
-	edges:    []rowKernel{dwconv3x3_c120_s1_d1_none_e1_3_avx2, dwconv3x3_c120_s1_d1_none_e2_3_avx2, dwconv3x3_c120_s1_d1_none_e0_1_avx2, dwconv3x3_c120_s1_d1_none_e0_2_avx2},
-	fn:       dwconv3x3_c120_s1_d1_none_avx2,
+	edges: []rowKernel{dwconv3x3_c120_s1_d1_none_e1_3_avx2, dwconv3x3_c120_s1_d1_none_e2_3_avx2, dwconv3x3_c120_s1_d1_none_e0_1_avx2, dwconv3x3_c120_s1_d1_none_e0_2_avx2},
+	fn:    dwconv3x3_c120_s1_d1_none_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c120_s1_d1_none_f0_3_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c120_s1_d1_none_f1_3_avx2,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c120_s1_d1_none_f0_2_avx2,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -89,8 +163,23 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c240_s2_d1_none_e1_3_avx2, dwconv3x3_c240_s2_d1_none_e2_3_avx2, dwconv3x3_c240_s2_d1_none_e0_1_avx2, dwconv3x3_c240_s2_d1_none_e0_2_avx2},
-	fn:       dwconv3x3_c240_s2_d1_none_avx2,
+	edges: []rowKernel{dwconv3x3_c240_s2_d1_none_e1_3_avx2, dwconv3x3_c240_s2_d1_none_e2_3_avx2, dwconv3x3_c240_s2_d1_none_e0_1_avx2, dwconv3x3_c240_s2_d1_none_e0_2_avx2},
+	fn:    dwconv3x3_c240_s2_d1_none_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c240_s2_d1_none_f0_3_avx2,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c240_s2_d1_none_f1_3_avx2,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -102,8 +191,30 @@ var avx2Kernels = [numKernels]kernelImpl{{
 	name:     "avx2",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c240_s1_d1_none_e1_3_avx2, dwconv3x3_c240_s1_d1_none_e2_3_avx2, dwconv3x3_c240_s1_d1_none_e0_1_avx2, dwconv3x3_c240_s1_d1_none_e0_2_avx2},
-	fn:       dwconv3x3_c240_s1_d1_none_avx2,
+	edges: []rowKernel{dwconv3x3_c240_s1_d1_none_e1_3_avx2, dwconv3x3_c240_s1_d1_none_e2_3_avx2, dwconv3x3_c240_s1_d1_none_e0_1_avx2, dwconv3x3_c240_s1_d1_none_e0_2_avx2},
+	fn:    dwconv3x3_c240_s1_d1_none_avx2,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c240_s1_d1_none_f0_3_avx2,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c240_s1_d1_none_f1_3_avx2,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c240_s1_d1_none_f0_2_avx2,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}},
 	name:     "avx2",
 	packTile: 1,
 }, {
@@ -137,8 +248,23 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 7,
 }, {
-	edges:    []rowKernel{dwconv3x3_c60_s2_d1_none_e1_3_avx512, dwconv3x3_c60_s2_d1_none_e2_3_avx512, dwconv3x3_c60_s2_d1_none_e0_1_avx512, dwconv3x3_c60_s2_d1_none_e0_2_avx512},
-	fn:       dwconv3x3_c60_s2_d1_none_avx512,
+	edges: []rowKernel{dwconv3x3_c60_s2_d1_none_e1_3_avx512, dwconv3x3_c60_s2_d1_none_e2_3_avx512, dwconv3x3_c60_s2_d1_none_e0_1_avx512, dwconv3x3_c60_s2_d1_none_e0_2_avx512},
+	fn:    dwconv3x3_c60_s2_d1_none_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c60_s2_d1_none_f0_3_avx512,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c60_s2_d1_none_f1_3_avx512,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 56,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -150,8 +276,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c60_s1_d1_none_e1_3_avx512, dwconv3x3_c60_s1_d1_none_e2_3_avx512, dwconv3x3_c60_s1_d1_none_e0_1_avx512, dwconv3x3_c60_s1_d1_none_e0_2_avx512},
-	fn:       dwconv3x3_c60_s1_d1_none_avx512,
+	edges: []rowKernel{dwconv3x3_c60_s1_d1_none_e1_3_avx512, dwconv3x3_c60_s1_d1_none_e2_3_avx512, dwconv3x3_c60_s1_d1_none_e0_1_avx512, dwconv3x3_c60_s1_d1_none_e0_2_avx512},
+	fn:    dwconv3x3_c60_s1_d1_none_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c60_s1_d1_none_f0_3_avx512,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c60_s1_d1_none_f1_3_avx512,
+		lo: 1,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c60_s1_d1_none_f0_2_avx512,
+		lo: 0,
+		ow: 28,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -163,8 +311,23 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 5,
 }, {
-	edges:    []rowKernel{dwconv3x3_c120_s2_d1_none_e1_3_avx512, dwconv3x3_c120_s2_d1_none_e2_3_avx512, dwconv3x3_c120_s2_d1_none_e0_1_avx512, dwconv3x3_c120_s2_d1_none_e0_2_avx512},
-	fn:       dwconv3x3_c120_s2_d1_none_avx512,
+	edges: []rowKernel{dwconv3x3_c120_s2_d1_none_e1_3_avx512, dwconv3x3_c120_s2_d1_none_e2_3_avx512, dwconv3x3_c120_s2_d1_none_e0_1_avx512, dwconv3x3_c120_s2_d1_none_e0_2_avx512},
+	fn:    dwconv3x3_c120_s2_d1_none_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c120_s2_d1_none_f0_3_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c120_s2_d1_none_f1_3_avx512,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 28,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -176,8 +339,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 5,
 }, {
-	edges:    []rowKernel{dwconv3x3_c120_s1_d1_none_e1_3_avx512, dwconv3x3_c120_s1_d1_none_e2_3_avx512, dwconv3x3_c120_s1_d1_none_e0_1_avx512, dwconv3x3_c120_s1_d1_none_e0_2_avx512},
-	fn:       dwconv3x3_c120_s1_d1_none_avx512,
+	edges: []rowKernel{dwconv3x3_c120_s1_d1_none_e1_3_avx512, dwconv3x3_c120_s1_d1_none_e2_3_avx512, dwconv3x3_c120_s1_d1_none_e0_1_avx512, dwconv3x3_c120_s1_d1_none_e0_2_avx512},
+	fn:    dwconv3x3_c120_s1_d1_none_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c120_s1_d1_none_f0_3_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c120_s1_d1_none_f1_3_avx512,
+		lo: 1,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c120_s1_d1_none_f0_2_avx512,
+		lo: 0,
+		ow: 14,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -189,8 +374,23 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c240_s2_d1_none_e1_3_avx512, dwconv3x3_c240_s2_d1_none_e2_3_avx512, dwconv3x3_c240_s2_d1_none_e0_1_avx512, dwconv3x3_c240_s2_d1_none_e0_2_avx512},
-	fn:       dwconv3x3_c240_s2_d1_none_avx512,
+	edges: []rowKernel{dwconv3x3_c240_s2_d1_none_e1_3_avx512, dwconv3x3_c240_s2_d1_none_e2_3_avx512, dwconv3x3_c240_s2_d1_none_e0_1_avx512, dwconv3x3_c240_s2_d1_none_e0_2_avx512},
+	fn:    dwconv3x3_c240_s2_d1_none_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c240_s2_d1_none_f0_3_avx512,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c240_s2_d1_none_f1_3_avx512,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 14,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -202,8 +402,30 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 2,
 }, {
-	edges:    []rowKernel{dwconv3x3_c240_s1_d1_none_e1_3_avx512, dwconv3x3_c240_s1_d1_none_e2_3_avx512, dwconv3x3_c240_s1_d1_none_e0_1_avx512, dwconv3x3_c240_s1_d1_none_e0_2_avx512},
-	fn:       dwconv3x3_c240_s1_d1_none_avx512,
+	edges: []rowKernel{dwconv3x3_c240_s1_d1_none_e1_3_avx512, dwconv3x3_c240_s1_d1_none_e2_3_avx512, dwconv3x3_c240_s1_d1_none_e0_1_avx512, dwconv3x3_c240_s1_d1_none_e0_2_avx512},
+	fn:    dwconv3x3_c240_s1_d1_none_avx512,
+	frames: []frame{{
+		hi: 3,
+		k:  dwconv3x3_c240_s1_d1_none_f0_3_avx512,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 3,
+		k:  dwconv3x3_c240_s1_d1_none_f1_3_avx512,
+		lo: 1,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}, {
+		hi: 2,
+		k:  dwconv3x3_c240_s1_d1_none_f0_2_avx512,
+		lo: 0,
+		ow: 7,
+		pl: 1,
+		wd: 7,
+	}},
 	name:     "avx512",
 	packTile: 2,
 }, {
@@ -264,6 +486,12 @@ func dwconv3x3_c60_s2_d1_none_e0_1_avx2(dst, src, w []float32, count, rowStride 
 func dwconv3x3_c60_s2_d1_none_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c60_s2_d1_none_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s2_d1_none_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c60_s2_d1_none_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -277,6 +505,12 @@ func dwconv3x3_c60_s2_d1_none_e0_1_avx512(dst, src, w []float32, count, rowStrid
 
 //go:noescape
 func dwconv3x3_c60_s2_d1_none_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s2_d1_none_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s2_d1_none_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci60_co216_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -306,6 +540,15 @@ func dwconv3x3_c60_s1_d1_none_e0_1_avx2(dst, src, w []float32, count, rowStride 
 func dwconv3x3_c60_s1_d1_none_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c60_s1_d1_none_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s1_d1_none_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s1_d1_none_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c60_s1_d1_none_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -319,6 +562,15 @@ func dwconv3x3_c60_s1_d1_none_e0_1_avx512(dst, src, w []float32, count, rowStrid
 
 //go:noescape
 func dwconv3x3_c60_s1_d1_none_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s1_d1_none_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s1_d1_none_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c60_s1_d1_none_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci60_co240_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -348,6 +600,12 @@ func dwconv3x3_c120_s2_d1_none_e0_1_avx2(dst, src, w []float32, count, rowStride
 func dwconv3x3_c120_s2_d1_none_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c120_s2_d1_none_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s2_d1_none_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c120_s2_d1_none_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -361,6 +619,12 @@ func dwconv3x3_c120_s2_d1_none_e0_1_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c120_s2_d1_none_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s2_d1_none_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s2_d1_none_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci120_co240_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -390,6 +654,15 @@ func dwconv3x3_c120_s1_d1_none_e0_1_avx2(dst, src, w []float32, count, rowStride
 func dwconv3x3_c120_s1_d1_none_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c120_s1_d1_none_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s1_d1_none_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s1_d1_none_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c120_s1_d1_none_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -403,6 +676,15 @@ func dwconv3x3_c120_s1_d1_none_e0_1_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c120_s1_d1_none_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s1_d1_none_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s1_d1_none_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s1_d1_none_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci120_co480_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -432,6 +714,12 @@ func dwconv3x3_c240_s2_d1_none_e0_1_avx2(dst, src, w []float32, count, rowStride
 func dwconv3x3_c240_s2_d1_none_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c240_s2_d1_none_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s2_d1_none_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c240_s2_d1_none_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -445,6 +733,12 @@ func dwconv3x3_c240_s2_d1_none_e0_1_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c240_s2_d1_none_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s2_d1_none_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s2_d1_none_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci240_co480_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -474,6 +768,15 @@ func dwconv3x3_c240_s1_d1_none_e0_1_avx2(dst, src, w []float32, count, rowStride
 func dwconv3x3_c240_s1_d1_none_e0_2_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c240_s1_d1_none_f0_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_f1_3_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_f0_2_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func dwconv3x3_c240_s1_d1_none_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -487,6 +790,15 @@ func dwconv3x3_c240_s1_d1_none_e0_1_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c240_s1_d1_none_e0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_f0_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci240_co960_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)

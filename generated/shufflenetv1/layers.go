@@ -65,6 +65,7 @@ func NewConv1(weights, bias []float32) (*Conv1, error) {
 func newConv1(weights, bias []float32, impl kernelImpl) (*Conv1, error) {
 	g := conv1Geometry
 	g.frames = impl.frames
+
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -219,6 +220,7 @@ func NewS2_dw(weights, bias []float32) (*S2_dw, error) {
 func newS2_dw(weights, bias []float32, impl kernelImpl) (*S2_dw, error) {
 	g := s2_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -450,6 +452,7 @@ func NewS2r_dw(weights, bias []float32) (*S2r_dw, error) {
 func newS2r_dw(weights, bias []float32, impl kernelImpl) (*S2r_dw, error) {
 	g := s2r_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -681,6 +684,7 @@ func NewS3_dw(weights, bias []float32) (*S3_dw, error) {
 func newS3_dw(weights, bias []float32, impl kernelImpl) (*S3_dw, error) {
 	g := s3_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -912,6 +916,7 @@ func NewS3r_dw(weights, bias []float32) (*S3r_dw, error) {
 func newS3r_dw(weights, bias []float32, impl kernelImpl) (*S3r_dw, error) {
 	g := s3r_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1143,6 +1148,7 @@ func NewS4_dw(weights, bias []float32) (*S4_dw, error) {
 func newS4_dw(weights, bias []float32, impl kernelImpl) (*S4_dw, error) {
 	g := s4_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {
@@ -1374,6 +1380,7 @@ func NewS4r_dw(weights, bias []float32) (*S4r_dw, error) {
 func newS4r_dw(weights, bias []float32, impl kernelImpl) (*S4r_dw, error) {
 	g := s4r_dwGeometry
 	g.edges = impl.edges
+	g.frames = impl.frames
 	g.blockVecs = impl.packTile
 	w, err := g.pack(weights, bias)
 	if err != nil {

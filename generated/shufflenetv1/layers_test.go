@@ -76,7 +76,7 @@ func TestConv1(t *testing.T) {
 			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 6, 224, int64(6))
 			verify.Check(t, conv1Conv, newConv1With(path, 0), 1, 7, 224, int64(7))
 			defer saveWalk().restore()
-			rangeWeightBytes, bandFloats = 1, 1
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 			verify.Check(t, conv1Conv, newConv1With(path, 3), 2, 7, 224, int64(7))
 		})
 	}
@@ -281,6 +281,18 @@ func TestS2_dw(t *testing.T) {
 			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, s2_dwConv, newS2_dwWith(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 1, 56, int64(1))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 2, 56, int64(2))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 3, 56, int64(3))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 4, 56, int64(4))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 5, 56, int64(5))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 6, 56, int64(6))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 7, 56, int64(7))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 3), 2, 7, 56, int64(7))
 		})
 	}
 }
@@ -590,6 +602,16 @@ func TestS2r_dw(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, s2r_dwConv, newS2r_dwWith(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1, 1, 28, int64(1))
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1, 2, 28, int64(2))
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1, 3, 28, int64(3))
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1, 4, 28, int64(4))
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1, 5, 28, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 3), 2, 5, 28, int64(5))
+		})
 	}
 }
 
@@ -897,6 +919,18 @@ func TestS3_dw(t *testing.T) {
 			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, s3_dwConv, newS3_dwWith(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 1, 28, int64(1))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 2, 28, int64(2))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 3, 28, int64(3))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 4, 28, int64(4))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 5, 28, int64(5))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 6, 28, int64(6))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 7, 28, int64(7))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 3), 2, 7, 28, int64(7))
 		})
 	}
 }
@@ -1206,6 +1240,16 @@ func TestS3r_dw(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, s3r_dwConv, newS3r_dwWith(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1, 5, 14, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 3), 2, 5, 14, int64(5))
+		})
 	}
 }
 
@@ -1514,6 +1558,18 @@ func TestS4_dw(t *testing.T) {
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, s4_dwConv, newS4_dwWith(path, 3))
 		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 1, 14, int64(1))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 2, 14, int64(2))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 3, 14, int64(3))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 4, 14, int64(4))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 7, 14, int64(7))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 3), 2, 7, 14, int64(7))
+		})
 	}
 }
 
@@ -1821,6 +1877,16 @@ func TestS4r_dw(t *testing.T) {
 			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 0))
 			padWholeMax, bandFloats = 0, 65536
 			verify.Sweep(t, s4r_dwConv, newS4r_dwWith(path, 3))
+		})
+		t.Run(path.name+"/frames", func(t *testing.T) {
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1, 1, 7, int64(1))
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1, 2, 7, int64(2))
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1, 3, 7, int64(3))
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1, 4, 7, int64(4))
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1, 5, 7, int64(5))
+			defer saveWalk().restore()
+			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 3), 2, 5, 7, int64(5))
 		})
 	}
 }

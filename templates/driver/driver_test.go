@@ -223,11 +223,13 @@ func TestWalkStrips(t *testing.T) {
 func TestForwardFramed(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	shapes := []*geometry{
-		layer(12, 36, 3, 3, 1, 1, 1, false), // grouped 3×4, pads 1, 2, 1, 1
-		layer(16, 32, 1, 3, 2, 1, 1, false), // dense, stride 2
-		layer(12, 36, 3, 3, 1, 2, 2, false), // grouped, dilated
-		layer(8, 16, 2, 5, 1, 1, 2, false),  // 5×6, pads 2, 3, 2, 2
-		layer(8, 8, 1, 3, 2, 1, 0, true),    // TF same, stride 2
+		layer(12, 36, 3, 3, 1, 1, 1, false),  // grouped 3×4, pads 1, 2, 1, 1
+		layer(16, 32, 1, 3, 2, 1, 1, false),  // dense, stride 2
+		layer(12, 36, 3, 3, 1, 2, 2, false),  // grouped, dilated
+		layer(8, 16, 2, 5, 1, 1, 2, false),   // 5×6, pads 2, 3, 2, 2
+		layer(8, 8, 1, 3, 2, 1, 0, true),     // TF same, stride 2
+		layer(20, 20, 20, 3, 1, 1, 1, false), // depthwise, partial vector
+		layer(48, 48, 48, 3, 2, 1, 1, false), // depthwise stride 2, three blocks (channel ranges)
 	}
 	for _, g := range shapes {
 		for _, hw := range [][2]int{{1, 1}, {3, 4}, {6, 9}, {11, 6}} {
@@ -273,7 +275,7 @@ func TestForwardFramed(t *testing.T) {
 				assert.Equal(t, want, run(3))
 				func() {
 					defer saveWalk().restore()
-					rangeWeightBytes, bandFloats = 1, 1
+					rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
 					assert.Equal(t, want, run(1))
 					assert.Equal(t, want, run(2))
 				}()
