@@ -60,8 +60,9 @@ type geometry struct {
 	// edgeKernel). nil: border pixels run from zero-padded patches.
 	edges []rowKernel
 
-	// frames: a grouped layer's framed kernels (see frame). nil: rows cut
-	// by the padding run from zero-padded copies.
+	// frames: a grouped or depthwise layer's framed kernels (see frame).
+	// nil: rows cut by the padding run from zero-padded copies (and
+	// depthwise border pixels through the edge kernels).
 	frames []frame
 }
 
