@@ -180,14 +180,7 @@ func TestEdges(t *testing.T) {
 			}
 		}
 	}
-	_, err := AVX2File("p", es)
-	require.NoError(t, err)
-	var es512 []Kernel
-	for _, e := range es {
-		es512 = append(es512, e.AVX512())
-	}
-	_, err = AVX512File("p", es512)
-	require.NoError(t, err)
+	assembleBoth(t, es)
 	k.Mult, k.Cout = 2, 40
 	assert.Empty(t, k.Edges(), "channel multiplier")
 	assert.Empty(t, Kernel{Family: Grouped, KW: 3, Groups: 2}.Edges())
@@ -226,14 +219,7 @@ func TestFrames(t *testing.T) {
 		x += n
 	}
 	assert.Nil(t, f.cut(6, 6, 0), "an interior tile")
-	_, err := AVX2File("p", fs)
-	require.NoError(t, err)
-	var fs512 []Kernel
-	for _, f := range fs {
-		fs512 = append(fs512, f.AVX512())
-	}
-	_, err = AVX512File("p", fs512)
-	require.NoError(t, err)
+	assembleBoth(t, fs)
 	k.FrameIn = 0
 	assert.Empty(t, k.Frames(), "no padded spec row")
 	assert.Empty(t, Kernel{Family: PackedGroups, FrameOut: 27, FrameIn: 27, KH: 3}.Frames())
@@ -255,12 +241,19 @@ func TestFrames(t *testing.T) {
 	require.Len(t, reads, 4)
 	assert.Equal(t, columnRead{x: 1, users: [][2]int{{0, 2}, {1, 0}}}, reads[1])
 	assert.Equal(t, 0, reads[0].x)
-	_, err = AVX2File("p", fs)
+	assembleBoth(t, fs)
+}
+
+// assembleBoth assembles kernels for AVX2 and, each with its AVX-512 tile,
+// for AVX-512.
+func assembleBoth(t *testing.T, ks []Kernel) {
+	t.Helper()
+	_, err := AVX2File("p", ks)
 	require.NoError(t, err)
-	fs512 = nil
-	for _, f := range fs {
-		fs512 = append(fs512, f.AVX512())
+	var ks512 []Kernel
+	for _, k := range ks {
+		ks512 = append(ks512, k.AVX512())
 	}
-	_, err = AVX512File("p", fs512)
+	_, err = AVX512File("p", ks512)
 	require.NoError(t, err)
 }
