@@ -282,9 +282,10 @@ func (a *avx2) untilEndOfW(w reg.GPVirtual, comment string, body func()) {
 // inputChannels emits the implicit GEMM's walk over one group's input
 // channels: trips of CinChunk channels (then the rest), each running tap
 // for every tap row (of a framed variant, those it computes), tap column
-// and channel of the trip, with t the tap row's input pointer. w holds wBytes of weights per channel and tap and
-// advances past the trip's; s advances a float per channel, and is
-// rewound to the group's first channel at the end.
+// and channel of the trip, with t the tap row's input pointer. w holds
+// wBytes of weights per channel and tap and advances past the trip's; s
+// advances a float per channel, and is rewound to the group's first
+// channel at the end.
 func (a *avx2) inputChannels(k Kernel, w, s, rowStride reg.GPVirtual, wBytes int, tap func(t reg.GPVirtual, kx, tap, ci int)) {
 	c := a.c
 	cinG := k.PackCin()
