@@ -15,11 +15,11 @@ import (
 func (k Kernel) AVX512Name() string { return k.Name + "_avx512" }
 
 // HasAVX512 tells whether convgen emits an AVX-512 variant of k: the
-// implicit-GEMM and depthwise families, whose speed comes from the larger
-// register tile 32 ZMM registers hold. (Packed groups and shuffled
-// depthwise layers stay with AVX2 for now.)
+// implicit-GEMM, packed-group and depthwise families, whose speed comes
+// from the larger register tile 32 ZMM registers hold. (Shuffled depthwise
+// layers stay with AVX2 for now.)
 func (k Kernel) HasAVX512() bool {
-	return k.Family == Grouped || k.Family == Pointwise || k.Family == Depthwise && !k.Shuffled()
+	return k.Family == Grouped || k.Family == Pointwise || k.Family == PackedGroups || k.Family == Depthwise && !k.Shuffled()
 }
 
 // AVX512 returns k with the register tile of its AVX-512 variant: blocks
@@ -134,9 +134,12 @@ func AVX512File(pkg string, kernels []Kernel) ([]byte, error) {
 		c.Pragma("noescape")
 		c.SignatureExpr(rowKernelSignature)
 		c.Doc(k.describe(), "AVX-512 variant: vectors of 16 channels, masked tails.")
-		if k.Family == Depthwise {
+		switch k.Family {
+		case Depthwise:
 			a.dwconv512(k)
-		} else {
+		case PackedGroups:
+			a.pgconv512(k)
+		default:
 			a.gconv512(k)
 		}
 		c.VZEROUPPER()

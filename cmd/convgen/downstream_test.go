@@ -46,7 +46,7 @@ func TestDownstreamModule(t *testing.T) {
 	gocmd("vet", "./...")
 	gocmd("test", "-count=1", "./kernels")
 	gocmd("test", "-count=1", "-tags", "purego", "./kernels")
-	for _, f := range []string{"dwconv_amd64.s", "gconv_amd64.s", "pwconv_amd64.s", "nchwconv_amd64.s", "convgen_driver_nchw.go", "layers.go"} {
+	for _, f := range []string{"dwconv_amd64.s", "gconv_amd64.s", "pwconv_amd64.s", "pgconv_amd64.s", "pgconv_avx512_amd64.s", "nchwconv_amd64.s", "convgen_driver_nchw.go", "layers.go"} {
 		require.FileExists(t, filepath.Join(dir, "kernels", f))
 	}
 }

@@ -155,7 +155,11 @@ var avx2Kernels = [numKernels]kernelImpl{{
 }}
 
 // avx512Kernels are the AVX-512 kernels, indexed by kernel identifier (fn nil: none).
-var avx512Kernels = [numKernels]kernelImpl{{}, {
+var avx512Kernels = [numKernels]kernelImpl{{
+	fn:       pgconv3x3_c128_g32_s1_d1_relu_avx512,
+	name:     "avx512",
+	packTile: 8,
+}, {
 	fn: gconv3x3_ci256_co256_g32_s2_d1_relu_avx512,
 	frames: []frame{{
 		hi: 3,
@@ -306,6 +310,9 @@ func asmKernels(id int) []kernelImpl {
 
 //go:noescape
 func pgconv3x3_c128_g32_s1_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func pgconv3x3_c128_g32_s1_d1_relu_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func gconv3x3_ci256_co256_g32_s2_d1_relu_avx2(dst, src, w []float32, count, rowStride int)
