@@ -63,10 +63,13 @@ sweep:
 	CONVGEN_SWEEP_SEED=$(SEED) $(GO) test -count=1 -run '^TestRandomSpecs$$' -v ./internal/specsweep
 
 # The race detector over concurrent use of one layer from many goroutines
-# (RACE_RUN selects the tests; the race detector makes them slow).
-RACE_RUN ?= Concurrent|Parallel|TestForwardMatchesNaive|TestWalkStrategies|TestB2_dw$$|TestConv2$$
+# (RACE_RUN selects the tests; the race detector makes them slow). The
+# generated /frames subtests check framed rows at the spec's width against
+# the naive loop, slow under -race; the driver's TestForwardFramed runs
+# framed rows on several workers instead.
+RACE_RUN ?= Concurrent|Parallel|TestForwardMatchesNaive|TestForwardFramed|TestWalkStrategies|TestB2_dw$$|TestConv2$$
 race:
-	$(GO) test -race -count=1 -run '$(RACE_RUN)' ./generated/... ./templates/driver ./verify
+	$(GO) test -race -count=1 -run '$(RACE_RUN)' -skip '//frames$$' ./generated/... ./templates/driver ./verify
 
 # The benchmark set bench/spec.json: convgen's kernels (generated into
 # bench/kernels) beside oneDNN (also limited to AVX2) and XNNPACK (cgo, in
