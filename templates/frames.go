@@ -10,17 +10,16 @@ import (
 // Frames lists the framed variants of a grouped or depthwise kernel whose
 // spec row has padding (FrameIn > 0). Each computes one whole output row
 // of exactly FrameOut pixels straight from the input and skips every tap
-// that falls on
-// the padding: the register tiles holding the row's first and last pixels
-// compute only the tap columns inside the row, and a row cut by the top or
-// bottom padding only its tap rows inside the image. The zero-padded
-// copies and patches (or one-pixel edge kernels) the driver would use, and
-// the multiply-adds of zeros (9% of a 3×3 layer's at 14×14), are gone, and
-// every pixel still runs in a full register tile. Tap rows 0 … KH-1 (a row
-// without top or bottom padding) first, then RowLo = 1 … FrameTop, then
-// RowHi = KH-1 down to KH-FrameBottom. The driver runs them on the rows of
-// a call whose row matches (FrameOut, FrameIn, FramePad); other rows and
-// calls run as before.
+// that falls on the padding: the register tiles holding the row's first
+// and last pixels compute only the tap columns inside the row, and a row
+// cut by the top or bottom padding only its tap rows inside the image.
+// The zero-padded copies and patches (or one-pixel edge kernels) the
+// driver would use, and the multiply-adds of zeros (9% of a 3×3 layer's at
+// 14×14), are gone, and every pixel still runs in a full register tile.
+// Tap rows 0 … KH-1 (a row without top or bottom padding) first, then
+// RowLo = 1 … FrameTop, then RowHi = KH-1 down to KH-FrameBottom. The
+// driver runs them on the rows of a call whose row matches (FrameOut,
+// FrameIn, FramePad); other rows and calls run as before.
 func (k Kernel) Frames() []Kernel {
 	if !k.framedFamily() || k.FrameIn == 0 || k.FrameOut < 1 || k.RowHi != 0 || k.EdgeHi != 0 {
 		return nil
