@@ -286,26 +286,8 @@ func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, r frameRegs) {
 	if validLanes < 16 {
 		storeMask = a.opmask(validLanes)
 	}
-	load := func(m operand.Mem, z int, r reg.VecVirtual) {
-		if z == nz-1 && loadMask != nil {
-			c.VMOVUPS_Z(m, loadMask, r)
-		} else {
-			c.VMOVUPS(m, r)
-		}
-	}
-
-	acc := make([][]reg.VecVirtual, pixels)
-	for p := range acc {
-		acc[p] = make([]reg.VecVirtual, nz)
-		for z := range acc[p] {
-			acc[p][z] = c.ZMM()
-			if p == 0 {
-				load(operand.Mem{Base: w, Disp: z * 64}, z, acc[p][z])
-			} else {
-				c.VMOVAPS(acc[0][z], acc[p][z])
-			}
-		}
-	}
+	load := a.zmmLoader(nz, loadMask)
+	acc := a.zmmTile(pixels, nz, operand.Mem{Base: w}, load)
 	c.ADDQ(operand.U32(b.Vecs*32), w)
 
 	a.inputChannels(k, w, r.s, r.rowStride, b.Vecs*32, func(t reg.GPVirtual, kx, tap, ci int) {
@@ -342,6 +324,37 @@ func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, r frameRegs) {
 	}
 	a.store512(k, acc, storeMask, d)
 	c.ADDQ(operand.U32(b.Vecs*32), d)
+}
+
+// zmmLoader returns a load of ZMM z of a block of nz: the last one through
+// mask (zeroing the other lanes) when there is one.
+func (a *avx2) zmmLoader(nz int, mask reg.OpmaskVirtual) func(m operand.Mem, z int, r reg.VecVirtual) {
+	return func(m operand.Mem, z int, r reg.VecVirtual) {
+		if z == nz-1 && mask != nil {
+			a.c.VMOVUPS_Z(m, mask, r)
+		} else {
+			a.c.VMOVUPS(m, r)
+		}
+	}
+}
+
+// zmmTile allocates pixels×nz ZMM accumulators, initialized from the nz
+// bias vectors at bias (every pixel starts from the same bias).
+func (a *avx2) zmmTile(pixels, nz int, bias operand.Mem, load func(m operand.Mem, z int, r reg.VecVirtual)) [][]reg.VecVirtual {
+	c := a.c
+	acc := make([][]reg.VecVirtual, pixels)
+	for p := range acc {
+		acc[p] = make([]reg.VecVirtual, nz)
+		for z := range acc[p] {
+			acc[p][z] = c.ZMM()
+			if p == 0 {
+				load(bias.Offset(z*64), z, acc[p][z])
+			} else {
+				c.VMOVAPS(acc[0][z], acc[p][z])
+			}
+		}
+	}
+	return acc
 }
 
 // shuffledStore512 clamps the block's accumulators and stores each of its

@@ -28,25 +28,8 @@ func (a *avx2) pgconvBlock512(k Kernel, b Block, pixels int, r frameRegs) {
 	if b.Vecs%2 == 1 {
 		half = a.opmask(Lanes)
 	}
-	load := func(m operand.Mem, z int, r reg.VecVirtual) {
-		if z == nz-1 && half != nil {
-			c.VMOVUPS_Z(m, half, r)
-		} else {
-			c.VMOVUPS(m, r)
-		}
-	}
-	acc := make([][]reg.VecVirtual, pixels)
-	for p := range acc {
-		acc[p] = make([]reg.VecVirtual, nz)
-		for z := range acc[p] {
-			acc[p][z] = c.ZMM()
-			if p == 0 {
-				load(operand.Mem{Base: w, Disp: z * 64}, z, acc[p][z])
-			} else {
-				c.VMOVAPS(acc[0][z], acc[p][z])
-			}
-		}
-	}
+	load := a.zmmLoader(nz, half)
+	acc := a.zmmTile(pixels, nz, operand.Mem{Base: w}, load)
 	c.ADDQ(operand.U32(b.Vecs*32), w)
 	pix := k.StrideW * k.Cin * 4
 	t := c.GP64()
