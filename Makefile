@@ -67,7 +67,7 @@ sweep:
 # generated /frames subtests check framed rows at the spec's width against
 # the naive loop, slow under -race; the driver's TestForwardFramed runs
 # framed rows on several workers instead.
-RACE_RUN ?= Concurrent|Parallel|TestForwardMatchesNaive|TestForwardFramed|TestWalkStrategies|TestB2_dw$$|TestConv2$$
+RACE_RUN ?= Concurrent|Parallel|TestForwardMatchesNaive|TestForwardFramed|TestWalkStrategies|TestSplitRows|TestB2_dw$$|TestConv2$$
 race:
 	$(GO) test -race -count=1 -run '$(RACE_RUN)' -skip '//frames$$' ./generated/... ./templates/driver ./verify
 

@@ -293,8 +293,12 @@ func forwardFused(name string, dw *geometry, dwk rowKernel, dww []float32, pw *g
 
 // splitRows runs do over [0, total) in contiguous runs on workers
 // goroutines (≤ 0: GOMAXPROCS; 1: on the calling goroutine): the caller
-// takes the first run and the team's helpers the others. When another
-// call has the team, every run gets a new goroutine instead.
+// takes the first run and the team's helpers the others. A run a helper
+// has not started by the time the caller is done with its own, the caller
+// takes back and runs itself, so a helper that is late to wake (or whose
+// thread the OS or the Go scheduler has put aside) costs at most the time
+// of one thread. When another call has the team, every run gets a new
+// goroutine instead.
 func splitRows(total, workers int, do func(from, to int)) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -319,13 +323,20 @@ func splitRows(total, workers int, do func(from, to int)) {
 	}
 	defer team.Unlock()
 	var pending atomic.Int32
-	i := 0
-	for from := per; from < total; from += per {
+	var posted []*run
+	for i, from := 0, per; from < total; i, from = i+1, from+per {
 		pending.Add(1)
-		team.helper(i).post(&run{do: do, from: from, to: min(from+per, total), pending: &pending})
-		i++
+		r := &run{do: do, from: from, to: min(from+per, total), pending: &pending}
+		team.helper(i).post(r)
+		posted = append(posted, r)
 	}
 	do(0, min(per, total))
+	for i, r := range posted {
+		if r.claim() {
+			team.all[i].next.CompareAndSwap(r, nil) // let go of do's slices
+			r.run()
+		}
+	}
 	for n := 0; pending.Load() > 0; n++ {
 		if n >= spinChecks {
 			runtime.Gosched()
@@ -362,6 +373,15 @@ type run struct {
 	do       func(from, to int)
 	from, to int
 	pending  *atomic.Int32 // runs not finished yet
+	claimed  atomic.Bool   // by the helper or, taken back, by the caller
+}
+
+// claim tells whether the caller of claim is the one to run r.
+func (r *run) claim() bool { return r.claimed.CompareAndSwap(false, true) }
+
+func (r *run) run() {
+	r.do(r.from, r.to)
+	r.pending.Add(-1)
 }
 
 type helper struct {
@@ -388,9 +408,9 @@ func (h *helper) post(r *run) {
 
 func (h *helper) loop() {
 	for {
-		r := h.wait()
-		r.do(r.from, r.to)
-		r.pending.Add(-1)
+		if r := h.wait(); r.claim() {
+			r.run()
+		}
 	}
 }
 

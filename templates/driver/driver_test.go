@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -330,6 +331,46 @@ func testForwardMatchesNaive(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestSplitRowsTakesBack holds the team's helper in another run: the call
+// must not wait for it, but run the helper's share itself, every row once.
+func TestSplitRowsTakesBack(t *testing.T) {
+	release := make(chan struct{})
+	var busy atomic.Int32
+	busy.Add(1)
+	held := &run{do: func(int, int) { <-release }, pending: &busy}
+	team.Lock()
+	h := team.helper(0)
+	team.Unlock()
+	h.post(held)
+	for !held.claimed.Load() { // the helper is in it
+		time.Sleep(time.Millisecond)
+	}
+
+	var rows [10]atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		splitRows(len(rows), 2, func(from, to int) {
+			for i := from; i < to; i++ {
+				rows[i].Add(1)
+			}
+		})
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("splitRows waited for a helper that was busy elsewhere")
+	}
+	close(release)
+	for i := range rows {
+		assert.Equal(t, int32(1), rows[i].Load(), "row %d", i)
+	}
+	for busy.Load() > 0 { // the helper is free again
+		time.Sleep(time.Millisecond)
+	}
+	assert.Nil(t, h.next.Load(), "the taken-back run is still posted")
 }
 
 func TestCheckErrors(t *testing.T) {
