@@ -3,6 +3,14 @@
 // API for a thread count, so every entry point sets the OpenMP thread count
 // of the calling thread to 1: Go may run each cgo call on another OS thread,
 // and in libgomp omp_set_num_threads only affects the calling thread.
+//
+// The primitive's scratchpad is its own (dnnl_scratchpad_mode_user): in the
+// default "library" mode oneDNN 2.6 hands CPU primitives a global
+// scratchpad that is thread_local, sized and allocated on the thread that
+// created the primitive, so a primitive run from another OS thread (any cgo
+// call may be) uses that thread's buffer: NULL or too small. The AVX2 run's
+// gemm-based row (im2col into the scratchpad) crashed that way, SIGSEGV at
+// address 0 in onednn_conv_run, in 2 of 5 runs.
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +24,7 @@ struct onednn_conv {
 	dnnl_stream_t stream;
 	dnnl_primitive_t prim;
 	dnnl_memory_t src, wei, dst;
+	dnnl_memory_t scratch; // the primitive's scratchpad (user mode), maybe of size 0
 	char impl[128];
 };
 
@@ -47,6 +56,7 @@ void onednn_conv_destroy(struct onednn_conv *c) {
 	if (c->src) dnnl_memory_destroy(c->src);
 	if (c->wei) dnnl_memory_destroy(c->wei);
 	if (c->dst) dnnl_memory_destroy(c->dst);
+	if (c->scratch) dnnl_memory_destroy(c->scratch);
 	if (c->stream) dnnl_stream_destroy(c->stream);
 	if (c->engine) dnnl_engine_destroy(c->engine);
 	free(c);
@@ -83,6 +93,7 @@ int onednn_conv_create(const struct conv_shape *s, const float *oihw,
 	*out = NULL;
 	int rc = PEER_ERROR;
 	dnnl_primitive_desc_t pd = NULL;
+	dnnl_primitive_attr_t attr = NULL;
 	struct onednn_conv *c = calloc(1, sizeof *c);
 	if (c == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -117,7 +128,9 @@ int onednn_conv_create(const struct conv_shape *s, const float *oihw,
 	CHECK(dnnl_dilated_convolution_forward_desc_init(&desc, dnnl_forward_inference,
 			dnnl_convolution_direct, &src_md, &wei_any_md, NULL, &dst_md,
 			strides, dilates, pad_l, pad_r));
-	dnnl_status_t st = dnnl_primitive_desc_create(&pd, &desc, NULL, c->engine, NULL);
+	CHECK(dnnl_primitive_attr_create(&attr));
+	CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+	dnnl_status_t st = dnnl_primitive_desc_create(&pd, &desc, attr, c->engine, NULL);
 	if (st == dnnl_unimplemented) {
 		snprintf(err, errlen, "no oneDNN implementation for this convolution");
 		rc = PEER_UNSUPPORTED;
@@ -136,6 +149,8 @@ int onednn_conv_create(const struct conv_shape *s, const float *oihw,
 			c->engine, DNNL_MEMORY_ALLOCATE));
 	CHECK(dnnl_memory_create(&c->wei, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0),
 			c->engine, DNNL_MEMORY_ALLOCATE));
+	CHECK(dnnl_memory_create(&c->scratch, dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0),
+			c->engine, DNNL_MEMORY_ALLOCATE));
 	if (!dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0), &src_md) ||
 			!dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0), &dst_md)) {
 		snprintf(err, errlen, "primitive changed the nhwc src/dst layout");
@@ -144,19 +159,22 @@ int onednn_conv_create(const struct conv_shape *s, const float *oihw,
 	if (reorder_weights(c, &wei_user_md, oihw, err, errlen) != PEER_OK) goto fail;
 	CHECK(dnnl_primitive_create(&c->prim, pd));
 	dnnl_primitive_desc_destroy(pd);
+	dnnl_primitive_attr_destroy(attr);
 	*out = c;
 	return PEER_OK;
 fail:
 	if (pd) dnnl_primitive_desc_destroy(pd);
+	if (attr) dnnl_primitive_attr_destroy(attr);
 	onednn_conv_destroy(c);
 	return rc;
 }
 
 int onednn_conv_run(struct onednn_conv *c, char *err, size_t errlen) {
 	omp_set_num_threads(1);
-	dnnl_exec_arg_t args[3] = {
-		{DNNL_ARG_SRC, c->src}, {DNNL_ARG_WEIGHTS, c->wei}, {DNNL_ARG_DST, c->dst}};
-	CHECK(dnnl_primitive_execute(c->prim, c->stream, 3, args));
+	dnnl_exec_arg_t args[4] = {
+		{DNNL_ARG_SRC, c->src}, {DNNL_ARG_WEIGHTS, c->wei}, {DNNL_ARG_DST, c->dst},
+		{DNNL_ARG_SCRATCHPAD, c->scratch}};
+	CHECK(dnnl_primitive_execute(c->prim, c->stream, 4, args));
 	CHECK(dnnl_stream_wait(c->stream));
 	return PEER_OK;
 fail:

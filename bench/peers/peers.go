@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 
 	"github.com/convgen/convgen/verify"
 )
@@ -38,6 +39,17 @@ var (
 	All        = []Peer{OneDNN, OneDNNAVX2, XNNPACK}
 )
 
+// LockThread wires the calling goroutine to its OS thread until the
+// returned function is called (defer LockThread()()), so that every call
+// into a peer's C library from there, New, Run and Close of a runner, runs
+// on one thread: the libraries keep per-thread state (OpenMP's thread
+// count, oneDNN's per-thread scratchpad in its default mode). Calls nest;
+// the goroutine must call the returned function before it returns.
+func LockThread() (unlock func()) {
+	runtime.LockOSThread()
+	return runtime.UnlockOSThread
+}
+
 // UnsupportedError says a peer has no implementation for a shape: the
 // benchmark skips it and the table shows n/a.
 type UnsupportedError struct {
@@ -55,8 +67,10 @@ func Random(rng *rand.Rand, s []float32) {
 
 // Check runs p on random data for row and compares every output with
 // verify.Reference within verify.Tolerance. It returns an
-// *UnsupportedError when p cannot run the shape.
+// *UnsupportedError when p cannot run the shape. The peer is built, run and
+// closed on one OS thread (see LockThread).
 func Check(p Peer, row Row, seed uint64) error {
+	defer LockThread()()
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	c := row.Conv
 	weights := make([]float32, c.WeightLen())

@@ -149,10 +149,13 @@ func BenchmarkXNNPACK(b *testing.B) { benchPeer(b, XNNPACK) }
 
 // benchPeer times Run only: weights are packed by New before the clock
 // starts, as the generated benchmarks do with NewX. GFLOP/s is computed
-// exactly as verify.Bench computes it.
+// exactly as verify.Bench computes it. Each row's check, New, runs and
+// Close are on one OS thread (LockThread), unlocked before the
+// sub-benchmark's goroutine ends.
 func benchPeer(b *testing.B, p Peer) {
 	for _, row := range rows(b) {
 		b.Run(row.Name, func(b *testing.B) {
+			defer LockThread()()
 			if err := checked(p, row); isUnsupported(err) {
 				b.Skip(err)
 			} else if err != nil {
