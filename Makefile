@@ -74,10 +74,13 @@ race:
 # The benchmark set bench/spec.json: convgen's kernels (generated into
 # bench/kernels) beside oneDNN (also limited to AVX2) and XNNPACK (cgo, in
 # the bench/ module only), all on one thread, as one markdown table on stdout
-# and in bench/results/latest.md. BENCH_COUNT=3 takes the median of 3 runs per cell;
-# PEAK is the FMA peak in GFLOP/s for the last column. See bench/README.md.
+# and in bench/results/latest.md. BENCH_COUNT=3 takes the median of 3 runs per cell.
+# The last column is the best convgen result over the FMA peak of its ISA,
+# measured each pass by bench/peak (BenchmarkFMAPeak/avx2, /avx512, one
+# thread); PEAK=N (GFLOP/s) divides every row by N instead. See bench/README.md.
 BENCH_COUNT ?= 1
-PEAK        ?= 280
+PEAK        ?=
+PEAK_FLAG    = $(if $(PEAK),-peak $(PEAK))
 BENCH_ENV   := GOMAXPROCS=1 OMP_NUM_THREADS=1
 # oneDNN reads its ISA limit once per process: the main run has none (the
 # "oneDNN" column), BenchmarkOneDNNAVX2 runs in processes of its own with
@@ -96,23 +99,24 @@ bench-deps:
 
 # BENCH_COUNT whole passes rather than go test -count: a burst of load from
 # elsewhere then hits one run of many cells, not every run of one cell. Each
-# pass is convgen's kernels and the peers on one thread, the AVX2-limited
-# oneDNN, then ForwardParallel (the *_parallel columns) on 2 threads; one go
-# test at a time. The AVX2-limited oneDNN runs one row per process
-# (bench/peers/onednn-avx2-rows), a failed row once more in a new process,
-# so that a crash of the library costs at most its row (2.6 crashed in its
-# global scratchpad before the wrapper gave each primitive its own). The
-# table is made even when a benchmark failed (a peer off the reference
+# pass is the FMA peak, convgen's kernels and the peers on one thread, the
+# AVX2-limited oneDNN, then ForwardParallel (the *_parallel columns) on 2
+# threads; one go test at a time. The AVX2-limited oneDNN runs one row per
+# process (bench/peers/onednn-avx2-rows), a failed row once more in a new
+# process, so that a crash of the library costs at most its row (2.6 crashed
+# in its global scratchpad before the wrapper gave each primitive its own).
+# The table is made even when a benchmark failed (a peer off the reference
 # shows as "wrong"); the target fails afterwards.
 bench: bench-deps
 	mkdir -p bench/results
 	cd bench && : >results/raw.txt && : >results/failed && : >results/onednn-avx2-retries.txt && for i in $$(seq $(BENCH_COUNT)); do \
+	  { $(BENCH_ENV) $(GO) test -run '^$$' -bench '^BenchmarkFMAPeak$$' -benchtime 1s ./peak || echo "pass $$i (FMA peak)" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
 	  { $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -run '^$$' -bench '/^[a-z0-9]+$$' -benchtime 1s ./kernels || echo "pass $$i" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
 	  { $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -run '^$$' -bench . -benchtime 1s ./peers || echo "pass $$i (peers)" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
 	  { $(BENCH_ENV) GO=$(GO) bash peers/onednn-avx2-rows 1s || echo "pass $$i (oneDNN AVX2)" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
 	  { GOMAXPROCS=2 $(GO) test -run '^$$' -bench '/_parallel$$' -benchtime 1s ./kernels || echo "pass $$i (2 threads)" >>results/failed; } 2>&1 | tee -a results/raw.txt; \
 	done
-	cd bench && $(GO) run ./cmd/table -spec spec.json -peak $(PEAK) -parallel results/raw.txt >results/latest.md && cat results/latest.md
+	cd bench && $(GO) run ./cmd/table -spec spec.json $(PEAK_FLAG) -parallel results/raw.txt >results/latest.md && cat results/latest.md
 	@test ! -s bench/results/onednn-avx2-retries.txt || echo "bench: oneDNN AVX2 rows run twice after a failed first attempt: $$(grep -c '^== ' bench/results/onednn-avx2-retries.txt) (bench/results/onednn-avx2-retries.txt)"
 	@test ! -s bench/results/failed || { echo "bench: go test failed (see bench/results/raw.txt)"; exit 1; }
 
@@ -135,16 +139,18 @@ bench-capabilities:
 	cd bench && $(GO) run ./cmd/captable -spec capabilities.json results/capabilities.txt >results/capabilities.md && cat results/capabilities.md
 	@test ! -s bench/results/failed || { echo "bench-capabilities: go test failed (see bench/results/capabilities.txt)"; exit 1; }
 
-# CI: vet, the peers' reference checks and the table tool's tests, then every
-# benchmark once, the AVX2-limited oneDNN's reference checks and benchmarks
-# once in their own process, and the table.
+# CI: vet, the peers' reference checks, the FMA peak kernels and the table
+# tools' tests, then every benchmark once (the FMA peak for 100 ms), the
+# AVX2-limited oneDNN's reference checks and benchmarks once in their own
+# process, and the table.
 bench-smoke: bench-deps
 	mkdir -p bench/results
 	cd bench && $(GO) vet ./...
-	cd bench && $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -count=1 ./peers ./cmd/table ./cmd/captable
+	cd bench && $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -count=1 ./peers ./peak ./internal/... ./cmd/...
 	cd bench && $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -p 1 -run '^$$' -bench . -benchtime 1x ./kernels ./peers >results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
+	cd bench && $(BENCH_ENV) $(GO) test -run '^$$' -bench '^BenchmarkFMAPeak$$' -benchtime 100ms ./peak >>results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
 	cd bench && $(BENCH_ENV) $(BENCH_ISA_AVX2) $(GO) test -count=1 -run '^TestOneDNNAVX2$$' -bench '^BenchmarkOneDNNAVX2$$' -benchtime 1x ./peers >>results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
-	cd bench && $(GO) run ./cmd/table -spec spec.json -peak $(PEAK) results/smoke.txt
+	cd bench && $(GO) run ./cmd/table -spec spec.json $(PEAK_FLAG) results/smoke.txt
 
 # The README's first command: generate a package from a preset and run it.
 demo:

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/convgen/convgen/bench/internal/results"
@@ -58,8 +59,8 @@ func main() {
 	flag.StringVar(&c.raw, "results", "results/raw.txt", "go test -bench output (of make bench)")
 	flag.StringVar(&c.png, "o", "docs/roofline.png", "PNG to write")
 	flag.StringVar(&c.svg, "svg", "", "also write an SVG to this file")
-	flag.Float64Var(&c.peak512, "peak-avx512", 280, "AVX-512 FMA peak of one core, GFLOP/s")
-	flag.Float64Var(&c.peak2, "peak-avx2", 140, "AVX2 FMA peak of one core, GFLOP/s")
+	flag.Float64Var(&c.peak512, "peak-avx512", 0, "AVX-512 FMA peak of one core, GFLOP/s (0: BenchmarkFMAPeak/avx512 in -results, else 280)")
+	flag.Float64Var(&c.peak2, "peak-avx2", 0, "AVX2 FMA peak of one core, GFLOP/s (0: BenchmarkFMAPeak/avx2 in -results, else 140)")
 	flag.Float64Var(&c.l2, "l2", 117, "L2 bandwidth, GB/s")
 	flag.Float64Var(&c.dram, "dram", 28, "DRAM bandwidth, GB/s")
 	flag.BoolVar(&c.naive, "naive", false, "also plot the naive Go loop")
@@ -77,6 +78,38 @@ func main() {
 		fmt.Fprintln(os.Stderr, "roofline:", err)
 		os.Exit(1)
 	}
+}
+
+// Fallback FMA peaks, GFLOP/s of one core, for results without
+// BenchmarkFMAPeak (make bench records it since it has bench/peak): the
+// Zen 5 machine of the earlier recorded runs.
+const (
+	fallbackPeak512 = 280
+	fallbackPeak2   = 140
+)
+
+// peaks resolves the peak flags: a flag > 0 as given, else the peak
+// measured in res, else the fallback. source says which, for the log.
+func peaks(c *config, res *results.Results) (source string) {
+	var from []string
+	for _, p := range []struct {
+		v        *float64
+		isa      string
+		fallback float64
+	}{{&c.peak512, "avx512", fallbackPeak512}, {&c.peak2, "avx2", fallbackPeak2}} {
+		if *p.v > 0 {
+			from = append(from, p.isa+": flag")
+			continue
+		}
+		if v, ok := res.Peak(p.isa); ok {
+			*p.v = v
+			from = append(from, p.isa+": measured")
+			continue
+		}
+		*p.v = p.fallback
+		from = append(from, p.isa+": not measured, fallback")
+	}
+	return fmt.Sprintf("FMA peaks: AVX-512 %.1f, AVX2 %.1f GFLOP/s (%s)", c.peak512, c.peak2, strings.Join(from, ", "))
 }
 
 // row is one benchmark row: its intensity and a GFLOP/s per implementation.
@@ -147,6 +180,7 @@ func run(c config) error {
 		}
 		c.date = st.ModTime()
 	}
+	peakSource := peaks(&c, res)
 	rows := collect(res, order, intensity, c.naive)
 	n := 0
 	for _, r := range rows {
@@ -157,6 +191,7 @@ func run(c config) error {
 	}
 	if c.progressOut != nil {
 		printRows(c.progressOut, rows, res)
+		fmt.Fprintln(c.progressOut, peakSource)
 	}
 	runs := "one run"
 	if res.Count > 1 {
@@ -386,7 +421,7 @@ func (ch chart) draw(dc draw.Canvas) error {
 		leg.Add(label, l)
 		return nil
 	}
-	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	num := func(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
 	if err := roof(ch.peak512, ch.l2, nil, 1.6, color.Black,
 		"AVX-512 peak "+num(ch.peak512)+" GFLOP/s, L2 "+num(ch.l2)+" GB/s"); err != nil {
 		return err

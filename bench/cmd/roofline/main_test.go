@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convgen/convgen/bench/internal/results"
 	"github.com/convgen/convgen/gen"
 )
 
@@ -152,5 +153,49 @@ func TestNoResults(t *testing.T) {
 	}
 	if _, err := os.Stat(c.png); err == nil {
 		t.Error("a PNG was written")
+	}
+}
+
+// The peak flags default (0) to the peaks measured in the results, else to
+// the fallbacks; a flag that is set wins.
+func TestPeaks(t *testing.T) {
+	measured := results.New()
+	in := "pkg: github.com/convgen/convgen/bench/peak\n" +
+		"BenchmarkFMAPeak/avx2 \t 10 \t 1 ns/op \t 111.30 GFLOP/s\n" +
+		"BenchmarkFMAPeak/avx512 \t 10 \t 1 ns/op \t 110.60 GFLOP/s\n"
+	if err := measured.Parse(strings.NewReader(in)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		res            *results.Results
+		flag512, flag2 float64
+		want512, want2 float64
+		source         string
+	}{
+		{measured, 0, 0, 110.6, 111.3, "avx512: measured, avx2: measured"},
+		{measured, 300, 0, 300, 111.3, "avx512: flag, avx2: measured"},
+		{results.New(), 0, 150, fallbackPeak512, 150, "avx512: not measured, fallback, avx2: flag"},
+	} {
+		cfg := config{peak512: c.flag512, peak2: c.flag2}
+		src := peaks(&cfg, c.res)
+		if cfg.peak512 != c.want512 || cfg.peak2 != c.want2 || !strings.Contains(src, c.source) {
+			t.Errorf("flags %v/%v: peaks %v/%v (%s), want %v/%v (%s)", c.flag512, c.flag2, cfg.peak512, cfg.peak2, src, c.want512, c.want2, c.source)
+		}
+	}
+	// run reads them from the results file and says so.
+	dir := t.TempDir()
+	for name, data := range map[string]string{"spec.json": spec, "raw.txt": raw + in} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var progress strings.Builder
+	c := config{spec: filepath.Join(dir, "spec.json"), raw: filepath.Join(dir, "raw.txt"), png: filepath.Join(dir, "r.png"),
+		l2: 117, dram: 28, date: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), progressOut: &progress}
+	if err := run(c); err != nil {
+		t.Fatal(err)
+	}
+	if s := "FMA peaks: AVX-512 110.6, AVX2 111.3 GFLOP/s (avx512: measured, avx2: measured)"; !strings.Contains(progress.String(), s) {
+		t.Errorf("missing %q in:\n%s", s, progress.String())
 	}
 }

@@ -2,7 +2,8 @@
 // package (bench/kernels) and the peers package (bench/peers) into one
 // markdown table of GFLOP/s per benchmark row. It runs nothing itself.
 //
-//	go test -run '^$' -bench . ./kernels ./peers >raw.txt
+//	GOMAXPROCS=1 go test -run '^$' -bench FMAPeak ./peak >raw.txt
+//	go test -run '^$' -bench . ./kernels ./peers >>raw.txt
 //	ONEDNN_MAX_CPU_ISA=AVX2 go test -run '^$' -bench '^BenchmarkOneDNNAVX2$' ./peers >>raw.txt
 //	go run ./cmd/table -spec spec.json raw.txt
 //
@@ -10,6 +11,12 @@
 // which it allows once per process) and with it the "convgen AVX2 / best
 // AVX2 peer" ratio. Input is the files named on the command line, or stdin.
 // With -count > 1 each cell is the median of its runs.
+//
+// The "% of FMA peak" column divides each row's best convgen result by the
+// FMA peak of that result's instruction set as measured in the input
+// (BenchmarkFMAPeak/avx2 and /avx512 of bench/peak, which make bench runs
+// on one thread): the AVX-512 peak when the best path is avx512, else the
+// AVX2 peak. -peak N divides every row by N instead.
 package main
 
 import (
@@ -25,7 +32,7 @@ import (
 )
 
 func main() {
-	peak := flag.Float64("peak", 280, "single-core FMA peak in GFLOP/s, for the % of peak column (280: AVX-512 on the Zen 5 machines here; AVX2 is about 140)")
+	peak := flag.Float64("peak", 0, "single-core FMA peak in GFLOP/s for the % of peak column, every row; 0: the peak measured in the input (BenchmarkFMAPeak) of the ISA of the row's best convgen path")
 	spec := flag.String("spec", "", "convgen spec whose layer order gives the row order (optional)")
 	showParallel := flag.Bool("parallel", false, "also show the ForwardParallel (*_parallel) kernel paths")
 	flag.Usage = func() {
@@ -191,8 +198,44 @@ func text(c *cell) string {
 // options are the flags that shape the table.
 type options struct {
 	order        []string // row order: the spec's layer names
-	peak         float64  // FMA peak, GFLOP/s
+	peak         float64  // FMA peak, GFLOP/s, for every row; 0: measured, per ISA
 	showParallel bool     // show the ForwardParallel (*_parallel) columns
+}
+
+// peakISA is the instruction set whose measured FMA peak a convgen path
+// is compared with: avx512 for the AVX-512 paths, else avx2.
+func peakISA(path string) string {
+	if strings.HasPrefix(path, "avx512") {
+		return "avx512"
+	}
+	return "avx2"
+}
+
+// peakNames are the ISAs of BenchmarkFMAPeak as the footer names them.
+var peakNames = []struct{ isa, name string }{{"avx2", "AVX2"}, {"avx512", "AVX-512"}}
+
+// peakNote is the footer's account of the FMA peaks: the measured ones
+// (both ISAs, "not measured" for one the input lacks) and which the last
+// column divides by.
+func peakNote(r *results.Results, peak float64) string {
+	var measured []string
+	for _, p := range peakNames {
+		if v, ok := r.Peak(p.isa); ok {
+			measured = append(measured, fmt.Sprintf("%s %.1f GFLOP/s", p.name, v))
+		} else {
+			measured = append(measured, p.name+" not measured")
+		}
+	}
+	m := "measured FMA peak of one thread (BenchmarkFMAPeak): " + strings.Join(measured, ", ")
+	switch {
+	case peak > 0 && len(r.Peaks) == 0:
+		return fmt.Sprintf("%% of FMA peak: over %.1f GFLOP/s (-peak) for every row", peak)
+	case peak > 0:
+		return fmt.Sprintf("%% of FMA peak: over %.1f GFLOP/s (-peak) for every row; %s", peak, m)
+	case len(r.Peaks) == 0:
+		return "% of FMA peak: — (the input has no BenchmarkFMAPeak result; -peak sets a peak)"
+	}
+	return "% of FMA peak: the best convgen path over the measured peak of its ISA (avx512: AVX-512, else AVX2); " + m
 }
 
 // markdown is the table of r.
@@ -218,10 +261,10 @@ func markdown(r *results.Results, o options) string {
 		}
 		// Best convgen ISA path (not pure Go or naive) over the best peer,
 		// any peer column (the AVX2-limited oneDNN included).
-		best, bestPeer := 0.0, 0.0
+		best, bestPeer, bestPath := 0.0, 0.0, ""
 		for _, c := range isa {
-			if v, ok := row[c].Value(); ok {
-				best = max(best, v)
+			if v, ok := row[c].Value(); ok && v > best {
+				best, bestPath = v, c.Name
 			}
 		}
 		for c, v := range row {
@@ -246,8 +289,12 @@ func markdown(r *results.Results, o options) string {
 		if avx2 > 0 && bestAVX2Peer > 0 {
 			ratioAVX2 = fmt.Sprintf("%.2f×", avx2/bestAVX2Peer)
 		}
-		if best > 0 && peak > 0 {
-			pct = fmt.Sprintf("%.0f%%", 100*best/peak)
+		rowPeak := peak
+		if rowPeak <= 0 {
+			rowPeak, _ = r.Peak(peakISA(bestPath))
+		}
+		if best > 0 && rowPeak > 0 {
+			pct = fmt.Sprintf("%.0f%%", 100*best/rowPeak)
 		}
 		b.WriteString(" " + ratio + " | " + ratioAVX2 + " | " + pct + " |\n")
 	}
@@ -255,7 +302,7 @@ func markdown(r *results.Results, o options) string {
 	if r.Count > 1 {
 		runs = fmt.Sprintf("median of up to %d runs", r.Count)
 	}
-	fmt.Fprintf(&b, "\nGFLOP/s, %s per cell; FMA peak %.1f GFLOP/s (-peak)", runs, peak)
+	fmt.Fprintf(&b, "\nGFLOP/s, %s per cell; %s", runs, peakNote(r, peak))
 	if r.CPU != "" {
 		fmt.Fprintf(&b, "; cpu: %s", r.CPU)
 	}

@@ -1,7 +1,8 @@
 // Package results parses `go test -bench` output of the bench module's
 // generated kernels package (bench/kernels) and its peers package
-// (bench/peers) into GFLOP/s cells per benchmark row and column. It is
-// shared by cmd/table and cmd/roofline.
+// (bench/peers) into GFLOP/s cells per benchmark row and column, and the
+// measured FMA peaks of the peak package (bench/peak, BenchmarkFMAPeak/<isa>).
+// It is shared by cmd/table, cmd/captable and cmd/roofline.
 package results
 
 import (
@@ -47,10 +48,28 @@ type Results struct {
 	First []string // keys in order of first appearance
 	Count int      // the largest number of runs of any cell
 	CPU   string   // the last "cpu:" line
+	// Peaks are the GFLOP/s of BenchmarkFMAPeak/<isa> (avx2, avx512), one
+	// per run; they are not cells. Peak gives their median.
+	Peaks map[string][]float64
 }
 
 // New returns empty Results.
-func New() *Results { return &Results{Cells: map[string]map[Column]*Cell{}} }
+func New() *Results {
+	return &Results{Cells: map[string]map[Column]*Cell{}, Peaks: map[string][]float64{}}
+}
+
+// PeakBenchmark is the top-level name of the FMA peak benchmark (bench/peak).
+const PeakBenchmark = "FMAPeak"
+
+// Peak is the measured FMA peak of isa (avx2, avx512) in GFLOP/s, the
+// median of its runs; ok is false when the input has none.
+func (r *Results) Peak(isa string) (float64, bool) {
+	v := r.Peaks[isa]
+	if len(v) == 0 {
+		return 0, false
+	}
+	return Median(v), true
+}
 
 // procSuffix is the -GOMAXPROCS suffix go test appends to benchmark names.
 var procSuffix = regexp.MustCompile(`-\d+$`)
@@ -133,7 +152,9 @@ func (r *Results) result(name string, f []string, peersPkg bool) bool {
 		if err != nil {
 			break
 		}
-		if c := r.cell(name, peersPkg); c != nil {
+		if top, sub, ok := split(name); ok && top == PeakBenchmark {
+			r.Peaks[sub] = append(r.Peaks[sub], v)
+		} else if c := r.cell(name, peersPkg); c != nil {
 			c.GFLOPS = append(c.GFLOPS, v)
 			r.Count = max(r.Count, len(c.GFLOPS))
 		}
@@ -142,12 +163,19 @@ func (r *Results) result(name string, f []string, peersPkg bool) bool {
 	return true
 }
 
-// cell finds or makes the cell of a benchmark name. Top-level names (no
-// sub-benchmark) are not cells.
-func (r *Results) cell(name string, peersPkg bool) *Cell {
+// split is a benchmark name's top-level name and sub-benchmark, without
+// "Benchmark" and the -GOMAXPROCS suffix; ok is false for a top-level name.
+func split(name string) (top, sub string, ok bool) {
 	name = procSuffix.ReplaceAllString(strings.TrimPrefix(name, "Benchmark"), "")
-	top, sub, ok := strings.Cut(name, "/")
-	if !ok || top == "" || sub == "" {
+	top, sub, ok = strings.Cut(name, "/")
+	return top, sub, ok && top != "" && sub != ""
+}
+
+// cell finds or makes the cell of a benchmark name. Top-level names (no
+// sub-benchmark) and the FMA peak benchmark are not cells.
+func (r *Results) cell(name string, peersPkg bool) *Cell {
+	top, sub, ok := split(name)
+	if !ok || top == PeakBenchmark {
 		return nil
 	}
 	key, col := top, Column{Name: sub}

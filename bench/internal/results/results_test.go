@@ -91,3 +91,30 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFMAPeak/<isa> gives the measured peaks (medians over runs), not
+// cells; a skipped ISA has no peak.
+func TestPeaks(t *testing.T) {
+	in := `pkg: github.com/convgen/convgen/bench/peak
+BenchmarkFMAPeak/avx2   	    6326	     56523 ns/op	       111.3 GFLOP/s
+--- SKIP: BenchmarkFMAPeak/avx512
+pkg: github.com/convgen/convgen/bench/kernels
+BenchmarkDw3/avx2 	 10	 1 ns/op	 40.00 GFLOP/s
+pkg: github.com/convgen/convgen/bench/peak
+BenchmarkFMAPeak/avx2-2 	    6326	     56523 ns/op	       109.0 GFLOP/s
+BenchmarkFMAPeak/avx2   	    6326	     56523 ns/op	       112.0 GFLOP/s
+`
+	r := New()
+	if err := r.Parse(strings.NewReader(in)); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := r.Peak("avx2"); !ok || p != 111.3 {
+		t.Errorf("avx2 peak %v, %v; want 111.3 (the median of 3 runs)", p, ok)
+	}
+	if p, ok := r.Peak("avx512"); ok {
+		t.Errorf("avx512 peak %v from a skipped benchmark", p)
+	}
+	if _, ok := r.Cells[PeakBenchmark]; ok || len(r.First) != 1 || r.Count != 1 {
+		t.Errorf("the peak benchmark made cells: %v (rows %q, count %d)", r.Cells, r.First, r.Count)
+	}
+}
