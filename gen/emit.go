@@ -113,7 +113,7 @@ func avx512Kernels(p *Plan) []templates.Kernel {
 	for _, k := range p.Kernels {
 		if k.HasAVX512() {
 			ks = append(ks, k.AVX512())
-			for _, e := range k.Variants() {
+			for _, e := range k.Variants512() {
 				ks = append(ks, e.AVX512())
 			}
 		}
@@ -488,8 +488,9 @@ func goKernelsFile(p *Plan) *jen.File {
 // implValue is one kernelImpl literal; the function goes in fn (NHWC row
 // kernels) or plane (NCHW kernels), and the variants' functions, named by
 // fnName, in edges and, for the assembly, frames (the Go kernels have no
-// framed variants: they compute padding taps from zero-padded copies).
-func implValue(name string, k templates.Kernel, fn string, tile int, fnName func(templates.Kernel) string) jen.Code {
+// framed variants: they compute padding taps from zero-padded copies),
+// followed by the implementation's multi-row frames, if any.
+func implValue(name string, k templates.Kernel, fn string, tile int, fnName func(templates.Kernel) string, rowFrames ...templates.Kernel) jen.Code {
 	field := "fn"
 	if k.Family == templates.Planar {
 		field = "plane"
@@ -502,13 +503,17 @@ func implValue(name string, k templates.Kernel, fn string, tile int, fnName func
 		}
 		d[jen.Id("edges")] = jen.Index().Id("rowKernel").Values(fns...)
 	}
-	if fs := k.Frames(); len(fs) > 0 && name != "purego" {
+	if fs := append(k.Frames(), rowFrames...); len(fs) > 0 && name != "purego" {
 		var frames []jen.Code
 		for _, f := range fs {
-			frames = append(frames, jen.Values(jen.Dict{
+			d := jen.Dict{
 				jen.Id("ow"): jen.Lit(f.Width), jen.Id("wd"): jen.Lit(f.FrameIn), jen.Id("pl"): jen.Lit(f.FramePad),
 				jen.Id("lo"): jen.Lit(f.RowLo), jen.Id("hi"): jen.Lit(f.RowHi), jen.Id("k"): jen.Id(fnName(f)),
-			}))
+			}
+			if f.Rows > 1 {
+				d[jen.Id("rows")], d[jen.Id("sh")] = jen.Lit(f.Rows), jen.Lit(f.FrameStrideH)
+			}
+			frames = append(frames, jen.Values(d))
 		}
 		d[jen.Id("frames")] = jen.Index().Id("frame").Values(frames...)
 	}
@@ -559,7 +564,7 @@ func dispatchAMD64File(p *Plan) *jen.File {
 	var table512 []jen.Code
 	for _, k := range p.Kernels {
 		if k.HasAVX512() {
-			table512 = append(table512, implValue("avx512", k, k.AVX512Name(), k.AVX512().BlockVec, templates.Kernel.AVX512Name))
+			table512 = append(table512, implValue("avx512", k, k.AVX512Name(), k.AVX512().BlockVec, templates.Kernel.AVX512Name, k.RowFrames()...))
 		} else {
 			table512 = append(table512, jen.Values()) // no AVX-512 variant
 		}
@@ -597,7 +602,7 @@ func dispatchAMD64File(p *Plan) *jen.File {
 		}
 		if k.HasAVX512() {
 			names = append(names, k.AVX512Name())
-			for _, e := range k.Variants() {
+			for _, e := range k.Variants512() {
 				names = append(names, e.AVX512Name())
 			}
 		}
@@ -879,7 +884,9 @@ func rangesTest(k templates.Kernel, name jen.Code, sweep func(workers int) jen.C
 // (see templates.Kernel.Frames): inputs of the spec's width, where they
 // run, and heights from the smallest up to the kernel span and two more
 // rows, so that every tap-row cut of the padding runs (and rows cut at the
-// top and the bottom at once, which are not framed); then two images in
+// top and the bottom at once, which are not framed), or with multi-row
+// frames (RowFrames), up to the span and their rows and two more, so that
+// they run with one and two single rows after them; then two images in
 // channel ranges of one unit over one-row bands, on three workers. The
 // Go kernels have no framed variants and run the same inputs unframed.
 func framesTest(k templates.Kernel, l Layer, name jen.Code, check func(workers, n, h, w int) jen.Code) jen.Code {
@@ -888,8 +895,11 @@ func framesTest(k templates.Kernel, l Layer, name jen.Code, check func(workers, 
 	}
 	c := l.Conv()
 	var body []jen.Code
-	last := 0
-	for h := 1; h <= l.SpanH()+2*l.StrideH; h++ {
+	last, rows := 0, 0
+	if len(k.RowFrames()) > 0 {
+		rows = k.Rows512()
+	}
+	for h := 1; h <= l.SpanH()+(rows+2)*l.StrideH; h++ {
 		if oh, _ := c.OutputSize(h, l.InputW); oh >= 1 {
 			body = append(body, check(0, 1, h, l.InputW))
 			last = h

@@ -145,6 +145,9 @@ func frameRows(k templates.Kernel, l Layer) templates.Kernel {
 		return k
 	}
 	k.FrameOut, k.FrameIn, k.FramePad = ow, l.InputW, left
+	if l.DilationH == 1 {
+		k.FrameStrideH = l.StrideH
+	}
 	// Output row 0 starts top rows above the image; the last one ends
 	// below it by as many as its last tap rows reach.
 	k.FrameTop = min((top+l.DilationH-1)/l.DilationH, l.KH-1)

@@ -10,7 +10,9 @@ import (
 // dwconv512 is dwconv with ZMM registers: 16 channels per vector (a block
 // of two packed 8-channel vectors), a kernel row of weights plus up to 16
 // pixel accumulators in registers, and masked loads and stores for the
-// channel tail instead of separate code.
+// channel tail instead of separate code. A multi-row variant (see
+// RowFrames) holds the same pixels of Rows output rows and, per input row,
+// a kernel row of weights for each output row that reads it.
 //
 // With a channel multiplier m, a vector's 16 output channels read 16/m
 // input channels, each m times: a masked load of those and one VPERMPS
@@ -55,31 +57,38 @@ func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, r frameRegs, spread
 			c.VMOVUPS(m, r)
 		}
 	}
-	acc := make([]reg.VecVirtual, pixels)
-	for p := range acc {
-		acc[p] = c.ZMM()
-		if p == 0 {
-			loadW(operand.Mem{Base: w}, acc[p])
-		} else {
-			c.VMOVAPS(acc[0], acc[p])
+	// acc[r][p]: output row r (of a multi-row variant's Rows), pixel p.
+	acc := make([][]reg.VecVirtual, max(k.Rows, 1))
+	for ro := range acc {
+		acc[ro] = make([]reg.VecVirtual, pixels)
+		for p := range acc[ro] {
+			acc[ro][p] = c.ZMM()
+			if ro == 0 && p == 0 {
+				loadW(operand.Mem{Base: w}, acc[ro][p])
+			} else {
+				c.VMOVAPS(acc[0][0], acc[ro][p])
+			}
 		}
 	}
 	t := c.GP64()
 	c.MOVQ(s, t)
 	col := k.Cin * 4
 	reads := tileReads(k, pixels, r.cols)
-	rowLo, rowHi := k.tapRows()
-	for ky := rowLo; ky < rowHi; ky++ {
-		if ky > rowLo {
+	kxs := readColumns(k, reads)
+	for j, uses := range k.inputRows() {
+		if j > 0 {
 			c.ADDQ(r.rowStride, t)
 		}
-		wk := make([]reg.VecVirtual, k.KW)
-		for _, kx := range readColumns(k, reads) {
-			wk[kx] = c.ZMM()
-			loadW(operand.Mem{Base: w, Disp: (1 + ky*k.KW + kx) * b.Vecs * 32}, wk[kx])
+		// A kernel row of weights for each output row reading this row.
+		wk := make([][]reg.VecVirtual, len(uses))
+		for i, u := range uses {
+			wk[i] = make([]reg.VecVirtual, k.KW)
+			for _, kx := range kxs {
+				wk[i][kx] = c.ZMM()
+				loadW(operand.Mem{Base: w, Disp: (1 + u.ky*k.KW + kx) * b.Vecs * 32}, wk[i][kx])
+			}
 		}
 		for _, rd := range reads {
-			users := rd.users
 			v := c.ZMM()
 			in := operand.Mem{Base: t, Disp: rd.x * col}
 			switch {
@@ -91,29 +100,34 @@ func (a *avx2) dwconvBlock512(k Kernel, b Block, pixels int, r frameRegs, spread
 			default:
 				c.VMOVUPS(in, v)
 			}
-			for _, u := range users {
-				c.VFMADD231PS(v, wk[u[1]], acc[u[0]])
+			for i, u := range uses {
+				for _, pk := range rd.users {
+					c.VFMADD231PS(v, wk[i][pk[1]], acc[u.r][pk[0]])
+				}
 			}
 		}
 	}
 	c.ADDQ(operand.U32((1+k.Taps())*b.Vecs*32), w)
-	rows := make([][]reg.VecVirtual, len(acc))
-	for p := range acc {
-		rows[p] = acc[p : p+1]
+	for ro, row := range acc {
+		pix := make([][]reg.VecVirtual, len(row))
+		for p := range row {
+			pix[p] = row[p : p+1]
+		}
+		a.store512(k, pix, validMask, d, ro*k.Width*k.Cout*4)
 	}
-	a.store512(k, rows, validMask, d)
 	c.ADDQ(operand.U32(b.Vecs*32/m), s)
 	c.ADDQ(operand.U32(b.Vecs*32), d)
 }
 
-// store512 clamps ZMM accumulators and stores pixel p's at d + p·cout
-// floats, the last vector of each pixel through mask when there is one.
-func (a *avx2) store512(k Kernel, acc [][]reg.VecVirtual, mask reg.OpmaskVirtual, d reg.GPVirtual) {
+// store512 clamps ZMM accumulators and stores pixel p's at disp bytes +
+// d + p·cout floats, the last vector of each pixel through mask when there
+// is one.
+func (a *avx2) store512(k Kernel, acc [][]reg.VecVirtual, mask reg.OpmaskVirtual, d reg.GPVirtual, disp int) {
 	c := a.c
 	a.clampWith(k, acc, c.ZMM)
 	for p, row := range acc {
 		for z, x := range row {
-			m := operand.Mem{Base: d, Disp: p*k.Cout*4 + z*64}
+			m := operand.Mem{Base: d, Disp: disp + p*k.Cout*4 + z*64}
 			if z == len(row)-1 && mask != nil {
 				c.VMOVUPS(x, mask, m)
 			} else {

@@ -74,6 +74,90 @@ func GroupedPixTile(vecs int) int {
 // variants.
 func (k Kernel) Variants() []Kernel { return append(k.Edges(), k.Frames()...) }
 
+// Variants512 lists the kernels emitted beside k's AVX-512 variant: its
+// variants and its multi-row frames.
+func (k Kernel) Variants512() []Kernel { return append(k.Variants(), k.RowFrames()...) }
+
+// RowFrames lists the multi-row framed variants of a depthwise kernel's
+// AVX-512 implementation: one that computes Rows512 whole output rows of
+// the spec's width per call, when output rows share input rows (vertical
+// stride below the kernel height, no vertical dilation). A register tile
+// then holds the same pixels of every row, and each input row is loaded
+// once for all the output rows it feeds: three 3×3 stride-2 rows load 7
+// input rows where three calls load 9. On Zen 4, whose L1 refills at 32
+// bytes a cycle, a stride-2 row is bound by its loads (each 64-byte line
+// feeds 1.5 FMAs per output row). Rows cut by the top or bottom padding
+// run the single-row frames. AVX2 has none: with 16 registers a tile of
+// three rows would hold three pixels.
+func (k Kernel) RowFrames() []Kernel {
+	rows := k.Rows512()
+	if k.Family != Depthwise || len(k.Frames()) == 0 || rows < 2 {
+		return nil
+	}
+	f := k.framed(0, k.KH)
+	f.Rows = rows
+	f.Name += fmt.Sprintf("_r%d", rows)
+	return []Kernel{f}
+}
+
+// Rows512 is the number of output rows a depthwise AVX-512 multi-row
+// frame computes (see RowFrames): the most, up to 3, whose register tile
+// still holds 6 pixels of each row; 1 (none) when rows share no input row.
+func (k Kernel) Rows512() int {
+	if k.FrameStrideH < 1 || k.FrameStrideH >= k.KH {
+		return 1
+	}
+	for rows := 3; rows >= 2; rows-- {
+		share := min(rows, (k.KH+k.FrameStrideH-1)/k.FrameStrideH)
+		if multiRowPixTile(k.KW, share, rows) >= 6 {
+			return rows
+		}
+	}
+	return 1
+}
+
+// multiRowPixTile is the most pixels of each of rows output rows an
+// AVX-512 depthwise tile holds: rows·P accumulators, kw weights for each
+// of the share output rows that read one input row, the input column and
+// the multiplier's permute control in 32 ZMM.
+func multiRowPixTile(kw, share, rows int) int { return min(16, (30-kw*share)/rows) }
+
+// rowUse is one output row r of a register tile reading tap row ky from
+// an input row.
+type rowUse struct{ r, ky int }
+
+// inputRows lists, for each input row a depthwise tile reads (one
+// rowStride apart from src), the output rows and tap rows that read it:
+// tap rows RowLo … RowHi-1 of one row, or all the tap rows of Rows output
+// rows FrameStrideH input rows apart.
+func (k Kernel) inputRows() [][]rowUse {
+	var rows [][]rowUse
+	if k.Rows <= 1 {
+		lo, hi := k.tapRows()
+		for ky := lo; ky < hi; ky++ {
+			rows = append(rows, []rowUse{{0, ky}})
+		}
+		return rows
+	}
+	rows = make([][]rowUse, (k.Rows-1)*k.FrameStrideH+k.KH)
+	for r := 0; r < k.Rows; r++ {
+		for ky := 0; ky < k.KH; ky++ {
+			j := r*k.FrameStrideH + ky
+			rows[j] = append(rows[j], rowUse{r, ky})
+		}
+	}
+	return rows
+}
+
+// rowShare is the most output rows of a tile that read one input row.
+func (k Kernel) rowShare() int {
+	n := 0
+	for _, uses := range k.inputRows() {
+		n = max(n, len(uses))
+	}
+	return n
+}
+
 // tapRows is the range of tap rows the kernel computes.
 func (k Kernel) tapRows() (lo, hi int) {
 	if k.RowHi == 0 {

@@ -33,6 +33,10 @@ func (k Kernel) AVX512() Kernel {
 		switch {
 		case k.EdgeHi != 0:
 			k.PixTile = 1
+		case k.Rows > 1:
+			// Rows·P accumulators, a kernel row for each row sharing an
+			// input row, the input (and the multiplier's permute control).
+			k.PixTile = multiRowPixTile(k.KW, k.rowShare(), k.Rows)
 		case k.RowHi != 0:
 			k.PixTile = min(16, 30-k.KW) // the most: a framed row balances its tiles
 		}
@@ -106,7 +110,9 @@ func (k Kernel) avx512Registers() int {
 	z := (k.BlockVec + 1) / 2
 	switch {
 	case k.Family == Depthwise:
-		return z*k.PixTile + k.KW + 1 // a kernel row of weights + the input column
+		// Kernel rows of weights for the output rows that share an input
+		// row, and the input column.
+		return z*k.PixTile*max(k.Rows, 1) + k.KW*k.rowShare() + 1
 	case k.pairTiles():
 		return k.BlockVec*(k.PixTile/2) + k.BlockVec + 3
 	}
@@ -322,7 +328,7 @@ func (a *avx2) gconvBlock512(k Kernel, b Block, pixels int, r frameRegs) {
 		a.shuffledStore512(k, acc, (b.Vecs-1)*Lanes+b.Lanes, o)
 		return
 	}
-	a.store512(k, acc, storeMask, d)
+	a.store512(k, acc, storeMask, d, 0)
 	c.ADDQ(operand.U32(b.Vecs*32), d)
 }
 

@@ -94,6 +94,13 @@ type Kernel struct {
 	// src pointing at row RowLo's input, column 0; RowHi 0: not a framed
 	// variant.
 	RowLo, RowHi int
+
+	// FrameStrideH is the vertical stride of the spec's row when its
+	// vertical dilation is 1 (else 0): what a multi-row variant needs.
+	// Rows > 1: a multi-row framed variant (see RowFrames) computes Rows
+	// consecutive whole output rows per call, FrameStrideH input rows
+	// apart, into Rows consecutive rows of dst.
+	FrameStrideH, Rows int
 }
 
 // tapCols is the range of tap columns the kernel computes.
@@ -349,6 +356,8 @@ func (k Kernel) Check() error {
 	case k.RowHi != 0 && (!k.framedFamily() || k.RowLo < 0 || k.RowLo >= k.RowHi || k.RowHi > k.KH || k.Width != k.FrameOut || k.Width < 1 || k.FrameIn < 1 || k.FramePad < 0):
 		return fmt.Errorf("%s: bad framed variant: tap rows %d … %d of %d, a row of %d pixels from %d with %d of left padding",
 			k.Name, k.RowLo, k.RowHi-1, k.KH, k.Width, k.FrameIn, k.FramePad)
+	case k.Rows > 1 && (k.Family != Depthwise || k.RowLo != 0 || k.RowHi != k.KH || k.FrameStrideH < 1 || k.FrameStrideH >= k.KH):
+		return fmt.Errorf("%s: bad multi-row variant: %d rows %d apart, tap rows %d … %d of %d", k.Name, k.Rows, k.FrameStrideH, k.RowLo, k.RowHi-1, k.KH)
 	case k.Family == Planar:
 		return k.checkPlanar()
 	case k.BlockVec < 1 || k.PixTile < 1 || (k.Family != Depthwise && k.CinChunk < 1):
@@ -359,6 +368,9 @@ func (k Kernel) Check() error {
 
 // checkAVX2Tile asserts that the AVX2 template's register tile fits Y0–Y15.
 func (k Kernel) checkAVX2Tile() error {
+	if k.Rows > 1 {
+		return fmt.Errorf("%s: multi-row variants are AVX-512 only", k.Name)
+	}
 	if n := k.liveVectors(); n > ymmBudget {
 		return fmt.Errorf("%s: tile needs %d vector registers, AVX2 has %d", k.Name, n, ymmBudget)
 	}

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -256,4 +257,57 @@ func assembleBoth(t *testing.T, ks []Kernel) {
 	}
 	_, err = AVX512File("p", ks512)
 	require.NoError(t, err)
+}
+
+// TestRowFrames: a depthwise kernel whose spec rows share input rows has
+// one AVX-512 multi-row frame of Rows512 whole rows, whose tile fits the
+// 32 registers and which AVX2 refuses; its input rows list every
+// (output row, tap row) that reads them. Rows that share no input row,
+// dilated rows and other families have none.
+func TestRowFrames(t *testing.T) {
+	inf := float32(math.Inf(1))
+	for _, c := range []struct{ k, sh, cin, mult int }{
+		{3, 2, 96, 1}, {3, 1, 144, 1}, {5, 1, 20, 1}, {5, 2, 24, 1}, {7, 2, 16, 1}, {3, 2, 16, 2},
+	} {
+		dw := Kernel{Name: "dw", Family: Depthwise, Cin: c.cin, Cout: c.cin * c.mult, Groups: c.cin, Mult: c.mult, KH: c.k, KW: c.k,
+			StrideW: c.sh, DilW: 1, ActMin: 0, ActMax: 6, BlockVec: 1, PixTile: 8,
+			Width: 14, FrameOut: 14, FrameIn: 14 * c.sh, FramePad: c.k / 2, FrameTop: c.k / 2, FrameBottom: c.k / 2, FrameStrideH: c.sh}
+		rfs := dw.RowFrames()
+		require.Len(t, rfs, 1, "%+v", c)
+		f := rfs[0]
+		require.NoError(t, f.Check())
+		f512 := f.AVX512()
+		assert.LessOrEqual(t, f512.avx512Registers(), 32, "%+v", c)
+		assert.GreaterOrEqual(t, f512.PixTile, 6, "%+v", c)
+		assert.True(t, strings.HasSuffix(f.Name, fmt.Sprintf("_r%d", f.Rows)), f.Name)
+		if c.k == 3 {
+			assert.Equal(t, 3, f.Rows, "%+v", c)
+		}
+		// Input row j feeds output row r at tap row j - r·sh.
+		rows := f.inputRows()
+		require.Len(t, rows, (f.Rows-1)*c.sh+c.k)
+		for j, uses := range rows {
+			for _, u := range uses {
+				assert.Equal(t, j, u.r*c.sh+u.ky)
+			}
+		}
+		assert.Equal(t, min(f.Rows, (c.k+c.sh-1)/c.sh), f.rowShare())
+		_, err := AVX512File("p", []Kernel{f512})
+		require.NoError(t, err, "%+v", c)
+		_, err = AVX2File("p", []Kernel{f})
+		assert.ErrorContains(t, err, "AVX-512 only")
+		assert.Equal(t, append(dw.Variants(), f), dw.Variants512())
+	}
+	dw := Kernel{Name: "dw", Family: Depthwise, Cin: 16, Cout: 16, Groups: 16, KH: 3, KW: 3, StrideW: 3, DilW: 1,
+		ActMin: -inf, ActMax: inf, BlockVec: 1, PixTile: 8, Width: 5, FrameOut: 5, FrameIn: 15, FramePad: 1, FrameTop: 1, FrameStrideH: 3}
+	assert.Empty(t, dw.RowFrames(), "stride 3: no shared input row")
+	dw.FrameStrideH = 0
+	assert.Empty(t, dw.RowFrames(), "vertical dilation")
+	g := Kernel{Name: "gc", Family: Grouped, Cin: 4, Cout: 32, Groups: 2, KH: 3, KW: 3, StrideW: 1, DilW: 1,
+		ActMin: -inf, ActMax: inf, BlockVec: 2, PixTile: 5, CinChunk: 1,
+		Width: 27, FrameOut: 27, FrameIn: 27, FramePad: 1, FrameTop: 1, FrameBottom: 1, FrameStrideH: 1}
+	assert.Empty(t, g.RowFrames(), "grouped")
+	bad := g
+	bad.Rows, bad.RowHi = 3, 3
+	assert.ErrorContains(t, bad.Check(), "bad multi-row variant")
 }

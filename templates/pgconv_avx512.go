@@ -70,7 +70,7 @@ func (a *avx2) pgconvBlock512(k Kernel, b Block, pixels int, r frameRegs) {
 	if k.Shuffled() {
 		a.shuffledStore512(k, acc, (b.Vecs-1)*Lanes+b.Lanes, r.o)
 	} else {
-		a.store512(k, acc, half, r.o.d)
+		a.store512(k, acc, half, r.o.d, 0)
 		c.ADDQ(operand.U32(b.Vecs*32), r.o.d)
 	}
 	c.ADDQ(operand.U32(b.Vecs*32), s) // the next block's input channels

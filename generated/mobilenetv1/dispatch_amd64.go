@@ -329,6 +329,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 112,
 		pl: 1,
 		wd: 112,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c32_s1_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   112,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   112,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -353,6 +362,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 56,
 		pl: 1,
 		wd: 112,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c64_s2_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   56,
+		pl:   1,
+		rows: 3,
+		sh:   2,
+		wd:   112,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -384,6 +402,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 56,
 		pl: 1,
 		wd: 56,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c128_s1_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   56,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   56,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -408,6 +435,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 28,
 		pl: 1,
 		wd: 56,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c128_s2_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   28,
+		pl:   1,
+		rows: 3,
+		sh:   2,
+		wd:   56,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -439,6 +475,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 28,
 		pl: 1,
 		wd: 28,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c256_s1_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   28,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   28,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -463,6 +508,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 14,
 		pl: 1,
 		wd: 28,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c256_s2_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   14,
+		pl:   1,
+		rows: 3,
+		sh:   2,
+		wd:   28,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -494,6 +548,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 14,
 		pl: 1,
 		wd: 14,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c512_s1_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   14,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   14,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -518,6 +581,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 7,
 		pl: 1,
 		wd: 14,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c512_s2_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   7,
+		pl:   1,
+		rows: 3,
+		sh:   2,
+		wd:   14,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -549,6 +621,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 7,
 		pl: 1,
 		wd: 7,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c1024_s1_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   7,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   7,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -637,6 +718,9 @@ func dwconv3x3_c32_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStri
 func dwconv3x3_c32_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci32_co64_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -683,6 +767,9 @@ func dwconv3x3_c64_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c64_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c64_s2_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci64_co128_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -739,6 +826,9 @@ func dwconv3x3_c128_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStr
 func dwconv3x3_c128_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c128_s1_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci128_co128_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -785,6 +875,9 @@ func dwconv3x3_c128_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c128_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c128_s2_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci128_co256_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -841,6 +934,9 @@ func dwconv3x3_c256_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStr
 func dwconv3x3_c256_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c256_s1_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci256_co256_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -887,6 +983,9 @@ func dwconv3x3_c256_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c256_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c256_s2_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci256_co512_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -943,6 +1042,9 @@ func dwconv3x3_c512_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStr
 func dwconv3x3_c512_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c512_s1_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci512_co512_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -989,6 +1091,9 @@ func dwconv3x3_c512_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c512_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c512_s2_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci512_co1024_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)
@@ -1043,6 +1148,9 @@ func dwconv3x3_c1024_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowSt
 
 //go:noescape
 func dwconv3x3_c1024_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c1024_s1_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci1024_co1024_g1_s1_relu6_avx2(dst, src, w []float32, count, rowStride int)

@@ -189,9 +189,12 @@ func TestDw2(t *testing.T) {
 			verify.Check(t, dw2Conv, newDw2With(path, 0), 1, 3, 112, int64(3))
 			verify.Check(t, dw2Conv, newDw2With(path, 0), 1, 4, 112, int64(4))
 			verify.Check(t, dw2Conv, newDw2With(path, 0), 1, 5, 112, int64(5))
+			verify.Check(t, dw2Conv, newDw2With(path, 0), 1, 6, 112, int64(6))
+			verify.Check(t, dw2Conv, newDw2With(path, 0), 1, 7, 112, int64(7))
+			verify.Check(t, dw2Conv, newDw2With(path, 0), 1, 8, 112, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw2Conv, newDw2With(path, 3), 2, 5, 112, int64(5))
+			verify.Check(t, dw2Conv, newDw2With(path, 3), 2, 8, 112, int64(8))
 		})
 	}
 }
@@ -404,9 +407,15 @@ func TestDw3(t *testing.T) {
 			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 5, 112, int64(5))
 			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 6, 112, int64(6))
 			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 7, 112, int64(7))
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 8, 112, int64(8))
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 9, 112, int64(9))
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 10, 112, int64(10))
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 11, 112, int64(11))
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 12, 112, int64(12))
+			verify.Check(t, dw3Conv, newDw3With(path, 0), 1, 13, 112, int64(13))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw3Conv, newDw3With(path, 3), 2, 7, 112, int64(7))
+			verify.Check(t, dw3Conv, newDw3With(path, 3), 2, 13, 112, int64(13))
 		})
 	}
 }
@@ -617,9 +626,12 @@ func TestDw4(t *testing.T) {
 			verify.Check(t, dw4Conv, newDw4With(path, 0), 1, 3, 56, int64(3))
 			verify.Check(t, dw4Conv, newDw4With(path, 0), 1, 4, 56, int64(4))
 			verify.Check(t, dw4Conv, newDw4With(path, 0), 1, 5, 56, int64(5))
+			verify.Check(t, dw4Conv, newDw4With(path, 0), 1, 6, 56, int64(6))
+			verify.Check(t, dw4Conv, newDw4With(path, 0), 1, 7, 56, int64(7))
+			verify.Check(t, dw4Conv, newDw4With(path, 0), 1, 8, 56, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw4Conv, newDw4With(path, 3), 2, 5, 56, int64(5))
+			verify.Check(t, dw4Conv, newDw4With(path, 3), 2, 8, 56, int64(8))
 		})
 	}
 }
@@ -832,9 +844,15 @@ func TestDw5(t *testing.T) {
 			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 5, 56, int64(5))
 			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 6, 56, int64(6))
 			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 7, 56, int64(7))
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 8, 56, int64(8))
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 9, 56, int64(9))
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 10, 56, int64(10))
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 11, 56, int64(11))
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 12, 56, int64(12))
+			verify.Check(t, dw5Conv, newDw5With(path, 0), 1, 13, 56, int64(13))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw5Conv, newDw5With(path, 3), 2, 7, 56, int64(7))
+			verify.Check(t, dw5Conv, newDw5With(path, 3), 2, 13, 56, int64(13))
 		})
 	}
 }
@@ -1045,9 +1063,12 @@ func TestDw6(t *testing.T) {
 			verify.Check(t, dw6Conv, newDw6With(path, 0), 1, 3, 28, int64(3))
 			verify.Check(t, dw6Conv, newDw6With(path, 0), 1, 4, 28, int64(4))
 			verify.Check(t, dw6Conv, newDw6With(path, 0), 1, 5, 28, int64(5))
+			verify.Check(t, dw6Conv, newDw6With(path, 0), 1, 6, 28, int64(6))
+			verify.Check(t, dw6Conv, newDw6With(path, 0), 1, 7, 28, int64(7))
+			verify.Check(t, dw6Conv, newDw6With(path, 0), 1, 8, 28, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw6Conv, newDw6With(path, 3), 2, 5, 28, int64(5))
+			verify.Check(t, dw6Conv, newDw6With(path, 3), 2, 8, 28, int64(8))
 		})
 	}
 }
@@ -1260,9 +1281,15 @@ func TestDw7(t *testing.T) {
 			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 5, 28, int64(5))
 			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 6, 28, int64(6))
 			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 7, 28, int64(7))
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 8, 28, int64(8))
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 9, 28, int64(9))
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 10, 28, int64(10))
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 11, 28, int64(11))
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 12, 28, int64(12))
+			verify.Check(t, dw7Conv, newDw7With(path, 0), 1, 13, 28, int64(13))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw7Conv, newDw7With(path, 3), 2, 7, 28, int64(7))
+			verify.Check(t, dw7Conv, newDw7With(path, 3), 2, 13, 28, int64(13))
 		})
 	}
 }
@@ -1473,9 +1500,12 @@ func TestDw8(t *testing.T) {
 			verify.Check(t, dw8Conv, newDw8With(path, 0), 1, 3, 14, int64(3))
 			verify.Check(t, dw8Conv, newDw8With(path, 0), 1, 4, 14, int64(4))
 			verify.Check(t, dw8Conv, newDw8With(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, dw8Conv, newDw8With(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, dw8Conv, newDw8With(path, 0), 1, 7, 14, int64(7))
+			verify.Check(t, dw8Conv, newDw8With(path, 0), 1, 8, 14, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw8Conv, newDw8With(path, 3), 2, 5, 14, int64(5))
+			verify.Check(t, dw8Conv, newDw8With(path, 3), 2, 8, 14, int64(8))
 		})
 	}
 }
@@ -1686,9 +1716,12 @@ func TestDw9(t *testing.T) {
 			verify.Check(t, dw9Conv, newDw9With(path, 0), 1, 3, 14, int64(3))
 			verify.Check(t, dw9Conv, newDw9With(path, 0), 1, 4, 14, int64(4))
 			verify.Check(t, dw9Conv, newDw9With(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, dw9Conv, newDw9With(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, dw9Conv, newDw9With(path, 0), 1, 7, 14, int64(7))
+			verify.Check(t, dw9Conv, newDw9With(path, 0), 1, 8, 14, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw9Conv, newDw9With(path, 3), 2, 5, 14, int64(5))
+			verify.Check(t, dw9Conv, newDw9With(path, 3), 2, 8, 14, int64(8))
 		})
 	}
 }
@@ -1899,9 +1932,12 @@ func TestDw10(t *testing.T) {
 			verify.Check(t, dw10Conv, newDw10With(path, 0), 1, 3, 14, int64(3))
 			verify.Check(t, dw10Conv, newDw10With(path, 0), 1, 4, 14, int64(4))
 			verify.Check(t, dw10Conv, newDw10With(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, dw10Conv, newDw10With(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, dw10Conv, newDw10With(path, 0), 1, 7, 14, int64(7))
+			verify.Check(t, dw10Conv, newDw10With(path, 0), 1, 8, 14, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw10Conv, newDw10With(path, 3), 2, 5, 14, int64(5))
+			verify.Check(t, dw10Conv, newDw10With(path, 3), 2, 8, 14, int64(8))
 		})
 	}
 }
@@ -2112,9 +2148,12 @@ func TestDw11(t *testing.T) {
 			verify.Check(t, dw11Conv, newDw11With(path, 0), 1, 3, 14, int64(3))
 			verify.Check(t, dw11Conv, newDw11With(path, 0), 1, 4, 14, int64(4))
 			verify.Check(t, dw11Conv, newDw11With(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, dw11Conv, newDw11With(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, dw11Conv, newDw11With(path, 0), 1, 7, 14, int64(7))
+			verify.Check(t, dw11Conv, newDw11With(path, 0), 1, 8, 14, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw11Conv, newDw11With(path, 3), 2, 5, 14, int64(5))
+			verify.Check(t, dw11Conv, newDw11With(path, 3), 2, 8, 14, int64(8))
 		})
 	}
 }
@@ -2325,9 +2364,12 @@ func TestDw12(t *testing.T) {
 			verify.Check(t, dw12Conv, newDw12With(path, 0), 1, 3, 14, int64(3))
 			verify.Check(t, dw12Conv, newDw12With(path, 0), 1, 4, 14, int64(4))
 			verify.Check(t, dw12Conv, newDw12With(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, dw12Conv, newDw12With(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, dw12Conv, newDw12With(path, 0), 1, 7, 14, int64(7))
+			verify.Check(t, dw12Conv, newDw12With(path, 0), 1, 8, 14, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw12Conv, newDw12With(path, 3), 2, 5, 14, int64(5))
+			verify.Check(t, dw12Conv, newDw12With(path, 3), 2, 8, 14, int64(8))
 		})
 	}
 }
@@ -2540,9 +2582,15 @@ func TestDw13(t *testing.T) {
 			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 5, 14, int64(5))
 			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 6, 14, int64(6))
 			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 7, 14, int64(7))
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 8, 14, int64(8))
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 9, 14, int64(9))
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 10, 14, int64(10))
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 11, 14, int64(11))
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 12, 14, int64(12))
+			verify.Check(t, dw13Conv, newDw13With(path, 0), 1, 13, 14, int64(13))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw13Conv, newDw13With(path, 3), 2, 7, 14, int64(7))
+			verify.Check(t, dw13Conv, newDw13With(path, 3), 2, 13, 14, int64(13))
 		})
 	}
 }
@@ -2753,9 +2801,12 @@ func TestDw14(t *testing.T) {
 			verify.Check(t, dw14Conv, newDw14With(path, 0), 1, 3, 7, int64(3))
 			verify.Check(t, dw14Conv, newDw14With(path, 0), 1, 4, 7, int64(4))
 			verify.Check(t, dw14Conv, newDw14With(path, 0), 1, 5, 7, int64(5))
+			verify.Check(t, dw14Conv, newDw14With(path, 0), 1, 6, 7, int64(6))
+			verify.Check(t, dw14Conv, newDw14With(path, 0), 1, 7, 7, int64(7))
+			verify.Check(t, dw14Conv, newDw14With(path, 0), 1, 8, 7, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, dw14Conv, newDw14With(path, 3), 2, 5, 7, int64(5))
+			verify.Check(t, dw14Conv, newDw14With(path, 3), 2, 8, 7, int64(8))
 		})
 	}
 }

@@ -396,6 +396,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 112,
 		pl: 1,
 		wd: 112,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c32_s1_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   112,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   112,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -424,6 +433,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 56,
 		pl: 1,
 		wd: 112,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c96_s2_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   56,
+		pl:   1,
+		rows: 3,
+		sh:   2,
+		wd:   112,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -459,6 +477,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 56,
 		pl: 1,
 		wd: 56,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c144_s1_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   56,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   56,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -483,6 +510,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 28,
 		pl: 1,
 		wd: 56,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c144_s2_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   28,
+		pl:   1,
+		rows: 3,
+		sh:   2,
+		wd:   56,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -518,6 +554,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 28,
 		pl: 1,
 		wd: 28,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c192_s1_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   28,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   28,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -542,6 +587,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 14,
 		pl: 1,
 		wd: 28,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c192_s2_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   14,
+		pl:   1,
+		rows: 3,
+		sh:   2,
+		wd:   28,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -577,6 +631,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 14,
 		pl: 1,
 		wd: 14,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c384_s1_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   14,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   14,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -616,6 +679,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 14,
 		pl: 1,
 		wd: 14,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c576_s1_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   14,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   14,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -640,6 +712,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 7,
 		pl: 1,
 		wd: 14,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c576_s2_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   7,
+		pl:   1,
+		rows: 3,
+		sh:   2,
+		wd:   14,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -675,6 +756,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 7,
 		pl: 1,
 		wd: 7,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c960_s1_d1_relu6_f0_3_r3_avx512,
+		lo:   0,
+		ow:   7,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   7,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -771,6 +861,9 @@ func dwconv3x3_c32_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStri
 func dwconv3x3_c32_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c32_s1_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci32_co16_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -823,6 +916,9 @@ func dwconv3x3_c96_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c96_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c96_s2_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci96_co24_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -885,6 +981,9 @@ func dwconv3x3_c144_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStr
 func dwconv3x3_c144_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c144_s1_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci144_co24_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -931,6 +1030,9 @@ func dwconv3x3_c144_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c144_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c144_s2_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci144_co32_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -993,6 +1095,9 @@ func dwconv3x3_c192_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStr
 func dwconv3x3_c192_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c192_s1_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci192_co32_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -1039,6 +1144,9 @@ func dwconv3x3_c192_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c192_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c192_s2_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci192_co64_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -1099,6 +1207,9 @@ func dwconv3x3_c384_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c384_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c384_s1_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci384_co64_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -1167,6 +1278,9 @@ func dwconv3x3_c576_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStr
 func dwconv3x3_c576_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c576_s1_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci576_co96_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -1213,6 +1327,9 @@ func dwconv3x3_c576_s2_d1_relu6_f0_3_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c576_s2_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c576_s2_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci576_co160_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -1273,6 +1390,9 @@ func dwconv3x3_c960_s1_d1_relu6_f1_3_avx512(dst, src, w []float32, count, rowStr
 
 //go:noescape
 func dwconv3x3_c960_s1_d1_relu6_f0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c960_s1_d1_relu6_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci960_co160_g1_s1_none_avx2(dst, src, w []float32, count, rowStride int)

@@ -190,9 +190,12 @@ func TestB1_dw(t *testing.T) {
 			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1, 3, 112, int64(3))
 			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1, 4, 112, int64(4))
 			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1, 5, 112, int64(5))
+			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1, 6, 112, int64(6))
+			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1, 7, 112, int64(7))
+			verify.Check(t, b1_dwConv, newB1_dwWith(path, 0), 1, 8, 112, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, b1_dwConv, newB1_dwWith(path, 3), 2, 5, 112, int64(5))
+			verify.Check(t, b1_dwConv, newB1_dwWith(path, 3), 2, 8, 112, int64(8))
 		})
 	}
 }
@@ -503,9 +506,15 @@ func TestB2_dw(t *testing.T) {
 			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 5, 112, int64(5))
 			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 6, 112, int64(6))
 			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 7, 112, int64(7))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 8, 112, int64(8))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 9, 112, int64(9))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 10, 112, int64(10))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 11, 112, int64(11))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 12, 112, int64(12))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 0), 1, 13, 112, int64(13))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, b2_dwConv, newB2_dwWith(path, 3), 2, 7, 112, int64(7))
+			verify.Check(t, b2_dwConv, newB2_dwWith(path, 3), 2, 13, 112, int64(13))
 		})
 	}
 }
@@ -814,9 +823,12 @@ func TestB2r_dw(t *testing.T) {
 			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1, 3, 56, int64(3))
 			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1, 4, 56, int64(4))
 			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1, 5, 56, int64(5))
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1, 6, 56, int64(6))
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1, 7, 56, int64(7))
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 0), 1, 8, 56, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 3), 2, 5, 56, int64(5))
+			verify.Check(t, b2r_dwConv, newB2r_dwWith(path, 3), 2, 8, 56, int64(8))
 		})
 	}
 }
@@ -1127,9 +1139,15 @@ func TestB3_dw(t *testing.T) {
 			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 5, 56, int64(5))
 			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 6, 56, int64(6))
 			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 7, 56, int64(7))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 8, 56, int64(8))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 9, 56, int64(9))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 10, 56, int64(10))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 11, 56, int64(11))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 12, 56, int64(12))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 0), 1, 13, 56, int64(13))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, b3_dwConv, newB3_dwWith(path, 3), 2, 7, 56, int64(7))
+			verify.Check(t, b3_dwConv, newB3_dwWith(path, 3), 2, 13, 56, int64(13))
 		})
 	}
 }
@@ -1438,9 +1456,12 @@ func TestB3r_dw(t *testing.T) {
 			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1, 3, 28, int64(3))
 			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1, 4, 28, int64(4))
 			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1, 5, 28, int64(5))
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1, 6, 28, int64(6))
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1, 7, 28, int64(7))
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 0), 1, 8, 28, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 3), 2, 5, 28, int64(5))
+			verify.Check(t, b3r_dwConv, newB3r_dwWith(path, 3), 2, 8, 28, int64(8))
 		})
 	}
 }
@@ -1751,9 +1772,15 @@ func TestB4_dw(t *testing.T) {
 			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 5, 28, int64(5))
 			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 6, 28, int64(6))
 			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 7, 28, int64(7))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 8, 28, int64(8))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 9, 28, int64(9))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 10, 28, int64(10))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 11, 28, int64(11))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 12, 28, int64(12))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 0), 1, 13, 28, int64(13))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, b4_dwConv, newB4_dwWith(path, 3), 2, 7, 28, int64(7))
+			verify.Check(t, b4_dwConv, newB4_dwWith(path, 3), 2, 13, 28, int64(13))
 		})
 	}
 }
@@ -2062,9 +2089,12 @@ func TestB4r_dw(t *testing.T) {
 			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1, 3, 14, int64(3))
 			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1, 4, 14, int64(4))
 			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1, 7, 14, int64(7))
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 0), 1, 8, 14, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 3), 2, 5, 14, int64(5))
+			verify.Check(t, b4r_dwConv, newB4r_dwWith(path, 3), 2, 8, 14, int64(8))
 		})
 	}
 }
@@ -2373,9 +2403,12 @@ func TestB5_dw(t *testing.T) {
 			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1, 3, 14, int64(3))
 			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1, 4, 14, int64(4))
 			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1, 7, 14, int64(7))
+			verify.Check(t, b5_dwConv, newB5_dwWith(path, 0), 1, 8, 14, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, b5_dwConv, newB5_dwWith(path, 3), 2, 5, 14, int64(5))
+			verify.Check(t, b5_dwConv, newB5_dwWith(path, 3), 2, 8, 14, int64(8))
 		})
 	}
 }
@@ -2684,9 +2717,12 @@ func TestB5r_dw(t *testing.T) {
 			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1, 3, 14, int64(3))
 			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1, 4, 14, int64(4))
 			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1, 7, 14, int64(7))
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 0), 1, 8, 14, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 3), 2, 5, 14, int64(5))
+			verify.Check(t, b5r_dwConv, newB5r_dwWith(path, 3), 2, 8, 14, int64(8))
 		})
 	}
 }
@@ -2997,9 +3033,15 @@ func TestB6_dw(t *testing.T) {
 			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 5, 14, int64(5))
 			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 6, 14, int64(6))
 			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 7, 14, int64(7))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 8, 14, int64(8))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 9, 14, int64(9))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 10, 14, int64(10))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 11, 14, int64(11))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 12, 14, int64(12))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 0), 1, 13, 14, int64(13))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, b6_dwConv, newB6_dwWith(path, 3), 2, 7, 14, int64(7))
+			verify.Check(t, b6_dwConv, newB6_dwWith(path, 3), 2, 13, 14, int64(13))
 		})
 	}
 }
@@ -3308,9 +3350,12 @@ func TestB6r_dw(t *testing.T) {
 			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1, 3, 7, int64(3))
 			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1, 4, 7, int64(4))
 			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1, 5, 7, int64(5))
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1, 6, 7, int64(6))
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1, 7, 7, int64(7))
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 0), 1, 8, 7, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 3), 2, 5, 7, int64(5))
+			verify.Check(t, b6r_dwConv, newB6r_dwWith(path, 3), 2, 8, 7, int64(8))
 		})
 	}
 }
@@ -3619,9 +3664,12 @@ func TestB7_dw(t *testing.T) {
 			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1, 3, 7, int64(3))
 			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1, 4, 7, int64(4))
 			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1, 5, 7, int64(5))
+			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1, 6, 7, int64(6))
+			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1, 7, 7, int64(7))
+			verify.Check(t, b7_dwConv, newB7_dwWith(path, 0), 1, 8, 7, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, b7_dwConv, newB7_dwWith(path, 3), 2, 5, 7, int64(5))
+			verify.Check(t, b7_dwConv, newB7_dwWith(path, 3), 2, 8, 7, int64(8))
 		})
 	}
 }

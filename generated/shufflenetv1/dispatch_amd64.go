@@ -264,6 +264,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 28,
 		pl: 1,
 		wd: 56,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c60_s2_d1_none_f0_3_r3_avx512,
+		lo:   0,
+		ow:   28,
+		pl:   1,
+		rows: 3,
+		sh:   2,
+		wd:   56,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -299,6 +308,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 28,
 		pl: 1,
 		wd: 28,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c60_s1_d1_none_f0_3_r3_avx512,
+		lo:   0,
+		ow:   28,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   28,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -327,6 +345,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 14,
 		pl: 1,
 		wd: 28,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c120_s2_d1_none_f0_3_r3_avx512,
+		lo:   0,
+		ow:   14,
+		pl:   1,
+		rows: 3,
+		sh:   2,
+		wd:   28,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -362,6 +389,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 14,
 		pl: 1,
 		wd: 14,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c120_s1_d1_none_f0_3_r3_avx512,
+		lo:   0,
+		ow:   14,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   14,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -390,6 +426,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 7,
 		pl: 1,
 		wd: 14,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c240_s2_d1_none_f0_3_r3_avx512,
+		lo:   0,
+		ow:   7,
+		pl:   1,
+		rows: 3,
+		sh:   2,
+		wd:   14,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -425,6 +470,15 @@ var avx512Kernels = [numKernels]kernelImpl{{
 		ow: 7,
 		pl: 1,
 		wd: 7,
+	}, {
+		hi:   3,
+		k:    dwconv3x3_c240_s1_d1_none_f0_3_r3_avx512,
+		lo:   0,
+		ow:   7,
+		pl:   1,
+		rows: 3,
+		sh:   1,
+		wd:   7,
 	}},
 	name:     "avx512",
 	packTile: 2,
@@ -513,6 +567,9 @@ func dwconv3x3_c60_s2_d1_none_f0_3_avx512(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c60_s2_d1_none_f1_3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c60_s2_d1_none_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci60_co216_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -573,6 +630,9 @@ func dwconv3x3_c60_s1_d1_none_f1_3_avx512(dst, src, w []float32, count, rowStrid
 func dwconv3x3_c60_s1_d1_none_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c60_s1_d1_none_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci60_co240_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -625,6 +685,9 @@ func dwconv3x3_c120_s2_d1_none_f0_3_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c120_s2_d1_none_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c120_s2_d1_none_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci120_co240_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -687,6 +750,9 @@ func dwconv3x3_c120_s1_d1_none_f1_3_avx512(dst, src, w []float32, count, rowStri
 func dwconv3x3_c120_s1_d1_none_f0_2_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
+func dwconv3x3_c120_s1_d1_none_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
 func pwconv_ci120_co480_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
@@ -739,6 +805,9 @@ func dwconv3x3_c240_s2_d1_none_f0_3_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c240_s2_d1_none_f1_3_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s2_d1_none_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci240_co480_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)
@@ -799,6 +868,9 @@ func dwconv3x3_c240_s1_d1_none_f1_3_avx512(dst, src, w []float32, count, rowStri
 
 //go:noescape
 func dwconv3x3_c240_s1_d1_none_f0_2_avx512(dst, src, w []float32, count, rowStride int)
+
+//go:noescape
+func dwconv3x3_c240_s1_d1_none_f0_3_r3_avx512(dst, src, w []float32, count, rowStride int)
 
 //go:noescape
 func pwconv_ci240_co960_g3_s1_none_avx2(dst, src, w []float32, count, rowStride int)

@@ -290,9 +290,15 @@ func TestS2_dw(t *testing.T) {
 			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 5, 56, int64(5))
 			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 6, 56, int64(6))
 			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 7, 56, int64(7))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 8, 56, int64(8))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 9, 56, int64(9))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 10, 56, int64(10))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 11, 56, int64(11))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 12, 56, int64(12))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 0), 1, 13, 56, int64(13))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, s2_dwConv, newS2_dwWith(path, 3), 2, 7, 56, int64(7))
+			verify.Check(t, s2_dwConv, newS2_dwWith(path, 3), 2, 13, 56, int64(13))
 		})
 	}
 }
@@ -608,9 +614,12 @@ func TestS2r_dw(t *testing.T) {
 			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1, 3, 28, int64(3))
 			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1, 4, 28, int64(4))
 			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1, 5, 28, int64(5))
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1, 6, 28, int64(6))
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1, 7, 28, int64(7))
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 0), 1, 8, 28, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 3), 2, 5, 28, int64(5))
+			verify.Check(t, s2r_dwConv, newS2r_dwWith(path, 3), 2, 8, 28, int64(8))
 		})
 	}
 }
@@ -928,9 +937,15 @@ func TestS3_dw(t *testing.T) {
 			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 5, 28, int64(5))
 			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 6, 28, int64(6))
 			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 7, 28, int64(7))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 8, 28, int64(8))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 9, 28, int64(9))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 10, 28, int64(10))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 11, 28, int64(11))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 12, 28, int64(12))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 0), 1, 13, 28, int64(13))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, s3_dwConv, newS3_dwWith(path, 3), 2, 7, 28, int64(7))
+			verify.Check(t, s3_dwConv, newS3_dwWith(path, 3), 2, 13, 28, int64(13))
 		})
 	}
 }
@@ -1246,9 +1261,12 @@ func TestS3r_dw(t *testing.T) {
 			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1, 3, 14, int64(3))
 			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1, 4, 14, int64(4))
 			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1, 5, 14, int64(5))
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1, 6, 14, int64(6))
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1, 7, 14, int64(7))
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 0), 1, 8, 14, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 3), 2, 5, 14, int64(5))
+			verify.Check(t, s3r_dwConv, newS3r_dwWith(path, 3), 2, 8, 14, int64(8))
 		})
 	}
 }
@@ -1566,9 +1584,15 @@ func TestS4_dw(t *testing.T) {
 			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 5, 14, int64(5))
 			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 6, 14, int64(6))
 			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 7, 14, int64(7))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 8, 14, int64(8))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 9, 14, int64(9))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 10, 14, int64(10))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 11, 14, int64(11))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 12, 14, int64(12))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 0), 1, 13, 14, int64(13))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, s4_dwConv, newS4_dwWith(path, 3), 2, 7, 14, int64(7))
+			verify.Check(t, s4_dwConv, newS4_dwWith(path, 3), 2, 13, 14, int64(13))
 		})
 	}
 }
@@ -1884,9 +1908,12 @@ func TestS4r_dw(t *testing.T) {
 			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1, 3, 7, int64(3))
 			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1, 4, 7, int64(4))
 			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1, 5, 7, int64(5))
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1, 6, 7, int64(6))
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1, 7, 7, int64(7))
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 0), 1, 8, 7, int64(8))
 			defer saveWalk().restore()
 			rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
-			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 3), 2, 5, 7, int64(5))
+			verify.Check(t, s4r_dwConv, newS4r_dwWith(path, 3), 2, 8, 7, int64(8))
 		})
 	}
 }

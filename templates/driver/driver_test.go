@@ -21,9 +21,10 @@ func genericKernel(g *geometry) rowKernel {
 	})
 }
 
-// framedKernel is the framed-kernel contract (see frame): f's row, its tap
-// rows from src, only the taps inside the row. It counts its calls and
-// fails t if count is not the row's width.
+// framedKernel is the framed-kernel contract (see frame): f's row (or
+// rows), its tap rows from src, only the taps inside the row. It counts
+// its calls and fails t if count is not the row's width or dst is shorter
+// than its rows.
 func framedKernel(t *testing.T, g *geometry, f frame, calls *atomic.Int64) rowKernel {
 	k := contractKernel(g, func(p, ky, kx, rowStride int) (int, bool) {
 		col := p*g.sw - f.pl + kx*g.dw
@@ -32,10 +33,15 @@ func framedKernel(t *testing.T, g *geometry, f frame, calls *atomic.Int64) rowKe
 		}
 		return (ky-f.lo)*rowStride + col*g.cin, true
 	})
+	rows := max(f.rows, 1)
 	return func(dst, src, w []float32, count, rowStride int) {
 		calls.Add(1)
 		assert.Equal(t, f.ow, count)
-		k(dst, src, w, count, rowStride)
+		require.GreaterOrEqual(t, len(dst), (rows-1)*count*g.cout+1)
+		for r := 0; r < rows; r++ {
+			// Row r's taps start sh input rows (rowStride with no dilation) further.
+			k(dst[r*count*g.cout:], src[r*f.sh*rowStride:], w, count, rowStride)
+		}
 	}
 }
 
@@ -219,8 +225,9 @@ func TestWalkStrips(t *testing.T) {
 // whose tap rows are cut on at most one side runs framed, straight from
 // the input (a framed kernel reads nothing outside the image: its src
 // slice starts at the row), and the result is the naive one, also in
-// parallel and in channel ranges; with frames for another row width, none
-// runs.
+// parallel and in channel ranges; with a multi-row frame too, which runs
+// wherever three rows lie inside the image; with frames for another row
+// width, none runs.
 func TestForwardFramed(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	shapes := []*geometry{
@@ -247,46 +254,67 @@ func TestForwardFramed(t *testing.T) {
 				packed, err := g.pack(weights, bias)
 				require.NoError(t, err)
 				want := naive(g, weights, bias, src, 2, h, w)
-				var calls atomic.Int64
 				_, pl, _, _ := g.pads(h, w)
-				framed := *g
-				var rows [][2]int
-				for lo := 0; lo < g.kh; lo++ {
-					rows = append(rows, [2]int{lo, g.kh})
-				}
-				for hi := 1; hi < g.kh; hi++ {
-					rows = append(rows, [2]int{0, hi})
-				}
-				for _, lh := range rows {
-					f := frame{ow: ow, wd: w, pl: pl, lo: lh[0], hi: lh[1]}
-					f.k = framedKernel(t, g, f, &calls)
-					framed.frames = append(framed.frames, f)
-				}
-				run := func(workers int) []float32 {
-					dst := make([]float32, len(want))
-					require.NoError(t, framed.forwardParallel(genericKernel(g), packed, dst, src, 2, h, w, workers))
-					return dst
-				}
-				assert.Equal(t, want, run(1))
-				// Rows cut at the top and the bottom have no frame.
-				pt, _, _, _ := g.pads(h, w)
-				if oneSided := pt == 0 || pt+h >= g.spanH(); oneSided {
-					assert.Positive(t, calls.Load(), "no framed kernel ran")
-				}
-				assert.Equal(t, want, run(3))
-				func() {
-					defer saveWalk().restore()
-					rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+				// Without, then with a multi-row frame where output rows
+				// share input rows, as the AVX-512 depthwise kernels have.
+				for _, multi := range []bool{false, true} {
+					if multi && (g.dh != 1 || g.sh >= g.kh) {
+						continue
+					}
+					var calls, multiCalls atomic.Int64
+					framed := *g
+					var rows [][2]int
+					for lo := 0; lo < g.kh; lo++ {
+						rows = append(rows, [2]int{lo, g.kh})
+					}
+					for hi := 1; hi < g.kh; hi++ {
+						rows = append(rows, [2]int{0, hi})
+					}
+					for _, lh := range rows {
+						f := frame{ow: ow, wd: w, pl: pl, lo: lh[0], hi: lh[1]}
+						f.k = framedKernel(t, g, f, &calls)
+						framed.frames = append(framed.frames, f)
+					}
+					if multi {
+						f := frame{ow: ow, wd: w, pl: pl, lo: 0, hi: g.kh, rows: 3, sh: g.sh}
+						f.k = framedKernel(t, g, f, &multiCalls)
+						framed.frames = append(framed.frames, f)
+					}
+					run := func(workers int) []float32 {
+						dst := make([]float32, len(want))
+						require.NoError(t, framed.forwardParallel(genericKernel(g), packed, dst, src, 2, h, w, workers))
+						return dst
+					}
 					assert.Equal(t, want, run(1))
-					assert.Equal(t, want, run(2))
-				}()
-				// Frames of another row: never run.
-				for i := range framed.frames {
-					framed.frames[i].ow++
+					// Rows cut at the top and the bottom have no frame.
+					pt, _, _, _ := g.pads(h, w)
+					if oneSided := pt == 0 || pt+h >= g.spanH(); oneSided {
+						assert.Positive(t, calls.Load()+multiCalls.Load(), "no framed kernel ran")
+					}
+					// Three consecutive rows with every tap row inside the image.
+					inside := func(oy int) bool { return oy*g.sh >= pt && oy*g.sh-pt+g.spanH() <= h }
+					for oy := 0; multi && oy+2 < oh; oy++ {
+						if inside(oy) && inside(oy+2) {
+							assert.Positive(t, multiCalls.Load(), "no multi-row frame ran")
+							break
+						}
+					}
+					assert.Equal(t, want, run(3))
+					func() {
+						defer saveWalk().restore()
+						rangeBytes, rangeWeightBytes, bandFloats = 1, 1, 1
+						assert.Equal(t, want, run(1))
+						assert.Equal(t, want, run(2))
+					}()
+					// Frames of another row: never run.
+					for i := range framed.frames {
+						framed.frames[i].ow++
+					}
+					calls.Store(0)
+					multiCalls.Store(0)
+					assert.Equal(t, want, run(1))
+					assert.Zero(t, calls.Load()+multiCalls.Load())
 				}
-				calls.Store(0)
-				assert.Equal(t, want, run(1))
-				assert.Zero(t, calls.Load())
 			})
 		}
 	}
@@ -533,14 +561,16 @@ func TestForwardRejectsOverlap(t *testing.T) {
 // TestForwardFused: a depthwise layer and a 1×1 layer as one block equal
 // the two run one after the other, on every walk strategy and worker count.
 func TestForwardFused(t *testing.T) {
-	testForwardFused(t, 20)
+	testForwardFused(t, 20, false)
+	// Framed depthwise rows, three at a time where they can.
+	testForwardFused(t, 20, true)
 	// Channel ranges: the depthwise rows go to the 1×1 kernel a band at a time.
 	defer saveWalk().restore()
 	rangeBytes, bandFloats = 1, 600
-	testForwardFused(t, 32)
+	testForwardFused(t, 32, false)
 }
 
-func testForwardFused(t *testing.T, c int) {
+func testForwardFused(t *testing.T, c int, framed bool) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	dw := layer(c, c, c, 3, 2, 1, 1, false)
 	pw := &geometry{name: "P", cin: c, cout: 12, groups: 1, kh: 1, kw: 1, sh: 1, sw: 1, dh: 1, dw: 1,
@@ -560,12 +590,25 @@ func testForwardFused(t *testing.T, c int) {
 			src := ints(rng, 2*h*w*c, 3)
 			mid := make([]float32, 2*oh*ow*c)
 			require.NoError(t, dw.forward(genericKernel(dw), p1, mid, src, 2, h, w))
+			dw := *dw
+			var calls atomic.Int64
+			if framed {
+				_, pl, _, _ := dw.pads(h, w)
+				for _, f := range []frame{{lo: 0, hi: 3}, {lo: 1, hi: 3}, {lo: 0, hi: 2}, {lo: 0, hi: 3, rows: 3, sh: dw.sh}} {
+					f.ow, f.wd, f.pl = ow, w, pl
+					f.k = framedKernel(t, &dw, f, &calls)
+					dw.frames = append(dw.frames, f)
+				}
+			}
 			want := make([]float32, 2*oh*ow*12)
 			require.NoError(t, pw.forward(genericKernel(pw), p2, want, mid, 2, oh, ow))
 			for _, workers := range []int{1, 3} {
 				got := make([]float32, len(want))
-				require.NoError(t, forwardFused("B", dw, genericKernel(dw), p1, pw, genericKernel(pw), p2, got, src, 2, h, w, workers))
-				assert.Equal(t, want, got, "%dx%d workers=%d limit=%v", h, w, workers, limit)
+				require.NoError(t, forwardFused("B", &dw, genericKernel(&dw), p1, pw, genericKernel(pw), p2, got, src, 2, h, w, workers))
+				assert.Equal(t, want, got, "%dx%d workers=%d limit=%v framed=%v", h, w, workers, limit, framed)
+			}
+			if framed && oh >= 4 {
+				assert.Positive(t, calls.Load(), "%dx%d: no framed kernel ran", h, w)
 			}
 		}
 	}
