@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -36,12 +37,9 @@ func CheckBlock(t testing.TB, dw, pw Conv, newBlock NewBlock, n, h, w int, seed 
 	if pw.KH != 1 || pw.KW != 1 || pw.StrideH != 1 || pw.StrideW != 1 || pw.Cin != dw.Cout {
 		t.Fatalf("%s: the pointwise layer must be 1x1, stride 1, with cin = the depthwise cout", at)
 	}
-	rng := rand.New(rand.NewPCG(uint64(seed), pcgStream))
 	oh, ow := dw.OutputSize(h, w)
 	out := blockOut(dw, pw)
-	build := func(kind dataKind) (Forward, []float32, []float32, []float32, []float32, []float32) {
-		src, w1, b1 := dw.gen(rng, kind, n, h, w)
-		_, w2, b2 := pw.gen(rng, kind, 0, 0, 0)
+	newFwd := func(w1, b1, w2, b2 []float32) Forward {
 		fwd, err, p := callNewBlock(newBlock, w1, b1, w2, b2)
 		switch {
 		case p != nil:
@@ -49,10 +47,13 @@ func CheckBlock(t testing.TB, dw, pw Conv, newBlock NewBlock, n, h, w int, seed 
 		case err != nil || fwd == nil:
 			t.Fatalf("%s: New rejected valid weights: %v", at, err)
 		}
-		return fwd, src, w1, b1, w2, b2
+		return fwd
 	}
 	if oh <= 0 || ow <= 0 {
-		fwd, src, _, _, _, _ := build(exactData)
+		rng := rand.New(rand.NewPCG(uint64(seed), pcgStream))
+		src, w1, b1 := dw.gen(rng, exactData, n, h, w)
+		_, w2, b2 := pw.gen(rng, exactData, 0, 0, 0)
+		fwd := newFwd(w1, b1, w2, b2)
 		for _, pl := range placements {
 			if _, err := runGuarded(t, out, fwd, src, n, h, w, oh, ow, pl, at); err == nil {
 				t.Fatalf("%s, guarded %s: Forward accepted an input smaller than the kernel span; want an error", at, pl)
@@ -60,44 +61,25 @@ func CheckBlock(t testing.TB, dw, pw Conv, newBlock NewBlock, n, h, w int, seed 
 		}
 		return
 	}
-	for _, kind := range []dataKind{exactData, randomData} {
-		fwd, src, w1, b1, w2, b2 := build(kind)
-		mid, magMid := Reference(dw, src, w1, b1, n, h, w)
-		mid32 := make([]float32, len(mid))
-		errMid := make([]float32, len(mid))
-		midMax := 0.0
-		for i, v := range mid {
-			mid32[i] = float32(v)
-			errMid[i] = float32(Tolerance(dw, magMid[i]) + 0x1p-24*math.Abs(v))
-			midMax = max(midMax, math.Abs(v))
-		}
-		if kind == exactData && midMax*3*float64(pw.Cin/pw.Groups)+8 > 1<<24 {
+	for _, d := range blockCases(dw, pw, n, h, w, seed) {
+		fwd := newFwd(slices.Clone(d.w1), slices.Clone(d.b1), slices.Clone(d.w2), slices.Clone(d.b2))
+		if d.skip {
 			t.Logf("%s: skipping the exact comparison: sums may exceed 2^24", at)
 			continue
 		}
-		ref, mag := Reference(pw, mid32, w2, b2, n, oh, ow)
-		// Σ|w_pw|·e_dw per output: the pointwise layer applied to the
-		// depthwise error bound with |weights|, no bias, no clamp.
-		abs := pw
-		abs.Bias, abs.ActMin, abs.ActMax = false, float32(math.Inf(-1)), float32(math.Inf(1))
-		absW := make([]float32, len(w2))
-		for i, v := range w2 {
-			absW[i] = float32(math.Abs(float64(v)))
-		}
-		prop, _ := Reference(abs, errMid, absW, nil, n, oh, ow)
 		for _, pl := range placements {
-			kat := fmt.Sprintf("%s, %s", at, kind)
-			got, err := runGuarded(t, out, fwd, src, n, h, w, oh, ow, pl, kat)
+			kat := fmt.Sprintf("%s, %s", at, d.kind)
+			got, err := runGuarded(t, out, fwd, d.src, n, h, w, oh, ow, pl, kat)
 			if err != nil {
 				t.Fatalf("%s, guarded %s: Forward failed on a valid input: %v", kat, pl, err)
 			}
 			kat = fmt.Sprintf("%s, guarded %s", kat, pl)
-			if kind == exactData {
-				compareExact(t, out, got, ref, oh, ow, kat)
+			if d.kind == exactData {
+				compareExact(t, out, got, d.ref, oh, ow, kat)
 				continue
 			}
-			for i, r := range ref {
-				tol := Tolerance(pw, mag[i]) + prop[i]
+			for i, r := range d.ref {
+				tol := Tolerance(pw, d.mag[i]) + d.prop[i]
 				if !(math.Abs(float64(got[i])-r) <= tol) {
 					t.Fatalf("%s: output %s: got %v, want %v (|diff| %.3g > tolerance %.3g)",
 						kat, pos(out, oh, ow, i), got[i], r, math.Abs(float64(got[i])-r), tol)

@@ -203,10 +203,10 @@ func Check(t testing.TB, c Conv, newLayer New, n, h, w int, seed int64) {
 	if n < 1 || h < 1 || w < 1 {
 		t.Fatalf("%s: Check needs a positive size (CheckErrors covers the others)", at)
 	}
-	rng := rand.New(rand.NewPCG(uint64(seed), pcgStream))
 	oh, ow := c.OutputSize(h, w)
 
 	if oh <= 0 || ow <= 0 {
+		rng := rand.New(rand.NewPCG(uint64(seed), pcgStream))
 		src, weights, bias := c.gen(rng, exactData, n, h, w)
 		fwd := mustNew(t, newLayer, weights, bias, at)
 		for _, pl := range placements {
@@ -219,25 +219,23 @@ func Check(t testing.TB, c Conv, newLayer New, n, h, w int, seed int64) {
 		return
 	}
 
-	for _, kind := range []dataKind{exactData, randomData} {
-		if kind == exactData && !c.exactOK() {
+	for _, d := range layerCases(c, n, h, w, seed) {
+		if d.skip {
 			t.Logf("%s: skipping the exact comparison: sums may exceed 2^24", at)
 			continue
 		}
-		src, weights, bias := c.gen(rng, kind, n, h, w)
-		fwd := mustNew(t, newLayer, weights, bias, at)
-		ref, mag := Reference(c, src, weights, bias, n, h, w)
+		fwd := mustNew(t, newLayer, slices.Clone(d.weights), slices.Clone(d.bias), at)
 		for _, pl := range placements {
-			kat := fmt.Sprintf("%s, %s", at, kind)
-			got, err := runGuarded(t, c, fwd, src, n, h, w, oh, ow, pl, kat)
+			kat := fmt.Sprintf("%s, %s", at, d.kind)
+			got, err := runGuarded(t, c, fwd, d.src, n, h, w, oh, ow, pl, kat)
 			if err != nil {
 				t.Fatalf("%s, guarded %s: Forward failed on a valid input: %v", kat, pl, err)
 			}
 			kat = fmt.Sprintf("%s, guarded %s", kat, pl)
-			if kind == exactData {
-				compareExact(t, c, got, ref, oh, ow, kat)
+			if d.kind == exactData {
+				compareExact(t, c, got, d.ref, oh, ow, kat)
 			} else {
-				compareTol(t, c, got, ref, mag, oh, ow, kat)
+				compareTol(t, c, got, d.ref, d.mag, oh, ow, kat)
 			}
 		}
 	}
