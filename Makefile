@@ -155,7 +155,8 @@ bench-capabilities:
 
 # CI: vet, the peers' reference checks, the FMA peak kernels and the table
 # tools' tests, then every benchmark once (the FMA peak for 100 ms), the
-# AVX2-limited oneDNN's reference checks and benchmarks once in their own
+# AVX2-limited oneDNN's reference checks (also with runners run on another
+# OS thread than the one that built them) and benchmarks once in their own
 # process, and the table.
 bench-smoke: bench-deps
 	mkdir -p bench/results
@@ -163,7 +164,7 @@ bench-smoke: bench-deps
 	cd bench && $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -count=1 ./peers ./peak ./internal/... ./cmd/...
 	cd bench && $(BENCH_ISA_ALL) $(BENCH_ENV) $(GO) test -p 1 -run '^$$' -bench . -benchtime 1x ./kernels ./peers >results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
 	cd bench && $(BENCH_ENV) $(GO) test -run '^$$' -bench '^BenchmarkFMAPeak$$' -benchtime 100ms ./peak >>results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
-	cd bench && $(BENCH_ENV) $(BENCH_ISA_AVX2) $(GO) test -count=1 -run '^TestOneDNNAVX2$$' -bench '^BenchmarkOneDNNAVX2$$' -benchtime 1x ./peers >>results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
+	cd bench && $(BENCH_ENV) $(BENCH_ISA_AVX2) $(GO) test -count=1 -run '^(TestOneDNNAVX2|TestOneDNNAcrossThreads)$$' -bench '^BenchmarkOneDNNAVX2$$' -benchtime 1x ./peers >>results/smoke.txt 2>&1 || { cat results/smoke.txt; exit 1; }
 	cd bench && $(GO) run ./cmd/table -spec spec.json $(PEAK_FLAG) results/smoke.txt
 
 # The README's first command: generate a package from a preset and run it.

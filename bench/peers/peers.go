@@ -71,6 +71,11 @@ func Random(rng *rand.Rand, s []float32) {
 // closed on one OS thread (see LockThread).
 func Check(p Peer, row Row, seed uint64) error {
 	defer LockThread()()
+	return check(p, row, seed, Runner.Run)
+}
+
+// check is Check with run to run the peer once.
+func check(p Peer, row Row, seed uint64, run func(Runner) error) error {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	c := row.Conv
 	weights := make([]float32, c.WeightLen())
@@ -86,7 +91,7 @@ func Check(p Peer, row Row, seed uint64) error {
 	for i := range dst {
 		dst[i] = float32(math.NaN())
 	}
-	if err := r.Run(); err != nil {
+	if err := run(r); err != nil {
 		return err
 	}
 	ref, mag := verify.Reference(c, src, weights, nil, row.N, row.H, row.W)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/convgen/convgen/verify"
@@ -78,6 +79,53 @@ func TestOneDNNAVX2(t *testing.T) {
 		t.Fatalf("oneDNN ISA limit %q (%s or DNNL_MAX_CPU_ISA), but oneDNN targets %s", OneDNNMaxISA(), MaxISAEnv, isa)
 	}
 	testPeer(t, OneDNNAVX2)
+}
+
+// TestOneDNNAcrossThreads builds each row's oneDNN runner on one OS thread
+// and runs it on another, as cgo calls may land, then checks the output
+// (the AVX2-limited library in a process limited by ONEDNN_MAX_CPU_ISA).
+// Before the wrapper gave each primitive a scratchpad of its own, oneDNN's
+// default global scratchpad was that of the creating thread: under AVX2,
+// gc3_g32_c128_56 (im2col + sgemm) crashed here, SIGSEGV at address 0.
+func TestOneDNNAcrossThreads(t *testing.T) {
+	p := OneDNN
+	if oneDNNRestricted() {
+		if reason := skipAVX2(); reason != "" {
+			t.Skip(reason)
+		}
+		p = OneDNNAVX2
+	}
+	for _, row := range rows(t) {
+		t.Run(row.Name, func(t *testing.T) {
+			// New and Close on this thread, Run on another: this goroutine
+			// stays locked to its thread, parked while a second locked
+			// goroutine runs r, so the two are different OS threads.
+			defer LockThread()()
+			here := syscall.Gettid()
+			err := check(p, row, 1, func(r Runner) error {
+				var there int
+				var err error
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					defer LockThread()()
+					there = syscall.Gettid()
+					err = r.Run()
+				}()
+				<-done
+				if here == there {
+					t.Fatalf("created and ran on the same thread %d", here)
+				}
+				return err
+			})
+			if isUnsupported(err) {
+				t.Skip(err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }
 
 // TestOneDNNAVX2Guard: where oneDNN targets more than AVX2, the AVX2 peer
