@@ -55,6 +55,13 @@ func GenerateProgress(p *Plan, progress func(format string, args ...any)) (map[s
 		}
 		files["convgen_driver_nchw.go"] = nchw
 	}
+	if p.needsFullWidth512() {
+		b, err := templates.CPUIDFile(p.Package)
+		if err != nil {
+			return nil, err
+		}
+		files["cpuid_amd64.s"] = b
+	}
 	if err := add("layers.go", layersFile(p)); err != nil {
 		return nil, err
 	}
@@ -394,6 +401,18 @@ func variantsCall(k templates.Kernel) jen.Code {
 	return jen.Add(st[0]).Add(jen.Line()).Add(st[1:]...)
 }
 
+// needsFullWidth512 tells whether any kernel of the plan has an AVX-512
+// variant that the dispatch ranks after AVX2 where 512-bit FMAs run in
+// halves (see templates.Kernel.NeedsFullWidth512).
+func (p *Plan) needsFullWidth512() bool {
+	for _, k := range p.Kernels {
+		if k.NeedsFullWidth512() {
+			return true
+		}
+	}
+	return false
+}
+
 // hasNCHW tells whether any layer of the plan is NCHW.
 func (p *Plan) hasNCHW() bool {
 	for _, l := range p.Layers {
@@ -463,6 +482,9 @@ func goKernelsFile(p *Plan) *jen.File {
 	if p.hasVariants(templates.Kernel.Frames) {
 		fields = append(fields, jen.Id("frames").Index().Id("frame").Comment("framed kernels (see geometry.frames); none in Go"))
 	}
+	if p.needsFullWidth512() {
+		fields = append(fields, jen.Id("fullWidth").Bool().Comment("AVX-512 kernel that beats AVX2 only with full-width 512-bit FMAs"))
+	}
 	fields = append(fields, jen.Id("packTile").Int().Comment("how its packed weights are tiled"))
 	f.Comment("kernelImpl is one implementation of a kernel: its function and the tile its packed\nweights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per block).")
 	f.Type().Id("kernelImpl").Struct(fields...)
@@ -496,6 +518,9 @@ func implValue(name string, k templates.Kernel, fn string, tile int, fnName func
 		field = "plane"
 	}
 	d := jen.Dict{jen.Id("name"): jen.Lit(name), jen.Id(field): jen.Id(fn), jen.Id("packTile"): jen.Lit(tile)}
+	if name == "avx512" && k.NeedsFullWidth512() {
+		d[jen.Id("fullWidth")] = jen.True()
+	}
 	if es := k.Edges(); len(es) > 0 {
 		var fns []jen.Code
 		for _, e := range es {
@@ -580,8 +605,10 @@ func dispatchAMD64File(p *Plan) *jen.File {
 		jen.If(jen.Id("hasAVX2FMA")).Block(
 			jen.Id("impls").Op("=").Append(jen.Id("impls"), jen.Id("avx2Kernels").Index(jen.Id("id"))),
 		),
+		halfWidthSwap(p),
 		jen.Return(jen.Id("impls")),
 	)
+	halfWidthDecls(f, p)
 	if p.hasNCHW() {
 		f.Comment("The NCHW driver copies stride-2 rows with the AVX2 helper where the CPU has it.")
 		f.Func().Id("init").Params().Block(
@@ -618,6 +645,45 @@ func dispatchAMD64File(p *Plan) *jen.File {
 	return f
 }
 
+// halfWidthSwap ranks AVX2 first for the kernels whose AVX-512 variant
+// needs full-width FMAs, on CPUs that run them in halves.
+func halfWidthSwap(p *Plan) jen.Code {
+	if !p.needsFullWidth512() {
+		return jen.Null()
+	}
+	return jen.If(jen.Id("halfWidth512").Op("&&").Len(jen.Id("impls")).Op("==").Lit(2).Op("&&").Id("impls").Index(jen.Lit(0)).Dot("fullWidth")).Block(
+		jen.List(jen.Id("impls").Index(jen.Lit(0)), jen.Id("impls").Index(jen.Lit(1))).Op("=").List(jen.Id("impls").Index(jen.Lit(1)), jen.Id("impls").Index(jen.Lit(0))),
+	)
+}
+
+// halfWidthDecls declares halfWidth512 and the CPUID helper it is read
+// with, when a kernel needs them.
+func halfWidthDecls(f *jen.File, p *Plan) {
+	if !p.needsFullWidth512() {
+		return
+	}
+	comment(f, "halfWidth512: the CPU runs each 512-bit FMA as two 256-bit halves (AMD family 19h,\n"+
+		"Zen 4, the only one of that family with AVX-512), so AVX-512 kernels marked fullWidth\n"+
+		"run behind their AVX2 twins there (see asmKernels).")
+	f.Var().Id("halfWidth512").Op("=").Id("hasAVX512").Op("&&").Id("amdFamily").Call().Op("==").Id("0x19")
+	f.Comment("amdFamily is the CPU family of an AMD CPU (base plus extended family), 0 on other vendors.")
+	f.Func().Id("amdFamily").Params().Uint32().Block(
+		jen.List(jen.Id("_"), jen.Id("b"), jen.Id("c"), jen.Id("d")).Op(":=").Id(templates.CPUIDName).Call(jen.Lit(0), jen.Lit(0)),
+		jen.Comment("The vendor string \"AuthenticAMD\" in EBX, EDX, ECX."),
+		jen.If(jen.Id("b").Op("!=").Id("0x68747541").Op("||").Id("d").Op("!=").Id("0x69746e65").Op("||").Id("c").Op("!=").Id("0x444d4163")).Block(
+			jen.Return(jen.Lit(0)),
+		),
+		jen.List(jen.Id("a"), jen.Id("_"), jen.Id("_"), jen.Id("_")).Op(":=").Id(templates.CPUIDName).Call(jen.Lit(1), jen.Lit(0)),
+		jen.Id("family").Op(":=").Id("a").Op(">>").Lit(8).Op("&").Id("0xf"),
+		jen.If(jen.Id("family").Op("==").Id("0xf")).Block(
+			jen.Id("family").Op("+=").Id("a").Op(">>").Lit(20).Op("&").Id("0xff"),
+		),
+		jen.Return(jen.Id("family")),
+	)
+	f.Comment(templates.CPUIDName + " executes CPUID for leaf and sub-leaf (assembly).")
+	f.Func().Id(templates.CPUIDName).Params(jen.List(jen.Id("leaf"), jen.Id("sub")).Uint32()).Params(jen.List(jen.Id("eax"), jen.Id("ebx"), jen.Id("ecx"), jen.Id("edx")).Uint32())
+}
+
 func dispatchOtherFile(p *Plan) *jen.File {
 	f := newFile(p.Package, "!amd64 || purego")
 	f.Comment("asmKernels: no assembly in this build; the Go kernels run.")
@@ -643,6 +709,7 @@ func forceDispatchFile(p *Plan, amd64 bool) *jen.File {
 		jen.Id("t").Dot("Cleanup").Call(jen.Func().Params().Block(jen.List(jen.Id("hasAVX512"), jen.Id("hasAVX2FMA")).Op("=").List(jen.Id("old512"), jen.Id("old2")))),
 		jen.List(jen.Id("hasAVX512"), jen.Id("hasAVX2FMA")).Op("=").List(jen.Id("hasAVX512").Op("&&").Id("avx512"), jen.Id("hasAVX2FMA").Op("&&").Id("avx2")),
 	)
+	halfWidthTest(f, p)
 	return f
 }
 
@@ -769,7 +836,7 @@ func testFile(p *Plan) *jen.File {
 // package reads once (AVX-512, then AVX2, then none) and checks what
 // selectKernel picks.
 func dispatchTest(f *jen.File, p *Plan) {
-	f.Comment("TestDispatch forces each dispatch path through the CPU flags: AVX-512 where the\nkernel has it, else AVX2, else the Go kernel.")
+	f.Comment("TestDispatch forces each dispatch path through the CPU flags: AVX-512 where the\nkernel has it (AVX2 first for a fullWidth kernel where 512-bit FMAs run in halves), else\nAVX2, else the Go kernel.")
 	f.Func().Id("TestDispatch").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 		jen.For(jen.Id("id").Op(":=").Range().Id("numKernels")).Block(
 			jen.Id("want").Op(":=").Lit("purego"),
@@ -793,6 +860,27 @@ func dispatchTest(f *jen.File, p *Plan) {
 			),
 		),
 	)
+}
+
+// halfWidthTest: where 512-bit FMAs run in halves, the kernels whose
+// AVX-512 variant needs full width pick AVX2, the others AVX-512 (in the
+// amd64 test file: the tables it reads are amd64's).
+func halfWidthTest(f *jen.File, p *Plan) {
+	if !p.needsFullWidth512() {
+		return
+	}
+	comment(f, "TestHalfWidth512: where 512-bit FMAs run in halves (halfWidth512), the kernels whose\nAVX-512 variant needs full width (fullWidth) pick AVX2, the others AVX-512.")
+	f.Func().Id("TestHalfWidth512").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
+		jen.Id("t").Dot("Logf").Call(jen.Lit("AMD family %#x, halfWidth512 %v"), jen.Id("amdFamily").Call(), jen.Id("halfWidth512")),
+		jen.For(jen.Id("id").Op(":=").Range().Id("numKernels")).Block(
+		jen.Id("k").Op(":=").Id("avx512Kernels").Index(jen.Id("id")),
+		jen.If(jen.Op("!").Id("halfWidth512").Op("||").Id("k").Dot("fn").Op("==").Nil()).Block(jen.Continue()),
+		jen.Id("want").Op(":=").Lit("avx512"),
+		jen.If(jen.Id("k").Dot("fullWidth")).Block(jen.Id("want").Op("=").Lit("avx2")),
+		jen.If(jen.Id("got").Op(":=").Id("selectKernel").Call(jen.Id("id")).Dot("name"), jen.Id("got").Op("!=").Id("want")).Block(
+			jen.Id("t").Dot("Errorf").Call(jen.Lit("kernel %d: 512-bit FMAs in halves, selectKernel picked %s, want %s"), jen.Id("id"), jen.Id("got"), jen.Id("want")),
+		),
+	))
 }
 
 // blockTests: the block against its two layers' reference on every pair of

@@ -446,9 +446,10 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 2,
 }, {
-	fn:       pwconv_ci96_co24_g1_s1_none_avx512,
-	name:     "avx512",
-	packTile: 3,
+	fn:        pwconv_ci96_co24_g1_s1_none_avx512,
+	fullWidth: true,
+	name:      "avx512",
+	packTile:  3,
 }, {
 	fn:       pwconv_ci24_co144_g1_s1_relu6_avx512,
 	name:     "avx512",
@@ -490,9 +491,10 @@ var avx512Kernels = [numKernels]kernelImpl{{
 	name:     "avx512",
 	packTile: 2,
 }, {
-	fn:       pwconv_ci144_co24_g1_s1_none_avx512,
-	name:     "avx512",
-	packTile: 3,
+	fn:        pwconv_ci144_co24_g1_s1_none_avx512,
+	fullWidth: true,
+	name:      "avx512",
+	packTile:  3,
 }, {
 	edges: []rowKernel{dwconv3x3_c144_s2_d1_relu6_e1_3_avx512, dwconv3x3_c144_s2_d1_relu6_e2_3_avx512, dwconv3x3_c144_s2_d1_relu6_e0_1_avx512, dwconv3x3_c144_s2_d1_relu6_e0_2_avx512},
 	fn:    dwconv3x3_c144_s2_d1_relu6_avx512,
@@ -791,8 +793,34 @@ func asmKernels(id int) []kernelImpl {
 	if hasAVX2FMA {
 		impls = append(impls, avx2Kernels[id])
 	}
+	if halfWidth512 && len(impls) == 2 && impls[0].fullWidth {
+		impls[0], impls[1] = impls[1], impls[0]
+	}
 	return impls
 }
+
+// halfWidth512: the CPU runs each 512-bit FMA as two 256-bit halves (AMD family 19h,
+// Zen 4, the only one of that family with AVX-512), so AVX-512 kernels marked fullWidth
+// run behind their AVX2 twins there (see asmKernels).
+var halfWidth512 = hasAVX512 && amdFamily() == 0x19
+
+// amdFamily is the CPU family of an AMD CPU (base plus extended family), 0 on other vendors.
+func amdFamily() uint32 {
+	_, b, c, d := cpuid(0, 0)
+	// The vendor string "AuthenticAMD" in EBX, EDX, ECX.
+	if b != 0x68747541 || d != 0x69746e65 || c != 0x444d4163 {
+		return 0
+	}
+	a, _, _, _ := cpuid(1, 0)
+	family := a >> 8 & 0xf
+	if family == 0xf {
+		family += a >> 20 & 0xff
+	}
+	return family
+}
+
+// cpuid executes CPUID for leaf and sub-leaf (assembly).
+func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
 
 //go:noescape
 func gconv3x3_ci3_co32_g1_s2_d1_relu6_avx2(dst, src, w []float32, count, rowStride int)

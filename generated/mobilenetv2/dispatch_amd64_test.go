@@ -13,3 +13,22 @@ func forceDispatch(t testing.TB, avx512, avx2 bool) {
 	})
 	hasAVX512, hasAVX2FMA = hasAVX512 && avx512, hasAVX2FMA && avx2
 }
+
+// TestHalfWidth512: where 512-bit FMAs run in halves (halfWidth512), the kernels whose
+// AVX-512 variant needs full width (fullWidth) pick AVX2, the others AVX-512.
+func TestHalfWidth512(t *testing.T) {
+	t.Logf("AMD family %#x, halfWidth512 %v", amdFamily(), halfWidth512)
+	for id := range numKernels {
+		k := avx512Kernels[id]
+		if !halfWidth512 || k.fn == nil {
+			continue
+		}
+		want := "avx512"
+		if k.fullWidth {
+			want = "avx2"
+		}
+		if got := selectKernel(id).name; got != want {
+			t.Errorf("kernel %d: 512-bit FMAs in halves, selectKernel picked %s, want %s", id, got, want)
+		}
+	}
+}

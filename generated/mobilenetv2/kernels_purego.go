@@ -42,11 +42,12 @@ kernelImpl is one implementation of a kernel: its function and the tile its pack
 weights are laid out in (NHWC: 8-channel vectors per block; NCHW: channels per block).
 */
 type kernelImpl struct {
-	name     string
-	fn       rowKernel   // NHWC kernels
-	edges    []rowKernel // depthwise edge kernels (see geometry.edges)
-	frames   []frame     // framed kernels (see geometry.frames); none in Go
-	packTile int         // how its packed weights are tiled
+	name      string
+	fn        rowKernel   // NHWC kernels
+	edges     []rowKernel // depthwise edge kernels (see geometry.edges)
+	frames    []frame     // framed kernels (see geometry.frames); none in Go
+	fullWidth bool        // AVX-512 kernel that beats AVX2 only with full-width 512-bit FMAs
+	packTile  int         // how its packed weights are tiled
 }
 
 // goKernels are the portable kernels, indexed by kernel identifier.

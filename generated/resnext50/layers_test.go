@@ -805,7 +805,8 @@ func BenchmarkConv5(b *testing.B) {
 
 /*
 TestDispatch forces each dispatch path through the CPU flags: AVX-512 where the
-kernel has it, else AVX2, else the Go kernel.
+kernel has it (AVX2 first for a fullWidth kernel where 512-bit FMAs run in halves), else
+AVX2, else the Go kernel.
 */
 func TestDispatch(t *testing.T) {
 	for id := range numKernels {
