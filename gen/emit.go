@@ -873,14 +873,14 @@ func halfWidthTest(f *jen.File, p *Plan) {
 	f.Func().Id("TestHalfWidth512").Params(jen.Id("t").Op("*").Qual("testing", "T")).Block(
 		jen.Id("t").Dot("Logf").Call(jen.Lit("AMD family %#x, halfWidth512 %v"), jen.Id("amdFamily").Call(), jen.Id("halfWidth512")),
 		jen.For(jen.Id("id").Op(":=").Range().Id("numKernels")).Block(
-		jen.Id("k").Op(":=").Id("avx512Kernels").Index(jen.Id("id")),
-		jen.If(jen.Op("!").Id("halfWidth512").Op("||").Id("k").Dot("fn").Op("==").Nil()).Block(jen.Continue()),
-		jen.Id("want").Op(":=").Lit("avx512"),
-		jen.If(jen.Id("k").Dot("fullWidth")).Block(jen.Id("want").Op("=").Lit("avx2")),
-		jen.If(jen.Id("got").Op(":=").Id("selectKernel").Call(jen.Id("id")).Dot("name"), jen.Id("got").Op("!=").Id("want")).Block(
-			jen.Id("t").Dot("Errorf").Call(jen.Lit("kernel %d: 512-bit FMAs in halves, selectKernel picked %s, want %s"), jen.Id("id"), jen.Id("got"), jen.Id("want")),
-		),
-	))
+			jen.Id("k").Op(":=").Id("avx512Kernels").Index(jen.Id("id")),
+			jen.If(jen.Op("!").Id("halfWidth512").Op("||").Id("k").Dot("fn").Op("==").Nil()).Block(jen.Continue()),
+			jen.Id("want").Op(":=").Lit("avx512"),
+			jen.If(jen.Id("k").Dot("fullWidth")).Block(jen.Id("want").Op("=").Lit("avx2")),
+			jen.If(jen.Id("got").Op(":=").Id("selectKernel").Call(jen.Id("id")).Dot("name"), jen.Id("got").Op("!=").Id("want")).Block(
+				jen.Id("t").Dot("Errorf").Call(jen.Lit("kernel %d: 512-bit FMAs in halves, selectKernel picked %s, want %s"), jen.Id("id"), jen.Id("got"), jen.Id("want")),
+			),
+		))
 }
 
 // blockTests: the block against its two layers' reference on every pair of

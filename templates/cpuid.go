@@ -25,7 +25,7 @@ func CPUIDFile(pkg string) ([]byte, error) {
 	c.Function(CPUIDName)
 	c.Attributes(attr.NOSPLIT)
 	c.SignatureExpr("func(leaf, sub uint32) (eax, ebx, ecx, edx uint32)")
-	c.Doc(CPUIDName+" executes CPUID for leaf and sub-leaf.")
+	c.Doc(CPUIDName + " executes CPUID for leaf and sub-leaf.")
 	c.Load(c.Param("leaf"), reg.EAX)
 	c.Load(c.Param("sub"), reg.ECX)
 	c.CPUID()

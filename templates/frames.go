@@ -84,9 +84,9 @@ func (k Kernel) Variants512() []Kernel { return append(k.Variants(), k.RowFrames
 // stride below the kernel height, no vertical dilation). A register tile
 // then holds the same pixels of every row, and each input row is loaded
 // once for all the output rows it feeds: three 3×3 stride-2 rows load 7
-// input rows where three calls load 9. On Zen 4, whose L1 refills at 32
-// bytes a cycle, a stride-2 row is bound by its loads (each 64-byte line
-// feeds 1.5 FMAs per output row). Rows cut by the top or bottom padding
+// input rows where three calls load 9. On Zen 4, where a core reads about
+// 30 bytes a cycle from L2, a stride-2 row is bound by its loads (each
+// 64-byte line feeds 1.5 FMAs per output row). Rows cut by the top or bottom padding
 // run the single-row frames. AVX2 has none: with 16 registers a tile of
 // three rows would hold three pixels.
 func (k Kernel) RowFrames() []Kernel {
