@@ -629,7 +629,7 @@ func (r *rowWalk) rows(from, to int, buf *[]float32, sink *rowSink) {
 				sink.start(oy)
 				n := r.multiRows(oy, end)
 				if n > 0 {
-					r.multiRow(img, oy, sink, 0, 0, r.w)
+					r.multiRow(img, oy, sink)
 				} else {
 					n = 1
 					r.row(img, oy, buf, r.out(img, oy, sink))
@@ -698,13 +698,13 @@ func (r *rowWalk) multiRows(oy, end int) int {
 	return n
 }
 
-// multiRow runs the multi-row frame on rows oy … of image img, for the
-// output channels from co (input channels from ci) that w holds.
-func (r *rowWalk) multiRow(img, oy int, sink *rowSink, co, ci int, w []float32) {
+// multiRow runs the multi-row frame on rows oy … of image img. (A walk
+// with a multi-row frame runs no channel ranges: see walk.)
+func (r *rowWalk) multiRow(img, oy int, sink *rowSink) {
 	g := r.g
 	in := r.src[img*r.h*r.wd*g.cin : (img+1)*r.h*r.wd*g.cin]
 	iy := oy*g.sh - r.pt
-	r.multi.k(r.outRows(img, oy, r.multi.rows, sink)[co:], in[iy*r.wd*g.cin+ci:], w, r.ow, r.wd*g.cin)
+	r.multi.k(r.outRows(img, oy, r.multi.rows, sink), in[iy*r.wd*g.cin:], r.w, r.ow, r.wd*g.cin)
 }
 
 // finish hands the computed rows oy0 … oy1-1 to the sink, if any.
@@ -768,11 +768,6 @@ func (r *rowWalk) bandRows(img, oy0, oy1 int, buf *[]float32, sink *rowSink) {
 	sink.start(oy0)
 	r.eachRange(func(co, ci int, w []float32) {
 		for oy := oy0; oy < oy1; oy++ {
-			if n := r.multiRows(oy, oy1); n > 0 {
-				r.multiRow(img, oy, sink, co, ci, w)
-				oy += n - 1
-				continue
-			}
 			switch f, iy := r.frameFor(oy); {
 			case f != nil:
 				f(r.out(img, oy, sink)[co:], in[iy*r.wd*g.cin+ci:], w, r.ow, g.dh*r.wd*g.cin)
