@@ -86,9 +86,9 @@ func (k Kernel) Variants512() []Kernel { return append(k.Variants(), k.RowFrames
 // once for all the output rows it feeds: three 3×3 stride-2 rows load 7
 // input rows where three calls load 9. On Zen 4, where a core reads about
 // 30 bytes a cycle from L2, a stride-2 row is bound by its loads (each
-// 64-byte line feeds 1.5 FMAs per output row). Rows cut by the top or bottom padding
-// run the single-row frames. AVX2 has none: with 16 registers a tile of
-// three rows would hold three pixels.
+// 64-byte line feeds 1.5 FMAs per output row). Rows cut by the top or
+// bottom padding run the single-row frames. AVX2 has none: with 16
+// registers a tile of three rows would hold three pixels.
 func (k Kernel) RowFrames() []Kernel {
 	rows := k.Rows512()
 	if k.Family != Depthwise || len(k.Frames()) == 0 || rows < 2 {
